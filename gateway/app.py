@@ -1,0 +1,68 @@
+"""The gateway: composition root of the one public door."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from gateway import store as db
+from gateway.api import router
+from gateway.clients import Services
+from gateway.limits import BodyLimitMiddleware
+from gateway.settings import Settings
+from shared.store import Store, open_store
+from shared.telemetry import http_tracing_middleware, setup_tracing
+
+NAME = "gateway"
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_tracing(service=NAME, exporter=settings.otel_exporter)
+        app.state.store = store or await open_store(settings.store_url)
+        app.state.hasher = PasswordHasher()
+        if settings.demo_mode:
+            await db.seed_demo_users(app.state.store, hasher=app.state.hasher)
+        app.state.services = Services(
+            urls=settings.service_urls(),
+            secret=settings.internal_secret,
+            timeout_s=settings.service_timeout_s,
+        )
+        try:
+            yield
+        finally:
+            await app.state.services.close()
+            await app.state.store.close()
+
+    app = FastAPI(
+        title="Hulei (护蕾) public API",
+        version="1",
+        description="Concern reports from schools become police and social-worker tasks.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.middleware("http")(http_tracing_middleware(NAME))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": NAME}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await request.app.state.services.readiness()
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    return app

@@ -1,0 +1,75 @@
+"""How the gateway reaches the services: HTTP, with the caller vouched for by an internal token.
+
+A service that cannot be reached gives 503 with Retry-After (never a hang); a service error
+gives 502; a service's 4xx is passed on unchanged, so the field it names reaches the client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import HTTPException
+from fastapi.responses import JSONResponse
+
+from shared.identity import Principal, mint_internal_token
+from shared.telemetry import inject
+from shared.web import INTERNAL_HEADER
+
+RETRY_AFTER_S = "5"
+
+
+class Services:
+    def __init__(self, *, urls: dict[str, str], secret: str, timeout_s: float) -> None:
+        self._secret = secret
+        self._clients = {
+            name: httpx.AsyncClient(base_url=url, timeout=timeout_s) for name, url in urls.items()
+        }
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        principal: Principal,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        outgoing = {INTERNAL_HEADER: mint_internal_token(principal, secret=self._secret)}
+        outgoing.update(headers or {})
+        inject(outgoing)
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = await self._clients[service].request(
+                method, path, json=json, params=query, headers=outgoing
+            )
+        except httpx.TransportError as exc:
+            raise HTTPException(
+                503, f"{service} is unavailable", headers={"Retry-After": RETRY_AFTER_S}
+            ) from exc
+        if response.status_code >= 500:
+            raise HTTPException(502, f"{service} failed to answer")
+        return response
+
+    async def relay(self, service: str, method: str, path: str, **kwargs: Any) -> JSONResponse:
+        """Call a service and hand its answer (status, body, idempotency marker) to the client."""
+        response = await self.call(service, method, path, **kwargs)
+        passed = {
+            k: v for k, v in response.headers.items() if k.lower() in ("idempotent-replayed",)
+        }
+        return JSONResponse(response.json(), status_code=response.status_code, headers=passed)
+
+    async def readiness(self) -> dict[str, bool]:
+        result: dict[str, bool] = {}
+        for name, client in self._clients.items():
+            try:
+                result[name] = (await client.get("/readyz", timeout=2.0)).status_code == 200
+            except httpx.TransportError:
+                result[name] = False
+        return result
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import DEMO_JWT_SECRET, BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="HULEI_GATEWAY_", extra="ignore")
+
+    port: int = 8000
+    store_url: str = "sqlite:///var/gateway.db"
+    jwt_secret: str = Field(default=DEMO_JWT_SECRET, min_length=32)
+    jwt_issuer: str = "hulei"
+    jwt_audience: str = "hulei-api"
+    token_ttl_s: int = Field(default=3600, ge=60, le=86400)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    service_timeout_s: float = Field(default=5.0, gt=0)
+    school_liaison_url: str = "http://127.0.0.1:8101"
+    case_tracking_url: str = "http://127.0.0.1:8102"
+    patrol_url: str = "http://127.0.0.1:8103"
+    notifications_url: str = "http://127.0.0.1:8104"
+
+    def secret_fields(self) -> dict[str, str]:
+        return {**super().secret_fields(), "jwt_secret": self.jwt_secret}
+
+    def service_urls(self) -> dict[str, str]:
+        return {
+            "school_liaison": self.school_liaison_url,
+            "case_tracking": self.case_tracking_url,
+            "patrol": self.patrol_url,
+            "notifications": self.notifications_url,
+        }

@@ -1,0 +1,258 @@
+"""Pure rules of case_tracking: one case per child, risk, the tasks a report starts, access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+
+from shared.contracts.cases import (
+    Agency,
+    CaseStatus,
+    ChronologyEntry,
+    TaskStatus,
+)
+from shared.contracts.school import ReportCategory, ReportFiled, Severity
+from shared.identity import SCHOOL_STAFF, STATION_WIDE, Principal, Role
+
+
+class Case(BaseModel):
+    id: str
+    child_ref: str
+    status: CaseStatus = CaseStatus.open
+    risk_level: Severity
+    school_ids: list[str]
+    org_ids: list[str]
+    officer_ids: list[str]
+    report_ids: list[str]
+    categories: list[ReportCategory]
+    opened_at: datetime
+    updated_at: datetime
+    chronology: list[ChronologyEntry]
+
+
+class Task(BaseModel):
+    id: str
+    case_id: str
+    report_id: str
+    school_id: str
+    kind: str
+    title: str
+    agency: Agency
+    assignee_user_id: str | None
+    assignee_org_id: str | None
+    risk_level: Severity
+    due_at: datetime
+    status: TaskStatus = TaskStatus.open
+    created_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    kind: str
+    title: str
+
+
+# For each concern: what the police do, what the social worker does.
+PLANS: dict[ReportCategory, tuple[TaskPlan, TaskPlan]] = {
+    ReportCategory.self_harm: (
+        TaskPlan("home_visit", "Immediate home visit: child at risk of self-harm"),
+        TaskPlan("crisis_counselling", "Crisis counselling for the child and family"),
+    ),
+    ReportCategory.bullying_victim: (
+        TaskPlan("school_visit", "Visit the school: protect the bullied student"),
+        TaskPlan("counselling", "Counselling for the bullied student"),
+    ),
+    ReportCategory.bullying_perpetrator: (
+        TaskPlan(
+            "education_talk", "Education talk with the student and guardians, with the school"
+        ),
+        TaskPlan("behaviour_counselling", "Behaviour counselling and follow-up"),
+    ),
+    ReportCategory.truancy: (
+        TaskPlan("home_visit", "Home visit: find out why the student is missing school"),
+        TaskPlan("family_work", "Family work on school attendance"),
+    ),
+    ReportCategory.internet_addiction: (
+        TaskPlan("guardian_talk", "Talk with guardians about supervision; check internet cafés"),
+        TaskPlan("counselling", "Counselling on internet use"),
+    ),
+    ReportCategory.gambling: (
+        TaskPlan("venue_check", "Find and check the venue where the student gambles"),
+        TaskPlan("counselling", "Counselling on gambling"),
+    ),
+    ReportCategory.teacher_conflict: (
+        TaskPlan("mediation", "Mediate between student, teacher and guardians"),
+        TaskPlan("counselling", "Counselling for the student"),
+    ),
+    ReportCategory.psychological_distress: (
+        TaskPlan("welfare_check", "Welfare check on the student"),
+        TaskPlan("counselling", "Psychological counselling referral"),
+    ),
+    ReportCategory.family_problem: (
+        TaskPlan("home_visit", "Home visit: assess the family situation"),
+        TaskPlan("family_work", "Family work with guardians"),
+    ),
+}
+
+# How soon each agency must act, by risk level.
+RESPONSE_TIME: dict[Agency, dict[Severity, timedelta]] = {
+    Agency.police: {
+        Severity.critical: timedelta(minutes=30),
+        Severity.high: timedelta(hours=4),
+        Severity.medium: timedelta(hours=24),
+        Severity.low: timedelta(hours=72),
+    },
+    Agency.social_work: {
+        Severity.critical: timedelta(hours=4),
+        Severity.high: timedelta(hours=24),
+        Severity.medium: timedelta(hours=72),
+        Severity.low: timedelta(days=7),
+    },
+}
+
+
+def higher(a: Severity, b: Severity) -> Severity:
+    return a if a.rank >= b.rank else b
+
+
+def due_at(agency: Agency, risk: Severity, *, now: datetime) -> datetime:
+    return now + RESPONSE_TIME[agency][risk]
+
+
+@dataclass(frozen=True)
+class Intake:
+    case: Case
+    tasks: list[Task]
+    opened: bool
+
+
+def _add(items: list[str], item: str) -> list[str]:
+    return items if item in items else [*items, item]
+
+
+def take_report(
+    case: Case | None,
+    report: ReportFiled,
+    *,
+    now: datetime,
+    new_case_id: str,
+    new_task_ids: tuple[str, str],
+) -> Intake:
+    """A report joins the child's open case (or opens one) and starts a police and a social task."""
+    opened = case is None
+    entry = ChronologyEntry(
+        at=now,
+        kind="report_filed",
+        text=f"Concern report from {report.school_id}: {report.category.value}, "
+        f"severity {report.severity.value}",
+        ref=report.report_id,
+    )
+    if case is None:
+        case = Case(
+            id=new_case_id,
+            child_ref=report.child_ref,
+            risk_level=report.severity,
+            school_ids=[report.school_id],
+            org_ids=[report.social_org_id],
+            officer_ids=[report.community_officer_id],
+            report_ids=[report.report_id],
+            categories=[report.category],
+            opened_at=now,
+            updated_at=now,
+            chronology=[entry],
+        )
+    else:
+        case = case.model_copy(
+            update={
+                "risk_level": higher(case.risk_level, report.severity),
+                "school_ids": _add(case.school_ids, report.school_id),
+                "org_ids": _add(case.org_ids, report.social_org_id),
+                "officer_ids": _add(case.officer_ids, report.community_officer_id),
+                "report_ids": _add(case.report_ids, report.report_id),
+                "categories": list(dict.fromkeys([*case.categories, report.category])),
+                "updated_at": now,
+                "chronology": [*case.chronology, entry],
+            }
+        )
+    police_plan, social_plan = PLANS[report.category]
+    risk = case.risk_level
+    tasks = [
+        Task(
+            id=new_task_ids[0],
+            kind=police_plan.kind,
+            title=police_plan.title,
+            agency=Agency.police,
+            assignee_user_id=report.community_officer_id,
+            assignee_org_id=None,
+            risk_level=risk,
+            due_at=due_at(Agency.police, risk, now=now),
+            created_at=now,
+            case_id=case.id,
+            report_id=report.report_id,
+            school_id=report.school_id,
+        ),
+        Task(
+            id=new_task_ids[1],
+            kind=social_plan.kind,
+            title=social_plan.title,
+            agency=Agency.social_work,
+            assignee_user_id=None,
+            assignee_org_id=report.social_org_id,
+            risk_level=risk,
+            due_at=due_at(Agency.social_work, risk, now=now),
+            created_at=now,
+            case_id=case.id,
+            report_id=report.report_id,
+            school_id=report.school_id,
+        ),
+    ]
+    case.chronology.extend(
+        ChronologyEntry(at=now, kind="task_created", text=t.title, ref=t.id) for t in tasks
+    )
+    return Intake(case=case, tasks=tasks, opened=opened)
+
+
+def acknowledge(case: Case, task: Task, *, by: str, now: datetime) -> tuple[Case, Task]:
+    task = task.model_copy(
+        update={"status": TaskStatus.acknowledged, "acknowledged_at": now, "acknowledged_by": by}
+    )
+    entry = ChronologyEntry(
+        at=now, kind="task_acknowledged", text=f"{task.title}: acknowledged by {by}", ref=task.id
+    )
+    case = case.model_copy(update={"updated_at": now, "chronology": [*case.chronology, entry]})
+    return case, task
+
+
+def may_see_case(principal: Principal, case: Case) -> bool:
+    if principal.role in STATION_WIDE:
+        return True
+    if principal.role is Role.police_officer:
+        return bool(set(case.school_ids) & set(principal.school_ids))
+    if principal.role is Role.social_worker:
+        return principal.org_id in case.org_ids
+    if principal.role in SCHOOL_STAFF:
+        return principal.school_id in case.school_ids
+    return False
+
+
+def may_acknowledge(principal: Principal, task: Task) -> bool:
+    if task.agency is Agency.police:
+        return principal.user_id == task.assignee_user_id
+    return principal.role is Role.social_worker and principal.org_id == task.assignee_org_id
+
+
+def task_filter(principal: Principal) -> dict[str, str] | None:
+    """Store filter for "my tasks"; None means the caller sees no task list at all."""
+    if principal.role in STATION_WIDE:
+        return {}
+    if principal.role is Role.police_officer:
+        return {"assignee_user_id": principal.user_id}
+    if principal.role is Role.social_worker and principal.org_id:
+        return {"assignee_org_id": principal.org_id}
+    if principal.role in SCHOOL_STAFF and principal.school_id:
+        return {"school_id": principal.school_id}
+    return None

@@ -1,0 +1,40 @@
+"""Pure rules of notifications: who is told about what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.contracts.cases import TaskAcknowledged, TaskCreated
+
+DUTY_DESK = "role:dispatcher"
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: str
+    kind: str
+    title: str
+    case_id: str | None
+    task_id: str | None
+    due_at: datetime | None
+
+
+def task_assignee(event: TaskCreated) -> str:
+    if event.assignee_user_id:
+        return f"user:{event.assignee_user_id}"
+    return f"org:{event.assignee_org_id}"
+
+
+def notices_for_task_created(event: TaskCreated) -> list[Notice]:
+    """The assignee gets the task; the duty dispatcher sees every new task."""
+    title = f"[{event.risk_level.value}] {event.title}"
+    return [
+        Notice(recipient, "task_assigned", title, event.case_id, event.task_id, event.due_at)
+        for recipient in (task_assignee(event), DUTY_DESK)
+    ]
+
+
+def notices_for_task_acknowledged(event: TaskAcknowledged) -> list[Notice]:
+    title = f"Task acknowledged by {event.acknowledged_by}"
+    return [Notice(DUTY_DESK, "task_acknowledged", title, event.case_id, event.task_id, None)]

@@ -1,0 +1,28 @@
+"""notifications' event consumers: task events become inbox entries."""
+
+from __future__ import annotations
+
+from services.notifications import domain
+from services.notifications import store as db
+from shared.contracts.cases import TaskAcknowledged, TaskCreated
+from shared.events import Envelope, utcnow
+from shared.runtime import Runtime, UnitOfWork
+from shared.streams import NOTIFICATIONS_TASKS
+
+
+async def on_task_event(envelope: Envelope, uow: UnitOfWork) -> None:
+    if envelope.type == TaskCreated.TYPE:
+        notices = domain.notices_for_task_created(envelope.parse(TaskCreated))
+    elif envelope.type == TaskAcknowledged.TYPE:
+        notices = domain.notices_for_task_acknowledged(envelope.parse(TaskAcknowledged))
+    else:
+        return  # a task event this version does not notify about
+    at = utcnow().isoformat()
+    for notice in notices:
+        # Deterministic id: the same event can never put a second entry in an inbox.
+        notice_id = f"ntf-{envelope.id}-{notice.recipient}"
+        await db.put_notice(uow.tx, notice_id=notice_id, notice=notice, at=at)
+
+
+def register(runtime: Runtime) -> None:
+    runtime.consume(NOTIFICATIONS_TASKS, on_task_event)

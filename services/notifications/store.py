@@ -1,0 +1,41 @@
+"""notifications' persistence on the store port: inbox entries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from services.notifications.domain import Notice
+from shared.store import Doc, Reader, Store, Writer
+
+INBOX_C = "inbox"
+
+
+async def prepare(store: Store) -> None:
+    await store.ensure_index(INBOX_C, ["recipient"])
+
+
+async def put_notice(tx: Writer, *, notice_id: str, notice: Notice, at: str) -> None:
+    doc = asdict(notice) | {"id": notice_id, "created_at": at, "read_at": None}
+    doc["due_at"] = notice.due_at.isoformat() if notice.due_at else None
+    await tx.put(INBOX_C, doc)
+
+
+async def inbox(
+    store: Reader, *, recipients: list[str], unread_only: bool, limit: int
+) -> list[Doc]:
+    where: dict[str, object] = {"recipient": recipients}
+    if unread_only:
+        where["read_at"] = None
+    return await store.find(
+        INBOX_C, where=where, order_by="created_at", descending=True, limit=limit
+    )
+
+
+async def get_notice(store: Reader, *, notice_id: str) -> Doc | None:
+    return await store.get(INBOX_C, notice_id)
+
+
+async def mark_read(tx: Writer, *, notice: Doc, at: str) -> Doc:
+    updated = {**notice, "read_at": notice["read_at"] or at}
+    await tx.put(INBOX_C, updated)
+    return updated

@@ -1,0 +1,25 @@
+"""patrol: composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.patrol import handlers
+from services.patrol import store as db
+from services.patrol.api import router
+from services.patrol.settings import Settings
+from shared.runtime import Runtime
+from shared.store import Store
+from shared.web import service_app
+
+NAME = "patrol"
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    async def setup(app: FastAPI, runtime: Runtime) -> None:
+        await db.prepare(runtime.store)
+        handlers.register(runtime)
+
+    return service_app(
+        name=NAME, settings=settings or Settings(), router=router, setup=setup, store=store
+    )

@@ -1,0 +1,29 @@
+"""school_liaison: composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.school_liaison import handlers
+from services.school_liaison import store as db
+from services.school_liaison.api import router
+from services.school_liaison.privacy import Sealer
+from services.school_liaison.settings import Settings
+from shared.runtime import Runtime
+from shared.store import Store
+from shared.web import service_app
+
+NAME = "school_liaison"
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    async def setup(app: FastAPI, runtime: Runtime) -> None:
+        await db.prepare(runtime.store)
+        if settings.demo_mode:
+            await db.seed_demo_schools(runtime.store)
+        app.state.sealer = Sealer(settings.pii_key)
+        handlers.register(runtime)
+
+    return service_app(name=NAME, settings=settings, router=router, setup=setup, store=store)

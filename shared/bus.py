@@ -1,0 +1,225 @@
+"""The JetStream bus: streams declared once, publishes with Nats-Msg-Id, durable pull consumers.
+
+Rules (see README): events only on JetStream; every publish carries Nats-Msg-Id = event id and is
+retried with the same id; consumers ack only after the handler returned (its effect committed);
+a failing message is nak'ed with backoff and, after `max_deliver` deliveries, moved to the
+DEADLETTER stream so it never blocks the messages behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from opentelemetry.trace import SpanKind
+
+from shared.events import Envelope
+from shared.streams import STREAMS, ConsumerSpec, StreamSpec
+from shared.telemetry import extract, inject, tracer
+
+log = logging.getLogger("hulei.bus")
+Handler = Callable[[Envelope], Awaitable[None]]
+
+PUBLISH_TIMEOUT_S = 5.0
+PUBLISH_ATTEMPTS = 5
+
+
+def backoff_s(delivered: int) -> float:
+    """Redelivery delay after the n-th failed delivery: 0.5 s doubling, capped at 30 s."""
+    return float(min(30.0, 0.5 * 2 ** max(0, delivered - 1)))
+
+
+class Bus:
+    def __init__(self, *, url: str, name: str, replicas: int = 1, max_deliver: int = 10) -> None:
+        self._url = url
+        self._name = name
+        self._replicas = replicas
+        self.max_deliver = max_deliver
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+        self._tracer = tracer(name)
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("bus not connected")
+        return self._js
+
+    async def connect(self) -> None:
+        async def on_disconnect() -> None:
+            log.warning("nats disconnected", extra={"service": self._name})
+
+        async def on_reconnect() -> None:
+            log.info("nats reconnected", extra={"service": self._name})
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("nats error: %s", exc)
+
+        self._nc = await nats.connect(
+            self._url,
+            name=self._name,
+            max_reconnect_attempts=-1,  # reconnect forever; /readyz says not-ready meanwhile
+            reconnect_time_wait=0.5,
+            connect_timeout=5,
+            disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect,
+            error_cb=on_error,
+        )
+        self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
+
+    async def ensure_streams(self, streams: Sequence[StreamSpec] = STREAMS) -> None:
+        for spec in streams:
+            config = StreamConfig(
+                name=spec.name,
+                subjects=list(spec.subjects),
+                storage=StorageType.FILE,
+                num_replicas=self._replicas,
+                max_age=spec.max_age_days * 86400.0,
+                duplicate_window=float(spec.duplicate_window_s),
+            )
+            try:
+                await self.js.add_stream(config)
+            except nats.js.errors.BadRequestError:
+                await self.js.update_stream(config)
+
+    async def publish(self, envelope: Envelope, *, subject: str | None = None) -> None:
+        """Publish and wait for the stream's ack; retry with the same Nats-Msg-Id on timeout."""
+        headers = {"Nats-Msg-Id": envelope.id}
+        if envelope.traceparent:
+            headers["traceparent"] = envelope.traceparent
+        else:
+            inject(headers)
+        payload = envelope.model_dump_json().encode()
+        target = subject or envelope.nats_subject
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                await self.js.publish(target, payload, headers=headers, timeout=PUBLISH_TIMEOUT_S)
+                return
+            except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError) as exc:
+                if attempt == PUBLISH_ATTEMPTS:
+                    raise
+                log.warning("publish %s attempt %d failed: %r", target, attempt, exc)
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+
+    def consume(self, spec: ConsumerSpec, handler: Handler, *, batch: int = 64) -> None:
+        """Start a background pull loop for a durable consumer."""
+        task = asyncio.create_task(self._pull_loop(spec, handler, batch), name=spec.durable)
+        self._tasks.append(task)
+
+    @property
+    def has_consumers(self) -> bool:
+        return bool(self._tasks)
+
+    @property
+    def consumers_running(self) -> bool:
+        return bool(self._tasks) and all(not t.done() for t in self._tasks)
+
+    async def _ensure_consumer(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
+        config = ConsumerConfig(
+            durable_name=spec.durable,
+            filter_subject=spec.filter_subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=spec.ack_wait_s,
+            max_ack_pending=spec.max_ack_pending,
+            max_deliver=-1,  # the bus counts deliveries itself and dead-letters at max_deliver
+        )
+        await self.js.add_consumer(spec.stream, config)
+        return await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
+
+    async def _pull_loop(self, spec: ConsumerSpec, handler: Handler, batch: int) -> None:
+        sub: JetStreamContext.PullSubscription | None = None
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                if sub is None:
+                    sub = await self._ensure_consumer(spec)
+                msgs = await sub.fetch(batch, timeout=5.0, heartbeat=1.0)
+                failures = 0
+            except nats.errors.TimeoutError:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # A stalled or broken subscription (e.g. after a server restart) is recreated.
+                failures += 1
+                log.warning("consumer %s fetch failed (%d): %r", spec.durable, failures, exc)
+                if sub is not None:
+                    with suppress(Exception):
+                        await sub.unsubscribe()
+                sub = None
+                await asyncio.sleep(min(5.0, 0.2 * failures))
+                continue
+            for msg in msgs:
+                if self._stopping.is_set():
+                    return  # unacked messages are redelivered to the next process
+                await self._handle(spec, handler, msg)
+
+    async def _handle(self, spec: ConsumerSpec, handler: Handler, msg: Msg) -> None:
+        delivered = msg.metadata.num_delivered
+        with self._tracer.start_as_current_span(
+            f"consume {msg.subject}", context=extract(msg.headers), kind=SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.consumer.group.name", spec.durable)
+            try:
+                envelope = Envelope.model_validate_json(msg.data)
+            except ValueError as exc:
+                await self._dead_letter(spec, msg, f"undecodable envelope: {exc}")
+                return
+            try:
+                await handler(envelope)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                span.record_exception(exc)
+                if delivered >= self.max_deliver:
+                    await self._dead_letter(spec, msg, f"{type(exc).__name__}: {exc}")
+                else:
+                    log.warning("handler %s failed (delivery %d): %r", spec.durable, delivered, exc)
+                    await msg.nak(delay=backoff_s(delivered))
+                return
+            await msg.ack()
+
+    async def _dead_letter(self, spec: ConsumerSpec, msg: Msg, reason: str) -> None:
+        meta = msg.metadata
+        headers = {
+            "Nats-Msg-Id": f"dl:{spec.durable}:{meta.sequence.stream}",
+            "Hulei-Original-Subject": msg.subject,
+            "Hulei-Consumer": spec.durable,
+            "Hulei-Deliveries": str(meta.num_delivered),
+            "Hulei-Reason": reason[:500],
+        }
+        await self.js.publish(f"deadletter.{spec.durable}", msg.data, headers=headers)
+        await msg.ack()
+        log.error("dead-lettered %s from %s: %s", msg.subject, spec.durable, reason)
+
+    async def stop_consumers(self) -> None:
+        """Stop pulling. A message whose handler is cut short is not acked: it is redelivered."""
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    async def close(self) -> None:
+        await self.stop_consumers()
+        if self._nc is not None and not self._nc.is_closed:
+            with suppress(Exception):
+                await self._nc.drain()

@@ -1,0 +1,1 @@
+"""Versioned contracts: one module per bounded context (events and the public API shapes)."""

@@ -1,0 +1,112 @@
+"""case_tracking's contracts: cases, tasks and their events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from shared.contracts.school import ReportCategory, Severity
+from shared.events import EventData
+
+
+class Agency(StrEnum):
+    police = "police"
+    social_work = "social_work"
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class ChronologyEntry(BaseModel):
+    at: datetime
+    kind: str
+    text: str
+    ref: str | None = None
+
+
+class CaseView(BaseModel):
+    id: str
+    child_ref: str
+    status: CaseStatus
+    risk_level: Severity
+    school_ids: list[str]
+    report_ids: list[str]
+    categories: list[ReportCategory]
+    opened_at: datetime
+    updated_at: datetime
+    chronology: list[ChronologyEntry]
+
+
+class TaskView(BaseModel):
+    id: str
+    case_id: str
+    report_id: str
+    kind: str
+    title: str
+    agency: Agency
+    assignee_user_id: str | None
+    assignee_org_id: str | None
+    risk_level: Severity
+    due_at: datetime
+    status: TaskStatus
+    created_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+
+class CaseOpened(EventData):
+    TYPE: ClassVar[str] = "case.opened"
+
+    case_id: str
+    child_ref: str
+    school_id: str
+    risk_level: Severity
+
+
+class CaseUpdated(EventData):
+    TYPE: ClassVar[str] = "case.updated"
+
+    case_id: str
+    report_id: str
+    risk_level: Severity
+
+
+class ReportLinked(EventData):
+    TYPE: ClassVar[str] = "case.report.linked"
+
+    report_id: str
+    case_id: str
+
+
+class TaskCreated(EventData):
+    TYPE: ClassVar[str] = "task.created"
+
+    task_id: str
+    case_id: str
+    school_id: str
+    kind: str
+    title: str
+    agency: Agency
+    assignee_user_id: str | None
+    assignee_org_id: str | None
+    risk_level: Severity
+    due_at: datetime
+
+
+class TaskAcknowledged(EventData):
+    TYPE: ClassVar[str] = "task.acknowledged"
+
+    task_id: str
+    case_id: str
+    acknowledged_by: str
+    acknowledged_at: datetime

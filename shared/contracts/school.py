@@ -1,0 +1,101 @@
+"""school_liaison's contracts: schools, concern reports and the ReportFiled event."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import EventData
+
+
+class ReportCategory(StrEnum):
+    self_harm = "self_harm"
+    bullying_victim = "bullying_victim"
+    bullying_perpetrator = "bullying_perpetrator"
+    truancy = "truancy"
+    internet_addiction = "internet_addiction"
+    gambling = "gambling"
+    teacher_conflict = "teacher_conflict"
+    psychological_distress = "psychological_distress"
+    family_problem = "family_problem"
+
+
+class Severity(StrEnum):
+    """Also the case risk scale; ordered low → critical."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class StudentDetails(BaseModel):
+    """The child's identifying details. Stay sealed in school_liaison; never in events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str | None = Field(default=None, min_length=4, max_length=32)
+    date_of_birth: date | None = None
+    grade: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=300)
+    guardian_name: str | None = Field(default=None, max_length=100)
+    guardian_phone: str | None = Field(default=None, max_length=32)
+
+
+class ReportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    school_id: str = Field(min_length=1, max_length=40)
+    category: ReportCategory
+    severity: Severity | None = Field(
+        default=None, description="the reporter's judgement; the platform derives one if absent"
+    )
+    immediate_danger: bool = Field(default=False, description="the child is in danger right now")
+    description: str = Field(min_length=1, max_length=5000)
+    student: StudentDetails
+
+
+class ReportView(BaseModel):
+    id: str
+    school_id: str
+    category: ReportCategory
+    severity: Severity
+    immediate_danger: bool
+    description: str
+    student: StudentDetails
+    child_ref: str
+    case_id: str | None
+    filed_by: str
+    filed_at: datetime
+
+
+class SchoolView(BaseModel):
+    id: str
+    name: str
+    district: str
+    is_liaison_station: bool
+    community_officer_id: str
+    social_org_id: str
+
+
+class ReportFiled(EventData):
+    TYPE: ClassVar[str] = "school.report.filed"
+
+    report_id: str
+    school_id: str
+    category: ReportCategory
+    severity: Severity
+    immediate_danger: bool
+    child_ref: str
+    community_officer_id: str
+    social_org_id: str
+    filed_by: str
+    filed_at: datetime

@@ -1,0 +1,89 @@
+"""The event envelope (CloudEvents-style) and the base class for versioned event payloads."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T", bound="EventData")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class EventData(BaseModel):
+    """A versioned event payload. Subclasses name their type (past tense) and version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def nats_subject(cls) -> str:
+        return f"{cls.TYPE}.v{cls.VERSION}"
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(default_factory=new_id)
+    type: str
+    version: int
+    source: str
+    subject: str = Field(description="id of the aggregate the event is about")
+    time: datetime = Field(default_factory=utcnow)
+    correlation_id: str
+    causation_id: str | None = None
+    traceparent: str | None = None
+    data: dict[str, Any]
+
+    @property
+    def nats_subject(self) -> str:
+        return f"{self.type}.v{self.version}"
+
+    @classmethod
+    def wrap(
+        cls,
+        data: EventData,
+        *,
+        source: str,
+        subject: str,
+        correlation_id: str,
+        causation_id: str | None = None,
+        traceparent: str | None = None,
+    ) -> Envelope:
+        return cls(
+            type=data.TYPE,
+            version=data.VERSION,
+            source=source,
+            subject=subject,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            traceparent=traceparent,
+            data=data.model_dump(mode="json"),
+        )
+
+    def follow(self, data: EventData, *, source: str, subject: str) -> Envelope:
+        """An event caused by this one: same correlation and trace, causation = this id."""
+        return Envelope.wrap(
+            data,
+            source=source,
+            subject=subject,
+            correlation_id=self.correlation_id,
+            causation_id=self.id,
+            traceparent=self.traceparent,
+        )
+
+    def parse(self, model: builtins.type[T]) -> T:
+        if self.type != model.TYPE or self.version != model.VERSION:
+            raise ValueError(f"envelope is {self.nats_subject}, not {model.nats_subject()}")
+        return model.model_validate(self.data)

@@ -1,0 +1,99 @@
+"""Transactional outbox: events are written with the state change, then relayed to JetStream.
+
+A crash between the commit and the publish loses nothing: the relay finds the entry on restart
+and publishes it with the same Nats-Msg-Id, which JetStream de-duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from contextlib import suppress
+
+from shared.bus import Bus
+from shared.events import Envelope
+from shared.store import Store, Writer
+
+log = logging.getLogger("hulei.outbox")
+COLLECTION = "outbox"
+_counter = itertools.count()
+
+
+async def add_to_outbox(tx: Writer, *envelopes: Envelope) -> None:
+    for envelope in envelopes:
+        await tx.insert(
+            COLLECTION,
+            {
+                "id": envelope.id,
+                # Relay order follows commit order within a process.
+                "seq": time.time_ns() * 1000 + next(_counter) % 1000,
+                "envelope": envelope.model_dump(mode="json"),
+            },
+        )
+
+
+class OutboxRelay:
+    def __init__(
+        self, *, store: Store, bus: Bus, concurrency: int = 64, poll_s: float = 1.0
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._limit = asyncio.Semaphore(concurrency)
+        self._poll_s = poll_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def notify(self) -> None:
+        """Called after a commit that wrote to the outbox: relay now instead of at next poll."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            self._wake.clear()
+            try:
+                while await self.drain() > 0:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox relay pass failed, will retry: %r", exc)
+
+    async def drain(self, *, batch: int = 500) -> int:
+        """Publish up to `batch` pending events concurrently; return how many were published."""
+        pending = await self._store.find(COLLECTION, order_by="seq", limit=batch)
+        if not pending:
+            return 0
+        results = await asyncio.gather(*(self._relay_one(doc) for doc in pending))
+        published = [event_id for event_id in results if event_id is not None]
+        # One commit for the whole batch: a crash here only means a re-publish JetStream drops.
+        async with self._store.transaction() as tx:
+            for event_id in published:
+                await tx.delete(COLLECTION, event_id)
+        return len(published)
+
+    async def _relay_one(self, doc: dict[str, object]) -> str | None:
+        async with self._limit:
+            envelope = Envelope.model_validate(doc["envelope"])
+            try:
+                await self._bus.publish(envelope)
+            except Exception as exc:
+                log.warning("outbox publish of %s failed: %r", envelope.nats_subject, exc)
+                return None
+            return envelope.id
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task

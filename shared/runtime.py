@@ -1,0 +1,112 @@
+"""What every service builds in its lifespan: store, bus, outbox relay, idempotent consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from shared.bus import Bus, Handler
+from shared.events import Envelope, utcnow
+from shared.outbox import OutboxRelay, add_to_outbox
+from shared.settings import BaseServiceSettings
+from shared.store import Store, Writer, open_store
+from shared.streams import ConsumerSpec
+from shared.telemetry import setup_tracing
+
+log = logging.getLogger("hulei.runtime")
+PROCESSED = "processed_events"
+
+
+@dataclass
+class UnitOfWork:
+    """One store transaction plus the events it announces (written to the outbox with it)."""
+
+    tx: Writer
+    events: list[Envelope] = field(default_factory=list)
+
+    def emit(self, *envelopes: Envelope) -> None:
+        self.events.extend(envelopes)
+
+
+EventEffect = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    name: str
+    settings: BaseServiceSettings
+    store: Store
+    bus: Bus
+    relay: OutboxRelay
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        async with self.store.transaction() as tx:
+            uow = UnitOfWork(tx)
+            yield uow
+            await add_to_outbox(tx, *uow.events)
+        if uow.events:
+            self.relay.notify()
+
+    def once(self, spec: ConsumerSpec, effect: EventEffect) -> Handler:
+        """Wrap an effect so a redelivered event changes nothing the second time."""
+
+        async def handler(envelope: Envelope) -> None:
+            marker = f"{spec.durable}:{envelope.id}"
+            if await self.store.get(PROCESSED, marker) is not None:
+                return
+            async with self.unit_of_work() as uow:
+                # Inserted in the same transaction as the effect: a concurrent duplicate
+                # fails on the unique id and is retried, then skipped by the check above.
+                await uow.tx.insert(PROCESSED, {"id": marker, "at": utcnow().isoformat()})
+                await effect(envelope, uow)
+
+        return handler
+
+    def consume(self, spec: ConsumerSpec, effect: EventEffect) -> None:
+        self.bus.consume(spec, self.once(spec, effect))
+
+    async def ready(self) -> dict[str, bool]:
+        try:
+            await asyncio.wait_for(self.store.ping(), timeout=2.0)
+            store_ok = True
+        except Exception:
+            store_ok = False
+        return {
+            "nats": self.bus.connected,
+            "store": store_ok,
+            "consumers": self.bus.consumers_running or not self.bus.has_consumers,
+            "outbox_relay": self.relay.running,
+        }
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: BaseServiceSettings, *, name: str, store: Store | None = None
+) -> AsyncIterator[Runtime]:
+    setup_tracing(service=name, exporter=settings.otel_exporter)
+    store = store or await open_store(settings.store_url)
+    bus = Bus(
+        url=settings.nats_url,
+        name=name,
+        replicas=settings.stream_replicas,
+        max_deliver=settings.max_deliver,
+    )
+    await bus.connect()
+    await bus.ensure_streams()
+    relay = OutboxRelay(store=store, bus=bus)
+    relay.start()
+    runtime = Runtime(name=name, settings=settings, store=store, bus=bus, relay=relay)
+    try:
+        yield runtime
+    finally:
+        await bus.stop_consumers()
+        with suppress(Exception):
+            # Last chance to hand committed events over; what is left goes out on next start.
+            await asyncio.wait_for(relay.drain(), timeout=5.0)
+        await relay.stop()
+        await bus.close()
+        await store.close()

@@ -1,0 +1,221 @@
+"""MongoDB adapter: a Mongo collection per store collection, the document's `id` kept as `_id`.
+
+`transaction()` uses a multi-document transaction, which MongoDB only offers on a replica set
+or sharded cluster; a single-node replica set (`mongod --replSet rs0`, then `rs.initiate()`)
+is enough. On a standalone server everything but `transaction()` works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import errors as mongo
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from shared.store import Doc, DuplicateKeyError, StoreUnavailableError, Where, Writer
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SEQ = "_seq"  # hidden insertion order, standing in for SQLite's rowid
+_DEFAULT_DB = "hulei"
+_SELECTION_TIMEOUT_MS = 5000  # fail fast when the server is down; the URL may override it
+_last_seq = 0
+
+
+def _ident(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"invalid collection or field name: {name!r}")
+    return name
+
+
+def _field(name: str) -> str:
+    return "_id" if name == "id" else _ident(name)
+
+
+def _next_seq() -> int:
+    # Wall-clock nanoseconds keep order across processes (up to clock skew); max() keeps it
+    # strictly increasing within this one.
+    global _last_seq
+    _last_seq = max(time.time_ns(), _last_seq + 1)
+    return _last_seq
+
+
+def _filter(where: Where | None) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    for field, value in (where or {}).items():
+        if isinstance(value, list | tuple | set | frozenset):
+            query[_field(field)] = {"$in": list(value)}
+        else:
+            # $eq so a dict value is matched, never read as operators; None matches null or
+            # missing, like SQLite's IS NULL on json_extract.
+            query[_field(field)] = {"$eq": value}
+    return query
+
+
+def _body(doc: Doc) -> Doc:
+    return {k: v for k, v in doc.items() if k != "id"}
+
+
+def _out(raw: Doc) -> Doc:
+    return {"id": raw["_id"], **{k: v for k, v in raw.items() if k not in ("_id", _SEQ)}}
+
+
+def _translate(exc: mongo.PyMongoError) -> Exception:
+    if isinstance(exc, mongo.DuplicateKeyError):
+        return DuplicateKeyError(str(exc))
+    # ConnectionFailure covers AutoReconnect, NetworkTimeout, NotPrimaryError and
+    # ServerSelectionTimeoutError; the labels mark transaction conflicts worth retrying.
+    if (
+        isinstance(exc, mongo.ConnectionFailure)
+        or exc.has_error_label("TransientTransactionError")
+        or exc.has_error_label("UnknownTransactionCommitResult")
+    ):
+        return StoreUnavailableError(f"mongodb: {exc}")
+    return exc
+
+
+@contextmanager
+def _mapped() -> Iterator[None]:
+    try:
+        yield
+    except mongo.PyMongoError as exc:
+        translated = _translate(exc)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+class _Ops(Writer):
+    """Reads and writes, optionally bound to a transaction's session."""
+
+    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
+        self._db = db
+        self._session = session
+        # A session must not run two operations at once; SQLite's single thread serialises too.
+        self._guard: AbstractAsyncContextManager[Any] = asyncio.Lock() if session else nullcontext()
+
+    @asynccontextmanager
+    async def _op(self) -> AsyncIterator[None]:
+        async with self._guard:
+            with _mapped():
+                yield
+
+    async def get(self, collection: str, id: str) -> Doc | None:
+        async with self._op():
+            raw = await self._db[_ident(collection)].find_one({"_id": id}, session=self._session)
+        return _out(raw) if raw is not None else None
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        where: Where | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        if limit == 0:  # Mongo reads limit 0 as "no limit"; SQLite's LIMIT 0 returns nothing
+            return []
+        way = DESCENDING if descending else ASCENDING
+        sort = [(_field(order_by), way), (_SEQ, way)] if order_by else [(_SEQ, ASCENDING)]
+        async with self._op():
+            cursor = self._db[_ident(collection)].find(
+                _filter(where), sort=sort, limit=max(limit or 0, 0), session=self._session
+            )
+            return [_out(raw) async for raw in cursor]
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        # An upsert that only sets on insert, not insert_one: a server duplicate-key error
+        # aborts the whole transaction, while callers expect to catch it and carry on.
+        async with self._op():
+            result = await self._db[_ident(collection)].update_one(
+                {"_id": doc["id"]},
+                {"$setOnInsert": {**_body(doc), _SEQ: _next_seq()}},
+                upsert=True,
+                session=self._session,
+            )
+        if result.upserted_id is None:
+            raise DuplicateKeyError(f"{collection}/{doc['id']}")
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        # A pipeline replace keeps an existing document's _seq, as SQLite's upsert keeps rowid;
+        # $literal stops "$"-prefixed strings in the document being read as expressions.
+        keep_seq = {"$ifNull": ["$" + _SEQ, _next_seq()]}
+        head = {"_id": {"$literal": doc["id"]}, _SEQ: keep_seq}
+        stage = {"$replaceWith": {"$mergeObjects": [head, {"$literal": _body(doc)}]}}
+        async with self._op():
+            await self._db[_ident(collection)].update_one(
+                {"_id": doc["id"]}, [stage], upsert=True, session=self._session
+            )
+
+    async def delete(self, collection: str, id: str) -> None:
+        async with self._op():
+            await self._db[_ident(collection)].delete_one({"_id": id}, session=self._session)
+
+
+class MongoStore(_Ops):
+    def __init__(self, client: AsyncMongoClient[Doc], db: AsyncDatabase[Doc]) -> None:
+        super().__init__(db)
+        self._client = client
+
+    @classmethod
+    async def open(cls, *, url: str) -> MongoStore:
+        given = {key.lower() for key, _ in parse_qsl(urlsplit(url).query)}
+        options: dict[str, Any] = {}
+        if "serverselectiontimeoutms" not in given:  # keyword options would beat the URL's
+            options["serverSelectionTimeoutMS"] = _SELECTION_TIMEOUT_MS
+        client: AsyncMongoClient[Doc] = AsyncMongoClient(url, **options)
+        store = cls(client, client.get_default_database(_DEFAULT_DB))
+        try:
+            await store.ping()
+        except BaseException:
+            await client.close()
+            raise
+        return store
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Writer]:
+        # Snapshot reads and majority commit: the closest match to SQLite's BEGIN IMMEDIATE
+        # plus synchronous=FULL.
+        async with self._client.start_session() as session:
+            with _mapped():
+                await session.start_transaction(
+                    read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+                )
+            try:
+                yield _Ops(self._db, session)
+            except BaseException:
+                if session.in_transaction:
+                    await session.abort_transaction()  # never raises for server errors
+                raise
+            with _mapped():
+                try:
+                    await session.commit_transaction()
+                except mongo.PyMongoError as exc:
+                    # The driver already retried once; when the outcome is still unknown,
+                    # committing again is safe and what the driver spec advises.
+                    if not exc.has_error_label("UnknownTransactionCommitResult"):
+                        raise
+                    await session.commit_transaction()
+
+    async def ensure_index(self, collection: str, fields: Sequence[str]) -> None:
+        # _seq last, as SQLite implicitly ends every index with rowid: filter, then read in order.
+        keys = [(_field(f), ASCENDING) for f in fields] + [(_SEQ, ASCENDING)]
+        with _mapped():
+            await self._db[_ident(collection)].create_index(keys)
+
+    async def ping(self) -> None:
+        with _mapped():
+            await self._client.admin.command("ping")
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,260 @@
+"""SQLite adapter: one file per service, WAL, a table per collection holding JSON documents.
+
+One writer connection (serialised by an asyncio lock, run on its own thread) and one reader
+connection on another thread, so reads never wait behind a write transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar
+
+from shared.store import Doc, DuplicateKeyError, StoreUnavailableError, Where, Writer
+
+R = TypeVar("R")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _ident(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"invalid collection or field name: {name!r}")
+    return name
+
+
+def _sql_value(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def _select(
+    collection: str,
+    where: Where | None,
+    order_by: str | None,
+    descending: bool,
+    limit: int | None,
+) -> tuple[str, list[Any]]:
+    sql = f"SELECT doc FROM {_ident(collection)}"
+    clauses: list[str] = []
+    params: list[Any] = []
+    for field, value in (where or {}).items():
+        expr = "id" if field == "id" else f"json_extract(doc, '$.{_ident(field)}')"
+        if isinstance(value, list | tuple | set | frozenset):
+            values = list(value)
+            if not values:
+                clauses.append("0")
+                continue
+            clauses.append(f"{expr} IN ({', '.join('?' * len(values))})")
+            params.extend(_sql_value(v) for v in values)
+        elif value is None:
+            clauses.append(f"{expr} IS NULL")
+        else:
+            clauses.append(f"{expr} = ?")
+            params.append(_sql_value(value))
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    if order_by:
+        sql += f" ORDER BY json_extract(doc, '$.{_ident(order_by)}')"
+        sql += " DESC" if descending else ""
+        sql += ", rowid DESC" if descending else ", rowid"
+    else:
+        sql += " ORDER BY rowid"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, params
+
+
+def _unavailable(exc: sqlite3.Error) -> Exception:
+    return StoreUnavailableError(f"sqlite: {exc}")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+class _Conn:
+    """A connection living on its own single thread."""
+
+    def __init__(self, path: str, *, readonly: bool) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._path = path
+        self._readonly = readonly
+        self._conn: sqlite3.Connection | None = None
+
+    def _open(self) -> None:
+        uri = f"file:{self._path}?mode=ro" if self._readonly else f"file:{self._path}"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if not self._readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed report survives power loss, not just a process crash.
+            conn.execute("PRAGMA synchronous = FULL")
+        self._conn = conn
+
+    async def run(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        def call() -> R:
+            if self._conn is None:
+                self._open()
+            assert self._conn is not None
+            try:
+                return fn(self._conn)
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    raise
+                raise _unavailable(exc) from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    async def close(self) -> None:
+        def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+
+        await asyncio.get_running_loop().run_in_executor(self._pool, shut)
+        self._pool.shutdown(wait=True)
+
+
+class _Ops(Writer):
+    """Reads and writes on one connection; the store and its transactions share this."""
+
+    def __init__(self, conn: _Conn, tables: set[str]) -> None:
+        self._conn = conn
+        self._tables = tables
+
+    async def _ensure_table(self, collection: str) -> None:
+        if collection in self._tables:
+            return
+        name = _ident(collection)
+        await self._conn.run(
+            lambda c: c.execute(
+                f"CREATE TABLE IF NOT EXISTS {name} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
+            )
+        )
+        self._tables.add(collection)
+
+    async def get(self, collection: str, id: str) -> Doc | None:
+        sql = f"SELECT doc FROM {_ident(collection)} WHERE id = ?"
+        try:
+            row = await self._conn.run(lambda c: c.execute(sql, (id,)).fetchone())
+        except sqlite3.OperationalError:  # no such table yet
+            return None
+        return json.loads(row[0]) if row else None
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        where: Where | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        sql, params = _select(collection, where, order_by, descending, limit)
+        try:
+            rows = await self._conn.run(lambda c: c.execute(sql, params).fetchall())
+        except sqlite3.OperationalError:
+            return []
+        return [json.loads(r[0]) for r in rows]
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        await self._ensure_table(collection)
+        sql = f"INSERT INTO {_ident(collection)} (id, doc) VALUES (?, ?)"
+        payload = (doc["id"], json.dumps(doc, separators=(",", ":")))
+        try:
+            await self._conn.run(lambda c: c.execute(sql, payload))
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(f"{collection}/{doc['id']}") from exc
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        await self._ensure_table(collection)
+        sql = (
+            f"INSERT INTO {_ident(collection)} (id, doc) VALUES (?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc"
+        )
+        payload = (doc["id"], json.dumps(doc, separators=(",", ":")))
+        await self._conn.run(lambda c: c.execute(sql, payload))
+
+    async def delete(self, collection: str, id: str) -> None:
+        sql = f"DELETE FROM {_ident(collection)} WHERE id = ?"
+        with suppress(sqlite3.OperationalError):
+            await self._conn.run(lambda c: c.execute(sql, (id,)))
+
+
+class SqliteStore:
+    def __init__(self, path: str) -> None:
+        self._tables: set[str] = set()
+        self._writer = _Conn(path, readonly=False)
+        self._reader = _Conn(path, readonly=True)
+        self._write_ops = _Ops(self._writer, self._tables)
+        self._read_ops = _Ops(self._reader, self._tables)
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, *, path: str) -> SqliteStore:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        store = cls(path)
+        await store.ping()
+        return store
+
+    async def get(self, collection: str, id: str) -> Doc | None:
+        return await self._read_ops.get(collection, id)
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        where: Where | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        return await self._read_ops.find(
+            collection, where=where, order_by=order_by, descending=descending, limit=limit
+        )
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        async with self._lock:
+            await self._write_ops.insert(collection, doc)
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        async with self._lock:
+            await self._write_ops.put(collection, doc)
+
+    async def delete(self, collection: str, id: str) -> None:
+        async with self._lock:
+            await self._write_ops.delete(collection, id)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Writer]:
+        async with self._lock:
+            await self._writer.run(lambda c: c.execute("BEGIN IMMEDIATE"))
+            try:
+                yield self._write_ops
+                await self._writer.run(lambda c: c.execute("COMMIT"))
+            except BaseException:
+                await asyncio.shield(self._writer.run(_rollback))
+                raise
+
+    async def ensure_index(self, collection: str, fields: Sequence[str]) -> None:
+        async with self._lock:
+            await self._write_ops._ensure_table(collection)
+            cols = ", ".join(f"json_extract(doc, '$.{_ident(f)}')" for f in fields)
+            name = f"ix_{collection}_{'_'.join(fields)}"
+            sql = f"CREATE INDEX IF NOT EXISTS {name} ON {_ident(collection)} ({cols})"
+            await self._writer.run(lambda c: c.execute(sql))
+
+    async def ping(self) -> None:
+        await self._writer.run(lambda c: c.execute("SELECT 1").fetchone())
+        await self._reader.run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._reader.close()

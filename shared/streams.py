@@ -1,0 +1,50 @@
+"""Every JetStream stream and durable consumer, declared once.
+
+The code (`Bus.ensure_streams`) and the deployment manifests both read these definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    max_age_days: int = 30
+    # Window in which a repeated Nats-Msg-Id is dropped; covers publisher retries and
+    # an outbox relay replaying after a crash.
+    duplicate_window_s: int = 600
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    stream: str
+    durable: str
+    filter_subject: str
+    ack_wait_s: float = 30.0
+    max_ack_pending: int = 1000
+
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec("SCHOOL", ("school.>",)),
+    StreamSpec("CASES", ("case.>", "task.>")),
+    StreamSpec("PATROL", ("patrol.>",)),
+    StreamSpec("NOTIFY", ("notification.>",)),
+    StreamSpec("OPS", ("ops.>",)),
+    StreamSpec("DEADLETTER", ("deadletter.>",), max_age_days=365),
+)
+
+# Durable consumers by owning service. Durable names are stable: renaming one replays history.
+CASE_TRACKING_REPORTS = ConsumerSpec("SCHOOL", "case_tracking-reports", "school.report.filed.v1")
+SCHOOL_LIAISON_LINKS = ConsumerSpec("CASES", "school_liaison-links", "case.report.linked.v1")
+NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
+PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
+
+CONSUMERS: tuple[ConsumerSpec, ...] = (
+    CASE_TRACKING_REPORTS,
+    SCHOOL_LIAISON_LINKS,
+    NOTIFICATIONS_TASKS,
+    PATROL_TASKS,
+)

@@ -1,0 +1,93 @@
+"""FastAPI pieces every service shares: health probes, the internal caller, dependency aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import jwt
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from shared.identity import Principal, read_internal_token
+from shared.runtime import Runtime, open_runtime
+from shared.settings import BaseServiceSettings
+from shared.store import Store
+from shared.telemetry import http_tracing_middleware
+
+INTERNAL_HEADER = "X-Hulei-Internal"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_caller(
+    request: Request,
+    token: Annotated[str | None, Header(alias=INTERNAL_HEADER)] = None,
+) -> Principal:
+    """The principal the gateway vouches for. A direct call without it is refused."""
+    if not token:
+        raise HTTPException(401, "missing internal credential")
+    try:
+        return read_internal_token(token, secret=get_runtime(request).settings.internal_secret)
+    except jwt.InvalidTokenError as exc:
+        raise HTTPException(401, "invalid internal credential") from exc
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+CallerDep = Annotated[Principal, Depends(get_caller)]
+
+
+def install_common(app: FastAPI, *, service: str) -> None:
+    """Tracing middleware and the two probes: /healthz (alive) and /readyz (can do work)."""
+    app.middleware("http")(http_tracing_middleware(service))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await get_runtime(request).ready()
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+
+def field_error(location: str, field: str, message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, naming the field."""
+    return HTTPException(
+        422, detail=[{"loc": [location, field], "msg": message, "type": "value_error"}]
+    )
+
+
+Setup = Callable[[FastAPI, Runtime], Awaitable[None]]
+
+
+def service_app(
+    *,
+    name: str,
+    settings: BaseServiceSettings,
+    router: APIRouter,
+    setup: Setup,
+    store: Store | None = None,
+) -> FastAPI:
+    """A service's FastAPI app whose lifespan builds the runtime, then runs the service's setup
+    (indexes, demo seed, consumers). `store` lets tests hand in an adapter of their choice."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings, name=name, store=store) as runtime:
+            app.state.runtime = runtime
+            await setup(app, runtime)
+            yield
+
+    app = FastAPI(title=f"Hulei {name} (internal)", lifespan=lifespan)
+    install_common(app, service=name)
+    app.include_router(router)
+    return app
