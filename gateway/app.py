@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -20,7 +21,12 @@ from shared.telemetry import http_tracing_middleware, setup_tracing
 NAME = "gateway"
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -34,6 +40,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             urls=settings.service_urls(),
             secret=settings.internal_secret,
             timeout_s=settings.service_timeout_s,
+            transports=transports,
         )
         try:
             yield

@@ -20,10 +20,21 @@ RETRY_AFTER_S = "5"
 
 
 class Services:
-    def __init__(self, *, urls: dict[str, str], secret: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        urls: dict[str, str],
+        secret: str,
+        timeout_s: float,
+        transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        """`transports` lets tests route a service's calls in-process (httpx.ASGITransport)."""
         self._secret = secret
         self._clients = {
-            name: httpx.AsyncClient(base_url=url, timeout=timeout_s) for name, url in urls.items()
+            name: httpx.AsyncClient(
+                base_url=url, timeout=timeout_s, transport=(transports or {}).get(name)
+            )
+            for name, url in urls.items()
         }
 
     async def call(

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
 
+from shared.logs import setup_logging
 from shared.settings import BaseServiceSettings
 
 S = TypeVar("S", bound=BaseServiceSettings)
 
 
-def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-    )
+def serve(create_app: Callable[[S], FastAPI], settings: S, *, name: str) -> None:
+    setup_logging(service=name, level=settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # request URLs can carry ids; request logging happens in the spans
+        log_config=None,  # keep our JSON handler
+        access_log=False,  # request URLs carry ids; requests are recorded as spans instead
         timeout_graceful_shutdown=10,
     )

@@ -240,6 +240,8 @@ class SqliteStore:
                 yield self._write_ops
                 await self._writer.run(lambda c: c.execute("COMMIT"))
             except BaseException:
+                # Tables created inside the rolled-back transaction are gone again.
+                self._tables.clear()
                 await asyncio.shield(self._writer.run(_rollback))
                 raise
 

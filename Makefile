@@ -1,0 +1,47 @@
+# Hulei — one command to run the platform, one to test it. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/python -m pytest
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration test-e2e lint fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: $(STAMP) ## start NATS, the four services and the gateway with demo data (Ctrl-C stops)
+	$(BIN)/python -m deploy.launcher
+
+test: $(STAMP) ## the whole suite: unit, integration (real NATS + SQLite), end-to-end
+	$(PYTEST) -q
+
+test-unit: $(STAMP) ## pure rules only (seconds)
+	$(PYTEST) -q tests/unit
+
+test-integration: $(STAMP) ## real NATS servers and SQLite files, in one process
+	$(PYTEST) -q tests/integration
+
+test-e2e: $(STAMP) ## the platform as separate processes, as `make run` starts it
+	$(PYTEST) -q tests/e2e
+
+lint: $(STAMP) ## ruff (check + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## remove local data (var/) and caches; keeps .venv
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""The outbox: events committed with the state change reach JetStream, even after a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.bus import Bus
+from shared.contracts.cases import ReportLinked
+from shared.events import Envelope
+from shared.outbox import COLLECTION, OutboxRelay, add_to_outbox
+from shared.runtime import Runtime
+from shared.store import open_store
+from tests.support import eventually
+
+
+def linked(n: int) -> Envelope:
+    data = ReportLinked(report_id=f"rep-{n}", case_id=f"case-{n}")
+    return Envelope.wrap(data, source="test", subject=f"rep-{n}", correlation_id=f"rep-{n}")
+
+
+async def messages(rt: Runtime, stream: str = "CASES") -> int:
+    return (await rt.bus.js.stream_info(stream)).state.messages
+
+
+async def test_a_committed_unit_of_work_is_published(runtime: Runtime) -> None:
+    async with runtime.unit_of_work() as uow:
+        await uow.tx.put("things", {"id": "t"})
+        uow.emit(linked(1), linked(2))
+    assert await eventually(lambda: _count_is(runtime, 2))
+    assert await eventually(lambda: _empty(runtime))  # relayed entries leave the outbox
+
+
+async def _count_is(rt: Runtime, n: int) -> bool:
+    return await messages(rt) == n
+
+
+async def _empty(rt: Runtime) -> bool:
+    return await rt.store.find(COLLECTION) == []
+
+
+async def test_a_rolled_back_unit_of_work_publishes_nothing(runtime: Runtime) -> None:
+    with pytest.raises(RuntimeError):
+        async with runtime.unit_of_work() as uow:
+            await uow.tx.put("things", {"id": "t"})
+            uow.emit(linked(1))
+            raise RuntimeError("validation failed late")
+    assert await runtime.store.find(COLLECTION) == []
+    assert await runtime.store.get("things", "t") is None
+    assert await messages(runtime) == 0
+
+
+async def test_events_committed_before_a_crash_are_published_on_restart(
+    nats_url: str, tmp_path: object, runtime: Runtime
+) -> None:
+    """A process that committed but died before publishing: the next relay publishes."""
+    path = f"sqlite:///{tmp_path}/crashed.db"
+    crashed = await open_store(path)
+    async with crashed.transaction() as tx:
+        await tx.put("things", {"id": "t"})
+        await add_to_outbox(tx, linked(1), linked(2), linked(3))
+    await crashed.close()  # the "crash": nothing was relayed
+
+    restarted = await open_store(path)
+    bus = Bus(url=nats_url, name="restarted")
+    await bus.connect()
+    relay = OutboxRelay(store=restarted, bus=bus)
+    try:
+        assert await relay.drain() == 3
+        assert await restarted.find(COLLECTION) == []
+        assert await messages(runtime) == 3
+    finally:
+        await bus.close()
+        await restarted.close()
+
+
+async def test_a_relay_that_publishes_twice_stores_each_event_once(runtime: Runtime) -> None:
+    """Crash after publish but before the outbox row is deleted: JetStream drops the repeat."""
+    event = linked(1)
+    await runtime.bus.publish(event)
+    async with runtime.store.transaction() as tx:
+        await add_to_outbox(tx, event)
+    assert await eventually(lambda: _empty(runtime))
+    assert await messages(runtime) == 1

@@ -1,0 +1,136 @@
+"""One contract for the store port: SQLite always, MongoDB wherever MONGODB_URL points."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared.store import DuplicateKeyError, Store, open_store
+
+BACKENDS = ["sqlite", "mongo"]
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        s = await open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+        yield s
+        await s.close()
+        return
+    base = os.environ.get("MONGODB_URL")
+    if not base:
+        pytest.skip("MONGODB_URL not set: no MongoDB server to run the contract against")
+    from pymongo import AsyncMongoClient
+
+    db_name = f"hulei_contract_{uuid.uuid4().hex[:8]}"
+    s = await open_store(f"{base.rstrip('/')}/{db_name}")
+    yield s
+    await s.close()
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(base)
+    await client.drop_database(db_name)
+    await client.close()
+
+
+async def test_insert_then_get_returns_the_same_document(store: Store) -> None:
+    doc = {"id": "a", "n": 1, "tags": ["x"], "nested": {"k": "v"}, "flag": True, "none": None}
+    await store.insert("things", doc)
+    assert await store.get("things", "a") == doc
+    assert await store.get("things", "missing") is None
+    assert await store.get("never_created", "a") is None
+
+
+async def test_insert_of_an_existing_id_is_a_duplicate(store: Store) -> None:
+    await store.insert("things", {"id": "a", "n": 1})
+    with pytest.raises(DuplicateKeyError):
+        await store.insert("things", {"id": "a", "n": 2})
+    assert await store.get("things", "a") == {"id": "a", "n": 1}
+
+
+async def test_put_replaces_and_delete_removes(store: Store) -> None:
+    await store.put("things", {"id": "a", "n": 1, "old": True})
+    await store.put("things", {"id": "a", "n": 2})
+    assert await store.get("things", "a") == {"id": "a", "n": 2}
+    await store.delete("things", "a")
+    assert await store.get("things", "a") is None
+    await store.delete("things", "a")  # deleting twice is harmless
+
+
+async def test_find_filters_orders_and_limits(store: Store) -> None:
+    rows = [
+        {"id": "1", "school": "s1", "n": 3, "open": True, "case": None},
+        {"id": "2", "school": "s2", "n": 1, "open": False, "case": "c1"},
+        {"id": "3", "school": "s1", "n": 2, "open": True, "case": "c2"},
+        {"id": "4", "school": "s3", "n": 2, "open": True, "case": None},
+    ]
+    for row in rows:
+        await store.insert("rows", row)
+
+    def ids(docs: list[dict[str, object]]) -> list[object]:
+        return [d["id"] for d in docs]
+
+    assert ids(await store.find("rows")) == ["1", "2", "3", "4"]  # insertion order
+    assert ids(await store.find("rows", where={"school": "s1"})) == ["1", "3"]
+    assert ids(await store.find("rows", where={"school": ["s2", "s3"]})) == ["2", "4"]
+    assert ids(await store.find("rows", where={"school": []})) == []
+    assert ids(await store.find("rows", where={"open": False})) == ["2"]
+    assert ids(await store.find("rows", where={"case": None})) == ["1", "4"]
+    assert ids(await store.find("rows", where={"school": "s1", "n": 2})) == ["3"]
+    assert ids(await store.find("rows", order_by="n")) == ["2", "3", "4", "1"]
+    assert ids(await store.find("rows", order_by="n", descending=True)) == ["1", "4", "3", "2"]
+    assert ids(await store.find("rows", order_by="n", limit=2)) == ["2", "3"]
+    assert await store.find("no_such_collection", where={"x": 1}) == []
+
+
+async def test_transaction_commits_all_writes_together(store: Store) -> None:
+    async with store.transaction() as tx:
+        await tx.insert("a", {"id": "1"})
+        await tx.put("b", {"id": "2", "v": 1})
+        assert await tx.get("a", "1") == {"id": "1"}  # a transaction reads its own writes
+        assert [d["id"] for d in await tx.find("b")] == ["2"]
+    assert await store.get("a", "1") == {"id": "1"}
+    assert await store.get("b", "2") == {"id": "2", "v": 1}
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
+    await store.put("b", {"id": "kept", "v": 1})
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.insert("a", {"id": "1"})
+            await tx.put("b", {"id": "kept", "v": 2})
+            await tx.delete("b", "kept")
+            raise RuntimeError("boom")
+    assert await store.get("a", "1") is None
+    assert await store.get("b", "kept") == {"id": "kept", "v": 1}
+
+
+async def test_a_duplicate_inside_a_transaction_rolls_it_back(store: Store) -> None:
+    await store.insert("keys", {"id": "k"})
+    with pytest.raises(DuplicateKeyError):
+        async with store.transaction() as tx:
+            await tx.insert("reports", {"id": "r1"})
+            await tx.insert("keys", {"id": "k"})
+    assert await store.get("reports", "r1") is None
+
+
+async def test_ensure_index_is_idempotent_and_queries_still_work(store: Store) -> None:
+    await store.ensure_index("tasks", ["case_id"])
+    await store.ensure_index("tasks", ["case_id"])
+    await store.insert("tasks", {"id": "t1", "case_id": "c"})
+    assert [d["id"] for d in await store.find("tasks", where={"case_id": "c"})] == ["t1"]
+    await store.ping()
+
+
+async def test_a_collection_first_seen_in_a_failed_transaction_is_usable_after(
+    store: Store,
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.insert("fresh", {"id": "1"})
+            raise RuntimeError("boom")
+    async with store.transaction() as tx:
+        await tx.insert("fresh", {"id": "2"})
+    assert [d["id"] for d in await store.find("fresh")] == ["2"]
