@@ -6,6 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from deploy.launcher import Platform, Ports
 
@@ -31,3 +35,20 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
         yield f"nats://127.0.0.1:{platform.ports.nats}"
     finally:
         platform.stop_process("nats")
+
+
+@pytest.fixture(scope="session")
+def _span_exporter() -> InMemorySpanExporter:
+    """One in-memory trace exporter for the whole session (OpenTelemetry allows one provider)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
+
+
+@pytest.fixture(autouse=True)
+def spans(_span_exporter: InMemorySpanExporter) -> InMemorySpanExporter:
+    """Spans finished during this test, in process (services started in-process report here)."""
+    _span_exporter.clear()
+    return _span_exporter

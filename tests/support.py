@@ -1,25 +1,76 @@
-"""Test helpers: bounded polling instead of sleeps."""
+"""Test helpers: bounded polling instead of sleeps, and a gateway client for the demo users."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
 
 T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 5.0, interval: float = 0.02
+    probe: Callable[[], Awaitable[T]], *, within: float = 5.0, interval: float = 0.02
 ) -> T:
-    """Await `probe()` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    """Await `probe()` until it returns something truthy; fail after `within` seconds."""
+    deadline = time.monotonic() + within
     last: T | None = None
     while True:
         last = await probe()
         if last:
             return last
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+            raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
         await asyncio.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
+
+
+REPORT = {
+    "school_id": "sch-01",
+    "category": "bullying_victim",
+    "description": "Money taken from him on the way home, twice this week",
+    "student": {"name": "Li Ming", "id_number": "140502201001015678"},
+}
+
+
+class Gateway:
+    def __init__(self, client: httpx.AsyncClient, apps: dict[str, FastAPI]) -> None:
+        self.client = client
+        self.apps = apps
+        self._tokens: dict[str, str] = {}
+
+    async def auth(self, user: str) -> dict[str, str]:
+        if user not in self._tokens:
+            r = await self.client.post(
+                "/v1/auth/token", data={"username": user, "password": "demo"}
+            )
+            r.raise_for_status()
+            self._tokens[user] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[user]}"}
+
+    async def get(self, user: str, path: str, **params: Any) -> httpx.Response:
+        return await self.client.get(path, params=params, headers=await self.auth(user))
+
+    async def file(self, user: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+        headers = await self.auth(user)
+        if key:
+            headers["Idempotency-Key"] = key
+        return await self.client.post("/v1/reports", json=body, headers=headers)
+
+    def store(self, service: str) -> Any:
+        return self.apps[service].state.runtime.store
+
+    async def tasks_of(self, report_id: str, expected: int) -> list[dict[str, Any]]:
+        """Wait until the report is linked to a case with `expected` tasks; return them."""
+
+        async def probe() -> list[dict[str, Any]]:
+            report = (await self.get("teacher1", f"/v1/reports/{report_id}")).json()
+            if not report["case_id"]:
+                return []
+            tasks = (await self.get("dispatcher1", "/v1/tasks", case_id=report["case_id"])).json()
+            return tasks if len(tasks) >= expected else []
+
+        return await eventually(probe)

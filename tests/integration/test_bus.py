@@ -84,7 +84,7 @@ async def test_a_poison_event_is_dead_lettered_and_does_not_block_the_next(
     async def dead_lettered() -> int:
         return (await stream(runtime, "DEADLETTER")).state.messages
 
-    assert await eventually(dead_lettered, timeout=10) == 1
+    assert await eventually(dead_lettered, within=10) == 1
     assert attempts.count(poison.id) == runtime.bus.max_deliver == 3
     message = await runtime.bus.js.get_last_msg("DEADLETTER", f"deadletter.{SPEC.durable}")
     assert message.headers is not None

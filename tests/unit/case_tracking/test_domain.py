@@ -296,7 +296,10 @@ def test_may_acknowledge(principal: Principal, police_ok: bool, social_ok: bool)
             {"assignee_org_id": "org-1"},
         ),
         (Principal(user_id="w", role=Role.social_worker), None),
-        (Principal(user_id="t", role=Role.teacher, school_id="school-1"), {"school_id": "school-1"}),
+        (
+            Principal(user_id="t", role=Role.teacher, school_id="school-1"),
+            {"school_id": "school-1"},
+        ),
         (Principal(user_id="t", role=Role.teacher), None),
         (
             Principal(user_id="l", role=Role.school_safety_lead, school_id="school-2"),
