@@ -41,9 +41,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check: object, *, timeout: float, what: str, interval: float = 0.05) -> None:
-    """Poll `check()` until it is truthy; fail with a clear message after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+def wait_until(check: object, *, within: float, what: str, interval: float = 0.05) -> None:
+    """Poll `check()` until it is truthy; fail with a clear message after `within` seconds."""
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
             if check():  # type: ignore[operator]
@@ -51,7 +51,7 @@ def wait_until(check: object, *, timeout: float, what: str, interval: float = 0.
         except (OSError, httpx.HTTPError):
             pass
         time.sleep(interval)  # a bounded poll, not a fixed wait
-    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+    raise TimeoutError(f"{what} not ready after {within:.0f}s")
 
 
 def _port_open(port: int) -> bool:
@@ -60,13 +60,15 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def service_ports(base: int) -> dict[str, int]:
+    return {name: base + i for i, name in enumerate(SERVICES)}
+
+
 @dataclass
 class Ports:
     nats: int = 4222
     gateway: int = 8000
-    services: dict[str, int] = field(
-        default_factory=lambda: {name: 8101 + i for i, name in enumerate(SERVICES)}
-    )
+    services: dict[str, int] = field(default_factory=lambda: service_ports(8101))
 
     @classmethod
     def free(cls) -> Ports:
@@ -121,17 +123,19 @@ class Platform:
             f'jetstream {{ store_dir: "{store}", sync_interval: always }}\n'
         )
         self._spawn("nats", [nats_server_binary(), "-c", str(config)], env=dict(os.environ))
-        wait_until(lambda: _port_open(self.ports.nats), timeout=START_TIMEOUT_S, what="nats")
+        wait_until(lambda: _port_open(self.ports.nats), within=START_TIMEOUT_S, what="nats")
 
     def start_process(self, name: str) -> None:
         module = "gateway" if name == "gateway" else f"services.{name}"
         self._spawn(name, [sys.executable, "-m", module], env=self._env(name))
         url = self.gateway_url if name == "gateway" else self.service_url(name)
         wait_until(
-            lambda: httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
-            if name != "gateway"
-            else httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200,
-            timeout=START_TIMEOUT_S,
+            lambda: (
+                httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
+                if name != "gateway"
+                else httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+            ),
+            within=START_TIMEOUT_S,
             what=name,
         )
 
@@ -178,8 +182,14 @@ def main() -> None:
     parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--nats-port", type=int, default=int(os.environ.get("NATS_PORT", "4222")))
+    parser.add_argument(
+        "--service-base-port",
+        type=int,
+        default=int(os.environ.get("SERVICE_BASE_PORT", "8101")),
+        help="first of four consecutive ports for the services",
+    )
     args = parser.parse_args()
-    ports = Ports(nats=args.nats_port, gateway=args.gateway_port)
+    ports = Ports(args.nats_port, args.gateway_port, service_ports(args.service_base_port))
     platform = Platform(var_dir=Path(args.var).resolve(), ports=ports, demo=args.demo)
 
     stopping = False

@@ -16,7 +16,6 @@ from gateway.auth import (
     TaskWorkerDep,
     issue_token,
     principal_of,
-    verify_password,
 )
 from gateway.clients import Services
 from shared.contracts.cases import CaseView, TaskStatus, TaskView
@@ -55,7 +54,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request) -> Token:
     settings = request.app.state.settings
     user = await db.get_user(request.app.state.store, username=form.username)
-    if not verify_password(request.app.state.hasher, user, form.password):
+    if not request.app.state.passwords.verify(user, form.password):
         raise HTTPException(
             401, "invalid username or password", headers={"WWW-Authenticate": "Bearer"}
         )

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from gateway import store as db
 from gateway.api import router
+from gateway.auth import Passwords
 from gateway.clients import Services
 from gateway.limits import BodyLimitMiddleware
 from gateway.settings import Settings
@@ -33,9 +34,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_tracing(service=NAME, exporter=settings.otel_exporter)
         app.state.store = store or await open_store(settings.store_url)
-        app.state.hasher = PasswordHasher()
+        app.state.passwords = Passwords(PasswordHasher())
         if settings.demo_mode:
-            await db.seed_demo_users(app.state.store, hasher=app.state.hasher)
+            await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
         app.state.services = Services(
             urls=settings.service_urls(),
             secret=settings.internal_secret,

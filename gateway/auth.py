@@ -23,19 +23,23 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def verify_password(hasher: PasswordHasher, user: Doc | None, password: str) -> bool:
-    if user is None or not user.get("active", False):
-        # Same work for unknown users as for known ones, so timing does not reveal accounts.
-        with suppress(VerificationError, InvalidHashError):
-            hasher.verify(_DUMMY_HASH, password)
-        return False
-    try:
-        return hasher.verify(user["password_hash"], password)
-    except (VerificationError, InvalidHashError):
-        return False
+class Passwords:
+    """Argon2id verification that costs the same whether or not the account exists."""
 
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self.hasher = hasher
+        self._dummy = hasher.hash(uuid.uuid4().hex)
 
-_DUMMY_HASH = PasswordHasher().hash("not-a-real-password")
+    def verify(self, user: Doc | None, password: str) -> bool:
+        if user is None or not user.get("active", False):
+            # Same work for unknown users as for known ones: timing does not reveal accounts.
+            with suppress(VerificationError, InvalidHashError):
+                self.hasher.verify(self._dummy, password)
+            return False
+        try:
+            return self.hasher.verify(user["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def principal_of(user: Doc) -> Principal:

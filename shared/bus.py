@@ -165,10 +165,22 @@ class Bus:
                 sub = None
                 await asyncio.sleep(min(5.0, 0.2 * failures))
                 continue
+            await self._handle_batch(spec, handler, msgs)
+
+    async def _handle_batch(self, spec: ConsumerSpec, handler: Handler, msgs: list[Msg]) -> None:
+        """In order, one at a time. If stopped midway, the rest go straight back to the stream
+        (nak) for another replica or the next start, instead of waiting out the ack timeout."""
+        done = 0
+        try:
             for msg in msgs:
                 if self._stopping.is_set():
-                    return  # unacked messages are redelivered to the next process
+                    break
                 await self._handle(spec, handler, msg)
+                done += 1
+        finally:
+            for msg in msgs[done:]:
+                with suppress(Exception):
+                    await msg.nak()
 
     async def _handle(self, spec: ConsumerSpec, handler: Handler, msg: Msg) -> None:
         delivered = msg.metadata.num_delivered
@@ -221,5 +233,7 @@ class Bus:
     async def close(self) -> None:
         await self.stop_consumers()
         if self._nc is not None and not self._nc.is_closed:
+            # Publishes are acknowledged one by one, so nothing is buffered: close, not drain
+            # (a drain would wait for pending pull requests to expire).
             with suppress(Exception):
-                await self._nc.drain()
+                await self._nc.close()

@@ -40,7 +40,7 @@ class Sealer:
     def child_ref(self, student: StudentDetails, *, school_id: str) -> str:
         """The same child gives the same reference on every report; it reveals nothing."""
         if student.id_number:
-            basis = "id:" + student.id_number.strip().upper()
+            basis = "id:" + "".join(student.id_number.split()).upper()
         else:
             name = unicodedata.normalize("NFKC", student.name).casefold()
             name = "".join(name.split())

@@ -13,7 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import HTTPException, Request
 
-from gateway.auth import ALGORITHM, current_principal, issue_token, verify_password
+from gateway.auth import ALGORITHM, Passwords, current_principal, issue_token
 from gateway.settings import Settings
 from shared.identity import Principal, Role
 
@@ -145,6 +145,7 @@ def test_garbage_token_is_401() -> None:
 
 HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 HASH = HASHER.hash("correct horse")
+PASSWORDS = Passwords(HASHER)
 
 
 def user(**overrides: Any) -> dict[str, Any]:
@@ -154,27 +155,27 @@ def user(**overrides: Any) -> dict[str, Any]:
 
 
 def test_right_password() -> None:
-    assert verify_password(HASHER, user(), "correct horse") is True
+    assert PASSWORDS.verify(user(), "correct horse") is True
 
 
 def test_wrong_password() -> None:
-    assert verify_password(HASHER, user(), "battery staple") is False
+    assert PASSWORDS.verify(user(), "battery staple") is False
 
 
 def test_unknown_user() -> None:
-    assert verify_password(HASHER, None, "correct horse") is False
+    assert PASSWORDS.verify(None, "correct horse") is False
 
 
 @pytest.mark.parametrize("overrides", [{"active": False}, {"active": None}], ids=["false", "none"])
 def test_inactive_user(overrides: dict[str, Any]) -> None:
-    assert verify_password(HASHER, user(**overrides), "correct horse") is False
+    assert PASSWORDS.verify(user(**overrides), "correct horse") is False
 
 
 def test_user_without_active_flag_is_refused() -> None:
     u = user()
     del u["active"]
-    assert verify_password(HASHER, u, "correct horse") is False
+    assert PASSWORDS.verify(u, "correct horse") is False
 
 
 def test_corrupt_stored_hash() -> None:
-    assert verify_password(HASHER, user(password_hash="not-a-hash"), "correct horse") is False
+    assert PASSWORDS.verify(user(password_hash="not-a-hash"), "correct horse") is False

@@ -1,0 +1,183 @@
+"""The platform as `make run` starts it: NATS and five separate processes, driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy.launcher import Platform, Ports, free_port, wait_until
+from tests.support import REPORT
+
+BUDGET_S = 2.0
+
+
+class Client:
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=10.0)
+        self.tokens: dict[str, str] = {}
+
+    def auth(self, user: str) -> dict[str, str]:
+        if user not in self.tokens:
+            r = self.http.post("/v1/auth/token", data={"username": user, "password": "demo"})
+            r.raise_for_status()
+            self.tokens[user] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def get(self, user: str, path: str, **params: Any) -> httpx.Response:
+        return self.http.get(path, params=params, headers=self.auth(user))
+
+    def file(self, body: dict[str, Any], *, key: str | None = None) -> httpx.Response:
+        headers = self.auth("teacher1") | ({"Idempotency-Key": key} if key else {})
+        return self.http.post("/v1/reports", json=body, headers=headers)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    p = Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free())
+    p.start()
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+@pytest.fixture(scope="module")
+def client(platform: Platform) -> Client:
+    c = Client(platform.gateway_url)
+    for user in ("teacher1", "teacher2", "officer1", "social1", "dispatcher1"):
+        c.auth(user)  # log in up front: the 2-second budget is about the report, not login
+    return c
+
+
+def poll(probe: Any, *, within: float) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        result = probe()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.01)  # poll interval of a bounded wait
+
+
+def test_a_report_gives_both_tasks_and_notifications_within_two_seconds(client: Client) -> None:
+    body = {**REPORT, "category": "self_harm", "student": {"name": "Wang Fang"}}
+    r = client.file(body)
+    accepted = time.monotonic()
+    assert r.status_code == 201, r.text
+    report_id = r.json()["id"]
+
+    def everything_there() -> dict[str, Any] | None:
+        case_id = client.get("teacher1", f"/v1/reports/{report_id}").json()["case_id"]
+        if not case_id:
+            return None
+        tasks = client.get("dispatcher1", "/v1/tasks", case_id=case_id).json()
+        officer = client.get("officer1", "/v1/notifications").json()
+        social = client.get("social1", "/v1/notifications").json()
+        desk = client.get("dispatcher1", "/v1/notifications").json()
+        task_ids = {t["id"] for t in tasks}
+        desk_told = task_ids <= {n["task_id"] for n in desk}
+        assignees_told = task_ids <= {n["task_id"] for n in officer + social}
+        if len(tasks) == 2 and desk_told and assignees_told:
+            return {"tasks": tasks, "case_id": case_id}
+        return None
+
+    found = poll(everything_there, within=BUDGET_S)
+    elapsed = time.monotonic() - accepted
+    assert found, f"tasks and notifications not all there {elapsed:.2f}s after the 201"
+    assert elapsed < BUDGET_S
+    police = next(t for t in found["tasks"] if t["agency"] == "police")
+    assert police["kind"] == "home_visit" and police["assignee_user_id"] == "officer1"
+    assert police["risk_level"] == "critical"
+    case = client.get("officer1", f"/v1/cases/{found['case_id']}").json()
+    assert case["risk_level"] == "critical" and case["report_ids"] == [report_id]
+
+
+def test_the_same_idempotency_key_twice_is_one_report_one_case_two_tasks(client: Client) -> None:
+    body = {**REPORT, "student": {"name": "Zhao Lei", "id_number": "140502201105055555"}}
+    first, second = client.file(body, key="e2e-key-1"), client.file(body, key="e2e-key-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    assert second.headers.get("Idempotent-Replayed") == "true"
+
+    def linked_case() -> str | None:
+        return client.get("teacher1", f"/v1/reports/{first.json()['id']}").json()["case_id"]
+
+    case_id = poll(linked_case, within=5)
+    assert case_id
+    tasks = poll(
+        lambda: len(client.get("dispatcher1", "/v1/tasks", case_id=case_id).json()) >= 2, within=5
+    )
+    assert tasks
+    assert len(client.get("dispatcher1", "/v1/tasks", case_id=case_id).json()) == 2
+    case = client.get("dispatcher1", f"/v1/cases/{case_id}").json()
+    assert case["report_ids"] == [first.json()["id"]]
+
+
+def test_teacher2_cannot_read_teacher1s_report(client: Client) -> None:
+    report_id = client.file(REPORT).json()["id"]
+    assert client.get("teacher1", f"/v1/reports/{report_id}").status_code == 200
+    assert client.get("teacher2", f"/v1/reports/{report_id}").status_code == 404
+
+
+def test_the_public_openapi_document_describes_the_api(client: Client) -> None:
+    doc = client.http.get("/openapi.json").json()
+    assert {"/v1/reports", "/v1/tasks", "/v1/cases/{case_id}", "/v1/auth/token"} <= set(
+        doc["paths"]
+    )
+    schemas = doc["components"]["schemas"]
+    assert {"ReportCreate", "ReportView", "TaskView", "CaseView"} <= set(schemas)
+    assert "self_harm" in schemas["ReportCategory"]["enum"]
+
+
+def test_a_restart_keeps_the_data(platform: Platform, client: Client) -> None:
+    body = {**REPORT, "student": {"name": "Chen Jie", "id_number": "140502201207077777"}}
+    report_id = client.file(body).json()["id"]
+    case_id = poll(
+        lambda: client.get("teacher1", f"/v1/reports/{report_id}").json()["case_id"], within=5
+    )
+    platform.stop()
+    platform.start()
+    again = Client(platform.gateway_url)
+    assert again.get("teacher1", f"/v1/reports/{report_id}").json()["case_id"] == case_id
+    assert len(again.get("dispatcher1", "/v1/tasks", case_id=case_id).json()) == 2
+
+
+def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
+    gateway, nats, base = free_port(), free_port(), free_port()
+    base = 20000 + base % 20000  # four consecutive ports; checked free below
+    argv = [
+        sys.executable,
+        "-m",
+        "deploy.launcher",
+        f"--var={tmp_path / 'var'}",
+        f"--gateway-port={gateway}",
+        f"--nats-port={nats}",
+        f"--service-base-port={base}",
+    ]
+    ports = [gateway, nats, *range(base, base + 4)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
+    try:
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
+            within=60,
+            what="launcher",
+        )
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out.decode()
+    text = out.decode()
+    assert f"http://127.0.0.1:{gateway}" in text and "teacher1" in text and "stopped." in text
+    for port in ports:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
