@@ -15,7 +15,9 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -41,12 +43,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check: object, *, within: float, what: str, interval: float = 0.05) -> None:
+def wait_until(
+    check: Callable[[], object], *, within: float, what: str, interval: float = 0.05
+) -> None:
     """Poll `check()` until it is truthy; fail with a clear message after `within` seconds."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
-            if check():  # type: ignore[operator]
+            if check():
                 return
         except (OSError, httpx.HTTPError):
             pass
@@ -80,8 +84,14 @@ class Platform:
     var_dir: Path
     ports: Ports = field(default_factory=Ports)
     demo: bool = True
+    nats_nodes: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        extra = self.nats_nodes - 1
+        self._extra_nats_ports = [free_port() for _ in range(extra)]
+        self._route_ports = [free_port() for _ in range(self.nats_nodes)] if extra else []
 
     @property
     def gateway_url(self) -> str:
@@ -95,7 +105,8 @@ class Platform:
         values = {
             "DEMO_MODE": "true" if self.demo else "false",
             "PORT": str(self.ports.gateway if name == "gateway" else self.ports.services[name]),
-            "NATS_URL": f"nats://127.0.0.1:{self.ports.nats}",
+            "NATS_URL": self.nats_url,
+            "STREAM_REPLICAS": str(min(self.nats_nodes, 3)),
             "STORE_URL": f"sqlite:///{self.var_dir / f'{name}.db'}",
         }
         if self.demo:
@@ -114,16 +125,52 @@ class Platform:
         log_dir.mkdir(parents=True, exist_ok=True)
         return os.open(log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
-    def start_nats(self) -> None:
-        store = self.var_dir / "nats"
+    @property
+    def nats_names(self) -> list[str]:
+        if self.nats_nodes == 1:
+            return ["nats"]
+        return [f"nats-{i}" for i in range(1, self.nats_nodes + 1)]
+
+    @property
+    def nats_url(self) -> str:
+        return ",".join(f"nats://127.0.0.1:{p}" for p in self._nats_client_ports())
+
+    def _nats_client_ports(self) -> list[int]:
+        return [self.ports.nats, *self._extra_nats_ports[: self.nats_nodes - 1]]
+
+    def _nats_config(self, index: int) -> str:
+        name = self.nats_names[index]
+        store = self.var_dir / name
         store.mkdir(parents=True, exist_ok=True)
-        config = self.var_dir / "nats.conf"
-        config.write_text(
-            f'listen: "127.0.0.1:{self.ports.nats}"\n'
-            f'jetstream {{ store_dir: "{store}", sync_interval: always }}\n'
-        )
-        self._spawn("nats", [nats_server_binary(), "-c", str(config)], env=dict(os.environ))
-        wait_until(lambda: _port_open(self.ports.nats), within=START_TIMEOUT_S, what="nats")
+        lines = [
+            f'server_name: "{name}"',
+            f'listen: "127.0.0.1:{self._nats_client_ports()[index]}"',
+            # fsync every write: Jepsen (2025) lost acknowledged writes under the lazy default.
+            f'jetstream {{ store_dir: "{store}", sync_interval: always }}',
+        ]
+        if self.nats_nodes > 1:
+            routes = ", ".join(
+                f'"nats-route://127.0.0.1:{p}"'
+                for i, p in enumerate(self._route_ports)
+                if i != index
+            )
+            lines.append(
+                f'cluster {{ name: "hulei", listen: "127.0.0.1:{self._route_ports[index]}", '
+                f"routes: [{routes}] }}"
+            )
+        return "\n".join(lines) + "\n"
+
+    def start_nats(self, index: int | None = None) -> None:
+        """Start every NATS node (or just node `index`), each with its own store directory."""
+        indexes = range(self.nats_nodes) if index is None else [index]
+        for i in indexes:
+            config = self.var_dir / f"{self.nats_names[i]}.conf"
+            config.write_text(self._nats_config(i))
+            argv = [nats_server_binary(), "-c", str(config)]
+            self._spawn(self.nats_names[i], argv, env=dict(os.environ))
+        for i in indexes:
+            port = self._nats_client_ports()[i]
+            wait_until(partial(_port_open, port), within=START_TIMEOUT_S, what="nats")
 
     def start_process(self, name: str) -> None:
         module = "gateway" if name == "gateway" else f"services.{name}"
@@ -159,6 +206,10 @@ class Platform:
             self.stop()
             raise
 
+    def kill(self, name: str) -> None:
+        """kill -9: no shutdown hooks, no last words."""
+        self.stop_process(name, sig=signal.SIGKILL)
+
     def stop_process(self, name: str, *, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
         if proc is None or proc.poll() is not None:
@@ -172,7 +223,7 @@ class Platform:
 
     def stop(self) -> None:
         """Gateway first, then the services, NATS last: nothing loses its bus while working."""
-        for name in ["gateway", *reversed(SERVICES), "nats"]:
+        for name in ["gateway", *reversed(SERVICES), *self.nats_names]:
             self.stop_process(name)
 
 
@@ -203,7 +254,7 @@ def main() -> None:
     platform.start()
     url = platform.gateway_url
     print(f"\nHulei is running.\n  gateway:  {url}\n  OpenAPI:  {url}/docs  ({url}/openapi.json)")
-    print(f"  NATS:     nats://127.0.0.1:{ports.nats}   data and logs: {platform.var_dir}")
+    print(f"  NATS:     {platform.nats_url}   data and logs: {platform.var_dir}")
     if args.demo:
         print("  DEMO MODE: demo secrets and demo data; never use in production.")
         print("  accounts (password 'demo'): " + ", ".join(u.username for u in USERS))

@@ -9,6 +9,7 @@ DEADLETTER stream so it never blocks the messages behind it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
@@ -22,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from opentelemetry.trace import SpanKind
 
+from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
 from shared.streams import STREAMS, ConsumerSpec, StreamSpec
 from shared.telemetry import extract, inject, tracer
@@ -30,20 +32,45 @@ log = logging.getLogger("hulei.bus")
 Handler = Callable[[Envelope], Awaitable[None]]
 
 PUBLISH_TIMEOUT_S = 5.0
+FETCH_TIMEOUT_S = 5.0
 PUBLISH_ATTEMPTS = 5
 
 
-def backoff_s(delivered: int) -> float:
-    """Redelivery delay after the n-th failed delivery: 0.5 s doubling, capped at 30 s."""
-    return float(min(30.0, 0.5 * 2 ** max(0, delivered - 1)))
+def _peek(data: bytes) -> dict[str, str]:
+    """The id, type and correlation of an envelope, if the bytes are one at all."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {k: str(raw[k]) for k in ("id", "type", "correlation_id") if raw.get(k)}
+
+
+def backoff_s(delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+    """Redelivery delay after the n-th failed delivery: `base` doubling, capped at `cap`."""
+    return float(min(cap, base * 2 ** max(0, delivered - 1)))
 
 
 class Bus:
-    def __init__(self, *, url: str, name: str, replicas: int = 1, max_deliver: int = 10) -> None:
-        self._url = url
+    def __init__(
+        self,
+        *,
+        url: str,
+        name: str,
+        replicas: int = 1,
+        max_deliver: int = 10,
+        retry_base_s: float = 0.5,
+        retry_cap_s: float = 30.0,
+    ) -> None:
+        # A comma-separated list names the seeds of a cluster; the client learns the rest.
+        self._servers = [u.strip() for u in url.split(",") if u.strip()]
         self._name = name
         self._replicas = replicas
         self.max_deliver = max_deliver
+        self._retry_base_s = retry_base_s
+        self._retry_cap_s = retry_cap_s
+        self._reconnect_listeners: list[Callable[[], None]] = []
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -62,16 +89,18 @@ class Bus:
 
     async def connect(self) -> None:
         async def on_disconnect() -> None:
-            log.warning("nats disconnected", extra={"service": self._name})
+            log.warning("nats disconnected")
 
         async def on_reconnect() -> None:
-            log.info("nats reconnected", extra={"service": self._name})
+            log.info("nats reconnected")
+            for listener in self._reconnect_listeners:
+                listener()
 
         async def on_error(exc: Exception) -> None:
             log.warning("nats error: %s", exc)
 
         self._nc = await nats.connect(
-            self._url,
+            self._servers,
             name=self._name,
             max_reconnect_attempts=-1,  # reconnect forever; /readyz says not-ready meanwhile
             reconnect_time_wait=0.5,
@@ -82,7 +111,25 @@ class Bus:
         )
         self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
 
-    async def ensure_streams(self, streams: Sequence[StreamSpec] = STREAMS) -> None:
+    def on_reconnect(self, listener: Callable[[], None]) -> None:
+        self._reconnect_listeners.append(listener)
+
+    async def ensure_streams(
+        self, streams: Sequence[StreamSpec] = STREAMS, *, within_s: float = 60.0
+    ) -> None:
+        """Declare the streams; a cluster still electing its JetStream leader is waited for."""
+        deadline = asyncio.get_running_loop().time() + within_s
+        while True:
+            try:
+                await self._declare(streams)
+                return
+            except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                log.info("JetStream not ready yet (%r); retrying", exc)
+                await asyncio.sleep(0.5)
+
+    async def _declare(self, streams: Sequence[StreamSpec]) -> None:
         for spec in streams:
             config = StreamConfig(
                 name=spec.name,
@@ -142,6 +189,13 @@ class Bus:
         await self.js.add_consumer(spec.stream, config)
         return await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
 
+    async def _stalled(self, spec: ConsumerSpec) -> bool:
+        try:
+            info = await self.js.consumer_info(spec.stream, spec.durable, timeout=2.0)
+        except Exception:
+            return True  # cannot even ask: rebuild the subscription
+        return bool(info.num_pending)
+
     async def _pull_loop(self, spec: ConsumerSpec, handler: Handler, batch: int) -> None:
         sub: JetStreamContext.PullSubscription | None = None
         failures = 0
@@ -149,9 +203,16 @@ class Bus:
             try:
                 if sub is None:
                     sub = await self._ensure_consumer(spec)
-                msgs = await sub.fetch(batch, timeout=5.0, heartbeat=1.0)
+                msgs = await sub.fetch(batch, timeout=FETCH_TIMEOUT_S, heartbeat=1.0)
                 failures = 0
             except nats.errors.TimeoutError:
+                if sub is not None and await self._stalled(spec):
+                    # Messages wait but none came: the subscription went stale (seen with
+                    # nats-py after a server restart). Recreate it.
+                    log.warning("consumer %s stalled; recreating its subscription", spec.durable)
+                    with suppress(Exception):
+                        await sub.unsubscribe()
+                    sub = None
                 continue
             except asyncio.CancelledError:
                 raise
@@ -203,20 +264,45 @@ class Bus:
                     await self._dead_letter(spec, msg, f"{type(exc).__name__}: {exc}")
                 else:
                     log.warning("handler %s failed (delivery %d): %r", spec.durable, delivered, exc)
-                    await msg.nak(delay=backoff_s(delivered))
+                    delay = backoff_s(delivered, base=self._retry_base_s, cap=self._retry_cap_s)
+                    await msg.nak(delay=delay)
                 return
             await msg.ack()
 
     async def _dead_letter(self, spec: ConsumerSpec, msg: Msg, reason: str) -> None:
+        """Copy to DEADLETTER, raise the ops.dead_lettered alert, then ack the original.
+
+        Both publishes carry ids derived from the original's stream sequence, so a crash
+        before the ack and the redelivery that follows store nothing twice.
+        """
         meta = msg.metadata
+        key = f"{spec.durable}:{meta.sequence.stream}"
+        reason = reason[:500]
         headers = {
-            "Nats-Msg-Id": f"dl:{spec.durable}:{meta.sequence.stream}",
+            "Nats-Msg-Id": f"dl:{key}",
             "Hulei-Original-Subject": msg.subject,
             "Hulei-Consumer": spec.durable,
             "Hulei-Deliveries": str(meta.num_delivered),
-            "Hulei-Reason": reason[:500],
+            "Hulei-Reason": reason,
         }
-        await self.js.publish(f"deadletter.{spec.durable}", msg.data, headers=headers)
+        ack = await self.js.publish(f"deadletter.{spec.durable}", msg.data, headers=headers)
+        original = _peek(msg.data)
+        alert = DeadLettered(
+            dead_letter_id=ack.seq,
+            consumer=spec.durable,
+            original_subject=msg.subject,
+            event_id=original.get("id"),
+            event_type=original.get("type"),
+            reason=reason,
+            deliveries=meta.num_delivered,
+        )
+        envelope = Envelope.wrap(
+            alert,
+            source=self._name,
+            subject=str(ack.seq),
+            correlation_id=original.get("correlation_id") or f"dl-{key}",
+        ).model_copy(update={"id": f"dl-alert-{key}"})
+        await self.publish(envelope)
         await msg.ack()
         log.error("dead-lettered %s from %s: %s", msg.subject, spec.durable, reason)
 

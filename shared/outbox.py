@@ -61,6 +61,8 @@ class OutboxRelay:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
             self._wake.clear()
+            if not self._bus.connected:
+                continue  # publishing now would only wait out timeouts; reconnect wakes us
             try:
                 while await self.drain() > 0:
                     pass

@@ -94,10 +94,13 @@ async def open_runtime(
         name=name,
         replicas=settings.stream_replicas,
         max_deliver=settings.max_deliver,
+        retry_base_s=settings.retry_base_s,
+        retry_cap_s=settings.retry_cap_s,
     )
     await bus.connect()
     await bus.ensure_streams()
     relay = OutboxRelay(store=store, bus=bus)
+    bus.on_reconnect(relay.notify)  # what piled up while NATS was away goes out at once
     relay.start()
     runtime = Runtime(name=name, settings=settings, store=store, bus=bus, relay=relay)
     try:

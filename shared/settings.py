@@ -26,7 +26,9 @@ class BaseServiceSettings(BaseSettings):
     )
     internal_secret: str = Field(default=DEMO_INTERNAL_SECRET, min_length=32)
     stream_replicas: int = Field(default=1, ge=1, le=5)
-    max_deliver: int = Field(default=10, ge=2)
+    max_deliver: int = Field(default=10, ge=2, description="deliveries before dead-lettering")
+    retry_base_s: float = Field(default=0.5, gt=0, description="first redelivery delay")
+    retry_cap_s: float = Field(default=30.0, gt=0, description="longest redelivery delay")
     log_level: str = "INFO"
     otel_exporter: str = Field(default="none", description="none | console | memory")
 
