@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e lint fmt clean
+.PHONY: help install run test test-unit test-integration test-e2e chaos lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ test-integration: $(STAMP) ## real NATS servers and SQLite files, in one process
 
 test-e2e: $(STAMP) ## the platform as separate processes, as `make run` starts it
 	$(PYTEST) -q tests/e2e
+
+chaos: $(STAMP) ## fault-injection suite, all six scenarios; prints the table (REPORTS=1000)
+	$(BIN)/python -m tests.chaos --reports $(or $(REPORTS),1000)
 
 lint: $(STAMP) ## ruff (check + format check) and mypy
 	$(BIN)/ruff check .

@@ -10,12 +10,14 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from gateway import admin
 from gateway import store as db
 from gateway.api import router
 from gateway.auth import Passwords
 from gateway.clients import Services
 from gateway.limits import BodyLimitMiddleware
 from gateway.settings import Settings
+from shared.bus import Bus
 from shared.store import Store, open_store
 from shared.telemetry import http_tracing_middleware, setup_tracing
 
@@ -37,6 +39,9 @@ def create_app(
         app.state.passwords = Passwords(PasswordHasher())
         if settings.demo_mode:
             await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
+        app.state.bus = Bus(url=settings.nats_url, name=NAME)
+        await app.state.bus.connect()
+        await app.state.bus.ensure_streams()
         app.state.services = Services(
             urls=settings.service_urls(),
             secret=settings.internal_secret,
@@ -47,6 +52,7 @@ def create_app(
             yield
         finally:
             await app.state.services.close()
+            await app.state.bus.close()
             await app.state.store.close()
 
     app = FastAPI(
@@ -59,6 +65,7 @@ def create_app(
     app.middleware("http")(http_tracing_middleware(NAME))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(router)
+    app.include_router(admin.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -66,7 +73,8 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        checks = await request.app.state.services.readiness()
+        checks = {"nats": request.app.state.bus.connected}
+        checks |= await request.app.state.services.readiness()
         ok = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ok else "not_ready", "checks": checks},

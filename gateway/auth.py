@@ -111,3 +111,4 @@ ReporterDep = Annotated[Principal, Depends(require_roles(Role.teacher, Role.scho
 TaskWorkerDep = Annotated[
     Principal, Depends(require_roles(Role.police_officer, Role.social_worker))
 ]
+AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]

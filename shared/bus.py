@@ -36,7 +36,7 @@ FETCH_TIMEOUT_S = 5.0
 PUBLISH_ATTEMPTS = 5
 
 
-def _peek(data: bytes) -> dict[str, str]:
+def peek_envelope(data: bytes) -> dict[str, str]:
     """The id, type and correlation of an envelope, if the bytes are one at all."""
     try:
         raw = json.loads(data)
@@ -286,7 +286,7 @@ class Bus:
             "Hulei-Reason": reason,
         }
         ack = await self.js.publish(f"deadletter.{spec.durable}", msg.data, headers=headers)
-        original = _peek(msg.data)
+        original = peek_envelope(msg.data)
         alert = DeadLettered(
             dead_letter_id=ack.seq,
             consumer=spec.durable,

@@ -41,10 +41,12 @@ CASE_TRACKING_REPORTS = ConsumerSpec("SCHOOL", "case_tracking-reports", "school.
 SCHOOL_LIAISON_LINKS = ConsumerSpec("CASES", "school_liaison-links", "case.report.linked.v1")
 NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
+NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
     SCHOOL_LIAISON_LINKS,
     NOTIFICATIONS_TASKS,
     PATROL_TASKS,
+    NOTIFICATIONS_OPS,
 )

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.contracts.cases import TaskAcknowledged, TaskCreated
+from shared.contracts.ops import DeadLettered
 
 DUTY_DESK = "role:dispatcher"
+ADMIN_DESK = "role:admin"
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,14 @@ def notices_for_task_created(event: TaskCreated) -> list[Notice]:
 def notices_for_task_acknowledged(event: TaskAcknowledged) -> list[Notice]:
     title = f"Task acknowledged by {event.acknowledged_by}"
     return [Notice(DUTY_DESK, "task_acknowledged", title, event.case_id, event.task_id, None)]
+
+
+def notices_for_dead_letter(event: DeadLettered) -> list[Notice]:
+    """A stuck event may be a child's report: the duty desk and the admins must both know."""
+    title = (
+        f"Event {event.event_type or event.original_subject} could not be processed by "
+        f"{event.consumer} after {event.deliveries} attempts (dead letter {event.dead_letter_id})"
+    )
+    return [
+        Notice(desk, "dead_lettered", title, None, None, None) for desk in (DUTY_DESK, ADMIN_DESK)
+    ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from services.notifications import domain
 from services.notifications import store as db
 from shared.contracts.cases import TaskAcknowledged, TaskCreated
+from shared.contracts.ops import DeadLettered
 from shared.events import Envelope, utcnow
 from shared.runtime import Runtime, UnitOfWork
-from shared.streams import NOTIFICATIONS_TASKS
+from shared.streams import NOTIFICATIONS_OPS, NOTIFICATIONS_TASKS
 
 
 async def on_task_event(envelope: Envelope, uow: UnitOfWork) -> None:
@@ -17,6 +18,15 @@ async def on_task_event(envelope: Envelope, uow: UnitOfWork) -> None:
         notices = domain.notices_for_task_acknowledged(envelope.parse(TaskAcknowledged))
     else:
         return  # a task event this version does not notify about
+    await _deliver(envelope, uow, notices)
+
+
+async def on_ops_event(envelope: Envelope, uow: UnitOfWork) -> None:
+    if envelope.type == DeadLettered.TYPE:
+        await _deliver(envelope, uow, domain.notices_for_dead_letter(envelope.parse(DeadLettered)))
+
+
+async def _deliver(envelope: Envelope, uow: UnitOfWork, notices: list[domain.Notice]) -> None:
     at = utcnow().isoformat()
     for notice in notices:
         # Deterministic id: the same event can never put a second entry in an inbox.
@@ -26,3 +36,4 @@ async def on_task_event(envelope: Envelope, uow: UnitOfWork) -> None:
 
 def register(runtime: Runtime) -> None:
     runtime.consume(NOTIFICATIONS_TASKS, on_task_event)
+    runtime.consume(NOTIFICATIONS_OPS, on_ops_event)

@@ -34,7 +34,7 @@ class DeadLetterReplayed(EventData):
     replayed_by: str
 
 
-class DeadLetterView(BaseModel):
+class DeadLetteredView(BaseModel):
     id: int
     consumer: str
     original_subject: str

@@ -57,6 +57,9 @@ async def gateway(nats_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
             "demo_mode": True,
             "nats_url": nats_url,
             "store_url": f"sqlite:///{tmp_path / f'{name}.db'}",
+            # Fail fast: a poison event is dead-lettered after two quick deliveries.
+            "max_deliver": 2,
+            "retry_base_s": 0.05,
         }
 
     apps: dict[str, FastAPI] = {

@@ -114,9 +114,12 @@ async def test_only_the_assignee_acknowledges(gateway: Gateway) -> None:
     assert await ack("officer1", police["id"]) == 200  # twice is harmless
 
 
-async def test_a_service_that_is_down_gives_503_with_retry_after(tmp_path: Any) -> None:
+async def test_a_service_that_is_down_gives_503_with_retry_after(
+    tmp_path: Any, nats_url: str
+) -> None:
     settings = GatewaySettings(
         demo_mode=True,
+        nats_url=nats_url,
         store_url=f"sqlite:///{tmp_path / 'gw.db'}",
         school_liaison_url="http://127.0.0.1:9",  # nothing listens on the discard port
     )

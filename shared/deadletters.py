@@ -1,0 +1,75 @@
+"""Dead letters: list what the consumers gave up on, and replay one after the cause is fixed.
+
+A replay republishes the original event to its original subject under a new message id.
+Every consumer of that subject sees it again; those that handled it before skip it (their
+processed-event record), the one that failed gets another chance.
+"""
+
+from __future__ import annotations
+
+import nats.js.errors
+from nats.js.api import RawStreamMsg
+
+from shared.bus import Bus, peek_envelope
+from shared.contracts.ops import DeadLetteredView, DeadLetterReplayed
+from shared.events import Envelope
+
+STREAM = "DEADLETTER"
+
+
+def _view(msg: RawStreamMsg) -> DeadLetteredView:
+    headers = msg.headers or {}
+    original = peek_envelope(msg.data or b"")
+    return DeadLetteredView(
+        id=msg.seq or 0,
+        consumer=headers.get("Hulei-Consumer", ""),
+        original_subject=headers.get("Hulei-Original-Subject", ""),
+        event_id=original.get("id"),
+        event_type=original.get("type"),
+        reason=headers.get("Hulei-Reason", ""),
+        deliveries=int(headers.get("Hulei-Deliveries", "0")),
+        dead_lettered_at=msg.time,
+    )
+
+
+async def _get(bus: Bus, seq: int) -> RawStreamMsg | None:
+    try:
+        return await bus.js.get_msg(STREAM, seq)
+    except nats.js.errors.NotFoundError:
+        return None
+
+
+async def list_dead_letters(bus: Bus, *, limit: int = 100) -> list[DeadLetteredView]:
+    """Newest first. Replayed letters are deleted from the stream, so gaps are skipped."""
+    state = (await bus.js.stream_info(STREAM)).state
+    wanted = min(limit, state.messages)
+    found: list[DeadLetteredView] = []
+    seq = state.last_seq
+    while len(found) < wanted and seq >= state.first_seq:
+        msg = await _get(bus, seq)
+        if msg is not None:
+            found.append(_view(msg))
+        seq -= 1
+    return found
+
+
+async def replay_dead_letter(bus: Bus, *, seq: int, by: str) -> DeadLetteredView | None:
+    msg = await _get(bus, seq)
+    if msg is None:
+        return None
+    view = _view(msg)
+    headers = {"Nats-Msg-Id": f"replay:{seq}"}
+    await bus.js.publish(view.original_subject, msg.data or b"", headers=headers)
+    replayed = DeadLetterReplayed(
+        dead_letter_id=seq,
+        consumer=view.consumer,
+        original_subject=view.original_subject,
+        event_id=view.event_id,
+        replayed_by=by,
+    )
+    envelope = Envelope.wrap(
+        replayed, source="gateway", subject=str(seq), correlation_id=view.event_id or str(seq)
+    )
+    await bus.publish(envelope.model_copy(update={"id": f"dl-replayed-{seq}"}))
+    await bus.js.delete_msg(STREAM, seq)
+    return view

@@ -1,0 +1,94 @@
+"""Dead letters: raised as an alert, listed and replayed by an admin through the gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts.cases import ReportLinked
+from shared.deadletters import list_dead_letters, replay_dead_letter
+from shared.events import Envelope, new_id, utcnow
+from shared.runtime import Runtime, UnitOfWork
+from shared.streams import ConsumerSpec
+from tests.support import REPORT, Gateway, eventually
+
+
+def poison_report() -> Envelope:
+    """A well-formed envelope whose payload no version of case_tracking can accept."""
+    return Envelope(
+        id=new_id(),
+        type="school.report.filed",
+        version=1,
+        source="test",
+        subject="poison",
+        time=utcnow(),
+        correlation_id="poison",
+        data={"report_id": "poison"},
+    )
+
+
+async def test_admin_lists_and_replays_a_dead_letter_and_the_desks_are_told(
+    gateway: Gateway,
+) -> None:
+    runtime = gateway.apps["case_tracking"].state.runtime
+    poison = poison_report()
+    await runtime.bus.publish(poison)
+    good = await gateway.file("teacher1", REPORT)  # behind the poison, still processed
+    await gateway.tasks_of(good.json()["id"], 2)
+
+    async def letters() -> list[dict[str, Any]]:
+        return (await gateway.get("admin1", "/v1/admin/dead-letters")).json()
+
+    [letter] = await eventually(letters)
+    assert letter["event_id"] == poison.id
+    assert letter["consumer"] == "case_tracking-reports"
+    assert letter["deliveries"] == 2
+    assert "ValidationError" in letter["reason"]
+
+    async def alerts(user: str) -> list[dict[str, Any]]:
+        inbox = (await gateway.get(user, "/v1/notifications")).json()
+        return [n for n in inbox if n["kind"] == "dead_lettered"]
+
+    assert len(await eventually(lambda: alerts("dispatcher1"))) == 1
+    assert len(await eventually(lambda: alerts("admin1"))) == 1
+    assert await alerts("officer1") == []
+
+    assert (await gateway.get("dispatcher1", "/v1/admin/dead-letters")).status_code == 403
+    replay_path = f"/v1/admin/dead-letters/{letter['id']}/replay"
+    headers = await gateway.auth("admin1")
+    assert (await gateway.client.post(replay_path, headers=headers)).status_code == 202
+    missing = await gateway.client.post("/v1/admin/dead-letters/99999/replay", headers=headers)
+    assert missing.status_code == 404
+
+    # Still poison: case_tracking gets it again and gives up again, under a new id.
+    async def relettered() -> list[dict[str, Any]]:
+        found = await letters()
+        return found if found and found[0]["id"] != letter["id"] else []
+
+    [again] = await eventually(relettered)
+    assert again["event_id"] == poison.id
+
+
+async def test_a_replay_after_the_cause_is_fixed_applies_the_event_once(
+    runtime: Runtime,
+) -> None:
+    spec = ConsumerSpec("CASES", "test-fixable", "case.report.linked.v1")
+    broken = {"yes": True}
+
+    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+        if broken["yes"]:
+            raise ConnectionError("partner system down")
+        await uow.tx.insert("applied", {"id": envelope.id})
+
+    runtime.consume(spec, effect)
+    event = Envelope.wrap(
+        ReportLinked(report_id="r", case_id="c"), source="t", subject="r", correlation_id="r"
+    )
+    await runtime.bus.publish(event)
+    [letter] = await eventually(lambda: list_dead_letters(runtime.bus))
+    assert letter.deliveries == runtime.bus.max_deliver
+
+    broken["yes"] = False
+    assert await replay_dead_letter(runtime.bus, seq=letter.id, by="admin1") is not None
+    await eventually(lambda: runtime.store.get("applied", event.id))
+    assert await list_dead_letters(runtime.bus) == []
+    assert await replay_dead_letter(runtime.bus, seq=letter.id, by="admin1") is None
