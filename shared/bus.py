@@ -203,7 +203,9 @@ class Bus:
             try:
                 if sub is None:
                     sub = await self._ensure_consumer(spec)
-                msgs = await sub.fetch(batch, timeout=FETCH_TIMEOUT_S, heartbeat=1.0)
+                # Long poll for one message so it is handled the moment it arrives; a long fetch
+                # of a whole batch would hold it until the batch filled or the request expired.
+                msgs = await sub.fetch(1, timeout=FETCH_TIMEOUT_S, heartbeat=1.0)
                 failures = 0
             except nats.errors.TimeoutError:
                 if sub is not None and await self._stalled(spec):
@@ -227,6 +229,13 @@ class Bus:
                 await asyncio.sleep(min(5.0, 0.2 * failures))
                 continue
             await self._handle_batch(spec, handler, msgs)
+            # Then drain a backlog in batches while one is there.
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(batch, timeout=0.05)
+                except Exception:
+                    break  # nothing ready (or a fault the long poll above will see)
+                await self._handle_batch(spec, handler, msgs)
 
     async def _handle_batch(self, spec: ConsumerSpec, handler: Handler, msgs: list[Msg]) -> None:
         """In order, one at a time. If stopped midway, the rest go straight back to the stream
