@@ -26,15 +26,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def nats_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh single-node NATS server with JetStream file storage, on a free port."""
+def nats_server(tmp_path: Path) -> Iterator[Platform]:
+    """A fresh single-node NATS server with JetStream file storage, on a free port.
+
+    Yielded as the launcher's Platform, so a test can kill and restart the server.
+    """
     platform = Platform(var_dir=tmp_path / "nats-var", ports=Ports.free())
     platform.var_dir.mkdir(parents=True)
     platform.start_nats()
     try:
-        yield f"nats://127.0.0.1:{platform.ports.nats}"
+        yield platform
     finally:
-        platform.stop_process("nats")
+        platform.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: Platform) -> str:
+    return nats_server.nats_url
 
 
 @pytest.fixture(scope="session")
