@@ -20,12 +20,18 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from opentelemetry.trace import SpanKind
 
 from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
-from shared.streams import STREAMS, ConsumerSpec, StreamSpec
+from shared.streams import (
+    CONSUMERS,
+    STREAMS,
+    ConsumerSpec,
+    StreamSpec,
+    consumer_config,
+    stream_config,
+)
 from shared.telemetry import extract, inject, tracer
 
 log = logging.getLogger("hulei.bus")
@@ -131,14 +137,7 @@ class Bus:
 
     async def _declare(self, streams: Sequence[StreamSpec]) -> None:
         for spec in streams:
-            config = StreamConfig(
-                name=spec.name,
-                subjects=list(spec.subjects),
-                storage=StorageType.FILE,
-                num_replicas=self._replicas,
-                max_age=spec.max_age_days * 86400.0,
-                duplicate_window=float(spec.duplicate_window_s),
-            )
+            config = stream_config(spec, replicas=self._replicas)
             try:
                 await self.js.add_stream(config)
             except nats.js.errors.BadRequestError:
@@ -176,17 +175,12 @@ class Bus:
     def consumers_running(self) -> bool:
         return bool(self._tasks) and all(not t.done() for t in self._tasks)
 
+    async def ensure_consumers(self, consumers: Sequence[ConsumerSpec] = CONSUMERS) -> None:
+        for spec in consumers:
+            await self.js.add_consumer(spec.stream, consumer_config(spec))
+
     async def _ensure_consumer(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
-        config = ConsumerConfig(
-            durable_name=spec.durable,
-            filter_subject=spec.filter_subject,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=spec.ack_wait_s,
-            max_ack_pending=spec.max_ack_pending,
-            max_deliver=-1,  # the bus counts deliveries itself and dead-letters at max_deliver
-        )
-        await self.js.add_consumer(spec.stream, config)
+        await self.ensure_consumers([spec])
         return await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
 
     async def _stalled(self, spec: ConsumerSpec) -> bool:

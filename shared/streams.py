@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+
 
 @dataclass(frozen=True)
 class StreamSpec:
@@ -50,3 +52,26 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     PATROL_TASKS,
     NOTIFICATIONS_OPS,
 )
+
+
+def stream_config(spec: StreamSpec, *, replicas: int) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        max_age=spec.max_age_days * 86400.0,
+        duplicate_window=float(spec.duplicate_window_s),
+    )
+
+
+def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=spec.durable,
+        filter_subject=spec.filter_subject,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=spec.ack_wait_s,
+        max_ack_pending=spec.max_ack_pending,
+        max_deliver=-1,  # the bus counts deliveries itself and dead-letters at max_deliver
+    )
