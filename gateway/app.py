@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from gateway import admin
 from gateway import store as db
@@ -18,6 +18,7 @@ from gateway.clients import Services
 from gateway.limits import BodyLimitMiddleware
 from gateway.settings import Settings
 from shared.bus import Bus
+from shared.metrics import Metrics, metrics_response
 from shared.store import Store, open_store
 from shared.telemetry import http_tracing_middleware, setup_tracing
 
@@ -39,7 +40,7 @@ def create_app(
         app.state.passwords = Passwords(PasswordHasher())
         if settings.demo_mode:
             await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
-        app.state.bus = Bus(url=settings.nats_url, name=NAME)
+        app.state.bus = Bus(url=settings.nats_url, name=NAME, metrics=metrics)
         await app.state.bus.connect()
         await app.state.bus.ensure_streams()
         app.state.services = Services(
@@ -62,10 +63,21 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    metrics = Metrics(NAME)
+
+    async def dead_letters() -> None:
+        await app.state.bus.refresh_gauges()
+
+    metrics.on_scrape(dead_letters)
+    app.middleware("http")(metrics.middleware())
     app.middleware("http")(http_tracing_middleware(NAME))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(router)
     app.include_router(admin.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return await metrics_response(metrics)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -24,6 +24,7 @@ from opentelemetry.trace import SpanKind
 
 from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
+from shared.metrics import Metrics
 from shared.streams import (
     CONSUMERS,
     STREAMS,
@@ -35,7 +36,8 @@ from shared.streams import (
 from shared.telemetry import extract, inject, tracer
 
 log = logging.getLogger("hulei.bus")
-Handler = Callable[[Envelope], Awaitable[None]]
+# A handler returns False when it recognised the event as already handled (a duplicate).
+Handler = Callable[[Envelope], Awaitable[bool | None]]
 
 PUBLISH_TIMEOUT_S = 5.0
 FETCH_TIMEOUT_S = 5.0
@@ -68,6 +70,7 @@ class Bus:
         max_deliver: int = 10,
         retry_base_s: float = 0.5,
         retry_cap_s: float = 30.0,
+        metrics: Metrics | None = None,
     ) -> None:
         # A comma-separated list names the seeds of a cluster; the client learns the rest.
         self._servers = [u.strip() for u in url.split(",") if u.strip()]
@@ -77,6 +80,8 @@ class Bus:
         self._retry_base_s = retry_base_s
         self._retry_cap_s = retry_cap_s
         self._reconnect_listeners: list[Callable[[], None]] = []
+        self._metrics = metrics or Metrics(name)
+        self._specs: list[ConsumerSpec] = []
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -155,6 +160,7 @@ class Bus:
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
                 await self.js.publish(target, payload, headers=headers, timeout=PUBLISH_TIMEOUT_S)
+                self._metrics.events_published.labels(self._name, envelope.type).inc()
                 return
             except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError) as exc:
                 if attempt == PUBLISH_ATTEMPTS:
@@ -166,6 +172,16 @@ class Bus:
         """Start a background pull loop for a durable consumer."""
         task = asyncio.create_task(self._pull_loop(spec, handler, batch), name=spec.durable)
         self._tasks.append(task)
+        self._specs.append(spec)
+
+    async def refresh_gauges(self) -> None:
+        """Consumer lag and dead-letter count, read from JetStream at scrape time."""
+        m = self._metrics
+        for spec in self._specs:
+            info = await self.js.consumer_info(spec.stream, spec.durable, timeout=2.0)
+            m.consumer_pending.labels(self._name, spec.durable).set(info.num_pending or 0)
+        dead = await self.js.stream_info("DEADLETTER")
+        m.dead_letters.labels(self._name).set(dead.state.messages)
 
     @property
     def has_consumers(self) -> bool:
@@ -248,6 +264,9 @@ class Bus:
 
     async def _handle(self, spec: ConsumerSpec, handler: Handler, msg: Msg) -> None:
         delivered = msg.metadata.num_delivered
+        consumed = self._metrics.events_consumed
+        if delivered > 1:
+            self._metrics.redeliveries.labels(self._name, spec.durable).inc()
         with self._tracer.start_as_current_span(
             f"consume {msg.subject}", context=extract(msg.headers), kind=SpanKind.CONSUMER
         ) as span:
@@ -256,21 +275,27 @@ class Bus:
                 envelope = Envelope.model_validate_json(msg.data)
             except ValueError as exc:
                 await self._dead_letter(spec, msg, f"undecodable envelope: {exc}")
+                consumed.labels(self._name, spec.durable, "unknown", "dead_lettered").inc()
                 return
             try:
-                await handler(envelope)
+                result = await handler(envelope)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 span.record_exception(exc)
                 if delivered >= self.max_deliver:
                     await self._dead_letter(spec, msg, f"{type(exc).__name__}: {exc}")
+                    outcome = "dead_lettered"
                 else:
                     log.warning("handler %s failed (delivery %d): %r", spec.durable, delivered, exc)
                     delay = backoff_s(delivered, base=self._retry_base_s, cap=self._retry_cap_s)
                     await msg.nak(delay=delay)
+                    outcome = "failed"
+                consumed.labels(self._name, spec.durable, envelope.type, outcome).inc()
                 return
             await msg.ack()
+            outcome = "duplicate" if result is False else "ok"
+            consumed.labels(self._name, spec.durable, envelope.type, outcome).inc()
 
     async def _dead_letter(self, spec: ConsumerSpec, msg: Msg, reason: str) -> None:
         """Copy to DEADLETTER, raise the ops.dead_lettered alert, then ack the original.

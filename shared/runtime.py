@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from shared.bus import Bus, Handler
 from shared.events import Envelope, utcnow
+from shared.metrics import Metrics
+from shared.outbox import COLLECTION as OUTBOX
 from shared.outbox import OutboxRelay, add_to_outbox
 from shared.settings import BaseServiceSettings
 from shared.store import Store, Writer, open_store
@@ -41,6 +43,7 @@ class Runtime:
     store: Store
     bus: Bus
     relay: OutboxRelay
+    metrics: Metrics
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
@@ -54,15 +57,16 @@ class Runtime:
     def once(self, spec: ConsumerSpec, effect: EventEffect) -> Handler:
         """Wrap an effect so a redelivered event changes nothing the second time."""
 
-        async def handler(envelope: Envelope) -> None:
+        async def handler(envelope: Envelope) -> bool:
             marker = f"{spec.durable}:{envelope.id}"
             if await self.store.get(PROCESSED, marker) is not None:
-                return
+                return False
             async with self.unit_of_work() as uow:
                 # Inserted in the same transaction as the effect: a concurrent duplicate
                 # fails on the unique id and is retried, then skipped by the check above.
                 await uow.tx.insert(PROCESSED, {"id": marker, "at": utcnow().isoformat()})
                 await effect(envelope, uow)
+            return True
 
         return handler
 
@@ -85,9 +89,14 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: BaseServiceSettings, *, name: str, store: Store | None = None
+    settings: BaseServiceSettings,
+    *,
+    name: str,
+    store: Store | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
     setup_tracing(service=name, exporter=settings.otel_exporter)
+    metrics = metrics or Metrics(name)
     store = store or await open_store(settings.store_url)
     bus = Bus(
         url=settings.nats_url,
@@ -96,13 +105,22 @@ async def open_runtime(
         max_deliver=settings.max_deliver,
         retry_base_s=settings.retry_base_s,
         retry_cap_s=settings.retry_cap_s,
+        metrics=metrics,
     )
     await bus.connect()
     await bus.ensure_streams()
     relay = OutboxRelay(store=store, bus=bus)
     bus.on_reconnect(relay.notify)  # what piled up while NATS was away goes out at once
     relay.start()
-    runtime = Runtime(name=name, settings=settings, store=store, bus=bus, relay=relay)
+    runtime = Runtime(
+        name=name, settings=settings, store=store, bus=bus, relay=relay, metrics=metrics
+    )
+
+    async def outbox_pending() -> None:
+        metrics.outbox_pending.labels(name).set(len(await store.find(OUTBOX)))
+
+    metrics.on_scrape(bus.refresh_gauges)
+    metrics.on_scrape(outbox_pending)
     try:
         yield runtime
     finally:

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import jwt
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from shared.identity import Principal, read_internal_token
+from shared.metrics import Metrics, metrics_response
 from shared.runtime import Runtime, open_runtime
 from shared.settings import BaseServiceSettings
 from shared.store import Store
@@ -41,9 +42,15 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
-def install_common(app: FastAPI, *, service: str) -> None:
-    """Tracing middleware and the two probes: /healthz (alive) and /readyz (can do work)."""
+def install_common(app: FastAPI, *, service: str, metrics: Metrics) -> None:
+    """Tracing and metrics middleware, the probes /healthz (alive) and /readyz (can do
+    work), and /metrics (Prometheus)."""
+    app.middleware("http")(metrics.middleware())
     app.middleware("http")(http_tracing_middleware(service))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return await metrics_response(metrics)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -80,14 +87,16 @@ def service_app(
     """A service's FastAPI app whose lifespan builds the runtime, then runs the service's setup
     (indexes, demo seed, consumers). `store` lets tests hand in an adapter of their choice."""
 
+    metrics = Metrics(name)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, name=name, store=store) as runtime:
+        async with open_runtime(settings, name=name, store=store, metrics=metrics) as runtime:
             app.state.runtime = runtime
             await setup(app, runtime)
             yield
 
     app = FastAPI(title=f"Hulei {name} (internal)", lifespan=lifespan)
-    install_common(app, service=name)
+    install_common(app, service=name, metrics=metrics)
     app.include_router(router)
     return app

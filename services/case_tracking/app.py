@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.case_tracking import handlers
+from services.case_tracking import domain, handlers
 from services.case_tracking import store as db
 from services.case_tracking.api import router
 from services.case_tracking.settings import Settings
+from shared.events import utcnow
 from shared.runtime import Runtime
 from shared.store import Store
 from shared.web import service_app
@@ -19,6 +20,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def setup(app: FastAPI, runtime: Runtime) -> None:
         await db.prepare(runtime.store)
         handlers.register(runtime)
+        urgent = runtime.metrics.gauge("hulei_open_urgent_tasks", "open critical/high tasks")
+        overdue = runtime.metrics.gauge("hulei_overdue_tasks", "open tasks past their due time")
+
+        async def task_gauges() -> None:
+            counts = domain.task_load(await db.open_tasks(runtime.store), now=utcnow())
+            urgent.set(counts[0])
+            overdue.set(counts[1])
+
+        runtime.metrics.on_scrape(task_gauges)
 
     return service_app(
         name=NAME, settings=settings or Settings(), router=router, setup=setup, store=store

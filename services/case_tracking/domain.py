@@ -256,3 +256,13 @@ def task_filter(principal: Principal) -> dict[str, str] | None:
     if principal.role in SCHOOL_STAFF and principal.school_id:
         return {"school_id": principal.school_id}
     return None
+
+
+URGENT = frozenset({Severity.critical, Severity.high})
+
+
+def task_load(open_tasks: list[Task], *, now: datetime) -> tuple[int, int]:
+    """(open urgent tasks, overdue tasks) for the station's dashboard."""
+    urgent = sum(1 for t in open_tasks if t.risk_level in URGENT)
+    overdue = sum(1 for t in open_tasks if t.due_at < now)
+    return urgent, overdue

@@ -14,6 +14,7 @@ async def prepare(store: Store) -> None:
     await store.ensure_index(TASKS_C, ["case_id"])
     await store.ensure_index(TASKS_C, ["assignee_user_id"])
     await store.ensure_index(TASKS_C, ["assignee_org_id"])
+    await store.ensure_index(TASKS_C, ["status"])
 
 
 async def get_case(store: Reader, *, case_id: str) -> Case | None:
@@ -48,4 +49,9 @@ async def get_task(store: Reader, *, task_id: str) -> Task | None:
 
 async def find_tasks(store: Reader, *, where: dict[str, str], limit: int) -> list[Task]:
     docs = await store.find(TASKS_C, where=where, order_by="created_at", limit=limit)
+    return [Task.model_validate(d) for d in docs]
+
+
+async def open_tasks(store: Reader) -> list[Task]:
+    docs = await store.find(TASKS_C, where={"status": "open"})
     return [Task.model_validate(d) for d in docs]
