@@ -30,7 +30,11 @@ class BaseServiceSettings(BaseSettings):
     retry_base_s: float = Field(default=0.5, gt=0, description="first redelivery delay")
     retry_cap_s: float = Field(default=30.0, gt=0, description="longest redelivery delay")
     log_level: str = "INFO"
-    otel_exporter: str = Field(default="none", description="none | console | memory")
+    otel_exporter: str = Field(
+        default="none",
+        pattern=r"^(none|console|memory|otlp|file:.+)$",
+        description="none | console | memory | otlp | file:<path>",
+    )
 
     @model_validator(mode="after")
     def _refuse_demo_secrets(self) -> BaseServiceSettings:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+import json
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from pathlib import Path
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
     ConsoleSpanExporter,
     SimpleSpanProcessor,
     SpanExporter,
+    SpanExportResult,
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -22,8 +26,37 @@ from starlette.responses import Response
 _propagator = TraceContextTextMapPropagator()
 
 
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends one JSON line per finished span to a file: lets a test assemble one trace
+    from several processes without a collector."""
+
+    def __init__(self, path: str) -> None:
+        self._path = Path(path)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._path.open("a", encoding="utf-8") as out:
+            for span in spans:
+                ctx = span.get_span_context()
+                if ctx is None:
+                    continue
+                line = {
+                    "service": span.resource.attributes.get("service.name"),
+                    "name": span.name,
+                    "kind": span.kind.name,
+                    "trace_id": format(ctx.trace_id, "032x"),
+                    "span_id": format(ctx.span_id, "016x"),
+                    "parent_id": format(span.parent.span_id, "016x") if span.parent else None,
+                }
+                out.write(json.dumps(line) + "\n")
+        return SpanExportResult.SUCCESS
+
+
 def setup_tracing(*, service: str, exporter: str) -> InMemorySpanExporter | None:
     """Install a tracer provider for this process once; return the exporter when in memory.
+
+    `exporter`: none | console | memory | otlp (OTLP over HTTP, configured by the standard
+    OTEL_EXPORTER_OTLP_* variables) | file:<path> (JSON lines).
 
     The provider is process-wide by OpenTelemetry's design; when several services share one
     process (integration tests) the first one installs it and all of them report into it.
@@ -32,15 +65,21 @@ def setup_tracing(*, service: str, exporter: str) -> InMemorySpanExporter | None
     if isinstance(current, TracerProvider):
         return None
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    span_exporter: SpanExporter | None = None
     memory: InMemorySpanExporter | None = None
     if exporter == "console":
-        span_exporter = ConsoleSpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     elif exporter == "memory":
         memory = InMemorySpanExporter()
-        span_exporter = memory
-    if span_exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+        provider.add_span_processor(SimpleSpanProcessor(memory))
+    elif exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    elif exporter.startswith("file:"):
+        path = exporter.removeprefix("file:")
+        provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(path)))
+    elif exporter != "none":
+        raise ValueError(f"unknown trace exporter {exporter!r}")
     trace.set_tracer_provider(provider)
     return memory
 
