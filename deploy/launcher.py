@@ -58,6 +58,12 @@ def wait_until(
     raise TimeoutError(f"{what} not ready after {within:.0f}s")
 
 
+def _service_of(instance: str) -> str:
+    """ "case_tracking-2" → "case_tracking": a second process of the same service."""
+    base, _, number = instance.rpartition("-")
+    return base if base and number.isdigit() else instance
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -85,6 +91,8 @@ class Platform:
     ports: Ports = field(default_factory=Ports)
     demo: bool = True
     nats_nodes: int = 1
+    # More than one process of a service: "case_tracking-2" … share its store and consumers.
+    replicas: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -92,6 +100,14 @@ class Platform:
         extra = self.nats_nodes - 1
         self._extra_nats_ports = [free_port() for _ in range(extra)]
         self._route_ports = [free_port() for _ in range(self.nats_nodes)] if extra else []
+        for service, count in self.replicas.items():
+            for i in range(2, count + 1):
+                self.ports.services[f"{service}-{i}"] = free_port()
+
+    @property
+    def instances(self) -> list[str]:
+        """Every service process, first instances first."""
+        return [*SERVICES, *(n for n in self.ports.services if n not in SERVICES)]
 
     @property
     def gateway_url(self) -> str:
@@ -100,11 +116,12 @@ class Platform:
     def service_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports.services[name]}"
 
-    def _env(self, name: str) -> dict[str, str]:
+    def _env(self, instance: str) -> dict[str, str]:
+        name = _service_of(instance)
         prefix = f"HULEI_{name.upper()}_"
         values = {
             "DEMO_MODE": "true" if self.demo else "false",
-            "PORT": str(self.ports.gateway if name == "gateway" else self.ports.services[name]),
+            "PORT": str(self.ports.gateway if name == "gateway" else self.ports.services[instance]),
             "NATS_URL": self.nats_url,
             "STREAM_REPLICAS": str(min(self.nats_nodes, 3)),
             "STORE_URL": f"sqlite:///{self.var_dir / f'{name}.db'}",
@@ -173,7 +190,7 @@ class Platform:
             wait_until(partial(_port_open, port), within=START_TIMEOUT_S, what="nats")
 
     def start_process(self, name: str) -> None:
-        module = "gateway" if name == "gateway" else f"services.{name}"
+        module = "gateway" if name == "gateway" else f"services.{_service_of(name)}"
         self._spawn(name, [sys.executable, "-m", module], env=self._env(name))
         url = self.gateway_url if name == "gateway" else self.service_url(name)
         wait_until(
@@ -199,7 +216,7 @@ class Platform:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.start_nats()
-            for name in SERVICES:
+            for name in self.instances:
                 self.start_process(name)
             self.start_process("gateway")
         except BaseException:
@@ -223,7 +240,7 @@ class Platform:
 
     def stop(self) -> None:
         """Gateway first, then the services, NATS last: nothing loses its bus while working."""
-        for name in ["gateway", *reversed(SERVICES), *self.nats_names]:
+        for name in ["gateway", *reversed(self.instances), *self.nats_names]:
             self.stop_process(name)
 
 

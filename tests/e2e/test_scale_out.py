@@ -1,0 +1,92 @@
+"""Two processes of case_tracking and of notifications share one durable consumer each:
+every report is still handled exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.launcher import Platform, Ports
+
+REPORTS = 60
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    platform = Platform(
+        var_dir=tmp_path_factory.mktemp("scaled"),
+        ports=Ports.free(),
+        replicas={"case_tracking": 2, "notifications": 2},
+    )
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+async def file_reports(base_url: str) -> list[str]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        login = await http.post("/v1/auth/token", data={"username": "teacher1", "password": "demo"})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        limit = asyncio.Semaphore(8)
+
+        async def one(n: int) -> str:
+            body = {
+                "school_id": "sch-01",
+                "category": "truancy",
+                "description": "Absent for a week",
+                "student": {"name": f"Scale {n}", "id_number": f"SCALE{n:06d}"},
+            }
+            async with limit:
+                r = await http.post("/v1/reports", json=body, headers=headers)
+            assert r.status_code == 201, r.text
+            return str(r.json()["id"])
+
+        return await asyncio.gather(*(one(n) for n in range(REPORTS)))
+
+
+def consumed(url: str) -> float:
+    text = httpx.get(f"{url}/metrics").text
+    pattern = r'hulei_events_consumed_total\{[^}]*outcome="ok"[^}]*\} ([0-9.e+]+)'
+    return sum(float(v) for v in re.findall(pattern, text))
+
+
+def test_each_report_is_handled_once_by_two_replicas(scaled: Platform) -> None:
+    report_ids = asyncio.run(file_reports(scaled.gateway_url))
+    tasks_db = scaled.var_dir / "case_tracking.db"
+    inbox_db = scaled.var_dir / "notifications.db"
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        inbox = rows(inbox_db, "SELECT doc FROM inbox") if inbox_db.exists() else []
+        if len(inbox) >= 4 * REPORTS:
+            break
+        time.sleep(0.05)  # poll interval of a bounded wait
+
+    per_report = Counter(
+        r[0] for r in rows(tasks_db, "SELECT json_extract(doc, '$.report_id') FROM tasks")
+    )
+    assert set(per_report) == set(report_ids)
+    assert set(per_report.values()) == {2}
+    entries = [json.loads(r[0]) for r in rows(inbox_db, "SELECT doc FROM inbox")]
+    keys = Counter((e["task_id"], e["recipient"]) for e in entries)
+    assert len(keys) == 4 * REPORTS and set(keys.values()) == {1}
+    # Both processes of each service took a share of the work.
+    for service in ("case_tracking", "notifications"):
+        first, second = scaled.service_url(service), scaled.service_url(f"{service}-2")
+        assert consumed(first) > 0 and consumed(second) > 0, service
