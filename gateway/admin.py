@@ -1,17 +1,93 @@
-"""Admin routes: the dead letters of the event pipeline, listed and replayed."""
+"""Admin routes: user accounts, partner clients, and the dead letters of the event pipeline.
+
+Every change of who may do what is a permission change in the audit trail.
+"""
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.auth import AdminDep
+from gateway import store as db
+from gateway.access import AuditedRoute, CallerDep, policy
 from shared.bus import Bus
 from shared.contracts.ops import DeadLetteredView
 from shared.deadletters import list_dead_letters, replay_dead_letter
+from shared.identity import Role
+from shared.store import Doc, DuplicateKeyError
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=AuditedRoute)
+ADMIN = policy(Role.admin)
+NAME = r"^[a-z0-9][a-z0-9_.-]{2,39}$"
+
+
+class Scope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    school_id: str | None = Field(default=None, max_length=40)
+    org_id: str | None = Field(default=None, max_length=40)
+    school_ids: list[str] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _scope_fits_role(self) -> Scope:
+        """A scope that does not fit the role would give a user nothing, or too much."""
+        if self.role in (Role.teacher, Role.school_safety_lead) and not self.school_id:
+            raise ValueError("school staff need school_id")
+        if self.role is Role.social_worker and not self.org_id:
+            raise ValueError("social workers need org_id")
+        if self.role is Role.police_officer and not self.school_ids:
+            raise ValueError("police officers need school_ids (their beat)")
+        return self
+
+
+class UserCreate(Scope):
+    username: str = Field(pattern=NAME)
+    password: str = Field(min_length=12, max_length=200)
+    display_name: str = Field(min_length=1, max_length=100)
+
+
+class UserUpdate(BaseModel):
+    """Partial update: the scope, if given, is given whole with its role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Scope | None = None
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=12, max_length=200)
+
+
+class UserView(BaseModel):
+    id: str
+    role: Role
+    display_name: str
+    school_id: str | None
+    org_id: str | None
+    school_ids: list[str]
+    active: bool
+
+
+class ClientCreate(Scope):
+    client_id: str = Field(pattern=NAME)
+    display_name: str = Field(min_length=1, max_length=100)
+
+
+class ClientView(BaseModel):
+    id: str
+    role: Role
+    display_name: str
+    school_id: str | None
+    org_id: str | None
+    school_ids: list[str]
+    active: bool
+
+
+class ClientCreated(ClientView):
+    client_secret: str = Field(description="shown once; only its hash is kept")
 
 
 def get_bus(request: Request) -> Bus:
@@ -22,17 +98,117 @@ def get_bus(request: Request) -> Bus:
 BusDep = Annotated[Bus, Depends(get_bus)]
 
 
-@router.get("/dead-letters", response_model=list[DeadLetteredView])
+@router.get("/users", response_model=list[UserView], openapi_extra=ADMIN)
+async def list_users(admin: CallerDep, request: Request) -> list[Doc]:
+    return await db.list_users(request.app.state.store)
+
+
+@router.post(
+    "/users",
+    response_model=UserView,
+    status_code=201,
+    openapi_extra=policy(Role.admin, audit="permission_change", object_type="user"),
+)
+async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> Doc:
+    state = request.app.state
+    user = {
+        "id": body.username,
+        "password_hash": state.passwords.hasher.hash(body.password),
+        **body.model_dump(mode="json", exclude={"username", "password"}),
+        "active": True,
+    }
+    try:
+        async with state.store.transaction() as tx:
+            await db.insert_user(tx, user=user)
+    except DuplicateKeyError as exc:
+        raise HTTPException(409, "username already taken") from exc
+    return user
+
+
+@router.patch(
+    "/users/{username}",
+    response_model=UserView,
+    openapi_extra=policy(
+        Role.admin, audit="permission_change", object_type="user", id_param="username"
+    ),
+)
+async def update_user(username: str, body: UserUpdate, admin: CallerDep, request: Request) -> Doc:
+    state = request.app.state
+    async with state.store.transaction() as tx:
+        user = await tx.get(db.USERS_C, username)
+        if user is None:
+            raise HTTPException(404, "user not found")
+        if body.scope is not None:
+            user.update(body.scope.model_dump(mode="json"))
+        if body.display_name is not None:
+            user["display_name"] = body.display_name
+        if body.active is not None:
+            user["active"] = body.active
+        if body.password is not None:
+            user["password_hash"] = state.passwords.hasher.hash(body.password)
+        await db.put_user(tx, user=user)
+    return user
+
+
+@router.get("/clients", response_model=list[ClientView], openapi_extra=ADMIN)
+async def list_clients(admin: CallerDep, request: Request) -> list[Doc]:
+    return await db.list_clients(request.app.state.store)
+
+
+@router.post(
+    "/clients",
+    response_model=ClientCreated,
+    status_code=201,
+    openapi_extra=policy(Role.admin, audit="permission_change", object_type="client"),
+)
+async def create_client(body: ClientCreate, admin: CallerDep, request: Request) -> Doc:
+    """Register a partner system; it logs in with grant_type=client_credentials."""
+    state = request.app.state
+    secret = secrets.token_urlsafe(32)
+    client = {
+        "id": body.client_id,
+        "secret_hash": state.passwords.hasher.hash(secret),
+        **body.model_dump(mode="json", exclude={"client_id"}),
+        "active": True,
+    }
+    try:
+        async with state.store.transaction() as tx:
+            await db.insert_client(tx, client=client)
+    except DuplicateKeyError as exc:
+        raise HTTPException(409, "client_id already taken") from exc
+    return {**client, "client_secret": secret}
+
+
+@router.delete(
+    "/clients/{client_id}",
+    status_code=204,
+    openapi_extra=policy(
+        Role.admin, audit="permission_change", object_type="client", id_param="client_id"
+    ),
+)
+async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> None:
+    """Revoked at once: every request checks that its client is still active."""
+    async with request.app.state.store.transaction() as tx:
+        client = await tx.get(db.CLIENTS_C, client_id)
+        if client is None:
+            raise HTTPException(404, "client not found")
+        await db.put_client(tx, client={**client, "active": False})
+
+
+@router.get("/dead-letters", response_model=list[DeadLetteredView], openapi_extra=ADMIN)
 async def dead_letters(
-    admin: AdminDep, bus: BusDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    admin: CallerDep, bus: BusDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[DeadLetteredView]:
     return await list_dead_letters(bus, limit=limit)
 
 
 @router.post(
-    "/dead-letters/{dead_letter_id}/replay", response_model=DeadLetteredView, status_code=202
+    "/dead-letters/{dead_letter_id}/replay",
+    response_model=DeadLetteredView,
+    status_code=202,
+    openapi_extra=ADMIN,
 )
-async def replay(dead_letter_id: int, admin: AdminDep, bus: BusDep) -> DeadLetteredView:
+async def replay(dead_letter_id: int, admin: CallerDep, bus: BusDep) -> DeadLetteredView:
     """Republish the event to its original subject; it leaves the dead-letter list."""
     view = await replay_dead_letter(bus, seq=dead_letter_id, by=admin.user_id)
     if view is None:

@@ -1,30 +1,34 @@
-"""The public API: every route a partner agency, a teacher or a dispatcher calls."""
+"""The public API: every route a partner agency, a teacher or a dispatcher calls.
+
+Each route declares who may call it (and what the audit trail records) in `policy(...)`.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from gateway import store as db
-from gateway.auth import (
-    PrincipalDep,
-    ReporterDep,
-    TaskWorkerDep,
-    issue_token,
-    principal_of,
-)
+from gateway.access import ALL_ROLES, AuditedRoute, CallerDep, policy
+from gateway.audit import AuditLog, Event
+from gateway.auth import UNAUTHORIZED, issue_token, principal_of
 from gateway.clients import Services
+from gateway.limits import LoginThrottle
 from shared.contracts.cases import CaseView, TaskStatus, TaskView
 from shared.contracts.notifications import NotificationView
 from shared.contracts.patrol import WelfareCheckView
 from shared.contracts.school import ReportCreate, ReportView, SchoolView
-from shared.identity import Principal
+from shared.identity import Principal, Role
+from shared.telemetry import current_trace_id
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=AuditedRoute)
+R = Role
+SCHOOL_STAFF = (R.teacher, R.school_safety_lead)
+# Who works with a child's case: the school, the police, social work and the duty desk.
+CASEWORK = (*SCHOOL_STAFF, R.police_officer, R.social_worker, R.dispatcher, R.supervisor)
 
 
 class Token(BaseModel):
@@ -45,31 +49,82 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Error, "description": "missing, invalid or expired token"},
+    403: {"model": Error, "description": "this role may not call this endpoint"},
     404: {"model": Error, "description": "not found, or not yours to see"},
+    429: {"model": Error, "description": "too many requests; retry after Retry-After"},
     503: {"model": Error, "description": "a service is unavailable; retry after Retry-After"},
 }
 
 
-@router.post("/auth/token", response_model=Token, tags=["auth"], responses={401: ERRORS[401]})
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request) -> Token:
-    settings = request.app.state.settings
-    user = await db.get_user(request.app.state.store, username=form.username)
-    if not request.app.state.passwords.verify(user, form.password):
-        raise HTTPException(
-            401, "invalid username or password", headers={"WWW-Authenticate": "Bearer"}
+@router.post(
+    "/auth/token",
+    response_model=Token,
+    tags=["auth"],
+    responses={401: ERRORS[401], 429: ERRORS[429]},
+    openapi_extra=policy(),  # public: it is how one gets a token
+)
+async def login(
+    request: Request,
+    grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")] = "password",
+    username: Annotated[str | None, Form(max_length=100)] = None,
+    password: Annotated[str | None, Form(max_length=200)] = None,
+    client_id: Annotated[str | None, Form(max_length=100)] = None,
+    client_secret: Annotated[str | None, Form(max_length=200)] = None,
+) -> Token:
+    """OAuth2 password grant for people, client-credentials grant for partner systems."""
+    state = request.app.state
+    client = grant_type == "client_credentials"
+    name, secret = (client_id, client_secret) if client else (username, password)
+    if not name or not secret:
+        missing = (
+            ("client_id" if client else "username")
+            if not name
+            else ("client_secret" if client else "password")
         )
-    assert user is not None
-    token = issue_token(principal_of(user), settings)
-    return Token(access_token=token, expires_in=settings.token_ttl_s)
+        raise HTTPException(422, [{"loc": ["body", missing], "msg": "required", "type": "missing"}])
+    throttle: LoginThrottle = state.login_throttle
+    throttle.check(f"{grant_type}:{name}")
+    if client:
+        account = await db.get_client(state.store, client_id=name)
+        ok = state.passwords.verify(account, secret, field="secret_hash")
+    else:
+        account = await db.get_user(state.store, username=name)
+        ok = state.passwords.verify(account, secret)
+    log: AuditLog = state.audit
+    actor = ("client:" if client else "") + name
+    outcome = "allowed" if ok else "denied"
+    await log.append(
+        Event(actor=actor, action="login", object_type="session", outcome=outcome,
+              status=200 if ok else 401, trace_id=current_trace_id())
+    )  # fmt: skip
+    if not ok:
+        throttle.failed(f"{grant_type}:{name}")
+        raise HTTPException(401, "invalid credentials", headers=UNAUTHORIZED)
+    throttle.succeeded(f"{grant_type}:{name}")
+    assert account is not None
+    token = issue_token(principal_of(account, client=client), state.settings)
+    return Token(access_token=token, expires_in=state.settings.token_ttl_s)
 
 
-@router.get("/me", response_model=Principal, tags=["auth"], responses={401: ERRORS[401]})
-async def me(principal: PrincipalDep) -> Principal:
+@router.get(
+    "/me",
+    response_model=Principal,
+    tags=["auth"],
+    responses=ERRORS,
+    openapi_extra=policy(*ALL_ROLES),
+)
+async def me(principal: CallerDep) -> Principal:
     return principal
 
 
-@router.get("/schools", response_model=list[SchoolView], tags=["schools"], responses=ERRORS)
-async def list_schools(principal: PrincipalDep, services: ServicesDep) -> JSONResponse:
+@router.get(
+    "/schools",
+    response_model=list[SchoolView],
+    tags=["schools"],
+    responses=ERRORS,
+    openapi_extra=policy(*ALL_ROLES),
+)
+async def list_schools(principal: CallerDep, services: ServicesDep) -> JSONResponse:
     return await services.relay("school_liaison", "GET", "/schools", principal=principal)
 
 
@@ -78,12 +133,13 @@ async def list_schools(principal: PrincipalDep, services: ServicesDep) -> JSONRe
     status_code=201,
     response_model=ReportView,
     tags=["reports"],
-    responses={**ERRORS, 403: {"model": Error}, 409: {"model": Error}, 413: {"model": Error}},
+    responses={**ERRORS, 409: {"model": Error}, 413: {"model": Error}, 415: {"model": Error}},
     summary="File a concern about a student; police and social-work tasks follow within seconds",
+    openapi_extra=policy(*SCHOOL_STAFF, audit="create", object_type="report"),
 )
 async def file_report(
     body: ReportCreate,
-    principal: ReporterDep,
+    principal: CallerDep,
     services: ServicesDep,
     idempotency_key: Annotated[
         str | None,
@@ -101,23 +157,39 @@ async def file_report(
     )
 
 
-@router.get("/reports/{report_id}", response_model=ReportView, tags=["reports"], responses=ERRORS)
-async def get_report(
-    report_id: str, principal: PrincipalDep, services: ServicesDep
-) -> JSONResponse:
+@router.get(
+    "/reports/{report_id}",
+    response_model=ReportView,
+    tags=["reports"],
+    responses=ERRORS,
+    openapi_extra=policy(*CASEWORK, audit="read", object_type="report", id_param="report_id"),
+)
+async def get_report(report_id: str, principal: CallerDep, services: ServicesDep) -> JSONResponse:
     return await services.relay(
         "school_liaison", "GET", f"/reports/{report_id}", principal=principal
     )
 
 
-@router.get("/cases/{case_id}", response_model=CaseView, tags=["cases"], responses=ERRORS)
-async def get_case(case_id: str, principal: PrincipalDep, services: ServicesDep) -> JSONResponse:
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseView,
+    tags=["cases"],
+    responses=ERRORS,
+    openapi_extra=policy(*CASEWORK, audit="read", object_type="case", id_param="case_id"),
+)
+async def get_case(case_id: str, principal: CallerDep, services: ServicesDep) -> JSONResponse:
     return await services.relay("case_tracking", "GET", f"/cases/{case_id}", principal=principal)
 
 
-@router.get("/tasks", response_model=list[TaskView], tags=["tasks"], responses=ERRORS)
+@router.get(
+    "/tasks",
+    response_model=list[TaskView],
+    tags=["tasks"],
+    responses=ERRORS,
+    openapi_extra=policy(*CASEWORK, audit="read", object_type="task"),
+)
 async def list_tasks(
-    principal: PrincipalDep,
+    principal: CallerDep,
     services: ServicesDep,
     case_id: Annotated[str | None, Query(max_length=80)] = None,
     status: TaskStatus | None = None,
@@ -133,10 +205,13 @@ async def list_tasks(
     "/tasks/{task_id}/ack",
     response_model=TaskView,
     tags=["tasks"],
-    responses={**ERRORS, 403: {"model": Error}},
+    responses=ERRORS,
+    openapi_extra=policy(
+        R.police_officer, R.social_worker, audit="update", object_type="task", id_param="task_id"
+    ),
 )
 async def acknowledge_task(
-    task_id: str, principal: TaskWorkerDep, services: ServicesDep
+    task_id: str, principal: CallerDep, services: ServicesDep
 ) -> JSONResponse:
     return await services.relay(
         "case_tracking", "POST", f"/tasks/{task_id}/ack", principal=principal
@@ -148,9 +223,10 @@ async def acknowledge_task(
     response_model=list[NotificationView],
     tags=["notifications"],
     responses=ERRORS,
+    openapi_extra=policy(*ALL_ROLES),
 )
 async def my_notifications(
-    principal: PrincipalDep,
+    principal: CallerDep,
     services: ServicesDep,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -166,9 +242,10 @@ async def my_notifications(
     response_model=NotificationView,
     tags=["notifications"],
     responses=ERRORS,
+    openapi_extra=policy(*ALL_ROLES),
 )
 async def mark_notification_read(
-    notification_id: str, principal: PrincipalDep, services: ServicesDep
+    notification_id: str, principal: CallerDep, services: ServicesDep
 ) -> JSONResponse:
     return await services.relay(
         "notifications", "POST", f"/notifications/{notification_id}/read", principal=principal
@@ -176,10 +253,14 @@ async def mark_notification_read(
 
 
 @router.get(
-    "/welfare-checks", response_model=list[WelfareCheckView], tags=["patrol"], responses=ERRORS
+    "/welfare-checks",
+    response_model=list[WelfareCheckView],
+    tags=["patrol"],
+    responses=ERRORS,
+    openapi_extra=policy(R.police_officer, R.dispatcher, R.supervisor),
 )
 async def welfare_checks(
-    principal: PrincipalDep,
+    principal: CallerDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> JSONResponse:

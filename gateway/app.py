@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
-from gateway import admin
+from gateway import admin, audit_api
 from gateway import store as db
 from gateway.api import router
+from gateway.audit import AuditLog
 from gateway.auth import Passwords
 from gateway.clients import Services
-from gateway.limits import BodyLimitMiddleware
+from gateway.limits import BodyLimitMiddleware, HygieneMiddleware, LoginThrottle, RateLimiter
 from gateway.settings import Settings
 from shared.bus import Bus
 from shared.metrics import Metrics, metrics_response
 from shared.store import Store, open_store
-from shared.telemetry import http_tracing_middleware, setup_tracing
+from shared.telemetry import current_trace_id, http_tracing_middleware, setup_tracing
 
 NAME = "gateway"
+log = logging.getLogger("hulei.gateway")
 
 
 def create_app(
@@ -38,6 +42,8 @@ def create_app(
         setup_tracing(service=NAME, exporter=settings.otel_exporter)
         app.state.store = store or await open_store(settings.store_url)
         app.state.passwords = Passwords(PasswordHasher())
+        app.state.audit = AuditLog(app.state.store)
+        await app.state.audit.prepare()
         if settings.demo_mode:
             await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
         app.state.bus = Bus(url=settings.nats_url, name=NAME, metrics=metrics)
@@ -63,6 +69,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(rate=settings.rate_per_s, burst=settings.rate_burst)
+    app.state.login_throttle = LoginThrottle(
+        max_failures=settings.login_max_failures, window_s=settings.login_window_s
+    )
     metrics = Metrics(NAME)
 
     async def dead_letters() -> None:
@@ -72,8 +82,25 @@ def create_app(
     app.middleware("http")(metrics.middleware())
     app.middleware("http")(http_tracing_middleware(NAME))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HygieneMiddleware)
+    if settings.cors_origins:  # closed by default: only listed browser origins may call
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Hulei-Purpose"],
+        )
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(audit_api.router)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # No stack trace or internals in the answer; the trace id finds the logs.
+        log.exception("unhandled error")
+        return JSONResponse(
+            {"detail": "internal error", "trace_id": current_trace_id()}, status_code=500
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:

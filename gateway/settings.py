@@ -14,7 +14,12 @@ class Settings(BaseServiceSettings):
     jwt_secret: str = Field(default=DEMO_JWT_SECRET, min_length=32)
     jwt_issuer: str = "hulei"
     jwt_audience: str = "hulei-api"
-    token_ttl_s: int = Field(default=3600, ge=60, le=86400)
+    token_ttl_s: int = Field(default=900, ge=60, le=86400, description="short-lived tokens")
+    rate_per_s: float = Field(default=20.0, gt=0, description="requests a second per client")
+    rate_burst: int = Field(default=60, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=300.0, gt=0)
+    cors_origins: list[str] = Field(default_factory=list, description="closed unless listed")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     service_timeout_s: float = Field(default=5.0, gt=0)
     school_liaison_url: str = "http://127.0.0.1:8101"

@@ -1,17 +1,46 @@
-"""The gateway's own store: user accounts (the identity directory)."""
+"""The gateway's own store: user accounts and partner clients (the identity directory)."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 
 from shared.demo import DEMO_PASSWORD, USERS
-from shared.store import Doc, Reader, Store
+from shared.store import Doc, Reader, Store, Writer
 
 USERS_C = "users"
+CLIENTS_C = "clients"
 
 
 async def get_user(store: Reader, *, username: str) -> Doc | None:
     return await store.get(USERS_C, username)
+
+
+async def list_users(store: Reader) -> list[Doc]:
+    return await store.find(USERS_C, order_by="id")
+
+
+async def insert_user(tx: Writer, *, user: Doc) -> None:
+    await tx.insert(USERS_C, user)
+
+
+async def put_user(tx: Writer, *, user: Doc) -> None:
+    await tx.put(USERS_C, user)
+
+
+async def get_client(store: Reader, *, client_id: str) -> Doc | None:
+    return await store.get(CLIENTS_C, client_id)
+
+
+async def list_clients(store: Reader) -> list[Doc]:
+    return await store.find(CLIENTS_C, order_by="id")
+
+
+async def insert_client(tx: Writer, *, client: Doc) -> None:
+    await tx.insert(CLIENTS_C, client)
+
+
+async def put_client(tx: Writer, *, client: Doc) -> None:
+    await tx.put(CLIENTS_C, client)
 
 
 async def seed_demo_users(store: Store, *, hasher: PasswordHasher) -> None:
@@ -19,6 +48,8 @@ async def seed_demo_users(store: Store, *, hasher: PasswordHasher) -> None:
     password_hash = hasher.hash(DEMO_PASSWORD)
     async with store.transaction() as tx:
         for user in USERS:
+            if await tx.get(USERS_C, user.username) is not None:
+                continue  # keep changes an admin made since the last start
             await tx.put(
                 USERS_C,
                 {
