@@ -98,13 +98,16 @@ def decode_token(token: str, settings: Settings) -> Principal:
 
 async def still_active(request: Request, principal: Principal) -> bool:
     store = request.app.state.store
-    if principal.user_id.startswith(CLIENT_PREFIX):
+    client = principal.user_id.startswith(CLIENT_PREFIX)
+    if client:
         account = await db.get_client(store, client_id=principal.user_id[len(CLIENT_PREFIX) :])
     else:
         account = await db.get_user(store, username=principal.user_id)
-    # The role in the token must still be the account's role: a demoted user's old token
-    # does not keep the old powers.
-    return bool(account and account.get("active") and account.get("role") == principal.role)
+    if account is None or not account.get("active"):
+        return False
+    # Role and scope in the token must still be the account's: a demoted or moved user's
+    # old token does not keep the old powers.
+    return principal_of(account, client=client) == principal
 
 
 async def current_principal(

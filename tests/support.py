@@ -42,10 +42,10 @@ class Gateway:
         self.apps = apps
         self._tokens: dict[str, str] = {}
 
-    async def auth(self, user: str) -> dict[str, str]:
+    async def auth(self, user: str, password: str = "demo") -> dict[str, str]:
         if user not in self._tokens:
             r = await self.client.post(
-                "/v1/auth/token", data={"username": user, "password": "demo"}
+                "/v1/auth/token", data={"username": user, "password": password}
             )
             r.raise_for_status()
             self._tokens[user] = r.json()["access_token"]
@@ -53,6 +53,12 @@ class Gateway:
 
     async def get(self, user: str, path: str, **params: Any) -> httpx.Response:
         return await self.client.get(path, params=params, headers=await self.auth(user))
+
+    async def call(
+        self, user: str, method: str, path: str, *, json: Any = None, params: Any = None
+    ) -> httpx.Response:
+        headers = await self.auth(user)
+        return await self.client.request(method, path, json=json, params=params, headers=headers)
 
     async def file(self, user: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:
         headers = await self.auth(user)
@@ -63,11 +69,13 @@ class Gateway:
     def store(self, service: str) -> Any:
         return self.apps[service].state.runtime.store
 
-    async def tasks_of(self, report_id: str, expected: int) -> list[dict[str, Any]]:
+    async def tasks_of(
+        self, report_id: str, expected: int, *, reader: str = "teacher1"
+    ) -> list[dict[str, Any]]:
         """Wait until the report is linked to a case with `expected` tasks; return them."""
 
         async def probe() -> list[dict[str, Any]]:
-            report = (await self.get("teacher1", f"/v1/reports/{report_id}")).json()
+            report = (await self.get(reader, f"/v1/reports/{report_id}")).json()
             if not report["case_id"]:
                 return []
             tasks = (await self.get("dispatcher1", "/v1/tasks", case_id=report["case_id"])).json()

@@ -77,4 +77,4 @@ async def gateway(nats_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
             transport=httpx.ASGITransport(app=front), base_url="http://gateway"
         )
         stack.push_async_callback(client.aclose)
-        yield Gateway(client, apps)
+        yield Gateway(client, {**apps, "gateway": front})
