@@ -6,6 +6,7 @@ Each route declares who may call it (and what the audit trail records) in `polic
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -39,6 +40,11 @@ class Token(BaseModel):
 
 class Error(BaseModel):
     detail: Any
+
+
+def seg(value: str) -> str:
+    """A path parameter as one URL segment: "../tasks" must not become another route."""
+    return quote(value, safe="")
 
 
 def get_services(request: Request) -> Services:
@@ -166,7 +172,7 @@ async def file_report(
 )
 async def get_report(report_id: str, principal: CallerDep, services: ServicesDep) -> JSONResponse:
     return await services.relay(
-        "school_liaison", "GET", f"/reports/{report_id}", principal=principal
+        "school_liaison", "GET", f"/reports/{seg(report_id)}", principal=principal
     )
 
 
@@ -178,7 +184,9 @@ async def get_report(report_id: str, principal: CallerDep, services: ServicesDep
     openapi_extra=policy(*CASEWORK, audit="read", object_type="case", id_param="case_id"),
 )
 async def get_case(case_id: str, principal: CallerDep, services: ServicesDep) -> JSONResponse:
-    return await services.relay("case_tracking", "GET", f"/cases/{case_id}", principal=principal)
+    return await services.relay(
+        "case_tracking", "GET", f"/cases/{seg(case_id)}", principal=principal
+    )
 
 
 @router.get(
@@ -214,7 +222,7 @@ async def acknowledge_task(
     task_id: str, principal: CallerDep, services: ServicesDep
 ) -> JSONResponse:
     return await services.relay(
-        "case_tracking", "POST", f"/tasks/{task_id}/ack", principal=principal
+        "case_tracking", "POST", f"/tasks/{seg(task_id)}/ack", principal=principal
     )
 
 
@@ -248,7 +256,7 @@ async def mark_notification_read(
     notification_id: str, principal: CallerDep, services: ServicesDep
 ) -> JSONResponse:
     return await services.relay(
-        "notifications", "POST", f"/notifications/{notification_id}/read", principal=principal
+        "notifications", "POST", f"/notifications/{seg(notification_id)}/read", principal=principal
     )
 
 
