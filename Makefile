@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
+COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e chaos lint fmt clean
+.PHONY: help install run test test-unit test-integration test-e2e chaos lint fmt clean up down logs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -45,6 +46,24 @@ lint: $(STAMP) ## ruff (check + format check) and mypy
 fmt: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+deploy/compose/.env:  # first run only: .env.example with fresh random secrets
+	$(PYTHON) -c "import base64, pathlib, re, secrets; \
+	new = {'INTERNAL_SECRET': secrets.token_urlsafe(48), 'JWT_SECRET': secrets.token_urlsafe(48), \
+	       'PII_KEY': base64.b64encode(secrets.token_bytes(32)).decode()}; \
+	text = pathlib.Path('deploy/compose/.env.example').read_text(); \
+	text = re.sub(r'^(\w+)=.*$$', lambda m: m[1] + '=' + new[m[1]] if m[1] in new else m[0], text, flags=re.M); \
+	out = pathlib.Path('$@'); out.touch(mode=0o600); out.write_text(text)"
+	@echo "wrote $@ with fresh random secrets; back up PII_KEY"
+
+up: deploy/compose/.env ## docker compose: build and start everything (http://127.0.0.1:8000, traces :16686)
+	$(COMPOSE) up -d --build
+
+down: ## docker compose: stop (volumes kept; `$(COMPOSE) down -v` deletes the data)
+	$(COMPOSE) down
+
+logs: ## docker compose: follow the logs
+	$(COMPOSE) logs -f --tail=200
 
 clean: ## remove local data (var/) and caches; keeps .venv
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

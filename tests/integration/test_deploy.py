@@ -1,0 +1,488 @@
+"""The deployment files, validated without a Docker engine or a cluster.
+
+Kubernetes: both kustomize overlays render, every object validates against the Kubernetes
+schemas (strict), and what the objects say about each other holds: referenced ConfigMaps,
+Secrets and keys exist (prod's Secrets are external and listed in
+overlays/prod/external-secrets.yaml), Services, probes and scrape annotations use declared
+container ports, every Hulei container runs a module that exists with environment variables
+that are real settings of that process and validate, URLs lead to Services, stream replicas
+match the NATS cluster, pods run non-root with read-only roots and bounded resources.
+Compose: the file validates against the vendored compose-spec schema, depends_on and
+healthchecks agree, the same module/settings/port checks, and the env example covers the
+interpolated variables. Dockerfile, .dockerignore, NATS configs (`nats-server -t`) and the
+Grafana dashboard's metric names too.
+
+Every checker lives in tests/deploy_checks.py and returns a list of problems; the negative tests
+at the bottom break a copy of a real file in memory and assert the checker notices.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests import deploy_checks as dc
+
+Obj = dict[str, Any]
+
+
+# ---- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[Obj]]:
+    if dc.kubectl() is None:
+        pytest.skip("kubectl (with its built-in kustomize) is not on PATH: cannot render overlays")
+    return {overlay: dc.render_overlay(overlay) for overlay in dc.OVERLAYS}
+
+
+@pytest.fixture(scope="module")
+def external() -> dict[str, set[str]]:
+    return dc.load_external_secrets()
+
+
+def external_for(overlay: str, external: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Only prod relies on Secrets created outside the overlay; dev must render its own."""
+    return external if overlay == "prod" else {}
+
+
+def sources(objects: list[Obj], overlay: str, external: dict[str, set[str]]) -> dc.Sources:
+    return dc.Sources(objects, external_for(overlay, external))
+
+
+def find(objects: list[Obj], kind: str, name: str) -> Obj:
+    """An object by kind and name; generated names (name-<hash>) match their base name."""
+    for obj in objects:
+        actual = obj["metadata"]["name"]
+        if obj["kind"] == kind and (
+            actual == name or re.fullmatch(rf"{name}-[a-z0-9]{{10}}", actual)
+        ):
+            return obj
+    raise LookupError(f"{kind}/{name}")
+
+
+def container(objects: list[Obj], kind: str, name: str) -> Obj:
+    result: Obj = find(objects, kind, name)["spec"]["template"]["spec"]["containers"][0]
+    return result
+
+
+@pytest.fixture(scope="module")
+def compose() -> Obj:
+    return dc.load_compose()
+
+
+@pytest.fixture(scope="module")
+def env_example() -> dict[str, str]:
+    return dc.read_env_file(dc.COMPOSE_ENV_EXAMPLE)
+
+
+overlays = pytest.mark.parametrize("overlay", dc.OVERLAYS)
+
+
+# ---- Kubernetes -------------------------------------------------------------------------------
+
+
+@overlays
+def test_overlay_renders_the_whole_platform(rendered: dict[str, list[Obj]], overlay: str) -> None:
+    objects = rendered[overlay]
+    for name in ("gateway", "school-liaison", "case-tracking", "patrol", "notifications"):
+        for kind in ("Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
+            find(objects, kind, name)
+    for name in ("nats", "mongo"):
+        assert find(objects, "StatefulSet", name)["spec"]["replicas"] == 3
+    job = container(objects, "Job", "declare-streams")
+    assert job["command"][:3] == ["python", "-m", "deploy.streams"]
+    find(objects, "Job", "mongo-init")
+    assert find(objects, "NetworkPolicy", "default-deny-all")["spec"]["podSelector"] == {}
+    find(objects, "Ingress", "gateway")
+    namespaces = {o["metadata"].get("namespace") for o in objects if o["kind"] != "Namespace"}
+    assert len(namespaces) == 1 and None not in namespaces
+
+
+@overlays
+def test_objects_validate_against_kubernetes_schemas(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.k8s_schema_errors(rendered[overlay]) == []
+
+
+@overlays
+def test_referenced_configmaps_secrets_and_keys_exist(
+    rendered: dict[str, list[Obj]], external: dict[str, set[str]], overlay: str
+) -> None:
+    objects = rendered[overlay]
+    assert dc.reference_errors(objects, sources(objects, overlay, external)) == []
+
+
+@overlays
+def test_services_probes_and_scrapes_use_declared_ports(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.port_errors(rendered[overlay]) == []
+
+
+@overlays
+def test_hulei_containers_run_real_modules_with_real_settings(
+    rendered: dict[str, list[Obj]], external: dict[str, set[str]], overlay: str
+) -> None:
+    objects = rendered[overlay]
+    assert dc.hulei_container_errors(objects, sources(objects, overlay, external)) == []
+
+
+@overlays
+def test_stream_replicas_match_the_nats_cluster(
+    rendered: dict[str, list[Obj]], external: dict[str, set[str]], overlay: str
+) -> None:
+    objects = rendered[overlay]
+    assert dc.stream_replica_errors(objects, sources(objects, overlay, external)) == []
+
+
+@overlays
+def test_pods_are_non_root_read_only_and_bounded(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.security_errors(rendered[overlay]) == []
+
+
+@overlays
+def test_nats_cluster_config_is_valid_and_fsyncs(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    config = find(rendered[overlay], "ConfigMap", "nats-config")["data"]["nats.conf"]
+    assert dc.nats_config_errors(config, env={"POD_NAME": "nats-0"}) == []
+
+
+def test_prod_takes_its_secrets_from_outside(
+    rendered: dict[str, list[Obj]], external: dict[str, set[str]]
+) -> None:
+    prod = rendered["prod"]
+    assert dc.secret_literal_errors(prod, external) == []
+    assert not [o for o in prod if o["kind"] == "Secret"], "prod renders no Secret at all"
+
+
+def test_dev_generates_the_same_secret_keys_prod_expects(
+    rendered: dict[str, list[Obj]], external: dict[str, set[str]]
+) -> None:
+    secret = find(rendered["dev"], "Secret", "hulei-secrets")
+    assert set(secret["data"]) == external["hulei-secrets"]
+    values = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert dc.pii_key_errors("dev pii-key", values["pii-key"]) == []
+    # mongod accepts 6-1024 base64 characters in a keyfile.
+    assert re.fullmatch(r"[A-Za-z0-9+/=]{6,1024}", values["mongo-keyfile"])
+    for key, value in values.items():
+        if key.startswith("mongo-password-"):  # spliced into connection strings
+            assert re.fullmatch(r"[A-Za-z0-9._~-]+", value), key
+
+
+# ---- docker compose ---------------------------------------------------------------------------
+
+
+def test_compose_validates_against_the_compose_spec(compose: Obj) -> None:
+    assert dc.compose_schema_errors(compose) == []
+
+
+def test_compose_dependencies_healthchecks_modules_and_settings_agree(
+    compose: Obj, env_example: dict[str, str]
+) -> None:
+    assert dc.compose_errors(compose, env_example) == []
+
+
+def test_compose_variables_come_from_the_env_example(env_example: dict[str, str]) -> None:
+    assert dc.compose_variable_errors(dc.COMPOSE_FILE.read_text(), env_example) == []
+
+
+def test_compose_env_example_is_real_looking_and_not_demo(env_example: dict[str, str]) -> None:
+    from shared.settings import DEMO_SECRETS
+
+    assert env_example["DEMO_MODE"] == "false"
+    assert not set(env_example.values()) & DEMO_SECRETS
+    assert dc.pii_key_errors(".env.example PII_KEY", env_example["PII_KEY"]) == []
+    for key in ("INTERNAL_SECRET", "JWT_SECRET"):
+        assert len(env_example[key]) >= 32 and "CHANGE-ME" in env_example[key]
+
+
+def test_compose_serves_the_gateway_where_make_run_does(compose: Obj) -> None:
+    gateway = compose["services"]["gateway"]
+    assert "127.0.0.1:8000:8000" in gateway["ports"]
+    assert gateway["environment"]["HULEI_GATEWAY_PORT"] == "8000"
+
+
+def test_compose_is_not_in_demo_mode_unless_asked(compose: Obj) -> None:
+    errors: list[str] = []
+    secrets = {"INTERNAL_SECRET": "s" * 40, "JWT_SECRET": "j" * 40, "PII_KEY": "k"}
+    resolved = dc.interpolate(compose, secrets, errors)  # no DEMO_MODE in the env file
+    assert errors == []
+    demo = {
+        value
+        for service in resolved["services"].values()
+        for name, value in (service.get("environment") or {}).items()
+        if name.endswith("_DEMO_MODE")
+    }
+    assert demo == {"false"}
+
+
+def test_compose_nats_config_is_valid_and_fsyncs() -> None:
+    assert dc.nats_config_errors(dc.COMPOSE_NATS_CONF.read_text(), env={}) == []
+
+
+# ---- image, dashboard -------------------------------------------------------------------------
+
+
+def test_dockerfile_is_multi_stage_pinned_non_root_and_runs_the_gateway() -> None:
+    assert dc.dockerfile_errors(dc.DOCKERFILE.read_text()) == []
+
+
+def test_dockerignore_sends_what_the_build_copies_and_nothing_private() -> None:
+    dockerignore = (dc.REPO / ".dockerignore").read_text()
+    assert dc.dockerignore_errors(dockerignore, dc.DOCKERFILE.read_text()) == []
+
+
+def test_dashboard_shows_every_exported_metric_and_nothing_else() -> None:
+    assert dc.dashboard_errors(json.loads(dc.DASHBOARD.read_text())) == []
+
+
+# ---- the checks can fail ----------------------------------------------------------------------
+# Each case breaks a copy of a real render or file and names what the checker must report.
+
+
+def _rename_config_key(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "patrol-config")["data"]
+    data["HULEI_PATROL_NATS_ULR"] = data.pop("HULEI_PATROL_NATS_URL")
+
+
+def _rename_secret_env(objects: list[Obj]) -> None:
+    for var in container(objects, "Deployment", "gateway")["env"]:
+        if var["name"] == "HULEI_GATEWAY_JWT_SECRET":
+            var["name"] = "HULEI_GATEWAY_JWT_SECRT"
+
+
+def _foreign_prefix(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "patrol")["env"].append(
+        {"name": "HULEI_CASE_TRACKING_LOG_LEVEL", "value": "DEBUG"}
+    )
+
+
+def _bad_value(objects: list[Obj]) -> None:
+    find(objects, "ConfigMap", "case-tracking-config")["data"]["HULEI_CASE_TRACKING_PORT"] = "x"
+
+
+def _probe_port(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "notifications")["readinessProbe"]["httpGet"]["port"] = 8999
+
+
+def _target_port(objects: list[Obj]) -> None:
+    find(objects, "Service", "school-liaison")["spec"]["ports"][0]["targetPort"] = "htp"
+
+
+def _listen_port(objects: list[Obj]) -> None:
+    find(objects, "ConfigMap", "patrol-config")["data"]["HULEI_PATROL_PORT"] = "8200"
+
+
+def _secret_key(objects: list[Obj]) -> None:
+    for var in container(objects, "Deployment", "school-liaison")["env"]:
+        if var["name"] == "HULEI_SCHOOL_LIAISON_PII_KEY":
+            var["valueFrom"]["secretKeyRef"]["key"] = "pii-kee"
+
+
+def _config_map(objects: list[Obj]) -> None:
+    envfrom = container(objects, "Deployment", "gateway")["envFrom"]
+    envfrom[0]["configMapRef"]["name"] = "gateway-konfig"
+
+
+def _module(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "patrol")["command"] = ["python", "-m", "services.patorl"]
+
+
+def _service_url(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "gateway-config")["data"]
+    data["HULEI_GATEWAY_CASE_TRACKING_URL"] = "http://case-trackng:8102"
+
+
+def _store_member(objects: list[Obj]) -> None:
+    for var in container(objects, "Deployment", "patrol")["env"]:
+        if var["name"] == "HULEI_PATROL_STORE_URL":
+            var["value"] = var["value"].replace("mongo-2.", "mongo-3.")
+
+
+def _stream_replicas(objects: list[Obj]) -> None:
+    container(objects, "Job", "declare-streams")["command"][-1] = "1"
+
+
+def _unknown_field(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "gateway")["livenessProbe"]["httpGett"] = {"port": "http"}
+
+
+def _root(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "gateway")["securityContext"]["readOnlyRootFilesystem"] = False
+
+
+def _nats_sync(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "nats-config")["data"]
+    data["nats.conf"] = data["nats.conf"].replace("sync_interval: always", "sync_interval: 2m")
+
+
+K8S_BREAKAGES: list[tuple[str, Callable[[list[Obj]], None], str, str]] = [
+    ("renamed config key", _rename_config_key, "hulei", "HULEI_PATROL_NATS_ULR"),
+    ("renamed secret env", _rename_secret_env, "hulei", "HULEI_GATEWAY_JWT_SECRT"),
+    ("another process's prefix", _foreign_prefix, "hulei", "HULEI_CASE_TRACKING_LOG_LEVEL"),
+    ("value that does not parse", _bad_value, "hulei", "do not validate"),
+    ("probe on a wrong port", _probe_port, "ports", "readinessProbe port 8999"),
+    ("service to a wrong port", _target_port, "ports", "targetPort 'htp'"),
+    ("process listening elsewhere", _listen_port, "hulei", "listens on 8200"),
+    ("missing secret key", _secret_key, "references", "pii-kee"),
+    ("missing config map", _config_map, "references", "gateway-konfig"),
+    ("module that does not exist", _module, "hulei", "services.patorl"),
+    ("URL to no service", _service_url, "hulei", "case-trackng"),
+    ("replica-set member that does not exist", _store_member, "hulei", "mongo-3"),
+    ("R1 streams on a 3-node cluster", _stream_replicas, "replicas", "1 stream replicas"),
+    ("unknown field", _unknown_field, "schema", "httpGett"),
+    ("writable root filesystem", _root, "security", "root filesystem is writable"),
+    ("lazy fsync", _nats_sync, "nats", "sync_interval"),
+]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "checker", "expected"),
+    [pytest.param(b, c, e, id=name) for name, b, c, e in K8S_BREAKAGES],
+)
+def test_k8s_checks_catch_a_broken_manifest(
+    rendered: dict[str, list[Obj]],
+    external: dict[str, set[str]],
+    breakage: Callable[[list[Obj]], None],
+    checker: str,
+    expected: str,
+) -> None:
+    objects = copy.deepcopy(rendered["dev"])
+    breakage(objects)
+    src = sources(objects, "dev", external)
+    run = {
+        "hulei": lambda: dc.hulei_container_errors(objects, src),
+        "ports": lambda: dc.port_errors(objects),
+        "references": lambda: dc.reference_errors(objects, src),
+        "replicas": lambda: dc.stream_replica_errors(objects, src),
+        "schema": lambda: dc.k8s_schema_errors(objects),
+        "security": lambda: dc.security_errors(objects),
+        "nats": lambda: dc.nats_config_errors(
+            find(objects, "ConfigMap", "nats-config")["data"]["nats.conf"],
+            env={"POD_NAME": "nats-0"},
+        ),
+    }[checker]
+    errors = run()
+    assert any(expected in error for error in errors), errors
+
+
+def test_prod_check_catches_a_key_missing_from_the_external_secret(
+    rendered: dict[str, list[Obj]], external: dict[str, set[str]]
+) -> None:
+    objects = rendered["prod"]
+    shrunk = {**external, "hulei-secrets": external["hulei-secrets"] - {"jwt-secret"}}
+    errors = dc.reference_errors(objects, dc.Sources(objects, shrunk))
+    assert any("jwt-secret" in error for error in errors), errors
+    errors = dc.reference_errors(objects, dc.Sources(objects, {}))
+    assert any("secret hulei-secrets" in error for error in errors), errors
+
+
+def _compose_no_healthcheck(c: Obj) -> None:
+    del c["services"]["nats"]["healthcheck"]
+
+
+def _compose_unknown_dependency(c: Obj) -> None:
+    c["services"]["gateway"]["depends_on"]["notification"] = {"condition": "service_healthy"}
+
+
+def _compose_env_typo(c: Obj) -> None:
+    env = c["services"]["case_tracking"]["environment"]
+    env["HULEI_CASE_TRACKING_STORE_ULR"] = env.pop("HULEI_CASE_TRACKING_STORE_URL")
+
+
+def _compose_port(c: Obj) -> None:
+    c["services"]["patrol"]["environment"]["HULEI_PATROL_PORT"] = "8105"
+
+
+def _compose_module(c: Obj) -> None:
+    c["services"]["notifications"]["command"] = ["python", "-m", "services.notification"]
+
+
+def _compose_url(c: Obj) -> None:
+    c["services"]["gateway"]["environment"]["HULEI_GATEWAY_PATROL_URL"] = "http://patrol:8003"
+
+
+def _compose_job_restarts(c: Obj) -> None:
+    c["services"]["streams"]["restart"] = "always"
+
+
+COMPOSE_BREAKAGES: list[tuple[str, Callable[[Obj], None], str]] = [
+    ("healthy-wait on no healthcheck", _compose_no_healthcheck, "nats has no healthcheck"),
+    ("unknown dependency", _compose_unknown_dependency, "unknown service notification"),
+    ("env typo", _compose_env_typo, "HULEI_CASE_TRACKING_STORE_ULR"),
+    ("healthcheck on another port", _compose_port, "listens on 8105"),
+    ("module that does not exist", _compose_module, "services.notification"),
+    ("URL to a wrong port", _compose_url, "patrol on 8003"),
+    ("one-shot job that restarts", _compose_job_restarts, "but streams restarts"),
+]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [pytest.param(b, e, id=name) for name, b, e in COMPOSE_BREAKAGES],
+)
+def test_compose_checks_catch_a_broken_file(
+    compose: Obj, env_example: dict[str, str], breakage: Callable[[Obj], None], expected: str
+) -> None:
+    broken = copy.deepcopy(compose)
+    breakage(broken)
+    errors = dc.compose_errors(broken, env_example)
+    assert any(expected in error for error in errors), errors
+
+
+def test_compose_schema_check_catches_an_unknown_key(compose: Obj) -> None:
+    broken = copy.deepcopy(compose)
+    broken["services"]["mongo"]["healthcheck"]["start_periode"] = "10s"
+    assert any("start_periode" in e for e in dc.compose_schema_errors(broken))
+
+
+def test_compose_variable_check_catches_an_undocumented_variable(
+    env_example: dict[str, str],
+) -> None:
+    text = dc.COMPOSE_FILE.read_text().replace("${JWT_SECRET:?", "${JWT_SECRETS:?")
+    errors = dc.compose_variable_errors(text, env_example)
+    assert any("JWT_SECRETS" in e for e in errors), errors
+    assert any("JWT_SECRET is not used" in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('CMD ["python", "-m", "gateway"]', 'CMD ["python", "-m", "gateways"]', "gateways"),
+        ("USER 10001:10001", "USER root", "non-root USER"),
+        ("ARG PYTHON_IMAGE=python:3.11-slim-bookworm", "ARG PYTHON_IMAGE=python", "not pinned"),
+        ("HULEI_PATROL_HOST=0.0.0.0", "HULEI_PATROL_HOSTNAME=0.0.0.0", "HULEI_PATROL_HOSTNAME"),
+        ("pip install --no-deps .", "pip install --no-deps '.[dev]'", "extra"),
+    ],
+)
+def test_dockerfile_check_catches_a_broken_image(old: str, new: str, expected: str) -> None:
+    text = dc.DOCKERFILE.read_text()
+    assert old in text
+    errors = dc.dockerfile_errors(text.replace(old, new))
+    assert any(expected in e for e in errors), errors
+
+
+def test_dockerignore_check_catches_an_excluded_source() -> None:
+    dockerignore = (dc.REPO / ".dockerignore").read_text().replace("!gateway/\n", "")
+    errors = dc.dockerignore_errors(dockerignore, dc.DOCKERFILE.read_text())
+    assert any("excludes gateway" in e for e in errors), errors
+    errors = dc.dockerignore_errors("shared\n", dc.DOCKERFILE.read_text())
+    assert any("deploy/compose/.env would be sent" in e for e in errors), errors
+
+
+def test_dashboard_check_catches_an_unknown_and_a_missing_metric() -> None:
+    dashboard = json.loads(dc.DASHBOARD.read_text().replace("hulei_overdue_tasks", "hulei_overdue"))
+    errors = dc.dashboard_errors(dashboard)
+    assert any("unknown metric hulei_overdue" in e for e in errors), errors
+    assert any("hulei_overdue_tasks is on no panel" in e for e in errors), errors
