@@ -112,11 +112,18 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        checks = {"nats": request.app.state.bus.connected}
-        checks |= await request.app.state.services.readiness()
+        # Ready means the gateway itself can work (NATS, its store). The services are
+        # reported but do not count: one service down must not take every route down.
+        try:
+            await request.app.state.store.ping()
+            store_ok = True
+        except Exception:
+            store_ok = False
+        checks = {"nats": request.app.state.bus.connected, "store": store_ok}
         ok = all(checks.values())
+        services = await request.app.state.services.readiness()
         return JSONResponse(
-            {"status": "ready" if ok else "not_ready", "checks": checks},
+            {"status": "ready" if ok else "not_ready", "checks": checks, "services": services},
             status_code=200 if ok else 503,
         )
 
