@@ -8,7 +8,15 @@ from fastapi import APIRouter, HTTPException, Query
 
 from services.case_tracking import domain
 from services.case_tracking import store as db
-from shared.contracts.cases import CaseView, TaskAcknowledged, TaskStatus, TaskView
+from shared.contracts.cases import (
+    CaseClose,
+    CaseClosed,
+    CaseStatus,
+    CaseView,
+    TaskAcknowledged,
+    TaskStatus,
+    TaskView,
+)
 from shared.events import Envelope, utcnow
 from shared.identity import Principal
 from shared.runtime import Runtime
@@ -28,6 +36,34 @@ async def _visible_case(rt: Runtime, caller: Principal, case_id: str) -> domain.
 @router.get("/cases/{case_id}", response_model=CaseView)
 async def get_case(case_id: str, caller: CallerDep, rt: RuntimeDep) -> CaseView:
     case = await _visible_case(rt, caller, case_id)
+    return CaseView.model_validate(case.model_dump())
+
+
+@router.post("/cases/{case_id}/close", response_model=CaseView)
+async def close_case(case_id: str, body: CaseClose, caller: CallerDep, rt: RuntimeDep) -> CaseView:
+    await _visible_case(rt, caller, case_id)
+    if not domain.may_close(caller):
+        raise HTTPException(403, "only a supervisor may close a case")
+    async with rt.unit_of_work() as uow:
+        # Re-read inside the transaction so two closings cannot both apply.
+        case = await db.get_case(uow.tx, case_id=case_id)
+        assert case is not None
+        if case.status is CaseStatus.closed:
+            raise HTTPException(409, "case is already closed")
+        case = domain.close_case(case, by=caller.user_id, reason=body.reason, now=utcnow())
+        await db.save_case(uow.tx, case=case, opened=False)
+        await db.release_child(uow.tx, case=case)
+        assert case.closed_at is not None
+        closed = CaseClosed(case_id=case.id, child_ref=case.child_ref, closed_at=case.closed_at)
+        uow.emit(
+            Envelope.wrap(
+                closed,
+                source="case_tracking",
+                subject=case.id,
+                correlation_id=case.id,
+                traceparent=current_traceparent(),
+            )
+        )
     return CaseView.model_validate(case.model_dump())
 
 

@@ -29,12 +29,14 @@ class Case(BaseModel):
     categories: list[ReportCategory]
     opened_at: datetime
     updated_at: datetime
+    closed_at: datetime | None = None
     chronology: list[ChronologyEntry]
 
 
 class Task(BaseModel):
     id: str
     case_id: str
+    child_ref: str
     report_id: str
     school_id: str
     kind: str
@@ -192,6 +194,7 @@ def take_report(
             due_at=due_at(Agency.police, risk, now=now),
             created_at=now,
             case_id=case.id,
+            child_ref=case.child_ref,
             report_id=report.report_id,
             school_id=report.school_id,
         ),
@@ -206,6 +209,7 @@ def take_report(
             due_at=due_at(Agency.social_work, risk, now=now),
             created_at=now,
             case_id=case.id,
+            child_ref=case.child_ref,
             report_id=report.report_id,
             school_id=report.school_id,
         ),
@@ -225,6 +229,24 @@ def acknowledge(case: Case, task: Task, *, by: str, now: datetime) -> tuple[Case
     )
     case = case.model_copy(update={"updated_at": now, "chronology": [*case.chronology, entry]})
     return case, task
+
+
+def close_case(case: Case, *, by: str, reason: str, now: datetime) -> Case:
+    entry = ChronologyEntry(at=now, kind="case_closed", text=f"Closed by {by}: {reason}")
+    return case.model_copy(
+        update={
+            "status": CaseStatus.closed,
+            "closed_at": now,
+            "updated_at": now,
+            "chronology": [*case.chronology, entry],
+        }
+    )
+
+
+def may_close(principal: Principal) -> bool:
+    """Closing ends the station's work on a child and starts the clock towards erasing the
+    child's details: the supervisor's decision, not the desk's or a field worker's."""
+    return principal.role is Role.supervisor
 
 
 def may_see_case(principal: Principal, case: Case) -> bool:

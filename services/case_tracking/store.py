@@ -15,6 +15,22 @@ async def prepare(store: Store) -> None:
     await store.ensure_index(TASKS_C, ["assignee_user_id"])
     await store.ensure_index(TASKS_C, ["assignee_org_id"])
     await store.ensure_index(TASKS_C, ["status"])
+    await store.ensure_index(TASKS_C, ["child_ref"])
+    await backfill_task_child_refs(store)
+
+
+async def backfill_task_child_refs(store: Store) -> None:
+    """Tasks stored before tasks named their child get it from their case (once; then none
+    match)."""
+    stale = await store.find(TASKS_C, where={"child_ref": None})
+    cases: dict[str, Case | None] = {}
+    async with store.transaction() as tx:
+        for doc in stale:
+            if doc["case_id"] not in cases:
+                cases[doc["case_id"]] = await get_case(tx, case_id=doc["case_id"])
+            case = cases[doc["case_id"]]
+            if case is not None:
+                await tx.put(TASKS_C, {**doc, "child_ref": case.child_ref})
 
 
 async def get_case(store: Reader, *, case_id: str) -> Case | None:
@@ -32,6 +48,13 @@ async def save_case(tx: Writer, *, case: Case, opened: bool) -> None:
         # The child's id is the key: two reports racing for one child cannot open two cases.
         await tx.insert(OPEN_CASE_BY_CHILD_C, {"id": case.child_ref, "case_id": case.id})
     await tx.put(CASES_C, case.model_dump(mode="json"))
+
+
+async def release_child(tx: Writer, *, case: Case) -> None:
+    """The child no longer has an open case: its next report opens a new one."""
+    link = await tx.get(OPEN_CASE_BY_CHILD_C, case.child_ref)
+    if link is not None and link["case_id"] == case.id:
+        await tx.delete(OPEN_CASE_BY_CHILD_C, case.child_ref)
 
 
 async def insert_task(tx: Writer, *, task: Task) -> None:

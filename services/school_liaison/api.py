@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
 
-from services.school_liaison import domain
+from services.school_liaison import domain, vault
 from services.school_liaison import store as db
 from services.school_liaison.privacy import Sealer
 from shared.contracts.school import ReportCreate, ReportFiled, ReportView, SchoolView
 from shared.events import Envelope, new_id, utcnow
+from shared.identity import Principal
 from shared.runtime import Runtime
 from shared.store import Doc, DuplicateKeyError
 from shared.telemetry import current_traceparent
@@ -18,6 +21,8 @@ from shared.web import CallerDep, RuntimeDep, field_error
 
 router = APIRouter()
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+# A lost race for a new child's key costs one retry; more than a few means something else.
+KEY_RACE_ATTEMPTS = 3
 
 
 def _sealer(request: Request) -> Sealer:
@@ -25,10 +30,27 @@ def _sealer(request: Request) -> Sealer:
     return sealer
 
 
-def _view(report: Doc, sealer: Sealer) -> ReportView:
-    private = sealer.open(report["sealed"], record_id=report["id"])
-    public = {k: v for k, v in report.items() if k != "sealed"}
-    return ReportView.model_validate({**public, **private})
+async def _answer(
+    rt: Runtime,
+    sealer: Sealer,
+    caller: Principal,
+    report: Doc,
+    *,
+    private: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The report shaped for the caller. A JSONResponse, not a model, so absent stays absent."""
+    disclosure = domain.report_disclosure(
+        caller, school_id=report["school_id"], social_org_id=report["social_org_id"]
+    )
+    if disclosure is None:
+        raise HTTPException(404, "report not found")
+    if private is None and disclosure is not domain.Disclosure.minimal:
+        # Opened only for a role that will see some of it.
+        private = await vault.open_report(rt.store, sealer, report)
+    body = domain.shape_report(report, private, disclosure)
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 @router.get("/schools", response_model=list[SchoolView])
@@ -47,9 +69,8 @@ async def file_report(
     caller: CallerDep,
     rt: RuntimeDep,
     request: Request,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> ReportView:
+) -> JSONResponse:
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise field_error("header", "Idempotency-Key", "must be 1 to 200 characters")
     school = await db.get_school(rt.store, school_id=body.school_id)
@@ -60,55 +81,79 @@ async def file_report(
     sealer = _sealer(request)
     fingerprint = domain.request_fingerprint(body)
     if idempotency_key:
-        replay = await _replay(rt, caller.user_id, idempotency_key, fingerprint, sealer)
+        replay = await _replay(rt, caller, idempotency_key, fingerprint, sealer)
         if replay is not None:
-            response.headers["Idempotent-Replayed"] = "true"
             return replay
 
     report = _new_report(body, caller.user_id, school, sealer)
+    private = {"description": body.description, "student": body.student.model_dump(mode="json")}
     try:
-        async with rt.unit_of_work() as uow:
-            if idempotency_key:
-                await db.insert_idempotency(
-                    uow.tx,
-                    user_id=caller.user_id,
-                    key=idempotency_key,
-                    report_id=report["id"],
-                    fingerprint=fingerprint,
-                    at=report["filed_at"],
-                )
-            await db.insert_report(uow.tx, report=report)
-            uow.emit(_filed_event(report))
+        await _commit(rt, sealer, report, private, idempotency_key, fingerprint)
     except DuplicateKeyError:
         # A concurrent request with the same key won the race; answer with its report.
         assert idempotency_key is not None
-        replay = await _replay(rt, caller.user_id, idempotency_key, fingerprint, sealer)
+        replay = await _replay(rt, caller, idempotency_key, fingerprint, sealer)
         if replay is None:
             raise
-        response.headers["Idempotent-Replayed"] = "true"
         return replay
-    return _view(report, sealer)
+    return await _answer(rt, sealer, caller, report, private=private, status_code=201)
+
+
+async def _commit(
+    rt: Runtime,
+    sealer: Sealer,
+    report: Doc,
+    private: dict[str, Any],
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> None:
+    """Report, child key (if new), idempotency record and event in one transaction."""
+    for attempt in range(KEY_RACE_ATTEMPTS):
+        try:
+            async with rt.unit_of_work() as uow:
+                if idempotency_key:
+                    await db.insert_idempotency(
+                        uow.tx,
+                        user_id=report["filed_by"],
+                        key=idempotency_key,
+                        report_id=report["id"],
+                        fingerprint=fingerprint,
+                        at=report["filed_at"],
+                    )
+                now = datetime.fromisoformat(report["filed_at"])
+                sealed = await vault.seal_report(
+                    uow.tx, sealer, report=report, private=private, now=now
+                )
+                await db.insert_report(uow.tx, report=sealed)
+                # The child's details are needed again: a pending erasure is off.
+                pending = await db.get_pending_erasure(uow.tx, child_ref=report["child_ref"])
+                if pending is not None:
+                    await db.put_pending_erasure(uow.tx, pending=domain.cancel_erasure(pending))
+                uow.emit(_filed_event(report))
+            return
+        except vault.ChildKeyRace:
+            if attempt == KEY_RACE_ATTEMPTS - 1:
+                raise
 
 
 async def _replay(
-    rt: Runtime, user_id: str, key: str, fingerprint: str, sealer: Sealer
-) -> ReportView | None:
-    record = await db.get_idempotency(rt.store, user_id=user_id, key=key)
+    rt: Runtime, caller: Principal, key: str, fingerprint: str, sealer: Sealer
+) -> JSONResponse | None:
+    record = await db.get_idempotency(rt.store, user_id=caller.user_id, key=key)
     if record is None:
         return None
     if record["fingerprint"] != fingerprint:
         raise HTTPException(409, "Idempotency-Key was already used with a different request")
     report = await db.get_report(rt.store, report_id=record["report_id"])
     assert report is not None, "idempotency record and report are committed together"
-    return _view(report, sealer)
+    return await _answer(
+        rt, sealer, caller, report, status_code=201, headers={"Idempotent-Replayed": "true"}
+    )
 
 
 def _new_report(body: ReportCreate, user_id: str, school: Doc, sealer: Sealer) -> Doc:
+    """The report's public part; the private part is sealed in the transaction (`_commit`)."""
     report_id = "rep-" + new_id()
-    private = {
-        "description": body.description,
-        "student": body.student.model_dump(mode="json"),
-    }
     return {
         "id": report_id,
         "school_id": body.school_id,
@@ -123,7 +168,6 @@ def _new_report(body: ReportCreate, user_id: str, school: Doc, sealer: Sealer) -
         "case_id": None,
         "filed_by": user_id,
         "filed_at": utcnow().isoformat(),
-        "sealed": sealer.seal(private, record_id=report_id),
     }
 
 
@@ -144,10 +188,8 @@ def _filed_event(report: Doc) -> Envelope:
 @router.get("/reports/{report_id}", response_model=ReportView)
 async def get_report(
     report_id: str, caller: CallerDep, rt: RuntimeDep, request: Request
-) -> ReportView:
+) -> JSONResponse:
     report = await db.get_report(rt.store, report_id=report_id)
-    if report is None or not domain.may_read_report(
-        caller, school_id=report["school_id"], social_org_id=report["social_org_id"]
-    ):
+    if report is None:
         raise HTTPException(404, "report not found")
-    return _view(report, _sealer(request))
+    return await _answer(rt, _sealer(request), caller, report)

@@ -1,8 +1,15 @@
-"""Pure rules of school_liaison: severity of a concern, who may file and who may read."""
+"""Pure rules of school_liaison: severity, who may file and read, what each role sees, and
+when a child's details are due for erasure."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
 
 from shared.contracts.school import ReportCategory, ReportCreate, Severity
 from shared.identity import SCHOOL_STAFF, STATION_WIDE, Principal, Role
@@ -41,16 +48,78 @@ def may_file_for(principal: Principal, school_id: str) -> bool:
     return principal.role in SCHOOL_STAFF and principal.school_id == school_id
 
 
-def may_read_report(principal: Principal, *, school_id: str, social_org_id: str) -> bool:
+class Disclosure(StrEnum):
+    """How much of a report a caller sees."""
+
+    full = "full"  # the school's staff; its community officer (home visits, household checks)
+    social = "social"  # the school's social-work organisation: whom to help, how to reach them
+    minimal = "minimal"  # the station's desk: enough to route, count and follow; no child details
+
+
+def report_disclosure(
+    principal: Principal, *, school_id: str, social_org_id: str
+) -> Disclosure | None:
+    """None: the report is not the caller's to see at all (answered 404)."""
     if principal.role in STATION_WIDE:
-        return True
+        return Disclosure.minimal
     if principal.role in SCHOOL_STAFF:
-        return principal.school_id == school_id
+        return Disclosure.full if principal.school_id == school_id else None
     if principal.role is Role.police_officer:
-        return school_id in principal.school_ids
+        return Disclosure.full if school_id in principal.school_ids else None
     if principal.role is Role.social_worker:
-        return principal.org_id == social_org_id
-    return False
+        return Disclosure.social if principal.org_id == social_org_id else None
+    return None
+
+
+def may_read_report(principal: Principal, *, school_id: str, social_org_id: str) -> bool:
+    disclosure = report_disclosure(principal, school_id=school_id, social_org_id=social_org_id)
+    return disclosure is not None
+
+
+# Fields everyone who may read a report sees: none of them identifies or describes the child.
+REPORT_PUBLIC_FIELDS = (
+    "id",
+    "school_id",
+    "category",
+    "severity",
+    "immediate_danger",
+    "child_ref",
+    "case_id",
+    "filed_by",
+    "filed_at",
+)
+# A social worker needs to find and help the child and family, not the ID number. A list of
+# what is shown (not of what is hidden), so a student field added later stays hidden from them.
+SOCIAL_STUDENT_FIELDS = (
+    "name",
+    "date_of_birth",
+    "grade",
+    "address",
+    "guardian_name",
+    "guardian_phone",
+)
+
+
+def shape_report(
+    report: Mapping[str, Any], private: Mapping[str, Any] | None, disclosure: Disclosure
+) -> dict[str, Any]:
+    """The answer for a caller: what the role does not need is absent, not blank.
+
+    `private` is the unsealed part ({description, student}); None when it was not opened
+    (minimal disclosure) or cannot be (the child's key is gone).
+    """
+    view = {k: report[k] for k in REPORT_PUBLIC_FIELDS}
+    if report.get("erased_at"):
+        view["erased_at"] = report["erased_at"]
+        return view
+    if private is None or disclosure is Disclosure.minimal:
+        return view
+    student = dict(private["student"])
+    if disclosure is Disclosure.social:
+        student = {k: student[k] for k in SOCIAL_STUDENT_FIELDS if k in student}
+    view["description"] = private["description"]
+    view["student"] = student
+    return view
 
 
 def may_see_school(principal: Principal, *, school_id: str, social_org_id: str) -> bool:
@@ -63,3 +132,63 @@ def may_see_school(principal: Principal, *, school_id: str, social_org_id: str) 
 def request_fingerprint(body: ReportCreate) -> str:
     """Identifies a request body, so a reused Idempotency-Key with a different body is caught."""
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+class PendingErasure(BaseModel):
+    """What school_liaison knows about a child's closed cases.
+
+    `closed_at` is None while the erasure is cancelled (a newer report); the closed case ids
+    are kept, so the child's earlier reports still count as closed once a later case closes.
+    """
+
+    child_ref: str
+    closed_at: datetime | None
+    closed_case_ids: list[str]
+
+
+def record_closure(
+    pending: PendingErasure | None, *, child_ref: str, case_id: str, closed_at: datetime
+) -> PendingErasure:
+    if pending is None:
+        return PendingErasure(child_ref=child_ref, closed_at=closed_at, closed_case_ids=[case_id])
+    ids = pending.closed_case_ids
+    latest = closed_at if pending.closed_at is None else max(pending.closed_at, closed_at)
+    return pending.model_copy(
+        update={"closed_at": latest, "closed_case_ids": ids if case_id in ids else [*ids, case_id]}
+    )
+
+
+def cancel_erasure(pending: PendingErasure) -> PendingErasure:
+    """A new report about the child: its details are needed again; nothing is due."""
+    return pending.model_copy(update={"closed_at": None})
+
+
+def retention_expired(closed_at: datetime | None, *, retention: timedelta, now: datetime) -> bool:
+    return closed_at is not None and closed_at + retention < now
+
+
+def only_closed_cases(
+    reports: Iterable[Mapping[str, Any]], *, closed_case_ids: Collection[str]
+) -> bool:
+    """Every report still holding details belongs to a case known to be closed.
+
+    Guards the races a cancellation cannot see: a report filed before the closure but taken
+    into a new case after it, or filed before school_liaison heard of the closure. A report
+    not linked to a case yet (case_id None) blocks the erasure too.
+    """
+    return all(r.get("case_id") in closed_case_ids for r in reports if r.get("sealed") is not None)
+
+
+def erasure_due(
+    pending: PendingErasure,
+    reports: Iterable[Mapping[str, Any]],
+    *,
+    retention: timedelta,
+    now: datetime,
+) -> bool:
+    return retention_expired(pending.closed_at, retention=retention, now=now) and (
+        only_closed_cases(reports, closed_case_ids=pending.closed_case_ids)
+    )

@@ -1,4 +1,11 @@
-"""The child's identity: sealed at rest (AES-GCM) and replaced by a pseudonym everywhere else."""
+"""The child's identity: sealed at rest under a key of its own, a pseudonym everywhere else.
+
+Envelope encryption: every child has a random data key; each report about the child is sealed
+with it (AES-GCM, the report id as associated data) and the data key is stored only wrapped
+under the master key (`pii_key`, the child reference as associated data). Destroying a child's
+wrapped key makes every copy of that child's sealed details unreadable, including copies in
+backups of the reports (crypto-erasure).
+"""
 
 from __future__ import annotations
 
@@ -14,27 +21,62 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.contracts.school import StudentDetails
 
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+
+def _encrypt(aead: AESGCM, plaintext: bytes, *, aad: str) -> str:
+    nonce = os.urandom(NONCE_BYTES)
+    return base64.b64encode(nonce + aead.encrypt(nonce, plaintext, aad.encode())).decode()
+
+
+def _decrypt(aead: AESGCM, blob_b64: str, *, aad: str) -> bytes:
+    blob = base64.b64decode(blob_b64)
+    return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad.encode())
+
+
+def new_data_key() -> bytes:
+    return os.urandom(KEY_BYTES)
+
+
+def seal(payload: dict[str, Any], *, data_key: bytes, record_id: str) -> str:
+    """Encrypt a report's private part with its child's data key.
+
+    The record id is associated data: a sealed blob cannot be moved to another record.
+    """
+    data = json.dumps(payload, separators=(",", ":")).encode()
+    return _encrypt(AESGCM(data_key), data, aad=record_id)
+
+
+def unseal(sealed: str, *, data_key: bytes, record_id: str) -> dict[str, Any]:
+    """Raises cryptography's InvalidTag for a wrong key, record id or a tampered blob."""
+    result: dict[str, Any] = json.loads(_decrypt(AESGCM(data_key), sealed, aad=record_id))
+    return result
+
 
 class Sealer:
+    """Holds the master key: wraps and unwraps children's data keys, derives pseudonyms."""
+
     def __init__(self, key_b64: str) -> None:
         key = base64.b64decode(key_b64)
-        if len(key) != 32:
+        if len(key) != KEY_BYTES:
             raise ValueError("pii_key must be base64 of exactly 32 bytes")
-        self._aead = AESGCM(key)
-        # A separate key for pseudonyms, so the sealing key never doubles as an HMAC key.
+        # Separate keys derived for separate jobs, so no key ever serves two purposes.
+        self._kek = AESGCM(hashlib.sha256(b"hulei-child-kek:" + key).digest())
         self._ref_key = hashlib.sha256(b"hulei-child-ref:" + key).digest()
+        # Reports sealed before per-child keys were sealed with the master key itself;
+        # kept only so they can be re-sealed once (vault.migrate_legacy_seals).
+        self._legacy = AESGCM(key)
 
-    def seal(self, payload: dict[str, Any], *, record_id: str) -> str:
-        nonce = os.urandom(12)
-        data = json.dumps(payload, separators=(",", ":")).encode()
-        # The record id as associated data: a sealed blob cannot be moved to another record.
-        blob = nonce + self._aead.encrypt(nonce, data, record_id.encode())
-        return base64.b64encode(blob).decode()
+    def wrap(self, data_key: bytes, *, child_ref: str) -> str:
+        # The child reference as associated data: a wrapped key cannot serve another child.
+        return _encrypt(self._kek, data_key, aad=child_ref)
 
-    def open(self, sealed: str, *, record_id: str) -> dict[str, Any]:
-        blob = base64.b64decode(sealed)
-        data = self._aead.decrypt(blob[:12], blob[12:], record_id.encode())
-        result: dict[str, Any] = json.loads(data)
+    def unwrap(self, wrapped: str, *, child_ref: str) -> bytes:
+        return _decrypt(self._kek, wrapped, aad=child_ref)
+
+    def open_legacy(self, sealed: str, *, record_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(_decrypt(self._legacy, sealed, aad=record_id))
         return result
 
     def child_ref(self, student: StudentDetails, *, school_id: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEMO_PII_KEY, BaseServiceSettings
@@ -10,8 +11,15 @@ class Settings(BaseServiceSettings):
 
     port: int = 8101
     store_url: str = "sqlite:///var/school_liaison.db"
-    # base64 of 32 bytes: seals the child's identifying details and keys the pseudonym HMAC
+    # base64 of 32 bytes: wraps each child's data key and keys the pseudonym HMAC
     pii_key: str = DEMO_PII_KEY
+    # Three years after a child's last case closed, its details are erased: the general
+    # limitation period for civil claims in China (Civil Code art. 188), so a complaint about
+    # how a case was handled can still be answered; no longer, as PIPL art. 19 asks.
+    retention_days: int = Field(default=1095, ge=1, description="days after closure to erase")
+    retention_sweep_s: float = Field(
+        default=3600.0, gt=0, description="seconds between retention sweeps"
+    )
 
     def secret_fields(self) -> dict[str, str]:
         return {**super().secret_fields(), "pii_key": self.pii_key}

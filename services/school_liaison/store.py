@@ -1,17 +1,25 @@
-"""school_liaison's persistence on the store port: schools, reports, idempotency records."""
+"""school_liaison's persistence on the store port: schools, reports, idempotency records,
+children's wrapped keys and pending erasures."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from services.school_liaison.domain import PendingErasure
 from shared.demo import DISTRICT, SCHOOLS
 from shared.store import Doc, Reader, Store, Writer
 
 SCHOOLS_C = "schools"
 REPORTS_C = "reports"
 IDEMPOTENCY_C = "idempotency_keys"
+CHILD_KEYS_C = "child_keys"
+PENDING_ERASURES_C = "pending_erasures"
 
 
 async def prepare(store: Store) -> None:
     await store.ensure_index(REPORTS_C, ["school_id"])
+    await store.ensure_index(REPORTS_C, ["child_ref"])
+    await store.ensure_index(IDEMPOTENCY_C, ["report_id"])
 
 
 async def seed_demo_schools(store: Store) -> None:
@@ -46,6 +54,24 @@ async def insert_report(tx: Writer, *, report: Doc) -> None:
     await tx.insert(REPORTS_C, report)
 
 
+async def put_report(tx: Writer, *, report: Doc) -> None:
+    await tx.put(REPORTS_C, report)
+
+
+async def reports_of_child(store: Reader, *, child_ref: str) -> list[Doc]:
+    return await store.find(REPORTS_C, where={"child_ref": child_ref}, order_by="filed_at")
+
+
+async def legacy_sealed_reports(store: Reader) -> list[Doc]:
+    """Reports sealed before children had keys of their own (no `seal_v`)."""
+    return await store.find(REPORTS_C, where={"seal_v": None})
+
+
+async def erase_report(tx: Writer, *, report: Doc, at: datetime) -> None:
+    """Drop the sealed details; the facts (school, category, severity, dates) stay for counting."""
+    await tx.put(REPORTS_C, {**report, "sealed": None, "erased_at": at.isoformat()})
+
+
 async def set_report_case(tx: Writer, *, report_id: str, case_id: str) -> bool:
     report = await tx.get(REPORTS_C, report_id)
     if report is None:
@@ -74,3 +100,54 @@ async def insert_idempotency(
             "created_at": at,
         },
     )
+
+
+async def delete_idempotency_for(tx: Writer, *, report_ids: list[str]) -> None:
+    # The fingerprint is a hash of a body that named the child: it goes with the details.
+    for record in await tx.find(IDEMPOTENCY_C, where={"report_id": report_ids}):
+        await tx.delete(IDEMPOTENCY_C, record["id"])
+
+
+# --- children's keys ---------------------------------------------------------------------------
+
+
+async def get_child_key(store: Reader, *, child_ref: str) -> Doc | None:
+    return await store.get(CHILD_KEYS_C, child_ref)
+
+
+async def insert_child_key(tx: Writer, *, child_ref: str, wrapped: str, at: datetime) -> None:
+    """The child reference is the id: two reports racing for a new child get one key."""
+    await tx.insert(
+        CHILD_KEYS_C, {"id": child_ref, "wrapped": wrapped, "created_at": at.isoformat()}
+    )
+
+
+async def delete_child_key(tx: Writer, *, child_ref: str) -> None:
+    await tx.delete(CHILD_KEYS_C, child_ref)
+
+
+# --- pending erasures --------------------------------------------------------------------------
+
+
+def _pending(doc: Doc) -> PendingErasure:
+    return PendingErasure.model_validate({**doc, "child_ref": doc["id"]})
+
+
+async def get_pending_erasure(store: Reader, *, child_ref: str) -> PendingErasure | None:
+    doc = await store.get(PENDING_ERASURES_C, child_ref)
+    return _pending(doc) if doc else None
+
+
+async def pending_erasures(store: Reader) -> list[PendingErasure]:
+    # All rows: one per child with a closed case; the store port has no range filter and a
+    # station holds thousands of these at most.
+    return [_pending(d) for d in await store.find(PENDING_ERASURES_C)]
+
+
+async def put_pending_erasure(tx: Writer, *, pending: PendingErasure) -> None:
+    doc = pending.model_dump(mode="json", exclude={"child_ref"})
+    await tx.put(PENDING_ERASURES_C, {"id": pending.child_ref, **doc})
+
+
+async def delete_pending_erasure(tx: Writer, *, child_ref: str) -> None:
+    await tx.delete(PENDING_ERASURES_C, child_ref)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from shared.contracts.school import ReportCategory, Severity
 from shared.events import EventData
@@ -44,12 +44,20 @@ class CaseView(BaseModel):
     categories: list[ReportCategory]
     opened_at: datetime
     updated_at: datetime
+    closed_at: datetime | None = None
     chronology: list[ChronologyEntry]
+
+
+class CaseClose(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class TaskView(BaseModel):
     id: str
     case_id: str
+    child_ref: str  # so every answer about a task names its child (the gateway audits it)
     report_id: str
     kind: str
     title: str
@@ -110,3 +118,13 @@ class TaskAcknowledged(EventData):
     case_id: str
     acknowledged_by: str
     acknowledged_at: datetime
+
+
+class CaseClosed(EventData):
+    """The child's case is closed: a new report opens a new case; retention starts counting."""
+
+    TYPE: ClassVar[str] = "case.closed"
+
+    case_id: str
+    child_ref: str
+    closed_at: datetime

@@ -64,17 +64,29 @@ class ReportCreate(BaseModel):
 
 
 class ReportView(BaseModel):
+    """A report as the caller's role may see it.
+
+    The private part is shaped per role and *absent* (never null) where the role does not need
+    it: the station's desk sees neither `description` nor `student`, a social worker sees the
+    student without `id_number`. After erasure nobody sees them and `erased_at` says when.
+    """
+
     id: str
     school_id: str
     category: ReportCategory
     severity: Severity
     immediate_danger: bool
-    description: str
-    student: StudentDetails
+    description: str | None = Field(default=None, description="absent unless the role needs it")
+    student: StudentDetails | None = Field(
+        default=None, description="absent unless the role needs it; shaped per role"
+    )
     child_ref: str
     case_id: str | None
     filed_by: str
     filed_at: datetime
+    erased_at: datetime | None = Field(
+        default=None, description="present once the child's details were erased (retention)"
+    )
 
 
 class SchoolView(BaseModel):
@@ -99,3 +111,13 @@ class ReportFiled(EventData):
     social_org_id: str
     filed_by: str
     filed_at: datetime
+
+
+class ChildErased(EventData):
+    """A child's identifying details were destroyed (retention); the reports' facts remain."""
+
+    TYPE: ClassVar[str] = "school.child.erased"
+
+    child_ref: str
+    reports_erased: int
+    erased_at: datetime

@@ -13,12 +13,14 @@ from services.case_tracking.domain import (
     Intake,
     Task,
     acknowledge,
+    close_case,
     may_acknowledge,
+    may_close,
     may_see_case,
     take_report,
     task_filter,
 )
-from shared.contracts.cases import Agency, TaskStatus
+from shared.contracts.cases import Agency, CaseStatus, TaskStatus
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
 from shared.identity import Principal, Role
 
@@ -309,3 +311,32 @@ def test_may_acknowledge(principal: Principal, police_ok: bool, social_ok: bool)
 )
 def test_task_filter(principal: Principal, expected: dict[str, str] | None) -> None:
     assert task_filter(principal) == expected
+
+
+# --- closing ---------------------------------------------------------------------------------
+
+
+def test_every_task_names_the_child() -> None:
+    intake = first()
+    assert {t.child_ref for t in intake.tasks} == {CHILD}
+    joined = second(intake.case, report("rep-2"))
+    assert {t.child_ref for t in joined.tasks} == {CHILD}
+
+
+def test_close_case_records_who_why_and_when_without_mutating_the_case() -> None:
+    case = first().case
+    before = case.model_copy(deep=True)
+    closed = close_case(case, by="supervisor-1", reason="Family moved; counselling done", now=T1)
+    assert closed.status is CaseStatus.closed
+    assert (closed.closed_at, closed.updated_at) == (T1, T1)
+    assert closed.chronology[:-1] == before.chronology
+    last = closed.chronology[-1]
+    assert (last.kind, last.at) == ("case_closed", T1)
+    assert "supervisor-1" in last.text and "counselling done" in last.text
+    assert case == before
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_a_supervisor_may_close(role: Role) -> None:
+    principal = Principal(user_id="u", role=role, school_id="school-1", org_id="org-1")
+    assert may_close(principal) is (role is Role.supervisor)

@@ -1,14 +1,16 @@
-"""The child's identity: sealed at rest and replaced by a pseudonym elsewhere."""
+"""The child's identity: sealed at rest under its own key, a pseudonym elsewhere."""
 
 from __future__ import annotations
 
 import base64
+import json
 from datetime import date
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.school_liaison.privacy import Sealer
+from services.school_liaison.privacy import Sealer, new_data_key, seal, unseal
 from shared.contracts.school import StudentDetails
 
 pytestmark = pytest.mark.unit
@@ -24,21 +26,26 @@ def sealer() -> Sealer:
     return Sealer(KEY)
 
 
+@pytest.fixture
+def data_key() -> bytes:
+    return new_data_key()
+
+
 def student(**kw: object) -> StudentDetails:
     return StudentDetails.model_validate({"name": NAME, **kw})
 
 
-# --- sealing ---------------------------------------------------------------------------------
+# --- sealing with the child's data key --------------------------------------------------------
 
 
-def test_seal_open_round_trip(sealer: Sealer) -> None:
+def test_seal_unseal_round_trip(data_key: bytes) -> None:
     payload = {"name": NAME, "id_number": ID_NUMBER, "guardian_phone": "13800000000"}
-    sealed = sealer.seal(payload, record_id="rep-1")
-    assert sealer.open(sealed, record_id="rep-1") == payload
+    sealed = seal(payload, data_key=data_key, record_id="rep-1")
+    assert unseal(sealed, data_key=data_key, record_id="rep-1") == payload
 
 
-def test_sealed_text_hides_the_plaintext(sealer: Sealer) -> None:
-    sealed = sealer.seal({"name": NAME, "id_number": ID_NUMBER}, record_id="rep-1")
+def test_sealed_text_hides_the_plaintext(data_key: bytes) -> None:
+    sealed = seal({"name": NAME, "id_number": ID_NUMBER}, data_key=data_key, record_id="rep-1")
     raw = base64.b64decode(sealed)
     for secret in (NAME, ID_NUMBER):
         assert secret not in sealed
@@ -46,34 +53,95 @@ def test_sealed_text_hides_the_plaintext(sealer: Sealer) -> None:
         assert base64.b64encode(secret.encode()).decode()[:12] not in sealed
 
 
-def test_sealing_twice_gives_different_blobs(sealer: Sealer) -> None:
+def test_sealing_twice_gives_different_blobs(data_key: bytes) -> None:
     payload = {"name": NAME}
-    assert sealer.seal(payload, record_id="rep-1") != sealer.seal(payload, record_id="rep-1")
+    a = seal(payload, data_key=data_key, record_id="rep-1")
+    assert a != seal(payload, data_key=data_key, record_id="rep-1")
 
 
-def test_open_with_another_record_id_fails(sealer: Sealer) -> None:
-    sealed = sealer.seal({"name": NAME}, record_id="rep-1")
+def test_data_keys_are_random_and_32_bytes() -> None:
+    keys = {new_data_key() for _ in range(50)}
+    assert len(keys) == 50
+    assert {len(k) for k in keys} == {32}
+
+
+def test_unseal_with_another_record_id_fails(data_key: bytes) -> None:
+    sealed = seal({"name": NAME}, data_key=data_key, record_id="rep-1")
     with pytest.raises(InvalidTag):
-        sealer.open(sealed, record_id="rep-2")
+        unseal(sealed, data_key=data_key, record_id="rep-2")
 
 
-def test_open_with_another_key_fails(sealer: Sealer) -> None:
-    sealed = sealer.seal({"name": NAME}, record_id="rep-1")
+def test_erasure_makes_opening_fail(data_key: bytes) -> None:
+    """Once the child's key is destroyed no key opens the blob: not the child's next key
+    (a child reported again after erasure gets a fresh one), not the master key."""
+    sealed = seal({"name": NAME}, data_key=data_key, record_id="rep-1")
+    for other in (new_data_key(), base64.b64decode(KEY)):
+        with pytest.raises(InvalidTag):
+            unseal(sealed, data_key=other, record_id="rep-1")
     with pytest.raises(InvalidTag):
-        Sealer(OTHER_KEY).open(sealed, record_id="rep-1")
+        Sealer(KEY).open_legacy(sealed, record_id="rep-1")
 
 
-def test_tampered_blob_fails(sealer: Sealer) -> None:
-    raw = bytearray(base64.b64decode(sealer.seal({"name": NAME}, record_id="rep-1")))
+def test_tampered_blob_fails(data_key: bytes) -> None:
+    raw = bytearray(base64.b64decode(seal({"name": NAME}, data_key=data_key, record_id="rep-1")))
     raw[-1] ^= 0x01
     with pytest.raises(InvalidTag):
-        sealer.open(base64.b64encode(bytes(raw)).decode(), record_id="rep-1")
+        unseal(base64.b64encode(bytes(raw)).decode(), data_key=data_key, record_id="rep-1")
 
 
 @pytest.mark.parametrize("length", [0, 16, 24, 31, 33, 64])
 def test_wrong_length_key_is_refused(length: int) -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         Sealer(base64.b64encode(b"k" * length).decode())
+
+
+# --- wrapping data keys under the master key ---------------------------------------------------
+
+
+def test_wrap_unwrap_round_trip(sealer: Sealer, data_key: bytes) -> None:
+    wrapped = sealer.wrap(data_key, child_ref="child-1")
+    assert sealer.unwrap(wrapped, child_ref="child-1") == data_key
+    # A new Sealer from the same configured key (a restart) unwraps it too.
+    assert Sealer(KEY).unwrap(wrapped, child_ref="child-1") == data_key
+
+
+def test_wrapped_key_hides_the_data_key(sealer: Sealer, data_key: bytes) -> None:
+    wrapped = sealer.wrap(data_key, child_ref="child-1")
+    assert data_key not in base64.b64decode(wrapped)
+    assert sealer.wrap(data_key, child_ref="child-1") != wrapped
+
+
+def test_a_wrapped_key_serves_only_its_child(sealer: Sealer, data_key: bytes) -> None:
+    wrapped = sealer.wrap(data_key, child_ref="child-1")
+    with pytest.raises(InvalidTag):
+        sealer.unwrap(wrapped, child_ref="child-2")
+
+
+def test_unwrap_needs_the_master_key(sealer: Sealer, data_key: bytes) -> None:
+    wrapped = sealer.wrap(data_key, child_ref="child-1")
+    with pytest.raises(InvalidTag):
+        Sealer(OTHER_KEY).unwrap(wrapped, child_ref="child-1")
+
+
+def test_the_master_key_is_not_the_wrapping_key(sealer: Sealer, data_key: bytes) -> None:
+    """The wrapping key is derived from pii_key, so pii_key itself opens no wrapped key."""
+    wrapped = base64.b64decode(sealer.wrap(data_key, child_ref="child-1"))
+    with pytest.raises(InvalidTag):
+        AESGCM(base64.b64decode(KEY)).decrypt(wrapped[:12], wrapped[12:], b"child-1")
+
+
+# --- reports sealed before per-child keys --------------------------------------------------------
+
+
+def test_legacy_blob_sealed_with_the_master_key_still_opens(sealer: Sealer) -> None:
+    # Exactly how reports were sealed before: AES-GCM under pii_key, the record id as AAD.
+    nonce = bytes(12)
+    body = json.dumps({"name": NAME}).encode()
+    blob = nonce + AESGCM(base64.b64decode(KEY)).encrypt(nonce, body, b"rep-1")
+    legacy = base64.b64encode(blob).decode()
+    assert sealer.open_legacy(legacy, record_id="rep-1") == {"name": NAME}
+    with pytest.raises(InvalidTag):
+        sealer.open_legacy(legacy, record_id="rep-2")
 
 
 # --- child_ref -------------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""Retention: a child's details are erased once its cases have been closed long enough.
+
+Erasing destroys the child's data key and drops the sealed blobs from its reports, so the
+details are gone from every copy of the reports. The reports themselves stay (school,
+category, severity, dates), so the year's figures still count them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from services.school_liaison import domain
+from services.school_liaison import store as db
+from shared.contracts.school import ChildErased
+from shared.events import Envelope, utcnow
+from shared.runtime import Runtime
+
+log = logging.getLogger("hulei.school_liaison.retention")
+SOURCE = "school_liaison"
+
+
+def _retention(runtime: Runtime) -> timedelta:
+    days = getattr(runtime.settings, "retention_days", None)
+    if not isinstance(days, int):
+        raise TypeError("the runtime's settings have no retention_days")
+    return timedelta(days=days)
+
+
+async def sweep_retention(
+    runtime: Runtime, *, now: datetime, retention: timedelta | None = None
+) -> list[str]:
+    """Erase every child whose erasure is due at `now`; return their references."""
+    retention = _retention(runtime) if retention is None else retention
+    erased: list[str] = []
+    for pending in await db.pending_erasures(runtime.store):
+        # Cheap pre-check outside any transaction; _erase_child decides under the lock.
+        if domain.retention_expired(pending.closed_at, retention=retention, now=now) and (
+            await _erase_child(runtime, child_ref=pending.child_ref, retention=retention, now=now)
+        ):
+            erased.append(pending.child_ref)
+    return erased
+
+
+async def _erase_child(
+    runtime: Runtime, *, child_ref: str, retention: timedelta, now: datetime
+) -> bool:
+    async with runtime.unit_of_work() as uow:
+        # Re-read inside the transaction: a report filed since the scan cancels the erasure,
+        # and a second sweeper that got here first leaves nothing pending.
+        pending = await db.get_pending_erasure(uow.tx, child_ref=child_ref)
+        reports = await db.reports_of_child(uow.tx, child_ref=child_ref)
+        if pending is None or not domain.erasure_due(
+            pending, reports, retention=retention, now=now
+        ):
+            return False
+        sealed = [r for r in reports if r.get("sealed") is not None]
+        for report in sealed:
+            await db.erase_report(uow.tx, report=report, at=now)
+        await db.delete_idempotency_for(uow.tx, report_ids=[r["id"] for r in sealed])
+        await db.delete_child_key(uow.tx, child_ref=child_ref)
+        await db.delete_pending_erasure(uow.tx, child_ref=child_ref)
+        event = ChildErased(child_ref=child_ref, reports_erased=len(sealed), erased_at=now)
+        uow.emit(Envelope.wrap(event, source=SOURCE, subject=child_ref, correlation_id=child_ref))
+    return True
+
+
+async def sweep_periodically(runtime: Runtime, *, interval_s: float) -> None:
+    """The background sweep: at start (a service that was down catches up), then every
+    `interval_s`. A failed sweep is retried at the next interval; nothing is lost by waiting."""
+    while True:
+        try:
+            erased = await sweep_retention(runtime, now=utcnow())
+            if erased:
+                log.info("retention sweep erased %d children's details", len(erased))
+        except Exception as exc:
+            log.warning("retention sweep failed, will retry: %r", exc)
+        await asyncio.sleep(interval_s)  # the sweep's period, not a wait for a condition
