@@ -18,7 +18,7 @@ from gateway.audit import AuditLog, Event
 from gateway.auth import UNAUTHORIZED, issue_token, principal_of
 from gateway.clients import Services
 from gateway.limits import LoginThrottle
-from shared.contracts.cases import CaseView, TaskStatus, TaskView
+from shared.contracts.cases import CaseClose, CaseView, TaskStatus, TaskView
 from shared.contracts.notifications import NotificationView
 from shared.contracts.patrol import WelfareCheckView
 from shared.contracts.school import ReportCreate, ReportView, SchoolView
@@ -186,6 +186,26 @@ async def get_report(report_id: str, principal: CallerDep, services: ServicesDep
 async def get_case(case_id: str, principal: CallerDep, services: ServicesDep) -> JSONResponse:
     return await services.relay(
         "case_tracking", "GET", f"/cases/{seg(case_id)}", principal=principal
+    )
+
+
+@router.post(
+    "/cases/{case_id}/close",
+    response_model=CaseView,
+    tags=["cases"],
+    responses={**ERRORS, 409: {"model": Error}},
+    openapi_extra=policy(R.supervisor, audit="update", object_type="case", id_param="case_id"),
+)
+async def close_case(
+    case_id: str, body: CaseClose, principal: CallerDep, services: ServicesDep
+) -> JSONResponse:
+    """Close the child's case; after the retention period the child's details are erased."""
+    return await services.relay(
+        "case_tracking",
+        "POST",
+        f"/cases/{seg(case_id)}/close",
+        principal=principal,
+        json=body.model_dump(mode="json"),
     )
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from gateway import admin, audit_api
 from gateway import store as db
 from gateway.api import router
-from gateway.audit import AuditLog
+from gateway.audit import AuditLog, record_erasure
 from gateway.auth import Passwords
 from gateway.clients import Services
 from gateway.limits import BodyLimitMiddleware, HygieneMiddleware, LoginThrottle, RateLimiter
@@ -23,6 +23,7 @@ from gateway.settings import Settings
 from shared.bus import Bus
 from shared.metrics import Metrics, metrics_response
 from shared.store import Store, open_store
+from shared.streams import GATEWAY_ERASURES
 from shared.telemetry import current_trace_id, http_tracing_middleware, setup_tracing
 
 NAME = "gateway"
@@ -49,6 +50,7 @@ def create_app(
         app.state.bus = Bus(url=settings.nats_url, name=NAME, metrics=metrics)
         await app.state.bus.connect()
         await app.state.bus.ensure_streams()
+        app.state.bus.consume(GATEWAY_ERASURES, record_erasure(app.state.audit))
         app.state.services = Services(
             urls=settings.service_urls(),
             secret=settings.internal_secret,

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from shared.events import new_id, utcnow
+from shared.contracts.school import ChildErased
+from shared.events import Envelope, new_id, utcnow
 from shared.identity import Principal
 from shared.store import Doc, Store
 
 ENTRIES_C = "audit"
 HEAD_C = "audit_head"
+ONCE_C = "audit_once"
 GENESIS = "0" * 64
 
 
@@ -105,10 +108,15 @@ class AuditLog:
         await self._store.ensure_index(ENTRIES_C, ["child_ref"])
         await self._store.ensure_index(ENTRIES_C, ["actor"])
 
-    async def append(self, *events: Event) -> None:
+    async def append(self, *events: Event, once_key: str | None = None) -> None:
+        """`once_key` makes an append idempotent (an event that is delivered again)."""
         if not events:
             return
+        if once_key and await self._store.get(ONCE_C, once_key) is not None:
+            return
         async with self._store.transaction() as tx:
+            if once_key:
+                await tx.insert(ONCE_C, {"id": once_key})
             head = await tx.get(HEAD_C, "head") or {"id": "head", "seq": 0, "hash": GENESIS}
             seq, prev = int(head["seq"]), str(head["hash"])
             at = utcnow().isoformat()
@@ -165,3 +173,23 @@ class VerifyResult(BaseModel):
     ok: bool
     entries: int
     broken_at: int | None
+
+
+def record_erasure(log: AuditLog) -> Callable[[Envelope], Awaitable[bool]]:
+    """Retention erased a child's details in school_liaison: the trail must say so."""
+
+    async def handle(envelope: Envelope) -> bool:
+        erased = envelope.parse(ChildErased)
+        await log.append(
+            Event(
+                actor="system:retention",
+                action="erase",
+                object_type="child",
+                child_ref=erased.child_ref,
+                purpose=f"retention period over; {erased.reports_erased} report(s) erased",
+            ),
+            once_key=f"erased:{envelope.id}",
+        )
+        return True
+
+    return handle

@@ -20,7 +20,12 @@ def _log(request: Request) -> AuditLog:
     return log
 
 
-@router.get("", response_model=list[AuditEntry], openapi_extra=AUDITOR)
+# Reading the trail names children too, so the auditor's own reads are recorded.
+@router.get(
+    "",
+    response_model=list[AuditEntry],
+    openapi_extra=policy(Role.auditor, audit="read", object_type="audit"),
+)
 async def audit_entries(
     auditor: CallerDep,
     request: Request,

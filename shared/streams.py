@@ -42,6 +42,7 @@ STREAMS: tuple[StreamSpec, ...] = (
 CASE_TRACKING_REPORTS = ConsumerSpec("SCHOOL", "case_tracking-reports", "school.report.filed.v1")
 SCHOOL_LIAISON_LINKS = ConsumerSpec("CASES", "school_liaison-links", "case.report.linked.v1")
 SCHOOL_LIAISON_CLOSURES = ConsumerSpec("CASES", "school_liaison-closures", "case.closed.v1")
+GATEWAY_ERASURES = ConsumerSpec("SCHOOL", "gateway-erasures", "school.child.erased.v1")
 NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
 NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
@@ -50,6 +51,7 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
     SCHOOL_LIAISON_LINKS,
     SCHOOL_LIAISON_CLOSURES,
+    GATEWAY_ERASURES,
     NOTIFICATIONS_TASKS,
     PATROL_TASKS,
     NOTIFICATIONS_OPS,

@@ -95,6 +95,9 @@ class _Conn:
             conn.execute("PRAGMA journal_mode = WAL")
             # FULL: a committed report survives power loss, not just a process crash.
             conn.execute("PRAGMA synchronous = FULL")
+            # Deleted rows are overwritten, not just unlinked: erasing a child's key must
+            # not leave its bytes in free pages.
+            conn.execute("PRAGMA secure_delete = ON")
         self._conn = conn
 
     async def run(self, fn: Callable[[sqlite3.Connection], R]) -> R:

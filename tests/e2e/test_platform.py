@@ -181,3 +181,26 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
     for port in ports:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+def test_no_childs_name_or_id_in_any_file_the_run_wrote(platform: Platform) -> None:
+    """Every SQLite file, JetStream file and log of this module's run, as raw bytes."""
+    secrets = [
+        b"Wang Fang",
+        b"Zhao Lei",
+        b"Li Ming",
+        b"Chen Jie",
+        b"140502201105055555",
+        b"140502201207077777",
+        str(REPORT["student"]["id_number"]).encode(),  # type: ignore[index]
+    ]
+    files = [p for p in platform.var_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in files) and any("jetstream" in str(p) for p in files)
+    assert any(p.suffix == ".log" for p in files)
+    leaks = [
+        (str(p.relative_to(platform.var_dir)), s.decode())
+        for p in files
+        for s in secrets
+        if s in p.read_bytes()
+    ]
+    assert leaks == []

@@ -8,10 +8,12 @@ from typing import Any
 
 from gateway.access import AUDIT_KEY, ROLES_KEY
 from gateway.audit import ENTRIES_C, AuditLog, Event
+from shared.contracts.school import ChildErased
+from shared.events import Envelope, utcnow
 from shared.identity import Role
 from shared.store import open_store
 from tests.integration.test_authorization_matrix import CELLS, USER_OF, build_world
-from tests.support import Gateway
+from tests.support import Gateway, eventually
 
 
 def _names_child(schema: dict[str, Any], components: dict[str, Any]) -> bool:
@@ -47,13 +49,14 @@ async def test_every_route_that_shows_a_child_is_audited(gateway: Gateway) -> No
     for key, op in routes.items():
         role = next(r for r in Role if r.value in op[ROLES_KEY])
         user = USER_OF[role]
+        await gateway.auth(user)  # log in first: the login has its own entry
         before = {e.id for e in await log.query(actor=user, limit=1000)}
         method, path, kwargs = CELLS[key].build(world, role, True)
         response = await gateway.call(user, method, path, **kwargs)
         assert response.status_code < 400, (key, response.text)
         new = [e for e in await log.query(actor=user, limit=1000) if e.id not in before]
         assert new, f"{key} left no audit entry"
-        assert all(e.child_ref and e.outcome == "allowed" for e in new), key
+        assert all(e.child_ref and e.outcome == "allowed" for e in new), (key, new)
         assert {e.action for e in new} == {op[AUDIT_KEY]["action"]}
 
 
@@ -110,3 +113,22 @@ async def test_editing_or_dropping_a_stored_entry_is_detected(tmp_path: Path) ->
     await store.delete(ENTRIES_C, last["id"])
     assert not (await log.verify()).ok
     await store.close()
+
+
+async def test_an_erasure_by_retention_is_audited_once(gateway: Gateway) -> None:
+    runtime = gateway.apps["school_liaison"].state.runtime
+    erased = ChildErased(child_ref="child-erased-1", reports_erased=2, erased_at=utcnow())
+    event = Envelope.wrap(erased, source="test", subject="child-erased-1", correlation_id="c")
+    await runtime.bus.publish(event)
+    await runtime.bus.js.publish(event.nats_subject, event.model_dump_json().encode())  # again
+
+    async def entries() -> list[dict[str, Any]]:
+        found = await gateway.get("auditor1", "/v1/audit", child_ref="child-erased-1")
+        return [e for e in found.json() if e["action"] == "erase"]
+
+    [entry] = await eventually(entries)
+    assert entry["actor"] == "system:retention" and "2 report" in entry["purpose"]
+    # The second delivery has been handled (acked) and added nothing.
+    info = await runtime.bus.js.consumer_info("SCHOOL", "gateway-erasures")
+    assert info.num_pending == 0 and info.num_ack_pending == 0
+    assert len(await entries()) == 1

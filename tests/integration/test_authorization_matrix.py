@@ -43,6 +43,7 @@ class World:
     other_police_task: str
     notices: dict[str, str]  # user → a notification id in that user's inbox
     dead_letter: int
+    closable_case: str
     counter: itertools.count[int]
 
 
@@ -114,6 +115,15 @@ CELLS: dict[tuple[str, str], Cell] = {
     ),
     ("GET", "/v1/cases/{case_id}"): Cell(
         lambda w, r, o: ("GET", f"/v1/cases/{w.own_case if o else w.other_case}", {}),
+        200,
+        scoped_404,
+    ),
+    ("POST", "/v1/cases/{case_id}/close"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.closable_case if o else w.other_case}/close",
+            {"json": {"reason": "family moved away; support handed over"}},
+        ),
         200,
         scoped_404,
     ),
@@ -204,6 +214,9 @@ async def build_world(gw: Gateway) -> World:
     other = (await gw.file("teacher10", other_body)).json()["id"]
     own_tasks = await gw.tasks_of(own, 2)
     others = await gw.tasks_of(other, 2, reader="teacher10")
+    closable_body = {**REPORT, "student": {"name": "Closable Child"}}
+    closable_report = (await gw.file("teacher1", closable_body)).json()["id"]
+    closable = (await gw.tasks_of(closable_report, 2))[0]["case_id"]
     runtime = gw.apps["case_tracking"].state.runtime
     await runtime.bus.publish(poison_report())
 
@@ -225,6 +238,7 @@ async def build_world(gw: Gateway) -> World:
         other_police_task=next(t["id"] for t in others if t["agency"] == "police"),
         notices=notices,
         dead_letter=dead,
+        closable_case=closable,
         counter=itertools.count(1),
     )
 
