@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import store as db
@@ -208,7 +208,9 @@ async def dead_letters(
     status_code=202,
     openapi_extra=ADMIN,
 )
-async def replay(dead_letter_id: int, admin: CallerDep, bus: BusDep) -> DeadLetteredView:
+async def replay(
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**53)], admin: CallerDep, bus: BusDep
+) -> DeadLetteredView:
     """Republish the event to its original subject; it leaves the dead-letter list."""
     view = await replay_dead_letter(bus, seq=dead_letter_id, by=admin.user_id)
     if view is None:

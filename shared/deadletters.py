@@ -33,9 +33,11 @@ def _view(msg: RawStreamMsg) -> DeadLetteredView:
 
 
 async def _get(bus: Bus, seq: int) -> RawStreamMsg | None:
+    if seq < 1:
+        return None
     try:
         return await bus.js.get_msg(STREAM, seq)
-    except nats.js.errors.NotFoundError:
+    except (nats.js.errors.NotFoundError, nats.js.errors.BadRequestError):
         return None
 
 
