@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 
 import nats
 import nats.errors
@@ -53,6 +53,25 @@ def peek_envelope(data: bytes) -> dict[str, str]:
     if not isinstance(raw, dict):
         return {}
     return {k: str(raw[k]) for k in ("id", "type", "correlation_id") if raw.get(k)}
+
+
+@asynccontextmanager
+async def _working_on(msg: Msg, *, every_s: float) -> AsyncIterator[None]:
+    """Keep the message ours while a slow handler runs (e.g. a store waiting on a lock)."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            with suppress(Exception):
+                await msg.in_progress()
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        ticker.cancel()
+        with suppress(asyncio.CancelledError):
+            await ticker
 
 
 def backoff_s(delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
@@ -168,7 +187,7 @@ class Bus:
                 log.warning("publish %s attempt %d failed: %r", target, attempt, exc)
                 await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
 
-    def consume(self, spec: ConsumerSpec, handler: Handler, *, batch: int = 64) -> None:
+    def consume(self, spec: ConsumerSpec, handler: Handler, *, batch: int = 16) -> None:
         """Start a background pull loop for a durable consumer."""
         task = asyncio.create_task(self._pull_loop(spec, handler, batch), name=spec.durable)
         self._tasks.append(task)
@@ -278,7 +297,8 @@ class Bus:
                 consumed.labels(self._name, spec.durable, "unknown", "dead_lettered").inc()
                 return
             try:
-                result = await handler(envelope)
+                async with _working_on(msg, every_s=spec.ack_wait_s / 3):
+                    result = await handler(envelope)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

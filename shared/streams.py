@@ -25,7 +25,9 @@ class ConsumerSpec:
     stream: str
     durable: str
     filter_subject: str
-    ack_wait_s: float = 30.0
+    # A message a crashed process held comes back after this long. Short, because the bus
+    # tells the server "still working" every third of it while a handler runs.
+    ack_wait_s: float = 6.0
     max_ack_pending: int = 1000
 
 
