@@ -47,7 +47,9 @@ def create_app(
         await app.state.audit.prepare()
         if settings.demo_mode:
             await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
-        app.state.bus = Bus(url=settings.nats_url, name=NAME, metrics=metrics)
+        app.state.bus = Bus(
+            url=settings.nats_url, name=NAME, replicas=settings.stream_replicas, metrics=metrics
+        )
         await app.state.bus.connect()
         await app.state.bus.ensure_streams()
         app.state.bus.consume(GATEWAY_ERASURES, record_erasure(app.state.audit))

@@ -40,7 +40,7 @@ log = logging.getLogger("hulei.bus")
 Handler = Callable[[Envelope], Awaitable[bool | None]]
 
 PUBLISH_TIMEOUT_S = 5.0
-FETCH_TIMEOUT_S = 5.0
+FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is replaced
 PUBLISH_ATTEMPTS = 5
 
 
@@ -234,7 +234,8 @@ class Bus:
                     sub = await self._ensure_consumer(spec)
                 # Long poll for one message so it is handled the moment it arrives; a long fetch
                 # of a whole batch would hold it until the batch filled or the request expired.
-                msgs = await sub.fetch(1, timeout=FETCH_TIMEOUT_S, heartbeat=1.0)
+                # The server wants the idle heartbeat under half the request's lifetime.
+                msgs = await sub.fetch(1, timeout=FETCH_TIMEOUT_S, heartbeat=FETCH_TIMEOUT_S / 4)
                 failures = 0
             except nats.errors.TimeoutError:
                 if sub is not None and await self._stalled(spec):

@@ -28,9 +28,15 @@ def _numbers(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.chaos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--reports", type=int, default=1000, help="reports per scenario")
-    parser.add_argument("--scenarios", type=_numbers, default=sorted(SCENARIOS))
+    parser.add_argument(
+        "--scenarios", type=_numbers, default=sorted(SCENARIOS), help="e.g. 1,3,5 (default: all)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data and logs")
     args = parser.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="hulei-chaos-"))

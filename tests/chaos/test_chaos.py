@@ -17,12 +17,12 @@ REPORTS = int(os.environ.get("CHAOS_REPORTS", "300"))
 @pytest.mark.parametrize("number", [1, 3, 5], ids=lambda n: f"scenario-{n}")
 def test_nothing_is_lost_or_doubled_under_the_fault(number: int, tmp_path: Path) -> None:
     row = run_scenario(number, REPORTS, tmp_path)
-    print("\n" + table([row]))
-    where = f"(logs: {tmp_path / f'scenario-{number}' / 'logs'}; {row.notes})"
-    assert row.problems == [], where
-    assert row.accepted == REPORTS, where
-    assert row.lost == 0, where
-    assert row.dup_tasks == 0, where
-    assert row.dup_notices == 0, where
-    assert row.dead_lettered == SCENARIOS[number].dead_letters, where
-    assert row.recover_s is not None and row.recover_s <= RECOVERY_TARGET_S, where
+    print("\n" + table([row]), *row.notes, sep="\n")
+    why = f"{row.misses()}; logs in {tmp_path / f'scenario-{number}' / 'logs'}"
+    assert row.problems == [], why
+    assert row.accepted == REPORTS, why
+    assert row.lost == 0, why
+    assert row.dup_tasks == 0, why
+    assert row.dup_notices == 0, why
+    assert row.dead_lettered == SCENARIOS[number].dead_letters, why
+    assert row.recover_s is not None and row.recover_s <= RECOVERY_TARGET_S, why
