@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 from shared.bus import Bus, Handler
-from shared.events import Envelope, utcnow
+from shared.events import Envelope, EventData, utcnow
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
 from shared.outbox import OutboxRelay, add_to_outbox
 from shared.settings import BaseServiceSettings
 from shared.store import Store, Writer, open_store
 from shared.streams import ConsumerSpec
-from shared.telemetry import setup_tracing
+from shared.telemetry import current_traceparent, setup_tracing
 
 log = logging.getLogger("hulei.runtime")
 PROCESSED = "processed_events"
@@ -31,6 +31,20 @@ class UnitOfWork:
 
     def emit(self, *envelopes: Envelope) -> None:
         self.events.extend(envelopes)
+
+    def announce(
+        self, data: EventData, *, source: str, subject: str, correlation_id: str
+    ) -> Envelope:
+        """A new event started by this request, carrying the request's trace."""
+        envelope = Envelope.wrap(
+            data,
+            source=source,
+            subject=subject,
+            correlation_id=correlation_id,
+            traceparent=current_traceparent(),
+        )
+        self.emit(envelope)
+        return envelope
 
 
 EventEffect = Callable[[Envelope, UnitOfWork], Awaitable[None]]

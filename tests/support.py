@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import httpx
 from fastapi import FastAPI
 
+from shared.identity import Role
+
 T = TypeVar("T")
 
 
@@ -27,6 +29,18 @@ async def eventually(
             raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
         await asyncio.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
 
+
+# One demo account per role.
+USER_OF = {
+    Role.teacher: "teacher1",
+    Role.school_safety_lead: "safety1",
+    Role.police_officer: "officer1",
+    Role.social_worker: "social1",
+    Role.dispatcher: "dispatcher1",
+    Role.supervisor: "supervisor1",
+    Role.auditor: "auditor1",
+    Role.admin: "admin1",
+}
 
 REPORT = {
     "school_id": "sch-01",

@@ -17,10 +17,9 @@ from shared.contracts.cases import (
     TaskStatus,
     TaskView,
 )
-from shared.events import Envelope, utcnow
+from shared.events import utcnow
 from shared.identity import Principal
 from shared.runtime import Runtime
-from shared.telemetry import current_traceparent
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -55,15 +54,7 @@ async def close_case(case_id: str, body: CaseClose, caller: CallerDep, rt: Runti
         await db.release_child(uow.tx, case=case)
         assert case.closed_at is not None
         closed = CaseClosed(case_id=case.id, child_ref=case.child_ref, closed_at=case.closed_at)
-        uow.emit(
-            Envelope.wrap(
-                closed,
-                source="case_tracking",
-                subject=case.id,
-                correlation_id=case.id,
-                traceparent=current_traceparent(),
-            )
-        )
+        uow.announce(closed, source="case_tracking", subject=case.id, correlation_id=case.id)
     return CaseView.model_validate(case.model_dump())
 
 
@@ -116,13 +107,5 @@ async def acknowledge_task(task_id: str, caller: CallerDep, rt: RuntimeDep) -> T
             acknowledged_by=caller.user_id,
             acknowledged_at=task.acknowledged_at,
         )
-        uow.emit(
-            Envelope.wrap(
-                event,
-                source="case_tracking",
-                subject=task.id,
-                correlation_id=task.case_id,
-                traceparent=current_traceparent(),
-            )
-        )
+        uow.announce(event, source="case_tracking", subject=task.id, correlation_id=task.case_id)
     return TaskView.model_validate(task.model_dump())

@@ -12,11 +12,10 @@ from services.school_liaison import domain, vault
 from services.school_liaison import store as db
 from services.school_liaison.privacy import Sealer
 from shared.contracts.school import ReportCreate, ReportFiled, ReportView, SchoolView
-from shared.events import Envelope, new_id, utcnow
+from shared.events import new_id, utcnow
 from shared.identity import Principal
 from shared.runtime import Runtime
 from shared.store import Doc, DuplicateKeyError
-from shared.telemetry import current_traceparent
 from shared.web import CallerDep, RuntimeDep, field_error
 
 router = APIRouter()
@@ -129,7 +128,12 @@ async def _commit(
                 pending = await db.get_pending_erasure(uow.tx, child_ref=report["child_ref"])
                 if pending is not None:
                     await db.put_pending_erasure(uow.tx, pending=domain.cancel_erasure(pending))
-                uow.emit(_filed_event(report))
+                uow.announce(
+                    _filed(report),
+                    source="school_liaison",
+                    subject=report["id"],
+                    correlation_id=report["id"],
+                )
             return
         except vault.ChildKeyRace:
             if attempt == KEY_RACE_ATTEMPTS - 1:
@@ -171,17 +175,10 @@ def _new_report(body: ReportCreate, user_id: str, school: Doc, sealer: Sealer) -
     }
 
 
-def _filed_event(report: Doc) -> Envelope:
-    data = ReportFiled.model_validate(
+def _filed(report: Doc) -> ReportFiled:
+    return ReportFiled.model_validate(
         {k: report[k] for k in ReportFiled.model_fields if k != "report_id"}
         | {"report_id": report["id"]}
-    )
-    return Envelope.wrap(
-        data,
-        source="school_liaison",
-        subject=report["id"],
-        correlation_id=report["id"],
-        traceparent=current_traceparent(),
     )
 
 

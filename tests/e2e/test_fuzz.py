@@ -16,18 +16,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from deploy.launcher import Platform, Ports
 from gateway.access import ROLES_KEY
 from shared.identity import Role
+from tests.support import USER_OF
 
 EXAMPLES = 25  # per operation: bounded, a few seconds in all
-USER_OF = {
-    Role.teacher: "teacher1",
-    Role.school_safety_lead: "safety1",
-    Role.police_officer: "officer1",
-    Role.social_worker: "social1",
-    Role.dispatcher: "dispatcher1",
-    Role.supervisor: "supervisor1",
-    Role.auditor: "auditor1",
-    Role.admin: "admin1",
-}
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from shared.contracts.school import ChildErased
 from shared.events import Envelope, utcnow
 from shared.identity import Role
 from shared.store import open_store
-from tests.integration.test_authorization_matrix import CELLS, USER_OF, build_world
-from tests.support import Gateway, eventually
+from tests.integration.test_authorization_matrix import CELLS, build_world
+from tests.support import USER_OF, Gateway, eventually
 
 
 def _names_child(schema: dict[str, Any], components: dict[str, Any]) -> bool:

@@ -14,18 +14,8 @@ from typing import Any
 from gateway.access import ROLES_KEY
 from shared.identity import Role
 from tests.integration.test_dead_letters import poison_report
-from tests.support import REPORT, Gateway, eventually
+from tests.support import REPORT, USER_OF, Gateway, eventually
 
-USER_OF = {
-    Role.teacher: "teacher1",
-    Role.school_safety_lead: "safety1",
-    Role.police_officer: "officer1",
-    Role.social_worker: "social1",
-    Role.dispatcher: "dispatcher1",
-    Role.supervisor: "supervisor1",
-    Role.auditor: "auditor1",
-    Role.admin: "admin1",
-}
 STATION = {Role.dispatcher, Role.supervisor}
 SCOPED = {Role.teacher, Role.school_safety_lead, Role.police_officer, Role.social_worker}
 
