@@ -61,7 +61,9 @@ class UserUpdate(BaseModel):
     password: str | None = Field(default=None, min_length=12, max_length=200)
 
 
-class UserView(BaseModel):
+class AccountView(BaseModel):
+    """A user or a partner client, without its password or secret hash."""
+
     id: str
     role: Role
     display_name: str
@@ -76,17 +78,7 @@ class ClientCreate(Scope):
     display_name: str = Field(min_length=1, max_length=100)
 
 
-class ClientView(BaseModel):
-    id: str
-    role: Role
-    display_name: str
-    school_id: str | None
-    org_id: str | None
-    school_ids: list[str]
-    active: bool
-
-
-class ClientCreated(ClientView):
+class ClientCreated(AccountView):
     client_secret: str = Field(description="shown once; only its hash is kept")
 
 
@@ -98,14 +90,14 @@ def get_bus(request: Request) -> Bus:
 BusDep = Annotated[Bus, Depends(get_bus)]
 
 
-@router.get("/users", response_model=list[UserView], openapi_extra=ADMIN)
+@router.get("/users", response_model=list[AccountView], openapi_extra=ADMIN)
 async def list_users(admin: CallerDep, request: Request) -> list[Doc]:
     return await db.list_users(request.app.state.store)
 
 
 @router.post(
     "/users",
-    response_model=UserView,
+    response_model=AccountView,
     status_code=201,
     openapi_extra=policy(Role.admin, audit="permission_change", object_type="user"),
 )
@@ -127,7 +119,7 @@ async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> D
 
 @router.patch(
     "/users/{username}",
-    response_model=UserView,
+    response_model=AccountView,
     openapi_extra=policy(
         Role.admin, audit="permission_change", object_type="user", id_param="username"
     ),
@@ -150,7 +142,7 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
     return user
 
 
-@router.get("/clients", response_model=list[ClientView], openapi_extra=ADMIN)
+@router.get("/clients", response_model=list[AccountView], openapi_extra=ADMIN)
 async def list_clients(admin: CallerDep, request: Request) -> list[Doc]:
     return await db.list_clients(request.app.state.store)
 
