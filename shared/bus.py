@@ -9,6 +9,7 @@ DEADLETTER stream so it never blocks the messages behind it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -41,7 +42,9 @@ Handler = Callable[[Envelope], Awaitable[bool | None]]
 
 PUBLISH_TIMEOUT_S = 5.0
 FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is replaced
-PUBLISH_ATTEMPTS = 5
+# How long a publish keeps retrying (same message id) before giving up: covers a cluster
+# electing a new stream leader after a node is lost, which takes a few seconds.
+PUBLISH_RETRY_WITHIN_S = 15.0
 
 
 def peek_envelope(data: bytes) -> dict[str, str]:
@@ -176,16 +179,18 @@ class Bus:
             inject(headers)
         payload = envelope.model_dump_json().encode()
         target = subject or envelope.nats_subject
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PUBLISH_RETRY_WITHIN_S
+        for attempt in itertools.count(1):
             try:
                 await self.js.publish(target, payload, headers=headers, timeout=PUBLISH_TIMEOUT_S)
                 self._metrics.events_published.labels(self._name, envelope.type).inc()
                 return
             except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError) as exc:
-                if attempt == PUBLISH_ATTEMPTS:
+                if loop.time() > deadline:
                     raise
                 log.warning("publish %s attempt %d failed: %r", target, attempt, exc)
-                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+                await asyncio.sleep(min(1.0, 0.1 * 2**attempt))
 
     def consume(self, spec: ConsumerSpec, handler: Handler, *, batch: int = 16) -> None:
         """Start a background pull loop for a durable consumer."""

@@ -243,12 +243,19 @@ class Run:
         await self.load.until_accepted(self.load.total * k // of)
 
     async def outage(
-        self, name: str, *, at: tuple[int, int], until: tuple[int, int] | float
+        self,
+        name: str,
+        *,
+        at: tuple[int, int],
+        until: tuple[int, int] | float,
+        graceful: bool = False,
     ) -> None:
-        """kill -9 `name` once `at` of the burst is accepted; start it again once `until` of it is
-        (or after `until` seconds on the monotonic clock, while the load keeps retrying)."""
+        """kill -9 (or SIGTERM, `graceful`) `name` once `at` of the burst is accepted; start it
+        again once `until` of it is (or after `until` seconds on the monotonic clock, while the
+        load keeps retrying)."""
         await self.at(*at)
-        await asyncio.to_thread(self.platform.kill, name)
+        stop = self.platform.stop_process if graceful else self.platform.kill
+        await asyncio.to_thread(stop, name)
         if isinstance(until, tuple):
             await self.at(*until)
         else:
@@ -281,6 +288,11 @@ class Run:
 
 async def kill_case_tracking(run: Run) -> None:
     await run.outage("case_tracking", at=(1, 3), until=(2, 3))
+
+
+async def stop_case_tracking_gracefully(run: Run) -> None:
+    await run.outage("case_tracking", at=(1, 3), until=(2, 3), graceful=True)
+    run.expect_in_log("case_tracking", "Application shutdown complete")
 
 
 async def kill_notifications_then_school_liaison(run: Run) -> None:
@@ -370,6 +382,7 @@ SCENARIOS = {
         Scenario(4, "kill a node of a 3-node cluster", kill_a_cluster_node, nats_nodes=3),
         Scenario(5, "poison event", poison_event, dead_letters=1),
         Scenario(6, "store locked for 8 s", lock_case_tracking_store),
+        Scenario(7, "SIGTERM case_tracking (drain)", stop_case_tracking_gracefully),
     )
 }
 

@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from deploy.launcher import Platform, Ports, free_port, wait_until
+from shared.identity import Principal, Role, mint_internal_token
+from shared.web import INTERNAL_HEADER
 from tests.support import REPORT
 
 BUDGET_S = 2.0
@@ -181,6 +183,18 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
     for port in ports:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+def test_a_service_port_reached_directly_refuses_without_the_gateways_credential(
+    platform: Platform,
+) -> None:
+    forged = mint_internal_token(
+        Principal(user_id="intruder", role=Role.dispatcher), secret="x" * 40
+    )
+    for service, path in (("school_liaison", "/schools"), ("case_tracking", "/tasks")):
+        url = platform.service_url(service) + path
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, headers={INTERNAL_HEADER: forged}).status_code == 401
 
 
 def test_no_childs_name_or_id_in_any_file_the_run_wrote(platform: Platform) -> None:
