@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.launcher import Platform, Ports, free_port, wait_until
+from deploy.launcher import Platform, Ports, free_port, free_port_block, wait_until
 from shared.identity import Principal, Role, mint_internal_token
 from shared.web import INTERNAL_HEADER
 from tests.support import REPORT
@@ -153,8 +153,7 @@ def test_a_restart_keeps_the_data(platform: Platform, client: Client) -> None:
 
 
 def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
-    gateway, nats, base = free_port(), free_port(), free_port()
-    base = 20000 + base % 20000  # four consecutive ports; checked free below
+    gateway, nats, base = free_port(), free_port(), free_port_block(4)
     argv = [
         sys.executable,
         "-m",
