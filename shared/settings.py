@@ -32,8 +32,8 @@ class BaseServiceSettings(BaseSettings):
     log_level: str = "INFO"
     otel_exporter: str = Field(
         default="none",
-        pattern=r"^(none|console|memory|otlp|file:.+)$",
-        description="none | console | memory | otlp | file:<path>",
+        pattern=r"^(none|console|otlp|file:.+)$",
+        description="none | console | otlp | file:<path>",
     )
 
     @model_validator(mode="after")

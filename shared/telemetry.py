@@ -17,7 +17,6 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.requests import Request
@@ -52,10 +51,10 @@ class JsonLinesSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-def setup_tracing(*, service: str, exporter: str) -> InMemorySpanExporter | None:
-    """Install a tracer provider for this process once; return the exporter when in memory.
+def setup_tracing(*, service: str, exporter: str) -> None:
+    """Install a tracer provider for this process once.
 
-    `exporter`: none | console | memory | otlp (OTLP over HTTP, configured by the standard
+    `exporter`: none | console | otlp (OTLP over HTTP, configured by the standard
     OTEL_EXPORTER_OTLP_* variables) | file:<path> (JSON lines).
 
     The provider is process-wide by OpenTelemetry's design; when several services share one
@@ -63,14 +62,10 @@ def setup_tracing(*, service: str, exporter: str) -> InMemorySpanExporter | None
     """
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
-        return None
+        return
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    memory: InMemorySpanExporter | None = None
     if exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
-    elif exporter == "memory":
-        memory = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(memory))
     elif exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -81,7 +76,6 @@ def setup_tracing(*, service: str, exporter: str) -> InMemorySpanExporter | None
     elif exporter != "none":
         raise ValueError(f"unknown trace exporter {exporter!r}")
     trace.set_tracer_provider(provider)
-    return memory
 
 
 def tracer(name: str) -> trace.Tracer:
