@@ -16,21 +16,6 @@ async def prepare(store: Store) -> None:
     await store.ensure_index(TASKS_C, ["assignee_org_id"])
     await store.ensure_index(TASKS_C, ["status"])
     await store.ensure_index(TASKS_C, ["child_ref"])
-    await backfill_task_child_refs(store)
-
-
-async def backfill_task_child_refs(store: Store) -> None:
-    """Tasks stored before tasks named their child get it from their case (once; then none
-    match)."""
-    stale = await store.find(TASKS_C, where={"child_ref": None})
-    cases: dict[str, Case | None] = {}
-    async with store.transaction() as tx:
-        for doc in stale:
-            if doc["case_id"] not in cases:
-                cases[doc["case_id"]] = await get_case(tx, case_id=doc["case_id"])
-            case = cases[doc["case_id"]]
-            if case is not None:
-                await tx.put(TASKS_C, {**doc, "child_ref": case.child_ref})
 
 
 async def get_case(store: Reader, *, case_id: str) -> Case | None:

@@ -8,12 +8,11 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from services.school_liaison import handlers, retention, vault
+from services.school_liaison import handlers, retention
 from services.school_liaison import store as db
 from services.school_liaison.api import router
 from services.school_liaison.privacy import Sealer
 from services.school_liaison.settings import Settings
-from shared.events import utcnow
 from shared.runtime import Runtime
 from shared.store import Store
 from shared.web import service_app
@@ -29,7 +28,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         if settings.demo_mode:
             await db.seed_demo_schools(runtime.store)
         app.state.sealer = Sealer(settings.pii_key)
-        await vault.migrate_legacy_seals(runtime.store, app.state.sealer, now=utcnow())
         handlers.register(runtime)
         app.state.retention_sweep = asyncio.create_task(
             retention.sweep_periodically(runtime, interval_s=settings.retention_sweep_s),

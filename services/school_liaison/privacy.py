@@ -64,9 +64,6 @@ class Sealer:
         # Separate keys derived for separate jobs, so no key ever serves two purposes.
         self._kek = AESGCM(hashlib.sha256(b"hulei-child-kek:" + key).digest())
         self._ref_key = hashlib.sha256(b"hulei-child-ref:" + key).digest()
-        # Reports sealed before per-child keys were sealed with the master key itself;
-        # kept only so they can be re-sealed once (vault.migrate_legacy_seals).
-        self._legacy = AESGCM(key)
 
     def wrap(self, data_key: bytes, *, child_ref: str) -> str:
         # The child reference as associated data: a wrapped key cannot serve another child.
@@ -74,10 +71,6 @@ class Sealer:
 
     def unwrap(self, wrapped: str, *, child_ref: str) -> bytes:
         return _decrypt(self._kek, wrapped, aad=child_ref)
-
-    def open_legacy(self, sealed: str, *, record_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = json.loads(_decrypt(self._legacy, sealed, aad=record_id))
-        return result
 
     def child_ref(self, student: StudentDetails, *, school_id: str) -> str:
         """The same child gives the same reference on every report; it reveals nothing."""

@@ -62,11 +62,6 @@ async def reports_of_child(store: Reader, *, child_ref: str) -> list[Doc]:
     return await store.find(REPORTS_C, where={"child_ref": child_ref}, order_by="filed_at")
 
 
-async def legacy_sealed_reports(store: Reader) -> list[Doc]:
-    """Reports sealed before children had keys of their own (no `seal_v`)."""
-    return await store.find(REPORTS_C, where={"seal_v": None})
-
-
 async def erase_report(tx: Writer, *, report: Doc, at: datetime) -> None:
     """Drop the sealed details; the facts (school, category, severity, dates) stay for counting."""
     await tx.put(REPORTS_C, {**report, "sealed": None, "erased_at": at.isoformat()})

@@ -7,11 +7,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-
 from services.school_liaison import store as db
 from services.school_liaison.privacy import Sealer, new_data_key, seal, unseal
-from shared.store import Doc, DuplicateKeyError, Reader, Store, Writer
+from shared.store import Doc, DuplicateKeyError, Reader, Writer
 
 log = logging.getLogger("hulei.school_liaison.vault")
 SEAL_VERSION = 2  # sealed with the child's data key; absent: sealed with the master key
@@ -61,25 +59,3 @@ async def open_report(store: Reader, sealer: Sealer, report: Doc) -> dict[str, A
         return None
     key = sealer.unwrap(row["wrapped"], child_ref=report["child_ref"])
     return unseal(report["sealed"], data_key=key, record_id=report["id"])
-
-
-async def migrate_legacy_seals(store: Store, sealer: Sealer, *, now: datetime) -> int:
-    """Re-seal reports sealed with the master key under their children's keys (once, at start).
-
-    Without this, reports filed before per-child keys could not be erased by destroying a key.
-    """
-    moved = 0
-    for stale in await db.legacy_sealed_reports(store):
-        async with store.transaction() as tx:
-            report = await db.get_report(tx, report_id=stale["id"])
-            if report is None or report.get("seal_v") is not None or report["sealed"] is None:
-                continue
-            try:
-                private = sealer.open_legacy(report["sealed"], record_id=report["id"])
-            except InvalidTag:
-                log.error("report %s cannot be opened with the configured key", report["id"])
-                continue
-            resealed = await seal_report(tx, sealer, report=report, private=private, now=now)
-            await db.put_report(tx, report=resealed)
-            moved += 1
-    return moved

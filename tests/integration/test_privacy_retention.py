@@ -6,18 +6,14 @@ an internal token (the gateway's `POST /v1/cases/{id}/close` is added separately
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.case_tracking import store as case_db
 from services.school_liaison import vault
 from services.school_liaison.app import create_app
 from services.school_liaison.privacy import Sealer, new_data_key, seal
@@ -25,7 +21,6 @@ from services.school_liaison.retention import sweep_retention
 from services.school_liaison.settings import Settings
 from shared.events import utcnow
 from shared.identity import Principal, Role, mint_internal_token
-from shared.settings import DEMO_PII_KEY
 from shared.web import INTERNAL_HEADER
 from tests.support import Gateway, eventually
 
@@ -210,42 +205,6 @@ async def test_a_new_report_after_closure_cancels_the_erasure(gateway: Gateway) 
     assert await sweep_retention(runtime, now=_past_retention(gateway)) == []
     for rid in (report["id"], newer["id"]):
         assert (await _view(gateway, "teacher1", rid))["student"] == STUDENT
-
-
-async def test_reports_sealed_with_the_master_key_are_resealed_under_the_childs_key(
-    gateway: Gateway,
-) -> None:
-    report = await _file_and_link(gateway)
-    rid, child = report["id"], report["child_ref"]
-    store = gateway.store("school_liaison")
-    # Turn it back into a report filed before per-child keys: sealed with pii_key itself.
-    nonce, private = os.urandom(12), {"description": REPORT["description"], "student": STUDENT}
-    aead = AESGCM(base64.b64decode(DEMO_PII_KEY))
-    blob = nonce + aead.encrypt(nonce, json.dumps(private).encode(), rid.encode())
-    stored = await store.get("reports", rid)
-    async with store.transaction() as tx:
-        legacy = {k: v for k, v in stored.items() if k != "seal_v"}
-        await tx.put("reports", {**legacy, "sealed": base64.b64encode(blob).decode()})
-        await tx.delete("child_keys", child)
-
-    sealer: Sealer = gateway.apps["school_liaison"].state.sealer
-    assert await vault.migrate_legacy_seals(store, sealer, now=utcnow()) == 1
-    assert await vault.migrate_legacy_seals(store, sealer, now=utcnow()) == 0
-    assert (await store.get("reports", rid))["seal_v"] == vault.SEAL_VERSION
-    assert await store.get("child_keys", child) is not None
-    assert (await _view(gateway, "teacher1", rid))["student"] == STUDENT
-
-
-async def test_tasks_stored_before_they_named_their_child_get_it_from_their_case(
-    gateway: Gateway,
-) -> None:
-    report = await _file_and_link(gateway)
-    store = gateway.store("case_tracking")
-    task = (await store.find("tasks", where={"case_id": report["case_id"]}))[0]
-    async with store.transaction() as tx:
-        await tx.put("tasks", {k: v for k, v in task.items() if k != "child_ref"})
-    await case_db.backfill_task_child_refs(store)
-    assert (await store.get("tasks", task["id"]))["child_ref"] == report["child_ref"]
 
 
 async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(

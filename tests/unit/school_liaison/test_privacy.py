@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from datetime import date
 
 import pytest
@@ -78,8 +77,6 @@ def test_erasure_makes_opening_fail(data_key: bytes) -> None:
     for other in (new_data_key(), base64.b64decode(KEY)):
         with pytest.raises(InvalidTag):
             unseal(sealed, data_key=other, record_id="rep-1")
-    with pytest.raises(InvalidTag):
-        Sealer(KEY).open_legacy(sealed, record_id="rep-1")
 
 
 def test_tampered_blob_fails(data_key: bytes) -> None:
@@ -128,20 +125,6 @@ def test_the_master_key_is_not_the_wrapping_key(sealer: Sealer, data_key: bytes)
     wrapped = base64.b64decode(sealer.wrap(data_key, child_ref="child-1"))
     with pytest.raises(InvalidTag):
         AESGCM(base64.b64decode(KEY)).decrypt(wrapped[:12], wrapped[12:], b"child-1")
-
-
-# --- reports sealed before per-child keys --------------------------------------------------------
-
-
-def test_legacy_blob_sealed_with_the_master_key_still_opens(sealer: Sealer) -> None:
-    # Exactly how reports were sealed before: AES-GCM under pii_key, the record id as AAD.
-    nonce = bytes(12)
-    body = json.dumps({"name": NAME}).encode()
-    blob = nonce + AESGCM(base64.b64decode(KEY)).encrypt(nonce, body, b"rep-1")
-    legacy = base64.b64encode(blob).decode()
-    assert sealer.open_legacy(legacy, record_id="rep-1") == {"name": NAME}
-    with pytest.raises(InvalidTag):
-        sealer.open_legacy(legacy, record_id="rep-2")
 
 
 # --- child_ref -------------------------------------------------------------------------------
