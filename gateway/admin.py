@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
+from argon2 import PasswordHasher
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,7 +18,7 @@ from shared.bus import Bus
 from shared.contracts.ops import DeadLetteredView
 from shared.deadletters import list_dead_letters, replay_dead_letter
 from shared.identity import Role
-from shared.store import Doc, DuplicateKeyError
+from shared.store import Doc, DuplicateKeyError, Store
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=AuditedRoute)
 ADMIN = policy(Role.admin)
@@ -82,6 +83,23 @@ class ClientCreated(AccountView):
     client_secret: str = Field(description="shown once; only its hash is kept")
 
 
+def user_doc(body: UserCreate, *, hasher: PasswordHasher) -> Doc:
+    """A new, active account as stored (the API and the bootstrap command both make them)."""
+    return {
+        "id": body.username,
+        "password_hash": hasher.hash(body.password),
+        **body.model_dump(mode="json", exclude={"username", "password"}),
+        "active": True,
+    }
+
+
+async def _insert_new(store: Store, collection: str, account: Doc, *, taken: str) -> None:
+    try:
+        await store.insert(collection, account)
+    except DuplicateKeyError as exc:
+        raise HTTPException(409, taken) from exc
+
+
 def get_bus(request: Request) -> Bus:
     bus: Bus = request.app.state.bus
     return bus
@@ -102,18 +120,8 @@ async def list_users(admin: CallerDep, request: Request) -> list[Doc]:
     openapi_extra=policy(Role.admin, audit="permission_change", object_type="user"),
 )
 async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> Doc:
-    state = request.app.state
-    user = {
-        "id": body.username,
-        "password_hash": state.passwords.hasher.hash(body.password),
-        **body.model_dump(mode="json", exclude={"username", "password"}),
-        "active": True,
-    }
-    try:
-        async with state.store.transaction() as tx:
-            await db.insert_user(tx, user=user)
-    except DuplicateKeyError as exc:
-        raise HTTPException(409, "username already taken") from exc
+    user = user_doc(body, hasher=request.app.state.passwords.hasher)
+    await _insert_new(request.app.state.store, db.USERS_C, user, taken="username already taken")
     return user
 
 
@@ -163,11 +171,7 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
         **body.model_dump(mode="json", exclude={"client_id"}),
         "active": True,
     }
-    try:
-        async with state.store.transaction() as tx:
-            await db.insert_client(tx, client=client)
-    except DuplicateKeyError as exc:
-        raise HTTPException(409, "client_id already taken") from exc
+    await _insert_new(state.store, db.CLIENTS_C, client, taken="client_id already taken")
     return {**client, "client_secret": secret}
 
 

@@ -16,7 +16,7 @@ import sys
 from argon2 import PasswordHasher
 
 from gateway import store as db
-from gateway.admin import UserCreate
+from gateway.admin import UserCreate, user_doc
 from gateway.audit import AuditLog, Event
 from gateway.settings import Settings
 from shared.identity import Role
@@ -29,16 +29,7 @@ async def create_admin(*, store_url: str, username: str, password: str) -> None:
     )
     store = await open_store(store_url)
     try:
-        async with store.transaction() as tx:
-            await db.insert_user(
-                tx,
-                user={
-                    "id": body.username,
-                    "password_hash": PasswordHasher().hash(body.password),
-                    **body.model_dump(mode="json", exclude={"username", "password"}),
-                    "active": True,
-                },
-            )
+        await db.insert_user(store, user=user_doc(body, hasher=PasswordHasher()))
         await AuditLog(store).append(
             Event(actor="bootstrap", action="permission_change", object_type="user",
                   object_id=username, role="admin")

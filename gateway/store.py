@@ -35,10 +35,6 @@ async def list_clients(store: Reader) -> list[Doc]:
     return await store.find(CLIENTS_C, order_by="id")
 
 
-async def insert_client(tx: Writer, *, client: Doc) -> None:
-    await tx.insert(CLIENTS_C, client)
-
-
 async def put_client(tx: Writer, *, client: Doc) -> None:
     await tx.put(CLIENTS_C, client)
 
