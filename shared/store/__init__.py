@@ -1,18 +1,67 @@
 """The store port: a small document store every service uses, with SQLite and MongoDB adapters.
 
-Documents are JSON objects with a string `id`. Uniqueness is always by `id`, so services make
-ids deterministic where they need a unique key (idempotency keys, processed-event markers).
-Filters are equality on top-level fields; a list value means "one of".
+Documents are JSON objects with a string `id`, unique per collection; `ensure_index(...,
+unique=True)` adds unique secondary keys (optionally partial: only documents matching `where`).
+Filters are on top-level fields: a scalar means equal, a list "one of", None "missing or null",
+a `Range` bounds. Lists ordered by a field page by keyset: `after=` the `Cursor` of the last
+document seen (the order field's value and the id, which breaks ties), never by offset.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
 
 Doc = dict[str, Any]
 Where = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bounds on one field; None leaves that side open."""
+
+    gt: Any = None
+    gte: Any = None
+    lt: Any = None
+    lte: Any = None
+
+    def bounds(self) -> list[tuple[str, Any]]:
+        """(operator, value) pairs that are set, operators as SQL spells them."""
+        pairs = (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<="))
+        return [(op, getattr(self, name)) for name, op in pairs if getattr(self, name) is not None]
+
+
+class Cursor(NamedTuple):
+    """Where a page ended: the order field's value and the id of the last document."""
+
+    value: Any
+    id: str
+
+    @classmethod
+    def of(cls, doc: Doc, order_by: str) -> Cursor:
+        return cls(doc[order_by], str(doc["id"]))
+
+    def encode(self) -> str:
+        """Opaque to API clients: they hand it back as `?after=`."""
+        raw = json.dumps([self.value, self.id], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        """Raises ValueError for anything that is not a cursor this module made."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            value, id_ = json.loads(raw)
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise ValueError("not a valid page cursor") from exc
+        if not isinstance(id_, str) or not isinstance(value, str | int | float):
+            raise ValueError("not a valid page cursor")
+        return cls(value, id_)
 
 
 class DuplicateKeyError(Exception):
@@ -34,7 +83,12 @@ class Reader(Protocol):
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
-    ) -> list[Doc]: ...
+        after: Cursor | None = None,
+    ) -> list[Doc]:
+        """`after` needs `order_by` (a field every matching document has, non-null)."""
+        ...
+
+    async def count(self, collection: str, *, where: Where | None = None) -> int: ...
 
 
 class Writer(Reader, Protocol):
@@ -52,7 +106,18 @@ class Store(Writer, Protocol):
         """All writes inside commit together or not at all."""
         ...
 
-    async def ensure_index(self, collection: str, fields: Sequence[str]) -> None: ...
+    async def ensure_index(
+        self,
+        collection: str,
+        fields: Sequence[str],
+        *,
+        unique: bool = False,
+        where: Mapping[str, str | int | bool] | None = None,
+    ) -> None:
+        """`unique`: inserting or putting a second document with the same values raises
+        DuplicateKeyError. `where` (equality only) makes the index partial: only documents
+        matching it count, e.g. one *open* case per child."""
+        ...
 
     async def ping(self) -> None: ...
 

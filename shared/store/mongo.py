@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -22,7 +22,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from shared.store import Doc, DuplicateKeyError, StoreUnavailableError, Where, Writer
+from shared.store import (
+    Cursor,
+    Doc,
+    DuplicateKeyError,
+    Range,
+    StoreUnavailableError,
+    Where,
+    Writer,
+)
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SEQ = "_seq"  # hidden insertion order, standing in for SQLite's rowid
@@ -52,13 +60,28 @@ def _next_seq() -> int:
 def _filter(where: Where | None) -> dict[str, Any]:
     query: dict[str, Any] = {}
     for field, value in (where or {}).items():
-        if isinstance(value, list | tuple | set | frozenset):
+        if isinstance(value, Range):
+            query[_field(field)] = {"$" + name: bound for name, bound in _mongo_bounds(value)}
+        elif isinstance(value, list | tuple | set | frozenset):
             query[_field(field)] = {"$in": list(value)}
         else:
             # $eq so a dict value is matched, never read as operators; None matches null or
             # missing, like SQLite's IS NULL on json_extract.
             query[_field(field)] = {"$eq": value}
     return query
+
+
+def _mongo_bounds(value: Range) -> list[tuple[str, Any]]:
+    names = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+    return [(names[op], bound) for op, bound in value.bounds()]
+
+
+def _page(where: Where | None, order_by: str, after: Cursor, descending: bool) -> dict[str, Any]:
+    """The filter plus "strictly past (value, id)" in the list's order."""
+    past = "$lt" if descending else "$gt"
+    key = _field(order_by)
+    keyset = {"$or": [{key: {past: after.value}}, {key: after.value, "_id": {past: after.id}}]}
+    return {"$and": [_filter(where), keyset]}
 
 
 def _body(doc: Doc) -> Doc:
@@ -122,16 +145,29 @@ class _Ops(Writer):
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        after: Cursor | None = None,
     ) -> list[Doc]:
         if limit == 0:  # Mongo reads limit 0 as "no limit"; SQLite's LIMIT 0 returns nothing
             return []
         way = DESCENDING if descending else ASCENDING
-        sort = [(_field(order_by), way), (_SEQ, way)] if order_by else [(_SEQ, ASCENDING)]
+        sort = [(_field(order_by), way), ("_id", way)] if order_by else [(_SEQ, ASCENDING)]
+        if after is not None:
+            if not order_by:
+                raise ValueError("a page cursor needs order_by")
+            query = _page(where, order_by, after, descending)
+        else:
+            query = _filter(where)
         async with self._op():
             cursor = self._db[_ident(collection)].find(
-                _filter(where), sort=sort, limit=max(limit or 0, 0), session=self._session
+                query, sort=sort, limit=max(limit or 0, 0), session=self._session
             )
             return [_out(raw) async for raw in cursor]
+
+    async def count(self, collection: str, *, where: Where | None = None) -> int:
+        async with self._op():
+            return await self._db[_ident(collection)].count_documents(
+                _filter(where), session=self._session
+            )
 
     async def insert(self, collection: str, doc: Doc) -> None:
         # An upsert that only sets on insert, not insert_one: a server duplicate-key error
@@ -207,11 +243,22 @@ class MongoStore(_Ops):
                         raise
                     await session.commit_transaction()
 
-    async def ensure_index(self, collection: str, fields: Sequence[str]) -> None:
-        # _seq last, as SQLite implicitly ends every index with rowid: filter, then read in order.
-        keys = [(_field(f), ASCENDING) for f in fields] + [(_SEQ, ASCENDING)]
+    async def ensure_index(
+        self,
+        collection: str,
+        fields: Sequence[str],
+        *,
+        unique: bool = False,
+        where: Mapping[str, str | int | bool] | None = None,
+    ) -> None:
+        keys = [(_field(f), ASCENDING) for f in fields]
+        options: dict[str, Any] = {"unique": unique}
+        if not unique:
+            keys.append(("_id", ASCENDING))  # ends like a keyset page's order: (field, id)
+        if where:
+            options["partialFilterExpression"] = {_field(k): v for k, v in where.items()}
         with _mapped():
-            await self._db[_ident(collection)].create_index(keys)
+            await self._db[_ident(collection)].create_index(keys, **options)
 
     async def ping(self) -> None:
         with _mapped():

@@ -10,13 +10,21 @@ import asyncio
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shared.store import Doc, DuplicateKeyError, StoreUnavailableError, Where, Writer
+from shared.store import (
+    Cursor,
+    Doc,
+    DuplicateKeyError,
+    Range,
+    StoreUnavailableError,
+    Where,
+    Writer,
+)
 
 R = TypeVar("R")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -32,19 +40,20 @@ def _sql_value(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
-def _select(
-    collection: str,
-    where: Where | None,
-    order_by: str | None,
-    descending: bool,
-    limit: int | None,
-) -> tuple[str, list[Any]]:
-    sql = f"SELECT doc FROM {_ident(collection)}"
+def _expr(field: str) -> str:
+    return "id" if field == "id" else f"json_extract(doc, '$.{_ident(field)}')"
+
+
+def _where(where: Where | None) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     for field, value in (where or {}).items():
-        expr = "id" if field == "id" else f"json_extract(doc, '$.{_ident(field)}')"
-        if isinstance(value, list | tuple | set | frozenset):
+        expr = _expr(field)
+        if isinstance(value, Range):
+            for op, bound in value.bounds():
+                clauses.append(f"{expr} {op} ?")
+                params.append(_sql_value(bound))
+        elif isinstance(value, list | tuple | set | frozenset):
             values = list(value)
             if not values:
                 clauses.append("0")
@@ -56,12 +65,30 @@ def _select(
         else:
             clauses.append(f"{expr} = ?")
             params.append(_sql_value(value))
+    return clauses, params
+
+
+def _select(
+    collection: str,
+    where: Where | None,
+    order_by: str | None,
+    descending: bool,
+    limit: int | None,
+    after: Cursor | None = None,
+) -> tuple[str, list[Any]]:
+    sql = f"SELECT doc FROM {_ident(collection)}"
+    clauses, params = _where(where)
+    if after is not None:
+        if not order_by:
+            raise ValueError("a page cursor needs order_by")
+        # Row values: the next page starts strictly past (value, id) in the list's order.
+        clauses.append(f"({_expr(order_by)}, id) {'<' if descending else '>'} (?, ?)")
+        params.extend([_sql_value(after.value), after.id])
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     if order_by:
-        sql += f" ORDER BY json_extract(doc, '$.{_ident(order_by)}')"
-        sql += " DESC" if descending else ""
-        sql += ", rowid DESC" if descending else ", rowid"
+        way = " DESC" if descending else ""
+        sql += f" ORDER BY {_expr(order_by)}{way}, id{way}"
     else:
         sql += " ORDER BY rowid"
     if limit is not None:
@@ -159,13 +186,24 @@ class _Ops(Writer):
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        after: Cursor | None = None,
     ) -> list[Doc]:
-        sql, params = _select(collection, where, order_by, descending, limit)
+        sql, params = _select(collection, where, order_by, descending, limit, after)
         try:
             rows = await self._conn.run(lambda c: c.execute(sql, params).fetchall())
         except sqlite3.OperationalError:
             return []
         return [json.loads(r[0]) for r in rows]
+
+    async def count(self, collection: str, *, where: Where | None = None) -> int:
+        clauses, params = _where(where)
+        sql = f"SELECT count(*) FROM {_ident(collection)}"
+        sql += " WHERE " + " AND ".join(clauses) if clauses else ""
+        try:
+            row = await self._conn.run(lambda c: c.execute(sql, params).fetchone())
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0])
 
     async def insert(self, collection: str, doc: Doc) -> None:
         await self._ensure_table(collection)
@@ -183,7 +221,10 @@ class _Ops(Writer):
             "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc"
         )
         payload = (doc["id"], json.dumps(doc, separators=(",", ":")))
-        await self._conn.run(lambda c: c.execute(sql, payload))
+        try:
+            await self._conn.run(lambda c: c.execute(sql, payload))
+        except sqlite3.IntegrityError as exc:  # a unique secondary index
+            raise DuplicateKeyError(f"{collection}/{doc['id']}") from exc
 
     async def delete(self, collection: str, id: str) -> None:
         sql = f"DELETE FROM {_ident(collection)} WHERE id = ?"
@@ -218,10 +259,19 @@ class SqliteStore:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        after: Cursor | None = None,
     ) -> list[Doc]:
         return await self._read_ops.find(
-            collection, where=where, order_by=order_by, descending=descending, limit=limit
+            collection,
+            where=where,
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            after=after,
         )
+
+    async def count(self, collection: str, *, where: Where | None = None) -> int:
+        return await self._read_ops.count(collection, where=where)
 
     async def insert(self, collection: str, doc: Doc) -> None:
         async with self._lock:
@@ -248,12 +298,34 @@ class SqliteStore:
                 await asyncio.shield(self._writer.run(_rollback))
                 raise
 
-    async def ensure_index(self, collection: str, fields: Sequence[str]) -> None:
+    async def ensure_index(
+        self,
+        collection: str,
+        fields: Sequence[str],
+        *,
+        unique: bool = False,
+        where: Mapping[str, str | int | bool] | None = None,
+    ) -> None:
+        cols = [_expr(f) for f in fields]
+        if not unique:
+            cols.append("id")  # ends like a keyset page's order: (field, id)
+        name = "ux_" if unique else "ix_"
+        name += f"{collection}_{'_'.join(fields)}"
+        partial = ""
+        if where:
+            if any(isinstance(v, str) and "'" in v for v in where.values()):
+                raise ValueError("a partial index condition may not contain quotes")
+            # Inlined, not bound: SQLite wants a partial index's condition as literals.
+            conds = [f"{_expr(k)} = {json.dumps(_sql_value(v))}" for k, v in where.items()]
+            partial = " WHERE " + " AND ".join(c.replace('"', "'") for c in conds)
+            name += "_when_" + "_".join(where)
+        kind = "UNIQUE INDEX" if unique else "INDEX"
+        sql = (
+            f"CREATE {kind} IF NOT EXISTS {name} ON {_ident(collection)} "
+            f"({', '.join(cols)}){partial}"
+        )
         async with self._lock:
             await self._write_ops._ensure_table(collection)
-            cols = ", ".join(f"json_extract(doc, '$.{_ident(f)}')" for f in fields)
-            name = f"ix_{collection}_{'_'.join(fields)}"
-            sql = f"CREATE INDEX IF NOT EXISTS {name} ON {_ident(collection)} ({cols})"
             await self._writer.run(lambda c: c.execute(sql))
 
     async def ping(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.store import DuplicateKeyError, Store, open_store
+from shared.store import Cursor, DuplicateKeyError, Range, Store, open_store
 
 BACKENDS = ["sqlite", "mongo"]
 
@@ -134,3 +134,69 @@ async def test_a_collection_first_seen_in_a_failed_transaction_is_usable_after(
     async with store.transaction() as tx:
         await tx.insert("fresh", {"id": "2"})
     assert [d["id"] for d in await store.find("fresh")] == ["2"]
+
+
+async def test_ranges_and_counts(store: Store) -> None:
+    for i in range(10):
+        await store.insert("nums", {"id": f"n{i}", "n": i, "at": f"2026-01-{i + 1:02d}T00:00:00"})
+    docs = await store.find("nums", where={"n": Range(gte=3, lt=6)}, order_by="n")
+    assert [d["n"] for d in docs] == [3, 4, 5]
+    docs = await store.find("nums", where={"at": Range(gt="2026-01-08T00:00:00")}, order_by="n")
+    assert [d["n"] for d in docs] == [8, 9]
+    assert await store.count("nums") == 10
+    assert await store.count("nums", where={"n": Range(lte=1)}) == 2
+    assert await store.count("nums", where={"n": Range(gt=4), "id": ["n5", "n1"]}) == 1
+    assert await store.count("no_such_collection") == 0
+
+
+@pytest.mark.parametrize("descending", [False, True])
+async def test_keyset_pages_visit_every_document_once_in_order(
+    store: Store, descending: bool
+) -> None:
+    # Ties on the order field: the id breaks them, so no page repeats or skips one.
+    for i in range(23):
+        await store.insert("paged", {"id": f"d{i:02d}", "group": "g", "rank": i // 4})
+    await store.insert("paged", {"id": "other", "group": "h", "rank": 0})
+    await store.ensure_index("paged", ["group", "rank"])
+    seen: list[str] = []
+    after: Cursor | None = None
+    while True:
+        page = await store.find(
+            "paged", where={"group": "g"}, order_by="rank", descending=descending,
+            limit=5, after=after,
+        )  # fmt: skip
+        if not page:
+            break
+        seen.extend(d["id"] for d in page)
+        after = Cursor.of(page[-1], "rank")
+    expected = sorted((f"d{i:02d}" for i in range(23)), key=lambda x: (int(x[1:]) // 4, x))
+    assert seen == (expected[::-1] if descending else expected)
+
+
+async def test_a_unique_index_refuses_a_second_document_with_the_same_values(store: Store) -> None:
+    await store.ensure_index("accounts", ["email"], unique=True)
+    await store.insert("accounts", {"id": "a", "email": "x@example.org"})
+    with pytest.raises(DuplicateKeyError):
+        await store.insert("accounts", {"id": "b", "email": "x@example.org"})
+    await store.insert("accounts", {"id": "c", "email": "y@example.org"})
+    with pytest.raises(DuplicateKeyError):
+        await store.put("accounts", {"id": "c", "email": "x@example.org"})
+    with pytest.raises(DuplicateKeyError):
+        async with store.transaction() as tx:
+            await tx.insert("accounts", {"id": "d", "email": "z@example.org"})
+            await tx.put("accounts", {"id": "e", "email": "z@example.org"})
+    assert await store.get("accounts", "d") is None
+    assert await store.get("accounts", "c") == {"id": "c", "email": "y@example.org"}
+
+
+async def test_a_partial_unique_index_counts_only_matching_documents(store: Store) -> None:
+    # One open case per child; closed ones do not count.
+    await store.ensure_index("cases", ["child_ref"], unique=True, where={"status": "open"})
+    await store.insert("cases", {"id": "c1", "child_ref": "k", "status": "open"})
+    with pytest.raises(DuplicateKeyError):
+        await store.insert("cases", {"id": "c2", "child_ref": "k", "status": "open"})
+    await store.put("cases", {"id": "c1", "child_ref": "k", "status": "closed"})
+    await store.insert("cases", {"id": "c2", "child_ref": "k", "status": "open"})
+    await store.insert("cases", {"id": "c3", "child_ref": "k", "status": "closed"})
+    found = await store.find("cases", where={"child_ref": "k", "status": "open"})
+    assert [d["id"] for d in found] == ["c2"]
