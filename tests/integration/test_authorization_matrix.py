@@ -194,11 +194,8 @@ def route_table(gateway: Gateway) -> dict[tuple[str, str], list[str] | None]:
 async def build_world(gw: Gateway) -> World:
     """A report in school 1 (the callers' own) and one in school 10 (nobody's here), their
     cases and tasks, a notice in each task worker's inbox, a partner client, a dead letter."""
-    teacher10 = new_user("teacher10", "sch-10")
-    assert (await gw.call("admin1", "POST", "/v1/admin/users", json=teacher10)).is_success
     partner = new_client("partner")
     assert (await gw.call("admin1", "POST", "/v1/admin/clients", json=partner)).is_success
-    await gw.auth("teacher10", PASSWORD)
     own = (await gw.file("teacher1", REPORT)).json()["id"]
     other_body = {**REPORT, "school_id": "sch-10", "student": {"name": "Other Child"}}
     other = (await gw.file("teacher10", other_body)).json()["id"]
