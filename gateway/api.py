@@ -18,7 +18,14 @@ from gateway.audit import AuditLog, Event
 from gateway.auth import UNAUTHORIZED, issue_token, principal_of
 from gateway.clients import Services
 from gateway.limits import LoginThrottle
-from shared.contracts.cases import CaseClose, CaseView, TaskStatus, TaskView
+from shared.contracts.cases import (
+    CaseClose,
+    CaseFeedbackView,
+    CaseView,
+    TaskFeedbackView,
+    TaskStatus,
+    TaskView,
+)
 from shared.contracts.notifications import NotificationView
 from shared.contracts.patrol import WelfareCheckView
 from shared.contracts.school import ReportCreate, ReportView, SchoolView
@@ -178,12 +185,18 @@ async def get_report(report_id: str, principal: CallerDep, services: ServicesDep
 
 @router.get(
     "/cases/{case_id}",
-    response_model=CaseView,
+    response_model=CaseView | CaseFeedbackView,
     tags=["cases"],
     responses=ERRORS,
     openapi_extra=policy(*CASEWORK, audit="read", object_type="case", id_param="case_id"),
 )
 async def get_case(case_id: str, principal: CallerDep, services: ServicesDep) -> JSONResponse:
+    """The child's case, shaped per role.
+
+    Police, social workers and the desk get `CaseView` (schools, reports, categories,
+    chronology). School staff get `CaseFeedbackView`: feedback on their own school's reports
+    (status, risk level, the tasks those reports started), nothing about other schools'.
+    """
     return await services.relay(
         "case_tracking", "GET", f"/cases/{seg(case_id)}", principal=principal
     )
@@ -211,7 +224,7 @@ async def close_case(
 
 @router.get(
     "/tasks",
-    response_model=list[TaskView],
+    response_model=list[TaskView | TaskFeedbackView],
     tags=["tasks"],
     responses=ERRORS,
     openapi_extra=policy(*CASEWORK, audit="read", object_type="task"),
@@ -223,6 +236,10 @@ async def list_tasks(
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> JSONResponse:
+    """A case's tasks (`case_id`), or the caller's own: an officer's, a social-work
+    organisation's, the desk's (all). School staff get only the tasks their school's reports
+    started, as `TaskFeedbackView` (no assignee); everyone else `TaskView`.
+    """
     params = {"case_id": case_id, "status": status, "limit": limit}
     return await services.relay(
         "case_tracking", "GET", "/tasks", principal=principal, params=params

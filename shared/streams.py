@@ -48,6 +48,7 @@ GATEWAY_ERASURES = ConsumerSpec("SCHOOL", "gateway-erasures", "school.child.eras
 NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
 NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
+NOTIFICATIONS_CASES = ConsumerSpec("CASES", "notifications-cases", "case.identity.flagged.v1")
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
@@ -57,6 +58,7 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     NOTIFICATIONS_TASKS,
     PATROL_TASKS,
     NOTIFICATIONS_OPS,
+    NOTIFICATIONS_CASES,
 )
 
 

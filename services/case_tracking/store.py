@@ -16,6 +16,7 @@ async def prepare(store: Store) -> None:
     await store.ensure_index(TASKS_C, ["assignee_org_id"])
     await store.ensure_index(TASKS_C, ["status"])
     await store.ensure_index(TASKS_C, ["child_ref"])
+    await store.ensure_index(TASKS_C, ["school_id"])
 
 
 async def get_case(store: Reader, *, case_id: str) -> Case | None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.contracts.cases import TaskAcknowledged, TaskCreated
+from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
 from shared.contracts.ops import DeadLettered
 
 DUTY_DESK = "role:dispatcher"
 ADMIN_DESK = "role:admin"
+SUPERVISOR_DESK = "role:supervisor"
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,13 @@ def notices_for_dead_letter(event: DeadLettered) -> list[Notice]:
     return [
         Notice(desk, "dead_lettered", title, None, None, None) for desk in (DUTY_DESK, ADMIN_DESK)
     ]
+
+
+def notices_for_identity_flagged(event: CaseIdentityFlagged) -> list[Notice]:
+    """Somebody may have attached a report to another child's case: the supervisor checks.
+    The notice names the case and the report, never the child."""
+    title = (
+        f"Identity review: report {event.report_id} from {event.school_id} gave this child's "
+        "ID number with identity details that differ"
+    )
+    return [Notice(SUPERVISOR_DESK, "identity_review", title, event.case_id, None, None)]

@@ -35,6 +35,12 @@ def _decrypt(aead: AESGCM, blob_b64: str, *, aad: str) -> bytes:
     return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad.encode())
 
 
+def normalised_name(name: str) -> str:
+    """A name as compared: compatibility forms folded, case folded, whitespace dropped, so
+    "Li Ming", " li  ming" and the full-width "Ｌｉ Ｍｉｎｇ" are one name."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 def new_data_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
@@ -77,8 +83,7 @@ class Sealer:
         if student.id_number:
             basis = "id:" + "".join(student.id_number.split()).upper()
         else:
-            name = unicodedata.normalize("NFKC", student.name).casefold()
-            name = "".join(name.split())
+            name = normalised_name(student.name)
             basis = f"name:{name}|dob:{student.date_of_birth or ''}|school:{school_id}"
         digest = hmac.new(self._ref_key, basis.encode(), hashlib.sha256).hexdigest()
         return "child-" + digest[:24]

@@ -22,6 +22,8 @@ def _names_child(schema: dict[str, Any], components: dict[str, Any]) -> bool:
         schema = components[schema["$ref"].rsplit("/", 1)[1]]
     if schema.get("type") == "array":
         return _names_child(schema["items"], components)
+    if "anyOf" in schema or "oneOf" in schema:  # an answer shaped per role
+        return any(_names_child(s, components) for s in schema.get("anyOf", schema.get("oneOf")))
     return "child_ref" in schema.get("properties", {})
 
 
