@@ -16,7 +16,7 @@ from enum import StrEnum
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 INTERNAL_AUDIENCE_PREFIX = "hulei-internal:"
 INTERNAL_ISSUER = "hulei-gateway"
@@ -90,11 +90,14 @@ def read_internal_token(token: str, *, key: Ed25519PublicKey, service: str) -> P
         audience=internal_audience(service),
         issuer=INTERNAL_ISSUER,
         leeway=CLOCK_LEEWAY_S,
-        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "principal"]},
     )
     if not isinstance(claims["iat"], int) or claims["exp"] - claims["iat"] > INTERNAL_TTL_S:
         raise jwt.InvalidTokenError(f"internal token lives longer than {INTERNAL_TTL_S} s")
-    return Principal.model_validate(claims["principal"])
+    try:
+        return Principal.model_validate(claims["principal"])
+    except ValidationError as exc:  # a 401 like any other defect, never a 500
+        raise jwt.InvalidTokenError("internal token names no valid principal") from exc
 
 
 def _key_bytes(text: str, what: str) -> bytes:

@@ -133,6 +133,8 @@ DEFECTS: dict[str, Callable[[int], dict[str, object]]] = {
     "no-iat": lambda now: {"iat": None},
     "no-sub": lambda now: {"sub": None},
     "no-jti": lambda now: {"jti": None},
+    "no-principal": lambda now: {"principal": None},
+    "bad-principal": lambda now: {"principal": {"user_id": "x", "role": "superuser"}},
 }
 
 
