@@ -47,14 +47,8 @@ fmt: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-deploy/compose/.env:  # first run only: .env.example with fresh random secrets
-	$(PYTHON) -c "import base64, pathlib, re, secrets; \
-	new = {'INTERNAL_SECRET': secrets.token_urlsafe(48), 'JWT_SECRET': secrets.token_urlsafe(48), \
-	       'PII_KEY': base64.b64encode(secrets.token_bytes(32)).decode()}; \
-	text = pathlib.Path('deploy/compose/.env.example').read_text(); \
-	text = re.sub(r'^(\w+)=.*$$', lambda m: m[1] + '=' + new[m[1]] if m[1] in new else m[0], text, flags=re.M); \
-	out = pathlib.Path('$@'); out.touch(mode=0o600); out.write_text(text)"
-	@echo "wrote $@ with fresh random secrets; back up PII_KEY"
+deploy/compose/.env: | $(STAMP)  # first run only: .env.example with fresh secrets and key pair
+	$(BIN)/python -m deploy.envfile $@
 
 up: deploy/compose/.env ## docker compose: build and start everything (http://127.0.0.1:8000, traces :16686)
 	$(COMPOSE) up -d --build

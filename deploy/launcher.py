@@ -23,10 +23,17 @@ from pathlib import Path
 import httpx
 
 from shared.demo import USERS
-from shared.settings import DEMO_INTERNAL_SECRET, DEMO_JWT_SECRET, DEMO_PII_KEY
+from shared.identity import generate_keypair
+from shared.settings import (
+    DEMO_INTERNAL_SIGNING_KEY,
+    DEMO_INTERNAL_VERIFY_KEY,
+    DEMO_JWT_SECRET,
+    DEMO_PII_KEY,
+)
 
 SERVICES = ("school_liaison", "case_tracking", "patrol", "notifications")
 START_TIMEOUT_S = 30.0
+GATEWAY_SIGNING_KEY_ENV = "HULEI_GATEWAY_INTERNAL_SIGNING_KEY"
 
 
 def nats_server_binary() -> str:
@@ -124,6 +131,11 @@ class Platform:
         for service, count in self.replicas.items():
             for i in range(2, count + 1):
                 self.ports.services[f"{service}-{i}"] = free_port()
+        # Internal tokens: the demo pair in demo mode, else a pair of this launch's own.
+        if self.demo:
+            self._internal_keys = (DEMO_INTERNAL_SIGNING_KEY, DEMO_INTERNAL_VERIFY_KEY)
+        else:
+            self._internal_keys = generate_keypair()
 
     @property
     def instances(self) -> list[str]:
@@ -147,8 +159,12 @@ class Platform:
             "STREAM_REPLICAS": str(min(self.nats_nodes, 3)),
             "STORE_URL": f"sqlite:///{self.var_dir / f'{name}.db'}",
         }
+        signing_key, verify_key = self._internal_keys
+        if name == "gateway":
+            values["INTERNAL_SIGNING_KEY"] = signing_key  # the private key: the gateway only
+        else:
+            values["INTERNAL_VERIFY_KEY"] = verify_key
         if self.demo:
-            values["INTERNAL_SECRET"] = DEMO_INTERNAL_SECRET
             values["JWT_SECRET"] = DEMO_JWT_SECRET
             values["PII_KEY"] = DEMO_PII_KEY
         if name == "gateway":
@@ -156,6 +172,8 @@ class Platform:
                 values[f"{service.upper()}_URL"] = f"http://127.0.0.1:{port}"
         env = {**os.environ, **{prefix + k: v for k, v in values.items()}}
         env.update(self.extra_env)
+        if name != "gateway":  # not even one exported in the shell reaches a service
+            env.pop(GATEWAY_SIGNING_KEY_ENV, None)
         return env
 
     def _log(self, name: str) -> int:

@@ -55,7 +55,7 @@ def create_app(
         app.state.bus.consume(GATEWAY_ERASURES, record_erasure(app.state.audit))
         app.state.services = Services(
             urls=settings.service_urls(),
-            secret=settings.internal_secret,
+            signing_key=settings.signing_key,
             timeout_s=settings.service_timeout_s,
             transports=transports,
         )

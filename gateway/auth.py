@@ -72,14 +72,14 @@ def issue_token(principal: Principal, settings: Settings) -> str:
         "org_id": principal.org_id,
         "school_ids": list(principal.school_ids),
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
 
 
 def decode_token(token: str, settings: Settings) -> Principal:
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
+            settings.jwt_secret.get_secret_value(),
             algorithms=[ALGORITHM],  # pinned: never trust the token's own "alg"
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,

@@ -27,6 +27,8 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from shared.identity import generate_keypair
+
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
@@ -838,6 +840,14 @@ def _service_endpoint_errors(
     return errors
 
 
+_STAND_IN_KEYS = dict(zip(("_SIGNING_KEY", "_VERIFY_KEY"), generate_keypair(), strict=True))
+
+
+def _stand_in(name: str) -> str:
+    """A value of the right shape for a variable whose value is only known at run time."""
+    return next((v for end, v in _STAND_IN_KEYS.items() if name.endswith(end)), "x" * 48)
+
+
 def hulei_container_errors(objects: list[Obj], sources: Sources) -> list[str]:
     """Containers of the Hulei image: a module that exists, settings that exist and validate,
     the listening port declared, and URLs that lead to Services."""
@@ -855,7 +865,7 @@ def hulei_container_errors(objects: list[Obj], sources: Sources) -> list[str]:
                 continue
             env, _ = container_env(where, container, sources)
             # Secret values from an external Secret are unknown: validate with a stand-in.
-            known = {k: (v if v is not None else "x" * 48) for k, v in env.items()}
+            known = {k: (v if v is not None else _stand_in(k)) for k, v in env.items()}
             errors += settings_env_errors(where, module, known, _helpers(container))
             port = effective_port(module, env)
             if port is not None and not _container_port(container, port):
@@ -1029,4 +1039,106 @@ def dashboard_errors(dashboard: Obj) -> list[str]:
                     errors.append(f"dashboard panel {panel.get('title')!r}: unknown metric {name}")
     for missing in sorted(METRICS - used):
         errors.append(f"dashboard: metric {missing} is on no panel")
+    return errors
+
+
+# ---- internal-token keys and the public surface -----------------------------------------------
+
+SIGNING_KEY_SECRET = "hulei-gateway-signing-key"
+SIGNING_KEY_KEY = "internal-signing-key"
+GATEWAY_MODULE = "gateway"
+
+
+def _gets_signing_key_k8s(container: Obj) -> bool:
+    for source in container.get("envFrom", []):
+        if source.get("secretRef", {}).get("name") == SIGNING_KEY_SECRET:
+            return True
+    for var in container.get("env", []):
+        ref = (var.get("valueFrom") or {}).get("secretKeyRef") or {}
+        if var["name"].endswith("_INTERNAL_SIGNING_KEY") or ref.get("name") == SIGNING_KEY_SECRET:
+            return True
+        if ref.get("key") == SIGNING_KEY_KEY:
+            return True
+    return False
+
+
+def signing_key_errors(objects: list[Obj]) -> list[str]:
+    """The private key for internal tokens reaches the gateway and no other container (nor a
+    volume of any other pod); every service container gets the public verify key."""
+    errors = []
+    for obj, spec, _labels in pod_specs(objects):
+        for container in _containers(spec):
+            where = f"{_name(obj)} container {container['name']}"
+            module = python_module([*container.get("command", []), *container.get("args", [])])
+            gets = _gets_signing_key_k8s(container)
+            if module == GATEWAY_MODULE and not gets:
+                errors.append(f"{where}: the gateway does not get the signing key")
+            if module != GATEWAY_MODULE and gets:
+                errors.append(f"{where}: gets the gateway's signing key")
+            verify = [v for v in container.get("env", []) if v["name"].endswith("_VERIFY_KEY")]
+            if (module or "").startswith("services.") and not verify:
+                errors.append(f"{where}: no internal verify key")
+        is_gateway = any(
+            python_module(c.get("command")) == GATEWAY_MODULE for c in spec["containers"]
+        )
+        for volume in spec.get("volumes", []):
+            if volume.get("secret", {}).get("secretName") == SIGNING_KEY_SECRET and not is_gateway:
+                errors.append(f"{_name(obj)}: mounts the gateway's signing key")
+    return errors
+
+
+def compose_signing_key_errors(compose: Obj) -> list[str]:
+    """Compose: only the gateway's environment carries INTERNAL_SIGNING_KEY; every service gets
+    INTERNAL_VERIFY_KEY."""
+    errors = []
+    for name, service in compose.get("services", {}).items():
+        env = _compose_env(service)
+        module = python_module(_command_list(service.get("command")))
+        gets = any(
+            key.endswith("_INTERNAL_SIGNING_KEY") or "INTERNAL_SIGNING_KEY" in (value or "")
+            for key, value in env.items()
+        )
+        if module == GATEWAY_MODULE and not gets:
+            errors.append("compose: the gateway does not get the signing key")
+        if module != GATEWAY_MODULE and gets:
+            errors.append(f"compose: {name} gets the gateway's signing key")
+        if (module or "").startswith("services.") and not any(
+            key.endswith("_INTERNAL_VERIFY_KEY") for key in env
+        ):
+            errors.append(f"compose: {name} has no internal verify key")
+    return errors
+
+
+# What the Ingress must serve (the API and its documentation) and must not (the gateway's
+# probes and metrics); a sample path of each.
+PUBLIC_PATHS = ("/v1/reports", "/v1/auth/token", "/docs", "/openapi.json")
+PRIVATE_PATHS = ("/metrics", "/healthz", "/readyz", "/")
+
+
+def _ingress_matches(rule_path: str, path_type: str, path: str) -> bool:
+    if path_type == "Exact":
+        return path == rule_path
+    prefix = rule_path.rstrip("/")  # Prefix matches whole path elements
+    return path == prefix or path.startswith(prefix + "/") or prefix == ""
+
+
+def ingress_errors(objects: list[Obj]) -> list[str]:
+    """Ingresses lead only to the gateway, and only to its public paths."""
+    errors = []
+    routes = []
+    for ingress in _by_kind(objects, "Ingress").values():
+        if "defaultBackend" in ingress["spec"]:
+            errors.append(f"{_name(ingress)}: a default backend serves every other path")
+        for rule in ingress["spec"].get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                backend = path["backend"].get("service", {}).get("name")
+                if backend != "gateway":
+                    errors.append(f"{_name(ingress)}: routes {path['path']} to {backend}")
+                routes.append((path["path"], path["pathType"]))
+    for sample in PUBLIC_PATHS:
+        if not any(_ingress_matches(p, kind, sample) for p, kind in routes):
+            errors.append(f"ingress: {sample} is not served")
+    for sample in PRIVATE_PATHS:
+        if any(_ingress_matches(p, kind, sample) for p, kind in routes):
+            errors.append(f"ingress: {sample} is public")
     return errors

@@ -11,9 +11,10 @@ import httpx
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from shared.identity import generate_keypair
 
 SECRETS = {
-    "HULEI_GATEWAY_INTERNAL_SECRET": "a-real-internal-secret-of-sufficient-length",
+    "HULEI_GATEWAY_INTERNAL_SIGNING_KEY": generate_keypair()[0],
     "HULEI_GATEWAY_JWT_SECRET": "a-real-jwt-signing-secret-of-sufficient-length",
 }
 
@@ -43,7 +44,7 @@ async def test_the_first_admin_is_created_once_and_can_log_in(
         demo_mode=False,
         store_url=store_url,
         nats_url=nats_url,
-        internal_secret=SECRETS["HULEI_GATEWAY_INTERNAL_SECRET"],
+        internal_signing_key=SECRETS["HULEI_GATEWAY_INTERNAL_SIGNING_KEY"],
         jwt_secret=SECRETS["HULEI_GATEWAY_JWT_SECRET"],
     )
     app = create_app(settings)

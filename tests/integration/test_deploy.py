@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from deploy import envfile
 from tests import deploy_checks as dc
 
 Obj = dict[str, Any]
@@ -80,6 +81,14 @@ def compose() -> Obj:
 @pytest.fixture(scope="module")
 def env_example() -> dict[str, str]:
     return dc.read_env_file(dc.COMPOSE_ENV_EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def env_generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What `make up` writes: the example with fresh secrets and a fresh key pair."""
+    path = tmp_path_factory.mktemp("compose") / ".env"
+    path.write_text(envfile.render(dc.COMPOSE_ENV_EXAMPLE.read_text(), envfile.fresh_secrets()))
+    return dc.read_env_file(path)
 
 
 overlays = pytest.mark.parametrize("overlay", dc.OVERLAYS)
@@ -158,6 +167,20 @@ def test_nats_cluster_config_is_valid_and_fsyncs(
     assert dc.nats_config_errors(config, env={"POD_NAME": "nats-0"}) == []
 
 
+@overlays
+def test_only_the_gateway_gets_the_signing_key(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.signing_key_errors(rendered[overlay]) == []
+
+
+@overlays
+def test_ingress_serves_only_the_gateways_public_paths(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.ingress_errors(rendered[overlay]) == []
+
+
 def test_prod_takes_its_secrets_from_outside(
     rendered: dict[str, list[Obj]], external: dict[str, set[str]]
 ) -> None:
@@ -188,9 +211,22 @@ def test_compose_validates_against_the_compose_spec(compose: Obj) -> None:
 
 
 def test_compose_dependencies_healthchecks_modules_and_settings_agree(
+    compose: Obj, env_generated: dict[str, str]
+) -> None:
+    assert dc.compose_errors(compose, env_generated) == []
+
+
+def test_compose_refuses_the_env_example_unchanged(
     compose: Obj, env_example: dict[str, str]
 ) -> None:
-    assert dc.compose_errors(compose, env_example) == []
+    """Its CHANGE-ME placeholders are refused outside demo mode, by every process."""
+    errors = dc.compose_errors(compose, env_example)
+    for service in ("gateway", "school_liaison", "case_tracking", "patrol", "notifications"):
+        assert any(f"service {service}:" in e and "CHANGE-ME" in e for e in errors), service
+
+
+def test_compose_gives_the_signing_key_to_the_gateway_only(compose: Obj) -> None:
+    assert dc.compose_signing_key_errors(compose) == []
 
 
 def test_compose_variables_come_from_the_env_example(env_example: dict[str, str]) -> None:
@@ -203,8 +239,28 @@ def test_compose_env_example_is_real_looking_and_not_demo(env_example: dict[str,
     assert env_example["DEMO_MODE"] == "false"
     assert not set(env_example.values()) & DEMO_SECRETS
     assert dc.pii_key_errors(".env.example PII_KEY", env_example["PII_KEY"]) == []
-    for key in ("INTERNAL_SECRET", "JWT_SECRET"):
-        assert len(env_example[key]) >= 32 and "CHANGE-ME" in env_example[key]
+    assert len(env_example["JWT_SECRET"]) >= 32
+    for key in ("JWT_SECRET", "INTERNAL_SIGNING_KEY", "INTERNAL_VERIFY_KEY"):
+        assert "CHANGE-ME" in env_example[key], key
+
+
+def test_generated_env_has_a_matching_fresh_key_pair(env_generated: dict[str, str]) -> None:
+    from shared.identity import (
+        Principal,
+        Role,
+        load_signing_key,
+        load_verify_key,
+        mint_internal_token,
+        read_internal_token,
+    )
+
+    who = Principal(user_id="u", role=Role.dispatcher)
+    token = mint_internal_token(
+        who, key=load_signing_key(env_generated["INTERNAL_SIGNING_KEY"]), service="patrol"
+    )
+    verify = load_verify_key(env_generated["INTERNAL_VERIFY_KEY"])
+    assert read_internal_token(token, key=verify, service="patrol") == who
+    assert env_generated["INTERNAL_SIGNING_KEY"] != envfile.fresh_secrets()["INTERNAL_SIGNING_KEY"]
 
 
 def test_compose_serves_the_gateway_where_make_run_does(compose: Obj) -> None:
@@ -215,7 +271,12 @@ def test_compose_serves_the_gateway_where_make_run_does(compose: Obj) -> None:
 
 def test_compose_is_not_in_demo_mode_unless_asked(compose: Obj) -> None:
     errors: list[str] = []
-    secrets = {"INTERNAL_SECRET": "s" * 40, "JWT_SECRET": "j" * 40, "PII_KEY": "k"}
+    secrets = {
+        "INTERNAL_SIGNING_KEY": "s",
+        "INTERNAL_VERIFY_KEY": "v",
+        "JWT_SECRET": "j" * 40,
+        "PII_KEY": "k",
+    }
     resolved = dc.interpolate(compose, secrets, errors)  # no DEMO_MODE in the env file
     assert errors == []
     demo = {
@@ -327,6 +388,44 @@ def _nats_sync(objects: list[Obj]) -> None:
     data["nats.conf"] = data["nats.conf"].replace("sync_interval: always", "sync_interval: 2m")
 
 
+def _signing_key_to_patrol(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "patrol")["env"].append(
+        {
+            "name": "SIGNING",
+            "valueFrom": {
+                "secretKeyRef": {"name": "hulei-gateway-signing-key", "key": "internal-signing-key"}
+            },
+        }
+    )
+
+
+def _signing_key_envfrom(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "notifications")["envFrom"].append(
+        {"secretRef": {"name": "hulei-gateway-signing-key"}}
+    )
+
+
+def _no_verify_key(objects: list[Obj]) -> None:
+    env = container(objects, "Deployment", "case-tracking")["env"]
+    env[:] = [v for v in env if not v["name"].endswith("_INTERNAL_VERIFY_KEY")]
+
+
+def _ingress_everything(objects: list[Obj]) -> None:
+    paths = find(objects, "Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"]
+    paths[0]["path"] = "/"
+
+
+def _ingress_to_a_service(objects: list[Obj]) -> None:
+    paths = find(objects, "Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"]
+    paths.append(
+        {
+            "path": "/internal",
+            "pathType": "Prefix",
+            "backend": {"service": {"name": "school-liaison", "port": {"name": "http"}}},
+        }
+    )
+
+
 K8S_BREAKAGES: list[tuple[str, Callable[[list[Obj]], None], str, str]] = [
     ("renamed config key", _rename_config_key, "hulei", "HULEI_PATROL_NATS_ULR"),
     ("renamed secret env", _rename_secret_env, "hulei", "HULEI_GATEWAY_JWT_SECRT"),
@@ -344,6 +443,11 @@ K8S_BREAKAGES: list[tuple[str, Callable[[list[Obj]], None], str, str]] = [
     ("unknown field", _unknown_field, "schema", "httpGett"),
     ("writable root filesystem", _root, "security", "root filesystem is writable"),
     ("lazy fsync", _nats_sync, "nats", "sync_interval"),
+    ("signing key to a service", _signing_key_to_patrol, "keys", "gets the gateway's signing"),
+    ("signing key Secret as envFrom", _signing_key_envfrom, "keys", "notifications"),
+    ("service without verify key", _no_verify_key, "keys", "no internal verify key"),
+    ("ingress to everything", _ingress_everything, "ingress", "/metrics is public"),
+    ("ingress to a service", _ingress_to_a_service, "ingress", "to school-liaison"),
 ]
 
 
@@ -368,6 +472,8 @@ def test_k8s_checks_catch_a_broken_manifest(
         "replicas": lambda: dc.stream_replica_errors(objects, src),
         "schema": lambda: dc.k8s_schema_errors(objects),
         "security": lambda: dc.security_errors(objects),
+        "keys": lambda: dc.signing_key_errors(objects),
+        "ingress": lambda: dc.ingress_errors(objects),
         "nats": lambda: dc.nats_config_errors(
             find(objects, "ConfigMap", "nats-config")["data"]["nats.conf"],
             env={"POD_NAME": "nats-0"},
@@ -439,6 +545,14 @@ def test_compose_checks_catch_a_broken_file(
     breakage(broken)
     errors = dc.compose_errors(broken, env_example)
     assert any(expected in error for error in errors), errors
+
+
+def test_compose_key_check_catches_the_signing_key_at_a_service(compose: Obj) -> None:
+    broken = copy.deepcopy(compose)
+    environment = broken["services"]["patrol"]["environment"]
+    environment["HULEI_PATROL_INTERNAL_VERIFY_KEY"] = "${INTERNAL_SIGNING_KEY}"
+    errors = dc.compose_signing_key_errors(broken)
+    assert any("patrol gets the gateway's signing key" in e for e in errors), errors
 
 
 def test_compose_schema_check_catches_an_unknown_key(compose: Obj) -> None:

@@ -20,7 +20,7 @@ from services.school_liaison.privacy import Sealer, new_data_key, seal
 from services.school_liaison.retention import sweep_retention
 from services.school_liaison.settings import Settings
 from shared.events import utcnow
-from shared.identity import Principal, Role, mint_internal_token
+from shared.identity import Principal, Role
 from shared.web import INTERNAL_HEADER
 from tests.support import Gateway, eventually
 
@@ -67,14 +67,13 @@ async def _file_and_link(gateway: Gateway, key: str | None = None) -> dict[str, 
 
 async def _close(gateway: Gateway, case_id: str, who: Principal, reason: Any) -> httpx.Response:
     app = gateway.apps["case_tracking"]
-    secret = app.state.runtime.settings.internal_secret
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://case_tracking"
     ) as client:
         return await client.post(
             f"/cases/{case_id}/close",
             json={"reason": reason},
-            headers={INTERNAL_HEADER: mint_internal_token(who, secret=secret)},
+            headers={INTERNAL_HEADER: gateway.internal_token(who, service="case_tracking")},
         )
 
 

@@ -14,7 +14,7 @@ from fastapi import HTTPException
 
 from gateway.auth import ALGORITHM, Passwords, decode_token, issue_token
 from gateway.settings import Settings
-from shared.identity import Principal, Role
+from shared.identity import Principal, Role, generate_keypair
 
 pytestmark = pytest.mark.unit
 
@@ -22,7 +22,7 @@ SECRET = "g" * 40
 # Every field the tests rely on is explicit, so no HULEI_GATEWAY_* variable can change it.
 SETTINGS = Settings(
     demo_mode=False,
-    internal_secret="i" * 40,
+    internal_signing_key=generate_keypair()[0],
     jwt_secret=SECRET,
     jwt_issuer="hulei",
     jwt_audience="hulei-api",
