@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEMO_JWT_SECRET, BaseServiceSettings
@@ -26,6 +26,9 @@ class Settings(BaseServiceSettings):
     case_tracking_url: str = "http://127.0.0.1:8102"
     patrol_url: str = "http://127.0.0.1:8103"
     notifications_url: str = "http://127.0.0.1:8104"
+    # The NATS identity used only to replay a dead letter (shared/nats_auth.py REPLAYER).
+    replayer_nats_user: str | None = None
+    replayer_nats_password: SecretStr | None = None
 
     def secret_fields(self) -> dict[str, str]:
         return {**super().secret_fields(), "jwt_secret": self.jwt_secret}
