@@ -104,10 +104,22 @@ def accounts_block(passwords: Mapping[str, str] | None = None) -> str:
         else:
             password = json.dumps(passwords[ident.user])
         lines += [
-            f"      {{user: {json.dumps(ident.user)}, password: {password}, permissions: {{",
-            f"        publish: {{allow: {json.dumps(list(ident.publish))}}}",
-            f"        subscribe: {{allow: {json.dumps(list(ident.subscribe))}}}",
-            "      }}",
+            "      {",
+            f"        user: {json.dumps(ident.user)}",
+            f"        password: {password}",
+            "        permissions: {",
+            *_allow("publish", ident.publish),
+            *_allow("subscribe", ident.subscribe),
+            "        }",
+            "      }",
         ]
     lines += ["    ]", "  }", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _allow(what: str, subjects: tuple[str, ...]) -> list[str]:
+    return [
+        f"          {what}: {{allow: [",
+        *(f"            {json.dumps(subject)}," for subject in subjects),
+        "          ]}",
+    ]
