@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from shared.identity import generate_keypair
+from shared.nats_auth import identities, password_variable
 
 EXAMPLE = Path(__file__).resolve().parent / "compose" / ".env.example"
 
@@ -26,6 +27,8 @@ def fresh_secrets() -> dict[str, str]:
         "PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "INTERNAL_SIGNING_KEY": signing_key,
         "INTERNAL_VERIFY_KEY": verify_key,
+        # One NATS password per identity (shared/nats_auth.py), never one shared.
+        **{password_variable(i.user): "nats-" + secrets.token_hex(24) for i in identities()},
     }
 
 

@@ -205,10 +205,14 @@ async def dead_letters(
     openapi_extra=ADMIN,
 )
 async def replay(
-    dead_letter_id: Annotated[int, Path(ge=1, le=2**53)], admin: CallerDep, bus: BusDep
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**53)],
+    admin: CallerDep,
+    bus: BusDep,
+    request: Request,
 ) -> DeadLetteredView:
     """Republish the event to its original subject; it leaves the dead-letter list."""
-    view = await replay_dead_letter(bus, seq=dead_letter_id, by=admin.user_id)
+    replayer: Bus = request.app.state.replayer
+    view = await replay_dead_letter(bus, replayer=replayer, seq=dead_letter_id, by=admin.user_id)
     if view is None:
         raise HTTPException(404, "dead letter not found")
     return view

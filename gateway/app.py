@@ -30,6 +30,24 @@ NAME = "gateway"
 log = logging.getLogger("hulei.gateway")
 
 
+def nats_bus(
+    settings: Settings, *, name: str, metrics: Metrics | None = None, replayer: bool = False
+) -> Bus:
+    """The gateway's bus, or (replayer) the one it replays dead letters through."""
+    user, password = settings.nats_user, settings.nats_password
+    if replayer:
+        user, password = settings.replayer_nats_user, settings.replayer_nats_password
+    return Bus(
+        url=settings.nats_url,
+        name=name,
+        replicas=settings.stream_replicas,
+        metrics=metrics,
+        user=user,
+        password=password.get_secret_value() if password else None,
+        ca_file=settings.nats_ca_file,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -47,11 +65,10 @@ def create_app(
         await app.state.audit.prepare()
         if settings.demo_mode:
             await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
-        app.state.bus = Bus(
-            url=settings.nats_url, name=NAME, replicas=settings.stream_replicas, metrics=metrics
-        )
+        app.state.bus = nats_bus(settings, name=NAME, metrics=metrics)
+        app.state.replayer = nats_bus(settings, name=f"{NAME}-replayer", replayer=True)
         await app.state.bus.connect()
-        await app.state.bus.ensure_streams()
+        await app.state.replayer.connect()
         app.state.bus.consume(GATEWAY_ERASURES, record_erasure(app.state.audit))
         app.state.services = Services(
             urls=settings.service_urls(),
@@ -64,6 +81,7 @@ def create_app(
         finally:
             await app.state.services.close()
             await app.state.bus.close()
+            await app.state.replayer.close()
             await app.state.store.close()
 
     app = FastAPI(

@@ -32,6 +32,9 @@ class Settings(BaseServiceSettings):
     case_tracking_url: str = "http://127.0.0.1:8102"
     patrol_url: str = "http://127.0.0.1:8103"
     notifications_url: str = "http://127.0.0.1:8104"
+    # The NATS identity used only to replay a dead letter (shared/nats_auth.py REPLAYER).
+    replayer_nats_user: str | None = None
+    replayer_nats_password: SecretStr | None = None
 
     @model_validator(mode="after")
     def _readable_signing_key(self) -> Settings:

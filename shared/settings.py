@@ -7,7 +7,7 @@ import binascii
 from functools import cached_property
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.identity import load_verify_key, raw_public
@@ -45,7 +45,11 @@ class BaseServiceSettings(BaseSettings):
     demo_mode: bool = Field(default=False, description="seed demo data and accept demo secrets")
     host: str = "127.0.0.1"
     port: int = 8100
-    nats_url: str = "nats://127.0.0.1:4222"
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="tls://… with nats_ca_file")
+    # This process's own NATS identity (shared/nats_auth.py); the server refuses anonymous clients.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    nats_ca_file: str | None = Field(default=None, description="CA that signed the NATS server")
     store_url: str = Field(
         default="sqlite:///var/store.db", description="sqlite:///path or mongodb://…"
     )

@@ -35,6 +35,7 @@ DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 COMPOSE_FILE = DEPLOY / "compose" / "docker-compose.yml"
 COMPOSE_ENV_EXAMPLE = DEPLOY / "compose" / ".env.example"
 COMPOSE_NATS_CONF = DEPLOY / "compose" / "nats.conf"
+COMPOSE_NATS_ACCOUNTS = DEPLOY / "compose" / "nats-accounts.conf"
 COMPOSE_SCHEMA = DEPLOY / "schemas" / "compose-spec.json"
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "prod")
@@ -484,8 +485,12 @@ def _command_list(command: Any) -> list[str] | None:
 
 def compose_errors(compose: Obj, env_file: Mapping[str, str]) -> list[str]:
     """depends_on and healthchecks consistent; Hulei services run real modules with real
-    settings; URLs between services name services that exist."""
-    errors: list[str] = []
+    settings; URLs between services name services that exist; each dials NATS as itself."""
+    from tests.nats_deploy import compose_nats_errors
+
+    errors: list[str] = compose_nats_errors(
+        compose
+    )  # before interpolation: which secret feeds what
     compose = interpolate(compose, env_file, errors)
     services: dict[str, Obj] = compose.get("services", {})
     volumes = set((compose.get("volumes") or {}).keys())
@@ -568,9 +573,17 @@ def url_hosts(value: str) -> list[tuple[str, int | None]]:
 # ---- Kubernetes -------------------------------------------------------------------------------
 
 
+CERT_MANAGER = "cert-manager.io/v1"
+# What a cert-manager Certificate's Secret holds.
+CERTIFICATE_KEYS = ("tls.crt", "tls.key", "ca.crt")
+
+
 def k8s_schema_errors(objects: list[Obj], version: str = K8S_VERSION) -> list[str]:
     errors = []
     for obj in objects:
+        if obj.get("apiVersion") == CERT_MANAGER:
+            errors += cert_manager_errors(obj, objects)
+            continue
         try:
             kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -578,6 +591,34 @@ def k8s_schema_errors(objects: list[Obj], version: str = K8S_VERSION) -> list[st
             errors.append(f"{_name(obj)}: {path}: {exc.message}")
         except kubernetes_validate.SchemaNotFoundError as exc:
             errors.append(f"{_name(obj)}: no schema ({exc})")
+    return errors
+
+
+def cert_manager_errors(obj: Obj, objects: list[Obj]) -> list[str]:
+    """No schema ships for cert-manager's kinds: the fields Hulei uses, and that they connect."""
+    where, spec = _name(obj), obj.get("spec", {})
+    issuers = _by_kind(objects, "Issuer")
+    if obj["kind"] == "Issuer":
+        kinds = {"selfSigned", "ca"} & set(spec)
+        if len(kinds) != 1 or set(spec) - kinds:
+            return [f"{where}: spec must be exactly one of selfSigned, ca (got {sorted(spec)})"]
+        ca = spec.get("ca")
+        certs = {c["spec"].get("secretName"): c for c in _by_kind(objects, "Certificate").values()}
+        if ca is not None and not certs.get(ca.get("secretName"), {}).get("spec", {}).get("isCA"):
+            return [f"{where}: ca.secretName {ca.get('secretName')!r} is no CA Certificate's"]
+        return []
+    if obj["kind"] != "Certificate":
+        return [f"{where}: unexpected cert-manager kind"]
+    known = {"secretName", "isCA", "commonName", "dnsNames", "duration", "renewBefore"}
+    known |= {"usages", "privateKey", "issuerRef"}
+    errors = [f"{where}: unknown field spec.{k}" for k in sorted(set(spec) - known)]
+    ref = spec.get("issuerRef", {})
+    if ref.get("kind") != "Issuer" or ref.get("name") not in issuers:
+        errors.append(f"{where}: issuerRef {ref} names no Issuer in the render")
+    if not spec.get("secretName"):
+        errors.append(f"{where}: no secretName")
+    if not spec.get("isCA") and not spec.get("dnsNames"):
+        errors.append(f"{where}: a server certificate without dnsNames")
     return errors
 
 
@@ -626,6 +667,9 @@ class Sources:
     def __init__(self, objects: list[Obj], external: Mapping[str, set[str]]) -> None:
         self.configmaps = {n: _configmap_data(o) for n, o in _by_kind(objects, "ConfigMap").items()}
         self.secrets = {n: _secret_data(o) for n, o in _by_kind(objects, "Secret").items()}
+        # Secrets cert-manager will write for the Certificates in the render.
+        for cert in _by_kind(objects, "Certificate").values():
+            self.secrets[cert["spec"]["secretName"]] = dict.fromkeys(CERTIFICATE_KEYS)
         # External Secrets: keys known, values not (None).
         self.external = {n: dict.fromkeys(keys) for n, keys in external.items()}
 
@@ -850,8 +894,10 @@ def _stand_in(name: str) -> str:
 
 def hulei_container_errors(objects: list[Obj], sources: Sources) -> list[str]:
     """Containers of the Hulei image: a module that exists, settings that exist and validate,
-    the listening port declared, and URLs that lead to Services."""
-    errors = []
+    the listening port declared, URLs that lead to Services, and each its own NATS identity."""
+    from tests.nats_deploy import k8s_nats_errors
+
+    errors = k8s_nats_errors(objects, sources)
     services = _by_kind(objects, "Service")
     for obj, spec, _labels in pod_specs(objects):
         for container in _containers(spec):
@@ -939,31 +985,45 @@ def secret_literal_errors(objects: list[Obj], external: Mapping[str, set[str]]) 
     ]
 
 
-def nats_config_errors(text: str, *, env: Mapping[str, str]) -> list[str]:
-    """`nats-server -t` on a config, plus the durability rule: fsync on every write."""
-    from deploy.launcher import nats_server_binary  # the server the tests use
+def nats_config_errors(
+    text: str, *, env: Mapping[str, str], includes: Mapping[str, str] | None = None
+) -> list[str]:
+    """`nats-server -t` on a config (staged with its includes and throwaway certificates), plus
+    the rules: fsync on every write, TLS for clients and routes, and exactly the accounts that
+    shared/nats_auth.py defines."""
+    import os
+    import tempfile
 
+    from deploy.launcher import nats_server_binary  # the server the tests use
+    from shared.nats_auth import accounts_block
+    from tests.nats_deploy import stage
+
+    includes = includes or {}
     errors = []
     if not re.search(r"^\s*sync_interval:\s*always\s*$", text, re.MULTILINE):
         errors.append("nats config: jetstream sync_interval is not `always`")
+    if not re.search(r"^tls\s*\{", text, re.MULTILINE):
+        errors.append("nats config: no tls block for clients")
+    cluster = re.search(r"^cluster\s*\{(.*?)^\}", text, re.MULTILINE | re.DOTALL)
+    if cluster and not re.search(r"tls\s*\{[^}]*verify:\s*true", cluster.group(1)):
+        errors.append("nats config: cluster routes without mutual TLS (tls { verify: true })")
+    included = re.findall(r"^include\s+\.?/?(\S+)\s*$", text, re.MULTILINE)
+    if not any(includes.get(name) == accounts_block() for name in included):
+        errors.append(
+            "nats config: includes no accounts file equal to `python -m deploy.nats_config`"
+        )
     binary = nats_server_binary()
     if Path(binary).exists():
-        import os
-        import tempfile
-
-        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as handle:
-            handle.write(text)
-        try:
+        with tempfile.TemporaryDirectory() as directory:
+            staged = stage(text, includes=includes, directory=Path(directory))
             result = subprocess.run(
-                [binary, "-c", handle.name, "-t"],
+                [binary, "-c", str(staged.config), "-t"],
                 capture_output=True,
                 text=True,
                 timeout=30,
-                env={**os.environ, **env},
+                env={**os.environ, **staged.env, **env},
                 check=False,
             )
-        finally:
-            Path(handle.name).unlink()
         if result.returncode != 0:
             errors.append(f"nats config: {(result.stderr or result.stdout).strip()}")
     return errors
@@ -1005,7 +1065,8 @@ def dockerignore_errors(dockerignore: str, dockerfile: str) -> list[str]:
                 continue
             if _ignored(source.rstrip("/"), patterns):
                 errors.append(f".dockerignore: excludes {source}, which the Dockerfile copies")
-    for private in ("deploy/compose/.env", "var/gateway.db", ".venv/bin/python", ".git/config"):
+    private_files = ("deploy/compose/.env", "deploy/compose/certs/ca.key", "var/gateway.db")
+    for private in (*private_files, ".venv/bin/python", ".git/config"):
         if not _ignored(private, patterns):
             errors.append(f".dockerignore: {private} would be sent to the build")
     return errors

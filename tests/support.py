@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from shared.identity import Principal, Role, mint_internal_token
 
 T = TypeVar("T")
+# Settings fields that make a process connect to NATS as the named identity.
+NatsLogin = Callable[[str], dict[str, Any]]
 
 
 async def eventually(

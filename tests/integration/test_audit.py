@@ -120,7 +120,9 @@ async def test_editing_or_dropping_a_stored_entry_is_detected(tmp_path: Path) ->
 async def test_an_erasure_by_retention_is_audited_once(gateway: Gateway) -> None:
     runtime = gateway.apps["school_liaison"].state.runtime
     erased = ChildErased(child_ref="child-erased-1", reports_erased=2, erased_at=utcnow())
-    event = Envelope.wrap(erased, source="test", subject="child-erased-1", correlation_id="c")
+    event = Envelope.wrap(
+        erased, source="school_liaison", subject="child-erased-1", correlation_id="c"
+    )
     await runtime.bus.publish(event)
     await runtime.bus.js.publish(event.nats_subject, event.model_dump_json().encode())  # again
 
@@ -131,6 +133,6 @@ async def test_an_erasure_by_retention_is_audited_once(gateway: Gateway) -> None
     [entry] = await eventually(entries)
     assert entry["actor"] == "system:retention" and "2 report" in entry["purpose"]
     # The second delivery has been handled (acked) and added nothing.
-    info = await runtime.bus.js.consumer_info("SCHOOL", "gateway-erasures")
+    info = await gateway.apps["gateway"].state.bus.js.consumer_info("SCHOOL", "gateway-erasures")
     assert info.num_pending == 0 and info.num_ack_pending == 0
     assert len(await entries()) == 1

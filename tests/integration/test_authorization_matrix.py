@@ -208,8 +208,8 @@ async def build_world(gw: Gateway) -> World:
     closable_body = {**REPORT, "student": {"name": "Closable Child"}}
     closable_report = (await gw.file("teacher1", closable_body)).json()["id"]
     closable = (await gw.tasks_of(closable_report, 2))[0]["case_id"]
-    runtime = gw.apps["case_tracking"].state.runtime
-    await runtime.bus.publish(poison_report())
+    school = gw.apps["school_liaison"].state.runtime  # the identity that may publish it
+    await school.bus.publish(poison_report())
 
     async def letter() -> list[dict[str, Any]]:
         return (await gw.get("admin1", "/v1/admin/dead-letters")).json()

@@ -163,8 +163,9 @@ def test_pods_are_non_root_read_only_and_bounded(
 def test_nats_cluster_config_is_valid_and_fsyncs(
     rendered: dict[str, list[Obj]], overlay: str
 ) -> None:
-    config = find(rendered[overlay], "ConfigMap", "nats-config")["data"]["nats.conf"]
-    assert dc.nats_config_errors(config, env={"POD_NAME": "nats-0"}) == []
+    files = dict(find(rendered[overlay], "ConfigMap", "nats-config")["data"])
+    config = files.pop("nats.conf")
+    assert dc.nats_config_errors(config, env={"POD_NAME": "nats-0"}, includes=files) == []
 
 
 @overlays
@@ -269,14 +270,11 @@ def test_compose_serves_the_gateway_where_make_run_does(compose: Obj) -> None:
     assert gateway["environment"]["HULEI_GATEWAY_PORT"] == "8000"
 
 
-def test_compose_is_not_in_demo_mode_unless_asked(compose: Obj) -> None:
+def test_compose_is_not_in_demo_mode_unless_asked(
+    compose: Obj, env_example: dict[str, str]
+) -> None:
     errors: list[str] = []
-    secrets = {
-        "INTERNAL_SIGNING_KEY": "s",
-        "INTERNAL_VERIFY_KEY": "v",
-        "JWT_SECRET": "j" * 40,
-        "PII_KEY": "k",
-    }
+    secrets = {k: v for k, v in env_example.items() if k != "DEMO_MODE"}
     resolved = dc.interpolate(compose, secrets, errors)  # no DEMO_MODE in the env file
     assert errors == []
     demo = {
@@ -288,8 +286,17 @@ def test_compose_is_not_in_demo_mode_unless_asked(compose: Obj) -> None:
     assert demo == {"false"}
 
 
+def test_checked_in_nats_accounts_are_the_generated_ones() -> None:
+    from deploy.nats_config import COPIES
+    from shared.nats_auth import accounts_block
+
+    for path in COPIES:
+        assert path.read_text() == accounts_block(), f"regenerate {path}"
+
+
 def test_compose_nats_config_is_valid_and_fsyncs() -> None:
-    assert dc.nats_config_errors(dc.COMPOSE_NATS_CONF.read_text(), env={}) == []
+    includes = {dc.COMPOSE_NATS_ACCOUNTS.name: dc.COMPOSE_NATS_ACCOUNTS.read_text()}
+    assert dc.nats_config_errors(dc.COMPOSE_NATS_CONF.read_text(), env={}, includes=includes) == []
 
 
 # ---- image, dashboard -------------------------------------------------------------------------
@@ -426,7 +433,49 @@ def _ingress_to_a_service(objects: list[Obj]) -> None:
     )
 
 
+def _nats_password(objects: list[Obj]) -> None:
+    for var in container(objects, "Deployment", "patrol")["env"]:
+        if var["name"] == "HULEI_PATROL_NATS_PASSWORD":
+            var["valueFrom"]["secretKeyRef"]["key"] = "nats-password-case-tracking"
+
+
+def _nats_user(objects: list[Obj]) -> None:
+    find(objects, "ConfigMap", "gateway-config")["data"]["HULEI_GATEWAY_NATS_USER"] = "admin"
+
+
+def _nats_plain(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "notifications-config")["data"]
+    data["HULEI_NOTIFICATIONS_NATS_URL"] = "nats://nats:4222"
+
+
+def _nats_server_password(objects: list[Obj]) -> None:
+    env = container(objects, "StatefulSet", "nats")["env"]
+    env[:] = [v for v in env if v["name"] != "NATS_PASSWORD_REPLAYER"]
+
+
+def _nats_no_tls(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "nats-config")["data"]
+    data["nats.conf"] = data["nats.conf"].replace("\ntls {", "\nno_tls {")
+
+
+def _nats_route_tls(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "nats-config")["data"]
+    data["nats.conf"] = data["nats.conf"].replace("verify: true", "verify: false")
+
+
+def _nats_loose_account(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "nats-config")["data"]
+    data["accounts.conf"] = data["accounts.conf"].replace('"patrol.>"', '">"', 1)
+
+
 K8S_BREAKAGES: list[tuple[str, Callable[[list[Obj]], None], str, str]] = [
+    ("another service's NATS password", _nats_password, "hulei", "not its own password"),
+    ("a service as the NATS admin", _nats_user, "hulei", "not 'gateway'"),
+    ("NATS without TLS", _nats_plain, "hulei", "is not tls://"),
+    ("NATS server missing a password", _nats_server_password, "hulei", "NATS_PASSWORD_REPLAYER"),
+    ("NATS config without TLS", _nats_no_tls, "nats", "no tls block"),
+    ("routes without mutual TLS", _nats_route_tls, "nats", "mutual TLS"),
+    ("an account loosened by hand", _nats_loose_account, "nats", "accounts file equal"),
     ("renamed config key", _rename_config_key, "hulei", "HULEI_PATROL_NATS_ULR"),
     ("renamed secret env", _rename_secret_env, "hulei", "HULEI_GATEWAY_JWT_SECRT"),
     ("another process's prefix", _foreign_prefix, "hulei", "HULEI_CASE_TRACKING_LOG_LEVEL"),
@@ -477,6 +526,7 @@ def test_k8s_checks_catch_a_broken_manifest(
         "nats": lambda: dc.nats_config_errors(
             find(objects, "ConfigMap", "nats-config")["data"]["nats.conf"],
             env={"POD_NAME": "nats-0"},
+            includes=find(objects, "ConfigMap", "nats-config")["data"],
         ),
     }[checker]
     errors = run()
@@ -523,7 +573,18 @@ def _compose_job_restarts(c: Obj) -> None:
     c["services"]["streams"]["restart"] = "always"
 
 
+def _compose_nats_password(c: Obj) -> None:
+    env = c["services"]["gateway"]["environment"]
+    env["HULEI_GATEWAY_NATS_PASSWORD"] = "${NATS_PASSWORD_ADMIN:?}"
+
+
+def _compose_nats_ca(c: Obj) -> None:
+    del c["services"]["streams"]["environment"]["NATS_CA_FILE"]
+
+
 COMPOSE_BREAKAGES: list[tuple[str, Callable[[Obj], None], str]] = [
+    ("the admin's NATS password", _compose_nats_password, "not its own password"),
+    ("no CA for NATS TLS", _compose_nats_ca, "no NATS_CA_FILE"),
     ("healthy-wait on no healthcheck", _compose_no_healthcheck, "nats has no healthcheck"),
     ("unknown dependency", _compose_unknown_dependency, "unknown service notification"),
     ("env typo", _compose_env_typo, "HULEI_CASE_TRACKING_STORE_ULR"),

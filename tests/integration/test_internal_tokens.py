@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
+from deploy.launcher import Platform
 from gateway.clients import Services
 from services.case_tracking.app import create_app as case_tracking_app
 from services.case_tracking.settings import Settings as CaseSettings
@@ -37,7 +38,7 @@ from shared.identity import (
 )
 from shared.settings import DEMO_INTERNAL_SIGNING_KEY
 from shared.web import INTERNAL_HEADER
-from tests.support import Gateway
+from tests.support import Gateway, NatsLogin
 
 SIGNING_KEY, VERIFY_KEY = generate_keypair()  # this test's gateway key pair
 GATEWAY_KEY = load_signing_key(SIGNING_KEY)
@@ -54,12 +55,15 @@ SERVICES: dict[str, tuple[Callable[..., FastAPI], type[Any], dict[str, Any], str
 
 
 @asynccontextmanager
-async def running(service: str, nats_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
+async def running(
+    service: str, declared: Platform, nats_login: NatsLogin, tmp_path: Path
+) -> AsyncIterator[FastAPI]:
     """The service's real app outside demo mode, trusting this test's gateway key."""
     factory, settings_cls, extra, _ = SERVICES[service]
     settings = settings_cls(
         demo_mode=False,
-        nats_url=nats_url,
+        nats_url=declared.nats_url,
+        **nats_login(service),
         store_url=f"sqlite:///{tmp_path / f'{service}.db'}",
         internal_verify_key=VERIFY_KEY,
         **extra,
@@ -108,10 +112,10 @@ def refused_tokens(service: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("service", list(SERVICES))
 async def test_a_service_trusts_only_the_gateways_token_made_out_to_it(
-    service: str, nats_url: str, tmp_path: Path
+    service: str, declared: Platform, nats_login: NatsLogin, tmp_path: Path
 ) -> None:
     path = SERVICES[service][3]
-    async with running(service, nats_url, tmp_path) as app:
+    async with running(service, declared, nats_login, tmp_path) as app:
         transport = httpx.ASGITransport(app=app)
         gateway = Services(
             urls={service: "http://service"},
@@ -137,9 +141,9 @@ async def test_a_service_trusts_only_the_gateways_token_made_out_to_it(
 
 @pytest.mark.parametrize("service", list(SERVICES))
 async def test_a_service_has_no_api_docs_outside_demo_mode(
-    service: str, nats_url: str, tmp_path: Path
+    service: str, declared: Platform, nats_login: NatsLogin, tmp_path: Path
 ) -> None:
-    async with running(service, nats_url, tmp_path) as app:
+    async with running(service, declared, nats_login, tmp_path) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as http:
             for path in ("/docs", "/redoc", "/openapi.json"):
