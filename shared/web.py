@@ -10,6 +10,7 @@ import jwt
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from shared.errors import install_error_handling
 from shared.identity import Principal, read_internal_token
 from shared.metrics import Metrics, metrics_response
 from shared.runtime import Runtime, open_runtime
@@ -98,5 +99,6 @@ def service_app(
 
     app = FastAPI(title=f"Hulei {name} (internal)", lifespan=lifespan)
     install_common(app, service=name, metrics=metrics)
+    install_error_handling(app)
     app.include_router(router)
     return app
