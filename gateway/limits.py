@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,59 +68,120 @@ class BodyLimitMiddleware:
                 await self._refuse(send)
 
 
+class Bounded(OrderedDict[str, Any]):
+    """A map that forgets its least recently used keys beyond `max_keys`, so a client that
+    invents usernames or addresses cannot grow the gateway's memory without bound."""
+
+    def __init__(self, max_keys: int) -> None:
+        super().__init__()
+        self.max_keys = max_keys
+
+    def touch(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.max_keys:
+            self.popitem(last=False)
+
+
+def _too_many(message: str, wait_s: float) -> HTTPException:
+    return HTTPException(429, message, headers={"Retry-After": str(max(1, math.ceil(wait_s)))})
+
+
 class RateLimiter:
     """Token bucket per client: `rate` requests a second on average, bursts up to `burst`.
 
     Kept in the gateway process: with several gateway replicas each enforces its own share.
+    A forgotten bucket is a full one, which is what an idle client would have anyway.
     """
 
-    def __init__(self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        *,
+        rate: float,
+        burst: int,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._rate = rate
         self._burst = float(burst)
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets = Bounded(max_keys)
 
     async def check(self, key: str) -> None:
         now = self._clock()
         tokens, last = self._buckets.get(key, (self._burst, now))
         tokens = min(self._burst, tokens + (now - last) * self._rate)
         if tokens < 1.0:
-            wait = math.ceil((1.0 - tokens) / self._rate)
-            raise HTTPException(429, "too many requests", headers={"Retry-After": str(wait)})
-        self._buckets[key] = (tokens - 1.0, now)
+            raise _too_many("too many requests", (1.0 - tokens) / self._rate)
+        self._buckets.touch(key, (tokens - 1.0, now))
+
+
+@dataclass
+class _Failures:
+    count: int
+    last: float
 
 
 class LoginThrottle:
-    """After `max_failures` failed logins for one account within `window_s`, refuse logins for
-    it until the window has passed, so passwords cannot be guessed at speed."""
+    """Slows password guessing without locking anybody out.
+
+    Per (account, source address): `free_failures` wrong passwords cost nothing; after that
+    each further attempt must wait `base_delay_s`, then twice that, … up to `max_delay_s`
+    after the previous failure. An attacker hammering an account from one address is slowed;
+    the account's owner, from her own address, is not. Per source address across accounts:
+    at most `source_max_failures` failures in `window_s` (password spraying: many usernames
+    from one address). Failures are forgotten `window_s` after the last one.
+    """
 
     def __init__(
-        self, *, max_failures: int, window_s: float, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        free_failures: int = 3,
+        base_delay_s: float = 1.0,
+        max_delay_s: float = 300.0,
+        source_max_failures: int = 30,
+        window_s: float = 900.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ):
-        self._max = max_failures
+        self._free = free_failures
+        self._base = base_delay_s
+        self._cap = max_delay_s
+        self._source_max = source_max_failures
         self._window = window_s
         self._clock = clock
-        self._failures: dict[str, list[float]] = {}
+        self._pairs = Bounded(max_keys)
+        self._sources = Bounded(max_keys)
 
-    def _recent(self, key: str) -> list[float]:
-        cutoff = self._clock() - self._window
-        recent = [t for t in self._failures.get(key, []) if t > cutoff]
-        self._failures[key] = recent
-        return recent
+    def _current(self, table: Bounded, key: str, now: float) -> _Failures | None:
+        entry: _Failures | None = table.get(key)
+        if entry is not None and now - entry.last > self._window:
+            del table[key]
+            return None
+        return entry
 
-    def check(self, key: str) -> None:
-        recent = self._recent(key)
-        if len(recent) >= self._max:
-            wait = math.ceil(recent[0] + self._window - self._clock())
-            raise HTTPException(
-                429, "too many failed logins; try later", headers={"Retry-After": str(max(1, wait))}
+    def check(self, *, account: str, source: str) -> None:
+        now = self._clock()
+        spray = self._current(self._sources, source, now)
+        if spray is not None and spray.count >= self._source_max:
+            raise _too_many(
+                "too many failed logins from this address", spray.last + self._window - now
             )
+        pair = self._current(self._pairs, f"{account}\n{source}", now)
+        if pair is not None and pair.count >= self._free:
+            delay = min(self._cap, self._base * 2 ** (pair.count - self._free))
+            if now < pair.last + delay:
+                raise _too_many("too many failed logins; try later", pair.last + delay - now)
 
-    def failed(self, key: str) -> None:
-        self._recent(key).append(self._clock())
+    def failed(self, *, account: str, source: str) -> None:
+        now = self._clock()
+        for table, key in ((self._pairs, f"{account}\n{source}"), (self._sources, source)):
+            entry = self._current(table, key, now) or _Failures(0, now)
+            table.touch(key, _Failures(entry.count + 1, now))
 
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+    def succeeded(self, *, account: str, source: str) -> None:
+        # Only the pair: a spraying address does not get a clean slate by guessing one right.
+        self._pairs.pop(f"{account}\n{source}", None)
 
 
 # Non-JSON bodies are refused on JSON routes; the token endpoint takes the OAuth2 form.
