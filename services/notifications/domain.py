@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.contracts.cases import TaskAcknowledged, TaskCreated
-from shared.contracts.ops import DeadLettered
+from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
 
 DUTY_DESK = "role:dispatcher"
 ADMIN_DESK = "role:admin"
+AUDITOR_DESK = "role:auditor"
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,10 @@ def notices_for_dead_letter(event: DeadLettered) -> list[Notice]:
     return [
         Notice(desk, "dead_lettered", title, None, None, None) for desk in (DUTY_DESK, ADMIN_DESK)
     ]
+
+
+def notices_for_privileged_grant(event: PrivilegedGrantMade) -> list[Notice]:
+    """Wide powers are reviewed by someone other than the admin who granted them."""
+    schools = f" (schools {', '.join(event.school_ids)})" if event.school_ids else ""
+    title = f"{event.granted_by} granted {event.account_id} the role {event.role}{schools}"
+    return [Notice(AUDITOR_DESK, "privileged_grant", title, None, None, None)]
