@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.school_liaison.domain import fingerprint_key
 from shared.contracts.school import StudentDetails
 
 KEY_BYTES = 32
@@ -64,6 +65,7 @@ class Sealer:
         # Separate keys derived for separate jobs, so no key ever serves two purposes.
         self._kek = AESGCM(hashlib.sha256(b"hulei-child-kek:" + key).digest())
         self._ref_key = hashlib.sha256(b"hulei-child-ref:" + key).digest()
+        self.fingerprint_key = fingerprint_key(key)
 
     def wrap(self, data_key: bytes, *, child_ref: str) -> str:
         # The child reference as associated data: a wrapped key cannot serve another child.
