@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi import HTTPException
 
-from gateway.limits import LoginThrottle, RateLimiter
+from gateway.limits import Bounded, LoginThrottle, RateLimiter
 
 pytestmark = pytest.mark.unit
 
@@ -34,25 +36,72 @@ async def test_a_burst_is_allowed_then_429_with_retry_after_until_tokens_refill(
         await limiter.check("teacher1")
 
 
-def test_failed_logins_lock_the_account_for_the_window_only() -> None:
-    clock = Clock()
-    throttle = LoginThrottle(max_failures=3, window_s=60, clock=clock)
-    for _ in range(3):
-        throttle.check("password:teacher1")
-        throttle.failed("password:teacher1")
+def retry_after(call: Callable[[], None]) -> int:
     with pytest.raises(HTTPException) as refused:
-        throttle.check("password:teacher1")
-    assert refused.value.status_code == 429
-    assert refused.value.headers is not None
-    assert int(refused.value.headers["Retry-After"]) == 60
-    throttle.check("password:officer1")  # other accounts are unaffected
+        call()
+    assert refused.value.status_code == 429 and refused.value.headers is not None
+    return int(refused.value.headers["Retry-After"])
+
+
+def test_failures_from_one_address_bring_growing_delays_for_that_address_only() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(free_failures=3, base_delay_s=1, max_delay_s=8, clock=clock)
+    attacker = {"account": "password:teacher1", "source": "10.6.6.6"}
+    for _ in range(3):  # free
+        throttle.check(**attacker)
+        throttle.failed(**attacker)
+    waits = []
+    for _ in range(6):
+        waits.append(retry_after(lambda: throttle.check(**attacker)))
+        clock.now += waits[-1]
+        throttle.check(**attacker)
+        throttle.failed(**attacker)
+    assert waits == [1, 2, 4, 8, 8, 8]  # doubling, capped
+    # The owner, from her own address, is not held up by the attacker's failures.
+    throttle.check(account="password:teacher1", source="10.0.0.1")
+    throttle.check(account="password:officer1", source="10.6.6.6")
+
+
+def test_a_success_clears_only_its_own_address_and_idle_failures_are_forgotten() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(free_failures=1, window_s=60, clock=clock)
+    throttle.failed(account="a", source="s1")
+    throttle.failed(account="a", source="s2")
+    throttle.succeeded(account="a", source="s1")
+    throttle.check(account="a", source="s1")
+    retry_after(lambda: throttle.check(account="a", source="s2"))
     clock.now += 61
-    throttle.check("password:teacher1")
+    throttle.check(account="a", source="s2")
 
 
-def test_a_success_clears_the_failures() -> None:
-    throttle = LoginThrottle(max_failures=2, window_s=60, clock=Clock())
-    throttle.failed("k")
-    throttle.succeeded("k")
-    throttle.failed("k")
-    throttle.check("k")  # one failure since the success: still allowed
+def test_password_spraying_from_one_address_is_limited_across_accounts() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(source_max_failures=5, window_s=300, clock=clock)
+    for n in range(5):
+        throttle.check(account=f"password:user{n}", source="10.6.6.6")
+        throttle.failed(account=f"password:user{n}", source="10.6.6.6")
+    wait = retry_after(lambda: throttle.check(account="password:fresh", source="10.6.6.6"))
+    assert wait == 300
+    throttle.check(account="password:fresh", source="10.0.0.1")  # other addresses unaffected
+    clock.now += 301
+    throttle.check(account="password:fresh", source="10.6.6.6")
+
+
+async def test_tables_stay_bounded_whatever_is_tried() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(max_keys=100, clock=clock)
+    limiter = RateLimiter(rate=1.0, burst=1, max_keys=100, clock=clock)
+    for n in range(5000):
+        throttle.failed(account=f"password:u{n}", source=f"10.{n // 256 % 256}.{n % 256}.1")
+        await limiter.check(f"client{n}")
+    assert len(throttle._pairs) == 100 and len(throttle._sources) == 100
+    assert len(limiter._buckets) == 100
+
+
+def test_bounded_map_forgets_the_least_recently_used() -> None:
+    table = Bounded(2)
+    table.touch("a", 1)
+    table.touch("b", 2)
+    table.touch("a", 3)  # used again: now the newest
+    table.touch("c", 4)
+    assert dict(table) == {"a": 3, "c": 4}
