@@ -97,7 +97,7 @@ async def login(
     # Behind a proxy, run uvicorn with --proxy-headers so this is the caller's address.
     source = request.client.host if request.client else "unknown"
     account_key = f"{grant_type}:{name}"
-    throttle.check(account=account_key, source=source)
+    throttle.attempt(account=account_key, source=source)
     if client:
         account = await db.get_client(state.store, client_id=name)
         ok = await state.passwords.verify(account, secret, field="secret_hash")
@@ -112,7 +112,6 @@ async def login(
               status=200 if ok else 401, trace_id=current_trace_id())
     )  # fmt: skip
     if not ok:
-        throttle.failed(account=account_key, source=source)
         raise HTTPException(401, "invalid credentials", headers=UNAUTHORIZED)
     throttle.succeeded(account=account_key, source=source)
     assert account is not None

@@ -131,6 +131,9 @@ class LoginThrottle:
     the account's owner, from her own address, is not. Per source address across accounts:
     at most `source_max_failures` failures in `window_s` (password spraying: many usernames
     from one address). Failures are forgotten `window_s` after the last one.
+
+    Every attempt counts as a failure from the moment it starts and is taken back when it
+    succeeds: concurrent guesses cannot all slip through before the first failure is counted.
     """
 
     def __init__(
@@ -160,28 +163,34 @@ class LoginThrottle:
             return None
         return entry
 
-    def check(self, *, account: str, source: str) -> None:
+    def attempt(self, *, account: str, source: str) -> None:
+        """429 with Retry-After if this attempt must wait; else it counts, until `succeeded`."""
         now = self._clock()
         spray = self._current(self._sources, source, now)
         if spray is not None and spray.count >= self._source_max:
             raise _too_many(
                 "too many failed logins from this address", spray.last + self._window - now
             )
-        pair = self._current(self._pairs, f"{account}\n{source}", now)
+        pair = self._current(self._pairs, _pair(account, source), now)
         if pair is not None and pair.count >= self._free:
             delay = min(self._cap, self._base * 2 ** (pair.count - self._free))
             if now < pair.last + delay:
                 raise _too_many("too many failed logins; try later", pair.last + delay - now)
-
-    def failed(self, *, account: str, source: str) -> None:
-        now = self._clock()
-        for table, key in ((self._pairs, f"{account}\n{source}"), (self._sources, source)):
+        for table, key in ((self._pairs, _pair(account, source)), (self._sources, source)):
             entry = self._current(table, key, now) or _Failures(0, now)
             table.touch(key, _Failures(entry.count + 1, now))
 
     def succeeded(self, *, account: str, source: str) -> None:
-        # Only the pair: a spraying address does not get a clean slate by guessing one right.
-        self._pairs.pop(f"{account}\n{source}", None)
+        """The pair starts afresh; the address only gets this one attempt back, so a sprayer
+        does not get a clean slate by guessing one password right."""
+        self._pairs.pop(_pair(account, source), None)
+        spray: _Failures | None = self._sources.get(source)
+        if spray is not None:
+            self._sources[source] = _Failures(max(0, spray.count - 1), spray.last)
+
+
+def _pair(account: str, source: str) -> str:
+    return f"{account}\n{source}"
 
 
 # Non-JSON bodies are refused on JSON routes; the token endpoint takes the OAuth2 form.

@@ -81,6 +81,13 @@ async def test_an_attacker_elsewhere_does_not_lock_the_owner_out(gateway: Gatewa
         assert (await login(owner, "officer3", "demo")).status_code == 200
 
 
+async def test_concurrent_guesses_do_not_slip_past_the_throttle(gateway: Gateway) -> None:
+    async with client_at(gateway)("10.6.6.6") as attacker:
+        burst = [login(attacker, "officer4", f"guess{n}") for n in range(8)]
+        codes = sorted(r.status_code for r in await asyncio.gather(*burst))
+    assert codes == [401] * 3 + [429] * 5
+
+
 async def test_password_spraying_from_one_address_is_stopped(gateway: Gateway) -> None:
     # The gateway's throttle with a small budget, so the test needs few slow password checks.
     gateway.apps["gateway"].state.login_throttle = LoginThrottle(source_max_failures=5)

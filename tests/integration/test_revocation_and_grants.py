@@ -83,8 +83,8 @@ async def test_a_wide_grant_is_audited_as_privileged_and_reaches_the_auditors_de
     await patch_user(gateway, "teacher9", beat)  # an officer over two schools
 
     log: AuditLog = gateway.apps["gateway"].state.audit
-    grants = [e for e in await log.query(actor="admin1", limit=1000)]
-    privileged = {e.object_id for e in grants if e.action == "privileged_grant"}
+    entries = await log.query(actor="admin1", limit=1000)
+    privileged = {e.object_id for e in entries if e.action == "privileged_grant"}
     assert privileged == {"desk9", "teacher9"}  # creating a one-school teacher was not one
 
     async def on_the_desk() -> list[dict[str, Any]]:
