@@ -249,6 +249,27 @@ async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> N
         await db.put_client(tx, client=db.bumped({**client, "active": False}))
 
 
+@router.post(
+    "/clients/{client_id}/secret",
+    response_model=ClientCreated,
+    openapi_extra=policy(
+        Role.admin, audit="permission_change", object_type="client", id_param="client_id"
+    ),
+)
+async def rotate_client_secret(client_id: str, admin: CallerDep, request: Request) -> Doc:
+    """A new secret, shown once; the old secret and every token issued with it stop working."""
+    state = request.app.state
+    secret = secrets.token_urlsafe(32)
+    secret_hash = await state.passwords.hash(secret)
+    async with state.store.transaction() as tx:
+        client = await tx.get(db.CLIENTS_C, client_id)
+        if client is None:
+            raise HTTPException(404, "client not found")
+        client = db.bumped({**client, "secret_hash": secret_hash})
+        await db.put_client(tx, client=client)
+    return {**client, "client_secret": secret}
+
+
 @router.get("/dead-letters", response_model=list[DeadLetteredView], openapi_extra=ADMIN)
 async def dead_letters(
     admin: CallerDep, bus: BusDep, limit: Annotated[int, Query(ge=1, le=500)] = 100

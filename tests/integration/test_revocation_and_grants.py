@@ -12,6 +12,7 @@ from services.school_liaison import domain
 from services.school_liaison import store as school_db
 from services.school_liaison.domain import fingerprint_key
 from shared.contracts.school import ReportCreate
+from tests.integration.test_gateway_security import client_token
 from tests.support import REPORT, Gateway, eventually
 
 PASSWORD = "long-enough-secret"
@@ -65,6 +66,21 @@ async def test_a_display_name_change_keeps_the_tokens(gateway: Gateway) -> None:
     token = await token_of(gateway, "teacher1")
     await patch_user(gateway, "teacher1", {"display_name": "Ms Wang"})
     assert await works(gateway, token)
+
+
+async def test_a_rotated_client_secret_ends_the_old_secret_and_its_tokens(gateway: Gateway) -> None:
+    client = {"client_id": "ngo-cms", "display_name": "x", "role": "social_worker", "org_id": "o"}
+    created = await gateway.call("admin1", "POST", "/v1/admin/clients", json=client)
+    old_secret = created.json()["client_secret"]
+    old = await client_token(gateway, "ngo-cms", old_secret)
+    assert await works(gateway, old)
+    rotated = await gateway.call("admin1", "POST", "/v1/admin/clients/ngo-cms/secret")
+    assert rotated.status_code == 200 and rotated.json()["client_secret"] != old_secret
+    assert not await works(gateway, old)
+    form = {"grant_type": "client_credentials", "client_id": "ngo-cms", "client_secret": old_secret}
+    assert (await gateway.client.post("/v1/auth/token", data=form)).status_code == 401
+    new = await client_token(gateway, "ngo-cms", rotated.json()["client_secret"])
+    assert await works(gateway, new)
 
 
 # --- privileged grants -------------------------------------------------------------------------
