@@ -108,15 +108,16 @@ def is_privileged(scope: Scope) -> bool:
 
 
 async def _privileged_grant(
-    request: Request, admin: Principal, *, account_id: str, object_type: str, scope: Scope
+    request: Request, admin: Principal, *, object_id: str, object_type: str, scope: Scope
 ) -> None:
     """Audited as such, and announced so the auditors' desk sees it (notifications)."""
     state = request.app.state
     log: AuditLog = state.audit
     await log.append(
-        Event.by(admin, action="privileged_grant", object_type=object_type, object_id=account_id,
+        Event.by(admin, action="privileged_grant", object_type=object_type, object_id=object_id,
                  purpose=f"role {scope.role.value}", trace_id=current_trace_id())
     )  # fmt: skip
+    account_id = (CLIENT_PREFIX if object_type == "client" else "") + object_id
     grant = PrivilegedGrantMade(
         account_id=account_id,
         role=scope.role.value,
@@ -160,7 +161,7 @@ async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> D
     await _insert_new(request.app.state.store, db.USERS_C, user, taken="username already taken")
     if is_privileged(body):
         await _privileged_grant(
-            request, admin, account_id=body.username, object_type="user", scope=body
+            request, admin, object_id=body.username, object_type="user", scope=body
         )
     return user
 
@@ -194,7 +195,7 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
         await db.put_user(tx, user=user)
     if body.scope is not None and is_privileged(body.scope):
         await _privileged_grant(
-            request, admin, account_id=username, object_type="user", scope=body.scope
+            request, admin, object_id=username, object_type="user", scope=body.scope
         )
     return user
 
@@ -224,11 +225,7 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
     await _insert_new(state.store, db.CLIENTS_C, client, taken="client_id already taken")
     if is_privileged(body):
         await _privileged_grant(
-            request,
-            admin,
-            account_id=CLIENT_PREFIX + body.client_id,
-            object_type="client",
-            scope=body,
+            request, admin, object_id=body.client_id, object_type="client", scope=body
         )
     return {**client, "client_secret": secret}
 

@@ -97,20 +97,24 @@ async def test_a_wide_grant_is_audited_as_privileged_and_reaches_the_auditors_de
         ).status_code == 201
     beat = {"scope": {"role": "police_officer", "school_ids": ["sch-01", "sch-02"]}}
     await patch_user(gateway, "teacher9", beat)  # an officer over two schools
+    bot = {"client_id": "station-bot", "display_name": "x", "role": "dispatcher"}
+    assert (await gateway.call("admin1", "POST", "/v1/admin/clients", json=bot)).status_code == 201
 
     log: AuditLog = gateway.apps["gateway"].state.audit
     entries = await log.query(actor="admin1", limit=1000)
     privileged = {e.object_id for e in entries if e.action == "privileged_grant"}
-    assert privileged == {"desk9", "teacher9"}  # creating a one-school teacher was not one
+    # Creating a one-school teacher was not one.
+    assert privileged == {"desk9", "teacher9", "station-bot"}
 
     async def on_the_desk() -> list[dict[str, Any]]:
         inbox = (await gateway.get("auditor1", "/v1/notifications")).json()
         return [n for n in inbox if n["kind"] == "privileged_grant"]
 
-    notices = await eventually(lambda: _at_least(on_the_desk, 2))
+    notices = await eventually(lambda: _at_least(on_the_desk, 3))
     assert all(n["recipient"] == "role:auditor" for n in notices)
     titles = " ".join(n["title"] for n in notices)
     assert "desk9" in titles and "dispatcher" in titles and "sch-02" in titles
+    assert "client:station-bot" in titles
     admin_inbox = (await gateway.get("admin1", "/v1/notifications")).json()
     assert not [n for n in admin_inbox if n["kind"] == "privileged_grant"]
 
