@@ -63,7 +63,14 @@ class Passwords:
         self._in_flight += 1
         try:
             async with self._slots:
-                return await asyncio.to_thread(work)
+                job = asyncio.ensure_future(asyncio.to_thread(work))
+                try:
+                    return await asyncio.shield(job)
+                except asyncio.CancelledError:
+                    # The client left, but the thread runs on: keep its slot until it ends,
+                    # or clients that hang up could run any number of hashes at once.
+                    await asyncio.wait([job])
+                    raise
         finally:
             self._in_flight -= 1
 

@@ -211,3 +211,27 @@ async def test_beyond_the_waiting_room_password_checks_are_503() -> None:
     assert busy.value.status_code == 503 and busy.value.headers == {"Retry-After": "1"}
     release.set()
     assert await first is True and await second is True
+
+
+async def test_a_check_whose_client_left_keeps_its_slot_until_its_thread_ends() -> None:
+    """Hanging up must not free the slot while the hash still runs: that would let clients
+    that hang up run any number of hashes at once."""
+    passwords = Passwords(HASHER, workers=1)
+    release, first_running, second_running = threading.Event(), threading.Event(), threading.Event()
+
+    def held(stored: str, secret: str) -> bool:
+        (first_running if secret == "one" else second_running).set()
+        release.wait(timeout=10)
+        return False
+
+    passwords._check = held  # type: ignore[method-assign]
+    first = asyncio.create_task(passwords.verify(user(), "one"))
+    assert await asyncio.to_thread(first_running.wait, 10)
+    first.cancel()
+    second = asyncio.create_task(passwords.verify(user(), "two"))
+    # A bounded wait for something that must not happen: the second check does not start.
+    assert not await asyncio.to_thread(second_running.wait, 0.5)
+    release.set()
+    assert await second is False and second_running.is_set()
+    with pytest.raises(asyncio.CancelledError):
+        await first
