@@ -97,13 +97,14 @@ async def login(
     # Behind a proxy, run uvicorn with --proxy-headers so this is the caller's address.
     source = request.client.host if request.client else "unknown"
     account_key = f"{grant_type}:{name}"
-    throttle.attempt(account=account_key, source=source)
-    if client:
-        account = await db.get_client(state.store, client_id=name)
-        ok = await state.passwords.verify(account, secret, field="secret_hash")
-    else:
-        account = await db.get_user(state.store, username=name)
-        ok = await state.passwords.verify(account, secret)
+    async with throttle.attempt(account=account_key, source=source) as attempt:
+        if client:
+            account = await db.get_client(state.store, client_id=name)
+            ok = await state.passwords.verify(account, secret, field="secret_hash")
+        else:
+            account = await db.get_user(state.store, username=name)
+            ok = await state.passwords.verify(account, secret)
+        attempt.ok = ok
     log: AuditLog = state.audit
     actor = ("client:" if client else "") + name
     outcome = "allowed" if ok else "denied"
@@ -113,7 +114,6 @@ async def login(
     )  # fmt: skip
     if not ok:
         raise HTTPException(401, "invalid credentials", headers=UNAUTHORIZED)
-    throttle.succeeded(account=account_key, source=source)
     assert account is not None
     principal = principal_of(account, client=client)
     token = issue_token(principal, state.settings, version=version_of(account))

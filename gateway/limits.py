@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +124,13 @@ class _Failures:
     last: float
 
 
+@dataclass
+class Attempt:
+    """The caller sets `ok` once the password was checked; left None, nothing is counted."""
+
+    ok: bool | None = None
+
+
 class LoginThrottle:
     """Slows password guessing without locking anybody out.
 
@@ -132,8 +141,9 @@ class LoginThrottle:
     at most `source_max_failures` failures in `window_s` (password spraying: many usernames
     from one address). Failures are forgotten `window_s` after the last one.
 
-    Every attempt counts as a failure from the moment it starts and is taken back when it
-    succeeds: concurrent guesses cannot all slip through before the first failure is counted.
+    Attempts on one (account, address) take turns, and attempts from one address in progress
+    count against its budget, so a burst of concurrent guesses cannot all be checked before
+    the first failure is counted; concurrent right passwords simply wait their turn.
     """
 
     def __init__(
@@ -155,6 +165,8 @@ class LoginThrottle:
         self._clock = clock
         self._pairs = Bounded(max_keys)
         self._sources = Bounded(max_keys)
+        self._turns = Bounded(max_keys)  # (account, address) → asyncio.Lock
+        self._in_progress: dict[str, int] = {}  # address → attempts running; empties itself
 
     def _current(self, table: Bounded, key: str, now: float) -> _Failures | None:
         entry: _Failures | None = table.get(key)
@@ -163,34 +175,47 @@ class LoginThrottle:
             return None
         return entry
 
-    def attempt(self, *, account: str, source: str) -> None:
-        """429 with Retry-After if this attempt must wait; else it counts, until `succeeded`."""
+    def _check(self, pair_key: str, source: str) -> None:
         now = self._clock()
         spray = self._current(self._sources, source, now)
-        if spray is not None and spray.count >= self._source_max:
-            raise _too_many(
-                "too many failed logins from this address", spray.last + self._window - now
-            )
-        pair = self._current(self._pairs, _pair(account, source), now)
+        failures = (spray.count if spray else 0) + self._in_progress.get(source, 0)
+        if failures >= self._source_max:
+            last = spray.last if spray else now
+            raise _too_many("too many failed logins from this address", last + self._window - now)
+        pair = self._current(self._pairs, pair_key, now)
         if pair is not None and pair.count >= self._free:
             delay = min(self._cap, self._base * 2 ** (pair.count - self._free))
             if now < pair.last + delay:
                 raise _too_many("too many failed logins; try later", pair.last + delay - now)
-        for table, key in ((self._pairs, _pair(account, source)), (self._sources, source)):
+
+    def _failed(self, pair_key: str, source: str) -> None:
+        now = self._clock()
+        for table, key in ((self._pairs, pair_key), (self._sources, source)):
             entry = self._current(table, key, now) or _Failures(0, now)
             table.touch(key, _Failures(entry.count + 1, now))
 
-    def succeeded(self, *, account: str, source: str) -> None:
-        """The pair starts afresh; the address only gets this one attempt back, so a sprayer
-        does not get a clean slate by guessing one password right."""
-        self._pairs.pop(_pair(account, source), None)
-        spray: _Failures | None = self._sources.get(source)
-        if spray is not None:
-            self._sources[source] = _Failures(max(0, spray.count - 1), spray.last)
-
-
-def _pair(account: str, source: str) -> str:
-    return f"{account}\n{source}"
+    @asynccontextmanager
+    async def attempt(self, *, account: str, source: str) -> AsyncIterator[Attempt]:
+        """429 with Retry-After if this attempt must wait; else the caller checks the password
+        inside and reports the result on the yielded `Attempt`."""
+        pair_key = f"{account}\n{source}"
+        turn = self._turns.get(pair_key) or asyncio.Lock()
+        self._turns.touch(pair_key, turn)
+        async with turn:
+            self._check(pair_key, source)
+            self._in_progress[source] = self._in_progress.get(source, 0) + 1
+            result = Attempt()
+            try:
+                yield result
+            finally:
+                left = self._in_progress.pop(source) - 1
+                if left:
+                    self._in_progress[source] = left
+                if result.ok is False:
+                    self._failed(pair_key, source)
+                elif result.ok:
+                    # Only the pair: a sprayer gets no clean slate by guessing one right.
+                    self._pairs.pop(pair_key, None)
 
 
 # Non-JSON bodies are refused on JSON routes; the token endpoint takes the OAuth2 form.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 
 import pytest
 from fastapi import HTTPException
@@ -36,73 +36,92 @@ async def test_a_burst_is_allowed_then_429_with_retry_after_until_tokens_refill(
         await limiter.check("teacher1")
 
 
-def retry_after(call: Callable[[], None]) -> int:
+async def guess(throttle: LoginThrottle, ok: bool = False, **who: str) -> int:
+    """One login attempt with a wrong (or right) password: its status, 429 if refused."""
+    try:
+        async with throttle.attempt(account=who["account"], source=who["source"]) as attempt:
+            await asyncio.sleep(0)  # the password check: others may run meanwhile
+            attempt.ok = ok
+    except HTTPException as refused:
+        assert refused.status_code == 429 and refused.headers is not None
+        return 429
+    return 200 if ok else 401
+
+
+async def retry_after(throttle: LoginThrottle, **who: str) -> int:
     with pytest.raises(HTTPException) as refused:
-        call()
+        async with throttle.attempt(account=who["account"], source=who["source"]):
+            pass
     assert refused.value.status_code == 429 and refused.value.headers is not None
     return int(refused.value.headers["Retry-After"])
 
 
-def test_failures_from_one_address_bring_growing_delays_for_that_address_only() -> None:
+async def test_failures_from_one_address_bring_growing_delays_for_that_address_only() -> None:
     clock = Clock()
     throttle = LoginThrottle(free_failures=3, base_delay_s=1, max_delay_s=8, clock=clock)
     attacker = {"account": "password:teacher1", "source": "10.6.6.6"}
-    for _ in range(3):  # free
-        throttle.attempt(**attacker)
+    assert [await guess(throttle, **attacker) for _ in range(3)] == [401] * 3  # free
     waits = []
     for _ in range(6):
-        waits.append(retry_after(lambda: throttle.attempt(**attacker)))
+        waits.append(await retry_after(throttle, **attacker))
         clock.now += waits[-1]
-        throttle.attempt(**attacker)
+        assert await guess(throttle, **attacker) == 401
     assert waits == [1, 2, 4, 8, 8, 8]  # doubling, capped
     # The owner, from her own address, is not held up by the attacker's failures.
-    throttle.attempt(account="password:teacher1", source="10.0.0.1")
-    throttle.attempt(account="password:officer1", source="10.6.6.6")
+    owner = {"account": "password:teacher1", "source": "10.0.0.1"}
+    assert await guess(throttle, ok=True, **owner) == 200
+    assert await guess(throttle, account="password:officer1", source="10.6.6.6") == 401
 
 
-def test_concurrent_attempts_count_before_any_of_them_has_failed() -> None:
-    """A burst of simultaneous guesses: only the free ones get through."""
+async def test_concurrent_guesses_take_turns_so_only_the_free_ones_are_checked() -> None:
     throttle = LoginThrottle(free_failures=3, clock=Clock())
-    outcomes = []
-    for _ in range(10):  # all started, none finished yet
-        try:
-            throttle.attempt(account="a", source="s")
-            outcomes.append("checked")
-        except HTTPException:
-            outcomes.append("429")
-    assert outcomes == ["checked"] * 3 + ["429"] * 7
+    who = {"account": "a", "source": "s"}
+    burst = await asyncio.gather(*(guess(throttle, **who) for _ in range(10)))
+    assert sorted(burst) == [401] * 3 + [429] * 7
 
 
-def test_a_success_clears_only_its_own_address_and_idle_failures_are_forgotten() -> None:
+async def test_concurrent_right_passwords_all_get_in() -> None:
+    """Several tabs logging in at once are not mistaken for an attack."""
+    throttle = LoginThrottle(free_failures=1, source_max_failures=3, clock=Clock())
+    who = {"account": "a", "source": "s"}
+    assert await asyncio.gather(*(guess(throttle, ok=True, **who) for _ in range(3))) == [200] * 3
+
+
+async def test_a_success_clears_only_its_own_address_and_idle_failures_are_forgotten() -> None:
     clock = Clock()
-    throttle = LoginThrottle(free_failures=1, window_s=60, clock=clock)
-    throttle.attempt(account="a", source="s1")
-    throttle.attempt(account="a", source="s2")
-    throttle.succeeded(account="a", source="s1")
-    throttle.attempt(account="a", source="s1")
-    retry_after(lambda: throttle.attempt(account="a", source="s2"))
+    throttle = LoginThrottle(free_failures=2, window_s=60, clock=clock)
+    s1, s2 = {"account": "a", "source": "s1"}, {"account": "a", "source": "s2"}
+    assert [await guess(throttle, **s2) for _ in range(2)] == [401, 401]
+    assert await guess(throttle, **s1) == 401
+    assert await guess(throttle, ok=True, **s1) == 200
+    assert [await guess(throttle, **s1) for _ in range(2)] == [401, 401]  # afresh: two free
+    await retry_after(throttle, **s2)  # s2 was not cleared
     clock.now += 61
-    throttle.attempt(account="a", source="s2")
+    assert await guess(throttle, **s2) == 401
 
 
-def test_password_spraying_from_one_address_is_limited_across_accounts() -> None:
+async def test_password_spraying_from_one_address_is_limited_across_accounts() -> None:
     clock = Clock()
     throttle = LoginThrottle(source_max_failures=5, window_s=300, clock=clock)
     for n in range(5):
-        throttle.attempt(account=f"password:user{n}", source="10.6.6.6")
-    wait = retry_after(lambda: throttle.attempt(account="password:fresh", source="10.6.6.6"))
-    assert wait == 300
-    throttle.attempt(account="password:fresh", source="10.0.0.1")  # other addresses unaffected
+        assert await guess(throttle, account=f"password:user{n}", source="10.6.6.6") == 401
+    assert await retry_after(throttle, account="password:fresh", source="10.6.6.6") == 300
+    assert await guess(throttle, account="password:fresh", source="10.0.0.1") == 401
     clock.now += 301
-    throttle.attempt(account="password:fresh", source="10.6.6.6")
+    assert await guess(throttle, account="password:fresh", source="10.6.6.6") == 401
 
 
-def test_successful_logins_do_not_use_up_an_address() -> None:
+async def test_concurrent_spraying_counts_the_attempts_in_progress() -> None:
+    throttle = LoginThrottle(source_max_failures=5, clock=Clock())
+    burst = [guess(throttle, account=f"user{n}", source="10.6.6.6") for n in range(12)]
+    assert sorted(await asyncio.gather(*burst)) == [401] * 5 + [429] * 7
+
+
+async def test_successful_logins_do_not_use_up_an_address() -> None:
     """Many people behind one school's address log in all day without being stopped."""
     throttle = LoginThrottle(source_max_failures=3, clock=Clock())
     for n in range(20):
-        throttle.attempt(account=f"password:teacher{n}", source="school-nat")
-        throttle.succeeded(account=f"password:teacher{n}", source="school-nat")
+        assert await guess(throttle, ok=True, account=f"teacher{n}", source="school-nat") == 200
 
 
 async def test_tables_stay_bounded_whatever_is_tried() -> None:
@@ -110,9 +129,10 @@ async def test_tables_stay_bounded_whatever_is_tried() -> None:
     throttle = LoginThrottle(max_keys=100, clock=clock)
     limiter = RateLimiter(rate=1.0, burst=1, max_keys=100, clock=clock)
     for n in range(5000):
-        throttle.attempt(account=f"password:u{n}", source=f"10.{n // 256 % 256}.{n % 256}.1")
+        await guess(throttle, account=f"password:u{n}", source=f"10.{n // 256 % 256}.{n % 256}.1")
         await limiter.check(f"client{n}")
     assert len(throttle._pairs) == 100 and len(throttle._sources) == 100
+    assert len(throttle._turns) == 100 and throttle._in_progress == {}
     assert len(limiter._buckets) == 100
 
 
