@@ -3,7 +3,6 @@ wide grants reach the auditors; the idempotency fingerprint is keyed."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from typing import Any
 
@@ -135,8 +134,8 @@ async def test_the_stored_fingerprint_is_keyed(gateway: Gateway) -> None:
     assert record is not None
     body = ReportCreate.model_validate(REPORT)
     assert record["fingerprint"] != hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-    pii_key = base64.b64decode(gateway.apps["school_liaison"].state.runtime.settings.pii_key)
-    assert record["fingerprint"] == domain.request_fingerprint(body, key=fingerprint_key(pii_key))
+    sealer = gateway.apps["school_liaison"].state.sealer  # holds the key derived from PII_KEY
+    assert record["fingerprint"] == domain.request_fingerprint(body, key=sealer.fingerprint_key)
     other = domain.request_fingerprint(body, key=fingerprint_key(b"\x01" * 32))
     assert other != record["fingerprint"]
     replay = await gateway.file("teacher1", REPORT, key="fp-1")  # same body: still replayed
