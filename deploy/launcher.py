@@ -289,6 +289,7 @@ class Platform:
             os.close(log)
 
     def start(self) -> None:
+        os.umask(0o077)  # NATS data, configs, databases, logs (children inherit it): owner only
         self.var_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.start_nats()

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from gateway import store as db
 from gateway.access import ALL_ROLES, AuditedRoute, CallerDep, policy
 from gateway.audit import AuditLog, Event
-from gateway.auth import UNAUTHORIZED, issue_token, principal_of
+from gateway.auth import UNAUTHORIZED, issue_token, principal_of, version_of
 from gateway.clients import Services
 from gateway.limits import LoginThrottle
 from shared.contracts.cases import (
@@ -73,7 +73,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "/auth/token",
     response_model=Token,
     tags=["auth"],
-    responses={401: ERRORS[401], 429: ERRORS[429]},
+    responses={
+        401: ERRORS[401],
+        429: ERRORS[429],
+        503: {"model": Error, "description": "too many logins at once; retry after Retry-After"},
+    },
     openapi_extra=policy(),  # public: it is how one gets a token
 )
 async def login(
@@ -96,13 +100,18 @@ async def login(
         )
         raise HTTPException(422, [{"loc": ["body", missing], "msg": "required", "type": "missing"}])
     throttle: LoginThrottle = state.login_throttle
-    throttle.check(f"{grant_type}:{name}")
-    if client:
-        account = await db.get_client(state.store, client_id=name)
-        ok = state.passwords.verify(account, secret, field="secret_hash")
-    else:
-        account = await db.get_user(state.store, username=name)
-        ok = state.passwords.verify(account, secret)
+    # Throttled per account *and* address: a guesser elsewhere cannot lock the owner out.
+    # Behind a proxy, run uvicorn with --proxy-headers so this is the caller's address.
+    source = request.client.host if request.client else "unknown"
+    account_key = f"{grant_type}:{name}"
+    async with throttle.attempt(account=account_key, source=source) as attempt:
+        if client:
+            account = await db.get_client(state.store, client_id=name)
+            ok = await state.passwords.verify(account, secret, field="secret_hash")
+        else:
+            account = await db.get_user(state.store, username=name)
+            ok = await state.passwords.verify(account, secret)
+        attempt.ok = ok
     log: AuditLog = state.audit
     actor = ("client:" if client else "") + name
     outcome = "allowed" if ok else "denied"
@@ -111,11 +120,10 @@ async def login(
               status=200 if ok else 401, trace_id=current_trace_id())
     )  # fmt: skip
     if not ok:
-        throttle.failed(f"{grant_type}:{name}")
         raise HTTPException(401, "invalid credentials", headers=UNAUTHORIZED)
-    throttle.succeeded(f"{grant_type}:{name}")
     assert account is not None
-    token = issue_token(principal_of(account, client=client), state.settings)
+    principal = principal_of(account, client=client)
+    token = issue_token(principal, state.settings, version=version_of(account))
     return Token(access_token=token, expires_in=state.settings.token_ttl_s)
 
 
@@ -268,7 +276,8 @@ async def acknowledge_task(
     response_model=list[NotificationView],
     tags=["notifications"],
     responses=ERRORS,
-    openapi_extra=policy(*ALL_ROLES),
+    # Notifications name children's cases and tasks: reading them is a read of that case.
+    openapi_extra=policy(*ALL_ROLES, audit="read", object_type="notification"),
 )
 async def my_notifications(
     principal: CallerDep,
@@ -287,7 +296,9 @@ async def my_notifications(
     response_model=NotificationView,
     tags=["notifications"],
     responses=ERRORS,
-    openapi_extra=policy(*ALL_ROLES),
+    openapi_extra=policy(
+        *ALL_ROLES, audit="read", object_type="notification", id_param="notification_id"
+    ),
 )
 async def mark_notification_read(
     notification_id: str, principal: CallerDep, services: ServicesDep
@@ -302,7 +313,9 @@ async def mark_notification_read(
     response_model=list[WelfareCheckView],
     tags=["patrol"],
     responses=ERRORS,
-    openapi_extra=policy(R.police_officer, R.dispatcher, R.supervisor),
+    openapi_extra=policy(
+        R.police_officer, R.dispatcher, R.supervisor, audit="read", object_type="welfare_check"
+    ),
 )
 async def welfare_checks(
     principal: CallerDep,

@@ -21,6 +21,8 @@ from gateway.clients import Services
 from gateway.limits import BodyLimitMiddleware, HygieneMiddleware, LoginThrottle, RateLimiter
 from gateway.settings import Settings
 from shared.bus import Bus
+from shared.demo import DEMO_PASSWORD
+from shared.errors import install_error_handling
 from shared.metrics import Metrics, metrics_response
 from shared.store import Store, open_store
 from shared.streams import GATEWAY_ERASURES
@@ -64,7 +66,8 @@ def create_app(
         app.state.audit = AuditLog(app.state.store)
         await app.state.audit.prepare()
         if settings.demo_mode:
-            await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
+            demo_hash = await app.state.passwords.hash(DEMO_PASSWORD)
+            await db.seed_demo_users(app.state.store, password_hash=demo_hash)
         app.state.bus = nats_bus(settings, name=NAME, metrics=metrics)
         app.state.replayer = nats_bus(settings, name=f"{NAME}-replayer", replayer=True)
         await app.state.bus.connect()
@@ -93,7 +96,10 @@ def create_app(
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(rate=settings.rate_per_s, burst=settings.rate_burst)
     app.state.login_throttle = LoginThrottle(
-        max_failures=settings.login_max_failures, window_s=settings.login_window_s
+        free_failures=settings.login_max_failures,
+        max_delay_s=settings.login_max_delay_s,
+        source_max_failures=settings.login_source_max_failures,
+        window_s=settings.login_window_s,
     )
     metrics = Metrics(NAME)
 
@@ -103,6 +109,7 @@ def create_app(
     metrics.on_scrape(dead_letters)
     app.middleware("http")(metrics.middleware())
     app.middleware("http")(http_tracing_middleware(NAME))
+    install_error_handling(app)  # inside the body limit: never buffers more than it allows
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HygieneMiddleware)
     if settings.cors_origins:  # closed by default: only listed browser origins may call

@@ -23,8 +23,14 @@ class Settings(BaseServiceSettings):
     token_ttl_s: int = Field(default=900, ge=60, le=86400, description="short-lived tokens")
     rate_per_s: float = Field(default=20.0, gt=0, description="requests a second per client")
     rate_burst: int = Field(default=60, ge=1)
-    login_max_failures: int = Field(default=5, ge=1)
-    login_window_s: float = Field(default=300.0, gt=0)
+    login_max_failures: int = Field(
+        default=3, ge=1, description="free failures per account and address before delays"
+    )
+    login_max_delay_s: float = Field(default=300.0, gt=0, description="cap of the growing delay")
+    login_source_max_failures: int = Field(
+        default=30, ge=1, description="failures per address across accounts in the window"
+    )
+    login_window_s: float = Field(default=900.0, gt=0, description="failures are remembered")
     cors_origins: list[str] = Field(default_factory=list, description="closed unless listed")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     service_timeout_s: float = Field(default=5.0, gt=0)

@@ -10,6 +10,7 @@ import jwt
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from shared.errors import install_error_handling
 from shared.identity import Principal, read_internal_token
 from shared.metrics import Metrics, metrics_response
 from shared.runtime import Runtime, open_runtime
@@ -113,5 +114,6 @@ def service_app(
     app.state.settings = settings
     app.state.service_name = name
     install_common(app, service=name, metrics=metrics)
+    install_error_handling(app)
     app.include_router(router)
     return app

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
-from shared.contracts.ops import DeadLettered
+from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
 
 DUTY_DESK = "role:dispatcher"
 ADMIN_DESK = "role:admin"
 SUPERVISOR_DESK = "role:supervisor"
+AUDITOR_DESK = "role:auditor"
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,10 @@ def notices_for_identity_flagged(event: CaseIdentityFlagged) -> list[Notice]:
         "ID number with identity details that differ"
     )
     return [Notice(SUPERVISOR_DESK, "identity_review", title, event.case_id, None, None)]
+
+
+def notices_for_privileged_grant(event: PrivilegedGrantMade) -> list[Notice]:
+    """Wide powers are reviewed by someone other than the admin who granted them."""
+    schools = f" (schools {', '.join(event.school_ids)})" if event.school_ids else ""
+    title = f"{event.granted_by} granted {event.account_id} the role {event.role}{schools}"
+    return [Notice(AUDITOR_DESK, "privileged_grant", title, None, None, None)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.notifications import domain
 from services.notifications import store as db
 from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
-from shared.contracts.ops import DeadLettered
+from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
 from shared.events import Envelope, utcnow
 from shared.runtime import Runtime, UnitOfWork
 from shared.streams import NOTIFICATIONS_CASES, NOTIFICATIONS_OPS, NOTIFICATIONS_TASKS
@@ -30,6 +30,9 @@ async def on_case_event(envelope: Envelope, uow: UnitOfWork) -> None:
 async def on_ops_event(envelope: Envelope, uow: UnitOfWork) -> None:
     if envelope.type == DeadLettered.TYPE:
         await _deliver(envelope, uow, domain.notices_for_dead_letter(envelope.parse(DeadLettered)))
+    elif envelope.type == PrivilegedGrantMade.TYPE:
+        grant = envelope.parse(PrivilegedGrantMade)
+        await _deliver(envelope, uow, domain.notices_for_privileged_grant(grant))
 
 
 async def _deliver(envelope: Envelope, uow: UnitOfWork, notices: list[domain.Notice]) -> None:

@@ -78,7 +78,7 @@ async def file_report(
     if not domain.may_file_for(caller, body.school_id):
         raise HTTPException(403, "only staff of this school may file reports for it")
     sealer = _sealer(request)
-    fingerprint = domain.request_fingerprint(body)
+    fingerprint = domain.request_fingerprint(body, key=sealer.fingerprint_key)
     if idempotency_key:
         replay = await _replay(rt, caller, idempotency_key, fingerprint, sealer)
         if replay is not None:

@@ -4,6 +4,7 @@ when a child's details are due for erasure."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -130,9 +131,12 @@ def may_see_school(principal: Principal, *, school_id: str, social_org_id: str) 
     return may_read_report(principal, school_id=school_id, social_org_id=social_org_id)
 
 
-def request_fingerprint(body: ReportCreate) -> str:
-    """Identifies a request body, so a reused Idempotency-Key with a different body is caught."""
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+def request_fingerprint(body: ReportCreate, *, key: bytes) -> str:
+    """Identifies a request body, so a reused Idempotency-Key with a different body is caught.
+
+    Keyed: the body names the child, and a plain hash of a name and an ID number can be
+    reversed by hashing candidates (ID numbers are few and structured)."""
+    return hmac.new(key, body.model_dump_json().encode(), hashlib.sha256).hexdigest()
 
 
 # --- identity ----------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ import unicodedata
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.contracts.school import StudentDetails
 
@@ -39,6 +41,12 @@ def normalised_name(name: str) -> str:
     """A name as compared: compatibility forms folded, case folded, whitespace dropped, so
     "Li Ming", " li  ming" and the full-width "Ｌｉ Ｍｉｎｇ" are one name."""
     return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def fingerprint_key(pii_key: bytes) -> bytes:
+    """A key of its own for request fingerprints, derived from the PII master key."""
+    hkdf = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"hulei-request-fingerprint")
+    return hkdf.derive(pii_key)
 
 
 def new_data_key() -> bytes:
@@ -70,6 +78,7 @@ class Sealer:
         # Separate keys derived for separate jobs, so no key ever serves two purposes.
         self._kek = AESGCM(hashlib.sha256(b"hulei-child-kek:" + key).digest())
         self._ref_key = hashlib.sha256(b"hulei-child-ref:" + key).digest()
+        self.fingerprint_key = fingerprint_key(key)
 
     def wrap(self, data_key: bytes, *, child_ref: str) -> str:
         # The child reference as associated data: a wrapped key cannot serve another child.

@@ -217,3 +217,15 @@ def test_no_childs_name_or_id_in_any_file_the_run_wrote(platform: Platform) -> N
         if s in p.read_bytes()
     ]
     assert leaks == []
+
+
+def test_every_file_the_run_wrote_is_readable_by_its_owner_only(platform: Platform) -> None:
+    """Databases, logs, NATS configs and JetStream data hold children's data: mode 0600/0700."""
+    paths = [platform.var_dir, *platform.var_dir.rglob("*")]
+    assert any(p.suffix == ".db" for p in paths) and any("jetstream" in str(p) for p in paths)
+    open_to_others = [
+        (str(p.relative_to(platform.var_dir)), oct(p.stat().st_mode & 0o777))
+        for p in paths
+        if p.stat().st_mode & 0o077
+    ]
+    assert open_to_others == []

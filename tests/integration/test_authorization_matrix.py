@@ -166,6 +166,11 @@ CELLS: dict[tuple[str, str], Cell] = {
         204,
         lambda r: 404,
     ),
+    ("POST", "/v1/admin/clients/{client_id}/secret"): Cell(
+        lambda w, r, o: ("POST", f"/v1/admin/clients/{'partner' if o else 'nobody'}/secret", {}),
+        200,
+        lambda r: 404,
+    ),
     ("GET", "/v1/admin/dead-letters"): Cell(
         lambda w, r, o: ("GET", "/v1/admin/dead-letters", {}), 200
     ),
