@@ -1,0 +1,280 @@
+"""Start what a `tests/manifests.Spec` describes, on this machine: NATS (the manifests' config,
+all its nodes), the streams job, the services and the gateway, each with the manifests' command
+and environment on top of the image's (Dockerfile ENV), their network names pointed at local
+ports, and an OTLP collector where the manifests send traces.
+
+Two things cannot run here as written and are substituted, each said where it happens: the
+store (a MongoDB URL becomes a SQLite file per database, after checking the URL's user is one the
+init script creates) and the certificates (issued by the test, in the file names the deployment
+mounts).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import httpx
+
+from deploy.launcher import free_port, nats_server_binary, wait_until
+from tests import deploy_checks as dc
+from tests.manifests import Process, Spec, rewrite
+from tests.nats_deploy import CERT_DIRS, issue_certificates, stage
+
+
+class StartError(RuntimeError):
+    """The deployment, started as written, does not come up: the message says where."""
+
+
+class Collector:
+    """Accepts OTLP/HTTP trace exports and counts them."""
+
+    def __init__(self) -> None:
+        self.exports: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.exports.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def image_env() -> dict[str, str]:
+    """The final stage's ENV of the Dockerfile, without PATH (the test's venv stands in)."""
+    env: dict[str, str] = {}
+    for keyword, args in dc.parse_dockerfile(dc.DOCKERFILE.read_text()):
+        if keyword == "FROM":
+            env = {}
+        elif keyword == "ENV":
+            env.update(dc._dockerfile_env(args))
+    env.pop("PATH", None)
+    return env
+
+
+def init_script_errors(spec: Spec) -> list[str]:
+    """MongoDB init JavaScript must parse (node --check). PostgreSQL init SQL runs for real once
+    the manifests carry it and the PostgreSQL adapter is merged (not yet on this branch)."""
+    errors = []
+    for name, text in spec.store_init.items():
+        if name.endswith(".js") and (node := shutil.which("node")):
+            done = subprocess.run(
+                [node, "--check", "-"], input=text, capture_output=True, text=True, timeout=30
+            )
+            if done.returncode != 0:
+                errors.append(f"init script {name} does not parse: {done.stderr.strip()[-300:]}")
+    return errors
+
+
+def local_store(spec: Spec, process: str, url: str, directory: Path) -> str:
+    """Substitute for the store the manifests name (see the module docstring)."""
+    parts = urlsplit(url)
+    database = parts.path.strip("/") or process
+    if parts.scheme.startswith("mongodb"):
+        if parts.username is not None:
+            users = set()
+            for text in spec.store_init.values():
+                if listed := re.search(r"PROCESSES\s*=\s*\[([^\]]*)\]", text):
+                    users |= set(re.findall(r"['\"](\w+)['\"]", listed.group(1)))
+            if parts.username not in users or parts.username != database:
+                raise StartError(
+                    f"{process}: store user {parts.username!r} of database {database!r} is not "
+                    f"one the init script creates for it ({sorted(users)})"
+                )
+        return f"sqlite:///{directory / f'{database}.db'}"
+    if parts.scheme == "sqlite":
+        return url
+    raise StartError(f"{process}: store {parts.scheme}:// cannot be started by this harness yet")
+
+
+@dataclass
+class Local:
+    spec: Spec
+    workdir: Path
+    probe_within: float = 60.0
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)  # process → its local HTTP port
+    logs: list[IO[bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.collector = Collector()
+        self.certs = self.workdir / "certs"
+        names = next(n for m, n in CERT_DIRS.items() if m in self.spec.nats.config)
+        issue_certificates(self.certs, names)
+        self.ca_file = self.certs / names[2]
+        nodes = len(self.spec.nats.nodes)
+        self.nats_ports = [{p: free_port() for p in (4222, 6222, 8222)} for _ in range(nodes)]
+        self.ports = {n: free_port() for n, p in self.spec.processes.items() if p.port}
+        self.local: dict[tuple[str, int], int] = {name: self.collector.port for name in self.spec.otlp}
+        for i, names in enumerate(self.spec.nats.names):
+            for host, port in names:
+                self.local.setdefault((host, port), self.nats_ports[i].get(port, 0))
+        for key, (process, port) in self.spec.services.items():
+            if self.spec.processes[process].port == port:
+                self.local[key] = self.ports[process]
+
+    # ---- NATS -----------------------------------------------------------------------------
+
+    def start_nats(self) -> None:
+        for i, node in enumerate(self.spec.nats.nodes):
+            staged = stage(
+                rewrite(self.spec.nats.config, self.local),
+                includes=self.spec.nats.includes,
+                directory=self.workdir / node,
+                ports=self.nats_ports[i],
+                certs=self.certs,
+            )
+            env = {**self.spec.nats.env, "POD_NAME": node}
+            self._spawn(f"nats {node}", [nats_server_binary(), "-c", str(staged.config)], env)
+        for i, node in enumerate(self.spec.nats.nodes):
+            url = f"http://127.0.0.1:{self.nats_ports[i][8222]}{self.spec.nats.probe or '/healthz'}"
+            self._wait(lambda u=url: httpx.get(u, timeout=2).status_code == 200, f"nats {node}")
+
+    # ---- Hulei processes ------------------------------------------------------------------
+
+    def environment(self, process: Process) -> dict[str, str]:
+        env = {**image_env(), **process.env}
+        mounts = self._mounts(process)
+        for key, value in env.items():
+            for inside, outside in mounts.items():
+                value = value.replace(inside, outside)
+            env[key] = rewrite(value, self.local)
+            if key.endswith("_STORE_URL"):
+                env[key] = local_store(self.spec, process.name, value, self.workdir / "stores")
+        if process.port:
+            module = dc.python_module(process.argv) or ""
+            listens = dc.effective_port(module, env)
+            if listens != process.port:
+                raise StartError(
+                    f"{process.name}: listens on {listens}, but its container port is {process.port}"
+                )
+            cls = dc.settings_class(module)
+            assert cls is not None  # effective_port found its settings
+            env[dc.env_prefix(cls) + "PORT"] = str(self.ports[process.name])
+        return env
+
+    def argv(self, process: Process) -> list[str]:
+        mounts = self._mounts(process)
+        out = []
+        for arg in process.argv:
+            for inside, outside in mounts.items():
+                arg = arg.replace(inside, outside)
+            out.append(rewrite(arg, self.local))
+        if out and Path(out[0]).name in {"python", "python3"}:
+            out[0] = sys.executable
+        return out
+
+    def _mounts(self, process: Process) -> dict[str, str]:
+        """Each mounted ConfigMap/Secret written under the workdir; certificates are ours."""
+        mapped = {}
+        for n, (inside, files) in enumerate(process.mounts.items()):
+            if set(files) == {""}:  # compose bind mount of one file
+                source = files[""]
+                local = self.certs / Path(source).name if "certs/" in source else dc.COMPOSE_FILE.parent / source
+                mapped[inside] = str(local)
+                continue
+            directory = self.workdir / "mounts" / process.name / str(n)
+            directory.mkdir(parents=True, exist_ok=True)
+            for name, content in files.items():
+                ours = self.certs / name
+                if not content and ours.exists():
+                    shutil.copy(ours, directory / name)
+                else:
+                    (directory / name).write_text(content)
+            mapped[inside] = str(directory)
+        return mapped
+
+    def run_job(self, name: str, *, within: float = 60) -> None:
+        process = self.spec.processes[name]
+        self._spawn(name, self.argv(process), self.environment(process))
+        try:
+            code = self.procs[name].wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            raise StartError(f"job {name} did not finish in {within:.0f}s") from None
+        if code != 0:
+            raise StartError(f"job {name} exited {code}: {self.log_tail(name)}")
+
+    def start(self, name: str) -> None:
+        process = self.spec.processes[name]
+        self._spawn(name, self.argv(process), self.environment(process))
+
+    def probe(self, name: str) -> None:
+        """Every probe path the manifests give, until it answers 200 (bounded)."""
+        for path in self.spec.processes[name].probes:
+            url = f"http://127.0.0.1:{self.ports[name]}{path}"
+            self._wait(lambda u=url: httpx.get(u, timeout=2).status_code == 200, f"{name} {path}")
+
+    def start_all(self) -> None:
+        self.start_nats()
+        for name in [n for n, p in self.spec.processes.items() if p.job]:
+            self.run_job(name)
+        servers = [n for n, p in self.spec.processes.items() if not p.job]
+        for name in servers:
+            self.start(name)
+        for name in servers:
+            self.probe(name)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = (self.workdir / f"{name.replace(' ', '-')}.log").open("wb")
+        self.logs.append(log)
+        base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+        self.procs[name] = subprocess.Popen(
+            argv, env={**base, **env}, cwd=dc.REPO, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def _wait(self, check: Callable[[], object], what: str) -> None:
+        def alive_and(check: Callable[[], object] = check) -> object:
+            dead = [n for n, p in self.procs.items() if p.poll() not in (None, 0)]
+            if dead:
+                raise StartError(f"{dead[0]} exited: {self.log_tail(dead[0])}")
+            return check()
+
+        try:
+            wait_until(alive_and, within=self.probe_within, what=what)
+        except TimeoutError as e:
+            raise StartError(str(e)) from None
+
+    def log_tail(self, name: str) -> str:
+        path = self.workdir / f"{name.replace(' ', '-')}.log"
+        return path.read_text(errors="replace")[-1500:] if path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in self.logs:
+            log.close()
+        self.collector.close()
