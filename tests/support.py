@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from shared.identity import Role
 
 T = TypeVar("T")
+StoreUrl = Callable[[str], Awaitable[str]]
 
 
 async def eventually(
@@ -28,6 +30,13 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
         await asyncio.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
+
+
+@pytest.fixture(name="store_backend", params=["sqlite", "postgres"])
+def every_store(request: pytest.FixtureRequest) -> str:
+    """Import into a test module to run its tests on every store the services run on in
+    production or development (MongoDB runs where MONGODB_URL is set: test_store_contract)."""
+    return str(request.param)
 
 
 # One demo account per role.

@@ -1,10 +1,10 @@
-"""Fixtures for in-process integration tests against a real NATS server and SQLite files."""
+"""Fixtures for in-process integration tests against a real NATS server and a real store (SQLite
+files, or PostgreSQL databases where a module asks for `every_store`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from pathlib import Path
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -23,23 +23,25 @@ from services.school_liaison.app import create_app as school_app
 from services.school_liaison.settings import Settings as SchoolSettings
 from shared.runtime import Runtime, open_runtime
 from shared.settings import BaseServiceSettings
-from tests.support import Gateway
+from tests.support import Gateway, StoreUrl
 
 RuntimeFactory = Callable[..., AbstractAsyncContextManager[Runtime]]
 
 
 @pytest.fixture
-def runtime_factory(nats_url: str, tmp_path: Path) -> RuntimeFactory:
+def runtime_factory(nats_url: str, store_url: StoreUrl) -> RuntimeFactory:
     """Open a service runtime (store + bus + relay) against the test's NATS server."""
 
-    def make(name: str = "svc", **overrides: object) -> AbstractAsyncContextManager[Runtime]:
+    @asynccontextmanager
+    async def make(name: str = "svc", **overrides: object) -> AsyncIterator[Runtime]:
         settings = BaseServiceSettings(
             demo_mode=True,
             nats_url=nats_url,
-            store_url=f"sqlite:///{tmp_path / f'{name}.db'}",
+            store_url=await store_url(name),
             **overrides,  # type: ignore[arg-type]
         )
-        return open_runtime(settings, name=name)
+        async with open_runtime(settings, name=name) as rt:
+            yield rt
 
     return make
 
@@ -51,12 +53,17 @@ async def runtime(runtime_factory: RuntimeFactory) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
-async def gateway(nats_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def gateway(nats_url: str, store_url: StoreUrl) -> AsyncIterator[Gateway]:
+    urls = {
+        name: await store_url(name)
+        for name in ("school_liaison", "case_tracking", "patrol", "notifications", "gateway")
+    }
+
     def common(name: str) -> dict[str, Any]:
         return {
             "demo_mode": True,
             "nats_url": nats_url,
-            "store_url": f"sqlite:///{tmp_path / f'{name}.db'}",
+            "store_url": urls[name],
             # Fail fast: a poison event is dead-lettered after two quick deliveries.
             "max_deliver": 2,
             "retry_base_s": 0.05,

@@ -1,4 +1,5 @@
-"""One contract for the store port: SQLite always, MongoDB wherever MONGODB_URL points."""
+"""One contract for the store port: SQLite and PostgreSQL always, MongoDB wherever MONGODB_URL
+points."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ import pytest
 
 from shared.store import Cursor, DuplicateKeyError, Range, Store, open_store
 
-BACKENDS = ["sqlite", "mongo"]
+BACKENDS = ["sqlite", "postgres", "mongo"]
 
 
 @pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "sqlite":
         s = await open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+        yield s
+        await s.close()
+        return
+    if request.param == "postgres":
+        server = request.getfixturevalue("pg_server")
+        s = await open_store(await server.create_database("contract"))
         yield s
         await s.close()
         return
