@@ -18,7 +18,8 @@ from shared.bus import Bus
 from shared.contracts.ops import DeadLetteredView
 from shared.deadletters import list_dead_letters, replay_dead_letter
 from shared.identity import Role
-from shared.store import Doc, DuplicateKeyError, Store
+from shared.store import Doc, DuplicateKeyError, Store, Writer
+from shared.store.retry import transact
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=AuditedRoute)
 ADMIN = policy(Role.admin)
@@ -134,7 +135,11 @@ async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> D
 )
 async def update_user(username: str, body: UserUpdate, admin: CallerDep, request: Request) -> Doc:
     state = request.app.state
-    async with state.store.transaction() as tx:
+    # Hashed once, outside the transaction: a retried transaction reuses it.
+    password = body.password
+    password_hash = state.passwords.hasher.hash(password) if password is not None else None
+
+    async def work(tx: Writer) -> Doc:
         user = await tx.get(db.USERS_C, username)
         if user is None:
             raise HTTPException(404, "user not found")
@@ -144,10 +149,12 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
             user["display_name"] = body.display_name
         if body.active is not None:
             user["active"] = body.active
-        if body.password is not None:
-            user["password_hash"] = state.passwords.hasher.hash(body.password)
+        if password_hash is not None:
+            user["password_hash"] = password_hash
         await db.put_user(tx, user=user)
-    return user
+        return user
+
+    return await transact(state.store, work)
 
 
 @router.get("/clients", response_model=list[AccountView], openapi_extra=ADMIN)
@@ -184,11 +191,14 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
 )
 async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> None:
     """Revoked at once: every request checks that its client is still active."""
-    async with request.app.state.store.transaction() as tx:
+
+    async def work(tx: Writer) -> None:
         client = await tx.get(db.CLIENTS_C, client_id)
         if client is None:
             raise HTTPException(404, "client not found")
         await db.put_client(tx, client={**client, "active": False})
+
+    await transact(request.app.state.store, work)
 
 
 @router.get("/dead-letters", response_model=list[DeadLetteredView], openapi_extra=ADMIN)

@@ -1,7 +1,8 @@
 """How the gateway reaches the services: HTTP, with the caller vouched for by an internal token.
 
 A service that cannot be reached, or answers 503 (its store is unavailable), gives 503 with
-Retry-After (never a hang); any other service error gives 502; a service's 4xx is passed on unchanged, so the field it names reaches the client.
+Retry-After (never a hang); any other service error gives 502; a service's 4xx is passed on
+unchanged, so the field it names reaches the client.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from argon2 import PasswordHasher
 
 from shared.demo import DEMO_PASSWORD, USERS
 from shared.store import Doc, Reader, Store, Writer
+from shared.store.retry import transact
 
 USERS_C = "users"
 CLIENTS_C = "clients"
@@ -42,7 +43,8 @@ async def put_client(tx: Writer, *, client: Doc) -> None:
 async def seed_demo_users(store: Store, *, hasher: PasswordHasher) -> None:
     # One hash for the shared demo password keeps start-up fast; each is still a salted Argon2id.
     password_hash = hasher.hash(DEMO_PASSWORD)
-    async with store.transaction() as tx:
+
+    async def seed(tx: Writer) -> None:
         for user in USERS:
             if await tx.get(USERS_C, user.username) is not None:
                 continue  # keep changes an admin made since the last start
@@ -59,3 +61,5 @@ async def seed_demo_users(store: Store, *, hasher: PasswordHasher) -> None:
                     "active": True,
                 },
             )
+
+    await transact(store, seed)  # two gateways starting together: one seeds, one re-checks

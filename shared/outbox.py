@@ -15,6 +15,7 @@ from contextlib import suppress
 from shared.bus import Bus
 from shared.events import Envelope
 from shared.store import Store, Writer
+from shared.store.retry import transact
 
 log = logging.getLogger("hulei.outbox")
 COLLECTION = "outbox"
@@ -79,9 +80,12 @@ class OutboxRelay:
         results = await asyncio.gather(*(self._relay_one(doc) for doc in pending))
         published = [event_id for event_id in results if event_id is not None]
         # One commit for the whole batch: a crash here only means a re-publish JetStream drops.
-        async with self._store.transaction() as tx:
+
+        async def remove(tx: Writer) -> None:
             for event_id in published:
                 await tx.delete(COLLECTION, event_id)
+
+        await transact(self._store, remove)
         return len(published)
 
     async def _relay_one(self, doc: dict[str, object]) -> str | None:

@@ -15,7 +15,7 @@ from services.school_liaison import domain
 from services.school_liaison import store as db
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, utcnow
-from shared.runtime import Runtime
+from shared.runtime import Runtime, UnitOfWork
 
 log = logging.getLogger("hulei.school_liaison.retention")
 SOURCE = "school_liaison"
@@ -46,7 +46,7 @@ async def sweep_retention(
 async def _erase_child(
     runtime: Runtime, *, child_ref: str, retention: timedelta, now: datetime
 ) -> bool:
-    async with runtime.unit_of_work() as uow:
+    async def work(uow: UnitOfWork) -> bool:
         # Re-read inside the transaction: a report filed since the scan cancels the erasure,
         # and a second sweeper that got here first leaves nothing pending.
         pending = await db.get_pending_erasure(uow.tx, child_ref=child_ref)
@@ -63,7 +63,9 @@ async def _erase_child(
         await db.delete_pending_erasure(uow.tx, child_ref=child_ref)
         event = ChildErased(child_ref=child_ref, reports_erased=len(sealed), erased_at=now)
         uow.emit(Envelope.wrap(event, source=SOURCE, subject=child_ref, correlation_id=child_ref))
-    return True
+        return True
+
+    return await runtime.transact(work)
 
 
 async def sweep_periodically(runtime: Runtime, *, interval_s: float) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from services.school_liaison.domain import PendingErasure
 from shared.demo import DISTRICT, SCHOOLS
 from shared.store import Doc, Reader, Store, Writer
+from shared.store.retry import transact
 
 SCHOOLS_C = "schools"
 REPORTS_C = "reports"
@@ -23,7 +24,7 @@ async def prepare(store: Store) -> None:
 
 
 async def seed_demo_schools(store: Store) -> None:
-    async with store.transaction() as tx:
+    async def seed(tx: Writer) -> None:
         for s in SCHOOLS:
             await tx.put(
                 SCHOOLS_C,
@@ -36,6 +37,8 @@ async def seed_demo_schools(store: Store) -> None:
                     "social_org_id": s.social_org_id,
                 },
             )
+
+    await transact(store, seed)
 
 
 async def list_schools(store: Reader) -> list[Doc]:

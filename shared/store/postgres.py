@@ -235,7 +235,8 @@ class _Ops(Writer):
         async with self._conn(collection) as conn:
             if not await self._exists(conn, collection):
                 return 0
-            n = await conn.fetchval(f"SELECT count(*) FROM {_ident(collection)}{q.sql()}", *q.params)
+            sql = f"SELECT count(*) FROM {_ident(collection)}{q.sql()}"
+            n = await conn.fetchval(sql, *q.params)
         return int(n)
 
     async def insert(self, collection: str, doc: Doc) -> None:

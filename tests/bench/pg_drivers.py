@@ -59,9 +59,7 @@ async def bench_psycopg(url: str) -> dict[str, float]:
                     (Jsonb(f"s{i % 50}"),),
                 )
                 await cur.fetchall()
-                await conn.execute(
-                    "UPDATE t SET doc = %s WHERE id = %s", (Jsonb(_doc(i)), f"d{i}")
-                )
+                await conn.execute("UPDATE t SET doc = %s WHERE id = %s", (Jsonb(_doc(i)), f"d{i}"))
         out["find_in_tx"] = time.perf_counter() - t
     return out
 
@@ -77,7 +75,8 @@ async def bench_asyncpg(url: str) -> dict[str, float]:
     for i in range(N):
         async with pool.acquire() as conn, conn.transaction():
             d = _doc(i)
-            await conn.execute("INSERT INTO t (id, doc) VALUES ($1, $2::jsonb)", d["id"], json.dumps(d))
+            sql = "INSERT INTO t (id, doc) VALUES ($1, $2::jsonb)"
+            await conn.execute(sql, d["id"], json.dumps(d))
     out["insert"] = time.perf_counter() - t
     t = time.perf_counter()
     for i in range(N):

@@ -10,7 +10,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.support import Gateway, REPORT, eventually, every_store
+from tests.support import REPORT, Gateway, eventually, every_store
 
 __all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 

@@ -109,9 +109,7 @@ async def _stored_bytes(gateway: Gateway, tmp_path: Path, store_backend: str) ->
     conn = await asyncpg.connect(url)
     try:
         tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        rows = [
-            await conn.fetch(f"SELECT id, doc::text FROM {t['tablename']}") for t in tables
-        ]
+        rows = [await conn.fetch(f"SELECT id, doc::text FROM {t['tablename']}") for t in tables]
     finally:
         await conn.close()
     return "".join(f"{r[0]} {r[1]}" for table in rows for r in table).encode()
