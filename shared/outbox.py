@@ -7,7 +7,6 @@ and publishes it with the same Nats-Msg-Id, which JetStream de-duplicates.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from contextlib import suppress
@@ -19,19 +18,29 @@ from shared.store.retry import transact
 
 log = logging.getLogger("hulei.outbox")
 COLLECTION = "outbox"
-_counter = itertools.count()
+
+
+class _Sequence:
+    """Wall-clock nanoseconds, strictly increasing within the process: relay order follows
+    commit order here, roughly across processes, and the value (~1.8e18) fits BSON's int64
+    (MongoDB refuses anything above 9.2e18)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(time.time_ns(), self._last + 1)
+        return self._last
+
+
+_seq = _Sequence()
 
 
 async def add_to_outbox(tx: Writer, *envelopes: Envelope) -> None:
     for envelope in envelopes:
         await tx.insert(
             COLLECTION,
-            {
-                "id": envelope.id,
-                # Relay order follows commit order within a process.
-                "seq": time.time_ns() * 1000 + next(_counter) % 1000,
-                "envelope": envelope.model_dump(mode="json"),
-            },
+            {"id": envelope.id, "seq": _seq.next(), "envelope": envelope.model_dump(mode="json")},
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,12 +84,15 @@ def store_url(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest
     made: dict[str, str] = {}
 
     async def url(name: str) -> str:
-        if name not in made:
-            made[name] = (
-                await server.create_database(name)
-                if server is not None
-                else f"sqlite:///{tmp_path / f'{name}.db'}"
-            )
+        if name in made:
+            return made[name]
+        if server is not None:
+            made[name] = await server.create_database(name)
+        elif store_backend == "mongo":  # a fresh database on the server MONGODB_URL names
+            base = os.environ["MONGODB_URL"].rstrip("/")
+            made[name] = f"{base}/{name}_{uuid.uuid4().hex[:8]}"
+        else:
+            made[name] = f"sqlite:///{tmp_path / f'{name}.db'}"
         return made[name]
 
     return url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -32,10 +33,13 @@ async def eventually(
         await asyncio.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
 
 
-@pytest.fixture(name="store_backend", params=["sqlite", "postgres"])
+@pytest.fixture(
+    name="store_backend",
+    params=["sqlite", "postgres", *(["mongo"] if os.environ.get("MONGODB_URL") else [])],
+)
 def every_store(request: pytest.FixtureRequest) -> str:
-    """Import into a test module to run its tests on every store the services run on in
-    production or development (MongoDB runs where MONGODB_URL is set: test_store_contract)."""
+    """Import into a test module to run its tests on every store: SQLite, PostgreSQL, and
+    MongoDB where MONGODB_URL points at a replica set (there is no server here)."""
     return str(request.param)
 
 
