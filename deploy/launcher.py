@@ -145,7 +145,9 @@ class Platform:
             "PORT": str(self.ports.gateway if name == "gateway" else self.ports.services[instance]),
             "NATS_URL": self.nats_url,
             "STREAM_REPLICAS": str(min(self.nats_nodes, 3)),
-            "STORE_URL": f"sqlite:///{self.var_dir / f'{name}.db'}",
+            # SQLite files unless the operator named a store (e.g. postgresql://…) for it.
+            "STORE_URL": os.environ.get(f"{prefix}STORE_URL")
+            or f"sqlite:///{self.var_dir / f'{name}.db'}",
         }
         if self.demo:
             values["INTERNAL_SECRET"] = DEMO_INTERNAL_SECRET
