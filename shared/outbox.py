@@ -14,6 +14,7 @@ from contextlib import suppress
 from shared.bus import Bus
 from shared.events import Envelope
 from shared.store import Store, Writer
+from shared.store.migrations import Migration
 from shared.store.retry import transact
 
 log = logging.getLogger("hulei.outbox")
@@ -34,6 +35,13 @@ class _Sequence:
 
 
 _seq = _Sequence()
+
+
+async def _by_seq_v1(store: Store) -> None:
+    await store.ensure_index(COLLECTION, ["seq"])  # the relay reads the oldest first
+
+
+MIGRATIONS = [Migration(1, "outbox entries in relay order", _by_seq_v1)]
 
 
 async def add_to_outbox(tx: Writer, *envelopes: Envelope) -> None:

@@ -13,9 +13,11 @@ from shared.bus import Bus, Handler
 from shared.events import Envelope, EventData, utcnow
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
+from shared.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
 from shared.outbox import OutboxRelay, add_to_outbox
 from shared.settings import BaseServiceSettings
 from shared.store import Store, Writer, open_store
+from shared.store.migrations import migrate
 from shared.store.retry import transact
 from shared.streams import ConsumerSpec
 from shared.telemetry import current_traceparent, setup_tracing
@@ -138,6 +140,7 @@ async def open_runtime(
     setup_tracing(service=name, exporter=settings.otel_exporter)
     metrics = metrics or Metrics(name)
     store = store or await open_store(settings.store_url)
+    await migrate(store, component="outbox", migrations=OUTBOX_MIGRATIONS)
     bus = Bus(
         url=settings.nats_url,
         name=name,

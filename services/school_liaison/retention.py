@@ -16,6 +16,7 @@ from services.school_liaison import store as db
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, utcnow
 from shared.runtime import Runtime, UnitOfWork
+from shared.store import Cursor
 
 log = logging.getLogger("hulei.school_liaison.retention")
 SOURCE = "school_liaison"
@@ -34,13 +35,20 @@ async def sweep_retention(
     """Erase every child whose erasure is due at `now`; return their references."""
     retention = _retention(runtime) if retention is None else retention
     erased: list[str] = []
-    for pending in await db.pending_erasures(runtime.store):
-        # Cheap pre-check outside any transaction; _erase_child decides under the lock.
-        if domain.retention_expired(pending.closed_at, retention=retention, now=now) and (
-            await _erase_child(runtime, child_ref=pending.child_ref, retention=retention, now=now)
-        ):
-            erased.append(pending.child_ref)
-    return erased
+    page: Cursor | None = None
+    while True:
+        # Only closures older than the retention period, by index; _erase_child decides in
+        # its transaction (a later report may have cancelled the erasure since).
+        due, page = await db.erasures_closed_before(
+            runtime.store, cutoff=now - retention, after=page
+        )
+        for pending in due:
+            if await _erase_child(
+                runtime, child_ref=pending.child_ref, retention=retention, now=now
+            ):
+                erased.append(pending.child_ref)
+        if page is None:
+            return erased
 
 
 async def _erase_child(

@@ -84,7 +84,12 @@ class _Sql:
             cast = "" if field == "id" else "::jsonb"
             if isinstance(value, Range):
                 for op, bound in value.bounds():
-                    self.clauses.append(f"{expr} {op} {self.bind(_arg(field, bound))}{cast}")
+                    param = f"{self.bind(_arg(field, bound))}{cast}"
+                    self.clauses.append(f"{expr} {op} {param}")
+                    if cast:
+                        # jsonb orders null below strings and booleans above numbers; a
+                        # bound only matches values of its own type, as in SQLite and Mongo.
+                        self.clauses.append(f"jsonb_typeof({expr}) = jsonb_typeof({param})")
             elif isinstance(value, list | tuple | set | frozenset):
                 values = [_arg(field, v) for v in value]
                 arr = "text[]" if field == "id" else "jsonb[]"

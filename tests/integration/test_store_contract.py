@@ -156,6 +156,20 @@ async def test_ranges_and_counts(store: Store) -> None:
     assert await store.count("no_such_collection") == 0
 
 
+async def test_a_range_matches_only_values_of_its_bounds_type(store: Store) -> None:
+    # A cancelled erasure has closed_at null; it must never look "closed long ago".
+    await store.insert("closures", {"id": "null", "at": None})
+    await store.insert("closures", {"id": "missing"})
+    await store.insert("closures", {"id": "flag", "at": True})
+    await store.insert("closures", {"id": "old", "at": "2026-01-01T00:00:00Z"})
+    await store.insert("closures", {"id": "new", "at": "2026-06-01T00:00:00Z"})
+    await store.insert("closures", {"id": "n", "at": 5})
+    old = await store.find("closures", where={"at": Range(lt="2026-03-01T00:00:00Z")})
+    assert [d["id"] for d in old] == ["old"]
+    assert await store.count("closures", where={"at": Range(gte=1)}) == 1
+    assert await store.count("closures", where={"at": Range(gt="")}) == 2
+
+
 @pytest.mark.parametrize("descending", [False, True])
 async def test_keyset_pages_visit_every_document_once_in_order(
     store: Store, descending: bool
