@@ -106,6 +106,9 @@ class PgServer:
     def restart(self) -> None:
         """An abrupt stop (no checkpoint, clients cut off) and a start on the same port."""
         self.stop(mode="immediate")
+        self.start_again()
+
+    def start_again(self) -> None:
         self._run(
             str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
             "-o", self._options, "-w", "-t", "30", "start",
