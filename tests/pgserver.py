@@ -43,8 +43,12 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
 class PgServer:
     """One server for a whole test session; each test asks it for fresh databases."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
+        """`durable`: a commit is acknowledged once its WAL is written, so it survives the
+        server crashing (what the chaos scenario does); the machine does not crash in a test,
+        so nothing is fsynced. Otherwise the last commits may be lost in a crash: faster."""
         self.bin_dir = bin_dir
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="hulei-pg-"))
         self.data = self.root / "data"
         self.sock = self.root / "sock"
@@ -73,12 +77,13 @@ class PgServer:
             str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "hulei",
             "--auth=trust", "--encoding=UTF8", "--no-sync",
         )  # fmt: skip
-        # Durability off: a test server's data is thrown away, and fsync dominates its time.
         self._options = (
-            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300"
+            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c max_connections=300"
         )
+        # A test server's data is thrown away, and flushing dominates its time.
+        self._options += " -c fsync=off -c full_page_writes=off"
+        if not self.durable:
+            self._options += " -c synchronous_commit=off"
         self._run(
             str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
             "-o", self._options, "-w", "-t", "30", "start",

@@ -1,6 +1,7 @@
 """Micro-benchmark behind the PostgreSQL driver choice (psycopg 3 vs asyncpg), see docs/stores.md.
 
-    .venv/bin/python -m tests.bench.pg_drivers   # starts its own throwaway server
+    .venv/bin/pip install "psycopg[binary,pool]"   # the contender; not a project dependency
+    .venv/bin/python -m tests.bench.pg_drivers     # starts its own throwaway server
 
 Each round: N inserts (one transaction each, as a unit of work), N gets by id, N transactions
 that read a document then find by an indexed field and write — jsonb documents like the store's.
@@ -107,7 +108,7 @@ async def main() -> None:
     try:
         for _ in range(ROUNDS):  # read the later rounds (warm caches); the machine is shared
             for name, bench in (("psycopg", bench_psycopg), ("asyncpg", bench_asyncpg)):
-                url = server.create_database(name)
+                url = await server.create_database(name)
                 figures = await bench(url)
                 ops = "  ".join(f"{k} {N / v:7.0f}/s" for k, v in figures.items())
                 print(f"{name:8} {ops}")

@@ -36,7 +36,7 @@ def postgres_for(store: str) -> Iterator[tuple[PgServer | None, dict[str, str]]]
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) not found")
-    server = PgServer(bin_dir)
+    server = PgServer(bin_dir, durable=True)  # it is crashed: commits must survive that
     server.start()
     try:
 
