@@ -221,3 +221,29 @@ async def test_a_partial_unique_index_counts_only_matching_documents(store: Stor
     await store.insert("cases", {"id": "c3", "child_ref": "k", "status": "closed"})
     found = await store.find("cases", where={"child_ref": "k", "status": "open"})
     assert [d["id"] for d in found] == ["c2"]
+
+
+async def test_a_duplicate_caught_inside_a_transaction_lets_it_carry_on(store: Store) -> None:
+    # Two reports racing for a new child's key: the loser catches the duplicate, reads the
+    # winner's key and commits the rest of its work.
+    await store.insert("keys", {"id": "k", "v": 1})
+    await store.ensure_index("cases", ["child_ref"], unique=True, where={"status": "open"})
+    await store.insert("cases", {"id": "c1", "child_ref": "x", "status": "open"})
+    async with store.transaction() as tx:
+        with pytest.raises(DuplicateKeyError):
+            await tx.insert("keys", {"id": "k", "v": 2})
+        with pytest.raises(DuplicateKeyError):
+            await tx.insert("cases", {"id": "c2", "child_ref": "x", "status": "open"})
+        assert await tx.get("keys", "k") == {"id": "k", "v": 1}
+        await tx.insert("reports", {"id": "r1"})
+    assert await store.get("reports", "r1") == {"id": "r1"}
+    assert await store.get("cases", "c2") is None
+
+
+async def test_numbers_order_as_numbers_and_strings_as_strings(store: Store) -> None:
+    for id_, n, s in (("a", 10, "b"), ("b", 9, "a10"), ("c", 100, "a9")):
+        await store.insert("mixed", {"id": id_, "n": n, "s": s})
+    assert [d["n"] for d in await store.find("mixed", order_by="n")] == [9, 10, 100]
+    assert [d["s"] for d in await store.find("mixed", order_by="s")] == ["a10", "a9", "b"]
+    page = await store.find("mixed", order_by="n", after=Cursor(9, "b"))
+    assert [d["n"] for d in page] == [10, 100]
