@@ -22,7 +22,8 @@ class BaseServiceSettings(BaseSettings):
     port: int = 8100
     nats_url: str = "nats://127.0.0.1:4222"
     store_url: str = Field(
-        default="sqlite:///var/store.db", description="sqlite:///path or mongodb://…"
+        default="sqlite:///var/store.db",
+        description="postgresql://user:pass@host/db, sqlite:///path or mongodb://…",
     )
     internal_secret: str = Field(default=DEMO_INTERNAL_SECRET, min_length=32)
     stream_replicas: int = Field(default=1, ge=1, le=5)
