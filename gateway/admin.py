@@ -109,9 +109,16 @@ def get_bus(request: Request) -> Bus:
 BusDep = Annotated[Bus, Depends(get_bus)]
 
 
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+After = Annotated[str | None, Query(max_length=200, description="the last id of the previous page")]
+
+
 @router.get("/users", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_users(admin: CallerDep, request: Request) -> list[Doc]:
-    return await db.list_users(request.app.state.store)
+async def list_users(
+    admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
+) -> list[Doc]:
+    """By username; the next page starts `?after=` the last one."""
+    return await db.list_users(request.app.state.store, limit=limit, after=after)
 
 
 @router.post(
@@ -158,8 +165,11 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
 
 
 @router.get("/clients", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_clients(admin: CallerDep, request: Request) -> list[Doc]:
-    return await db.list_clients(request.app.state.store)
+async def list_clients(
+    admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
+) -> list[Doc]:
+    """By client id; the next page starts `?after=` the last one."""
+    return await db.list_clients(request.app.state.store, limit=limit, after=after)
 
 
 @router.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 
 from shared.demo import DEMO_PASSWORD, USERS
-from shared.store import Doc, Reader, Store, Writer
+from shared.store import Cursor, Doc, Reader, Store, Writer
 from shared.store.retry import transact
 
 USERS_C = "users"
@@ -16,8 +16,12 @@ async def get_user(store: Reader, *, username: str) -> Doc | None:
     return await store.get(USERS_C, username)
 
 
-async def list_users(store: Reader) -> list[Doc]:
-    return await store.find(USERS_C, order_by="id")
+def _page(after: str | None) -> Cursor | None:
+    return Cursor(after, after) if after is not None else None  # ordered by id itself
+
+
+async def list_users(store: Reader, *, limit: int, after: str | None = None) -> list[Doc]:
+    return await store.find(USERS_C, order_by="id", limit=limit, after=_page(after))
 
 
 async def insert_user(tx: Writer, *, user: Doc) -> None:
@@ -32,8 +36,8 @@ async def get_client(store: Reader, *, client_id: str) -> Doc | None:
     return await store.get(CLIENTS_C, client_id)
 
 
-async def list_clients(store: Reader) -> list[Doc]:
-    return await store.find(CLIENTS_C, order_by="id")
+async def list_clients(store: Reader, *, limit: int, after: str | None = None) -> list[Doc]:
+    return await store.find(CLIENTS_C, order_by="id", limit=limit, after=_page(after))
 
 
 async def put_client(tx: Writer, *, client: Doc) -> None:
