@@ -140,7 +140,11 @@ async def open_runtime(
     setup_tracing(service=name, exporter=settings.otel_exporter)
     metrics = metrics or Metrics(name)
     store = store or await open_store(settings.store_url)
-    await migrate(store, component="outbox", migrations=OUTBOX_MIGRATIONS)
+    try:
+        await migrate(store, component="outbox", migrations=OUTBOX_MIGRATIONS)
+    except BaseException:
+        await store.close()
+        raise
     bus = Bus(
         url=settings.nats_url,
         name=name,
