@@ -22,7 +22,7 @@ from services.school_liaison.settings import Settings
 from shared.events import utcnow
 from shared.identity import Principal, Role, mint_internal_token
 from shared.web import INTERNAL_HEADER
-from tests.support import Gateway, eventually, every_store
+from tests.support import Gateway, StoreUrl, eventually, every_store
 
 __all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 
@@ -226,12 +226,12 @@ async def test_a_new_report_after_closure_cancels_the_erasure(gateway: Gateway) 
 
 
 async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(
-    nats_url: str, tmp_path: Path
+    nats_url: str, store_url: StoreUrl
 ) -> None:
     settings = Settings(
         demo_mode=True,
         nats_url=nats_url,
-        store_url=f"sqlite:///{tmp_path / 'sweep.db'}",
+        store_url=await store_url("sweep"),
         retention_days=1,
         retention_sweep_s=0.05,
     )
