@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
 
 from gateway.access import AuditedRoute, CallerDep, policy
 from gateway.audit import AuditEntry, AuditLog, VerifyResult
@@ -31,8 +31,9 @@ async def audit_entries(
     request: Request,
     child_ref: Annotated[str | None, Query(max_length=80)] = None,
     actor: Annotated[str | None, Query(max_length=120)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    # With a timezone: a bare time is ambiguous (and cannot be compared with the trail's).
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntry]:
     """Newest first. Filter by the child's pseudonymous reference, the actor, and time."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
@@ -23,12 +24,12 @@ class Services:
         self,
         *,
         urls: dict[str, str],
-        secret: str,
+        signing_key: Ed25519PrivateKey,
         timeout_s: float,
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         """`transports` lets tests route a service's calls in-process (httpx.ASGITransport)."""
-        self._secret = secret
+        self._signing_key = signing_key
         self._clients = {
             name: httpx.AsyncClient(
                 base_url=url, timeout=timeout_s, transport=(transports or {}).get(name)
@@ -47,7 +48,9 @@ class Services:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        outgoing = {INTERNAL_HEADER: mint_internal_token(principal, secret=self._secret)}
+        # A fresh token per call, for this service only: replayed elsewhere it is refused.
+        token = mint_internal_token(principal, key=self._signing_key, service=service)
+        outgoing = {INTERNAL_HEADER: token}
         outgoing.update(headers or {})
         inject(outgoing)
         query = {k: v for k, v in (params or {}).items() if v is not None}

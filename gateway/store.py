@@ -1,10 +1,12 @@
-"""The gateway's own store: user accounts and partner clients (the identity directory)."""
+"""The gateway's own store: user accounts and partner clients (the identity directory).
+
+Each account has a `token_version`: tokens carry the version they were issued under, and a
+change of the account's standing bumps it, which retires every token issued before.
+"""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-
-from shared.demo import DEMO_PASSWORD, USERS
+from shared.demo import USERS
 from shared.store import Cursor, Doc, Reader, Store, Writer
 from shared.store.retry import transact
 
@@ -44,9 +46,14 @@ async def put_client(tx: Writer, *, client: Doc) -> None:
     await tx.put(CLIENTS_C, client)
 
 
-async def seed_demo_users(store: Store, *, hasher: PasswordHasher) -> None:
-    # One hash for the shared demo password keeps start-up fast; each is still a salted Argon2id.
-    password_hash = hasher.hash(DEMO_PASSWORD)
+def bumped(account: Doc) -> Doc:
+    """The account with a new token version: every token issued before no longer works."""
+    return {**account, "token_version": int(account.get("token_version", 0)) + 1}
+
+
+async def seed_demo_users(store: Store, *, password_hash: str) -> None:
+    """`password_hash`: of DEMO_PASSWORD. One hash for all keeps start-up fast; each is still
+    a salted Argon2id."""
 
     async def seed(tx: Writer) -> None:
         for user in USERS:
@@ -63,6 +70,7 @@ async def seed_demo_users(store: Store, *, hasher: PasswordHasher) -> None:
                     "org_id": user.org_id,
                     "school_ids": list(user.school_ids),
                     "active": True,
+                    "token_version": 0,
                 },
             )
 

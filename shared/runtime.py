@@ -136,6 +136,7 @@ async def open_runtime(
     name: str,
     store: Store | None = None,
     metrics: Metrics | None = None,
+    declare: bool = False,
 ) -> AsyncIterator[Runtime]:
     setup_tracing(service=name, exporter=settings.otel_exporter)
     metrics = metrics or Metrics(name)
@@ -153,9 +154,14 @@ async def open_runtime(
         retry_base_s=settings.retry_base_s,
         retry_cap_s=settings.retry_cap_s,
         metrics=metrics,
+        user=settings.nats_user,
+        password=settings.nats_password.get_secret_value() if settings.nats_password else None,
+        ca_file=settings.nats_ca_file,
+        declare=declare,
     )
     await bus.connect()
-    await bus.ensure_streams()
+    if declare:  # admin only (tests); services bind to streams and durables declared up front
+        await bus.ensure_streams()
     relay = OutboxRelay(store=store, bus=bus)
     bus.on_reconnect(relay.notify)  # what piled up while NATS was away goes out at once
     relay.start()

@@ -12,10 +12,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.identity import Role
+from shared.identity import Principal, Role, mint_internal_token
 
 T = TypeVar("T")
 StoreUrl = Callable[[str], Awaitable[str]]
+# Settings fields that make a process connect to NATS as the named identity.
+NatsLogin = Callable[[str], dict[str, Any]]
 
 
 async def eventually(
@@ -95,6 +97,11 @@ class Gateway:
 
     def store(self, service: str) -> Any:
         return self.apps[service].state.runtime.store
+
+    def internal_token(self, who: Principal, *, service: str) -> str:
+        """What the gateway would send `service` for `who` (for calling a service directly)."""
+        key = self.apps["gateway"].state.settings.signing_key
+        return mint_internal_token(who, key=key, service=service)
 
     async def tasks_of(
         self, report_id: str, expected: int, *, reader: str = "teacher1"

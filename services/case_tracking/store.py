@@ -24,6 +24,11 @@ async def _task_indexes_v1(store: Store) -> None:
     await store.ensure_index(TASKS_C, ["status", "due_at"])
 
 
+async def _task_school_index_v3(store: Store) -> None:
+    # School staff read a case's tasks from their own school only.
+    await store.ensure_index(TASKS_C, ["school_id", "created_at"])
+
+
 async def _one_open_case_per_child_v2(store: Store) -> None:
     """Replaces the open_case_by_child documents: two reports racing for one child cannot
     open two cases, and closing a case frees the child without a second write."""
@@ -35,6 +40,7 @@ async def _one_open_case_per_child_v2(store: Store) -> None:
 MIGRATIONS = [
     Migration(1, "tasks by case, assignee, child and open status", _task_indexes_v1),
     Migration(2, "one open case per child: partial unique index", _one_open_case_per_child_v2),
+    Migration(3, "tasks by school", _task_school_index_v3),
 ]
 
 

@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
         if settings.demo_mode:
             await db.seed_demo_schools(runtime.store)
-        app.state.sealer = Sealer(settings.pii_key)
+        app.state.sealer = Sealer(settings.pii_key.get_secret_value())
         handlers.register(runtime)
         app.state.retention_sweep = asyncio.create_task(
             retention.sweep_periodically(runtime, interval_s=settings.retention_sweep_s),

@@ -28,6 +28,7 @@ from nats.js import JetStreamContext
 
 from deploy.launcher import SERVICES, Platform, Ports
 from shared.events import Envelope
+from shared.nats_auth import ADMIN
 from tests.pgserver import PgServer
 
 T = TypeVar("T")
@@ -218,7 +219,9 @@ class Ledger:
 
 @asynccontextmanager
 async def jetstream(platform: Platform) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(servers=platform.nats_url.split(","), connect_timeout=5)
+    nc = await nats.connect(
+        servers=platform.nats_url.split(","), connect_timeout=5, **platform.credentials(ADMIN)
+    )
     try:
         yield nc.jetstream(timeout=5)
     finally:
@@ -325,7 +328,7 @@ async def poison_event(run: Run) -> None:
     poison = Envelope(
         type="school.report.filed",
         version=1,
-        source="chaos",
+        source="school_liaison",  # its owner: a wrong source would be dead-lettered at once
         subject="poison",
         correlation_id=f"chaos-poison-{run.load.run_id}",
         data={"report_id": "poison"},  # fails ReportFiled validation on every delivery

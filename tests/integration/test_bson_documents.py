@@ -11,16 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 import bson
-import httpx
 import pytest
 
 import gateway.app
 import shared.runtime
 from services.school_liaison.retention import sweep_retention
 from shared.events import utcnow
-from shared.identity import Principal, Role, mint_internal_token
 from shared.store import Doc, Store, Writer
-from shared.web import INTERNAL_HEADER
 from tests.support import REPORT, Gateway, eventually
 
 
@@ -90,15 +87,9 @@ async def test_every_document_of_the_core_flow_is_bson_encodable(
     )
     assert ack.status_code == 200, ack.text
     case_id = (await gateway.get("teacher1", f"/v1/reports/{r.json()['id']}")).json()["case_id"]
-    app = gateway.apps["case_tracking"]
-    supervisor = Principal(user_id="supervisor1", role=Role.supervisor)
-    token = mint_internal_token(supervisor, secret=app.state.runtime.settings.internal_secret)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://case_tracking"
-    ) as client:
-        closed = await client.post(
-            f"/cases/{case_id}/close", json={"reason": "done"}, headers={INTERNAL_HEADER: token}
-        )
+    closed = await gateway.call(
+        "supervisor1", "POST", f"/v1/cases/{case_id}/close", json={"reason": "done"}
+    )
     assert closed.status_code == 200, closed.text
     school = gateway.apps["school_liaison"].state.runtime
     child = r.json()["child_ref"]

@@ -19,7 +19,9 @@ SPEC = ConsumerSpec("CASES", "test-links", "case.report.linked.v1", ack_wait_s=5
 
 def linked(n: int) -> Envelope:
     data = ReportLinked(report_id=f"rep-{n}", case_id=f"case-{n}")
-    return Envelope.wrap(data, source="test", subject=f"rep-{n}", correlation_id=f"rep-{n}")
+    return Envelope.wrap(
+        data, source="case_tracking", subject=f"rep-{n}", correlation_id=f"rep-{n}"
+    )
 
 
 async def stream(rt: Runtime, name: str) -> StreamInfo:

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.app import create_app as gateway_app
 from gateway.settings import Settings as GatewaySettings
-from tests.support import REPORT, Gateway
+from tests.support import REPORT, Gateway, NatsLogin
 
 
 async def stored_reports(gateway: Gateway) -> int:
@@ -117,9 +117,10 @@ async def test_only_the_assignee_acknowledges(gateway: Gateway) -> None:
 
 
 async def test_a_service_that_is_down_gives_503_with_retry_after(
-    tmp_path: Any, nats_url: str
+    tmp_path: Any, nats_url: str, declared: object, nats_login: NatsLogin
 ) -> None:
     settings = GatewaySettings(
+        **nats_login("gateway"),
         demo_mode=True,
         nats_url=nats_url,
         store_url=f"sqlite:///{tmp_path / 'gw.db'}",

@@ -19,10 +19,11 @@ from services.school_liaison.app import create_app
 from services.school_liaison.privacy import Sealer, new_data_key, seal
 from services.school_liaison.retention import sweep_retention
 from services.school_liaison.settings import Settings
+from shared.bus import Bus
 from shared.events import utcnow
-from shared.identity import Principal, Role, mint_internal_token
+from shared.identity import Principal, Role
 from shared.web import INTERNAL_HEADER
-from tests.support import Gateway, StoreUrl, eventually, every_store
+from tests.support import Gateway, NatsLogin, StoreUrl, eventually, every_store
 
 __all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 
@@ -69,14 +70,13 @@ async def _file_and_link(gateway: Gateway, key: str | None = None) -> dict[str, 
 
 async def _close(gateway: Gateway, case_id: str, who: Principal, reason: Any) -> httpx.Response:
     app = gateway.apps["case_tracking"]
-    secret = app.state.runtime.settings.internal_secret
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://case_tracking"
     ) as client:
         return await client.post(
             f"/cases/{case_id}/close",
             json={"reason": reason},
-            headers={INTERNAL_HEADER: mint_internal_token(who, secret=secret)},
+            headers={INTERNAL_HEADER: gateway.internal_token(who, service="case_tracking")},
         )
 
 
@@ -167,7 +167,7 @@ async def test_closing_a_case_is_the_supervisors_once(gateway: Gateway) -> None:
 
 
 async def test_a_closed_case_past_retention_is_erased_and_the_child_starts_afresh(
-    gateway: Gateway,
+    gateway: Gateway, admin_bus: Bus
 ) -> None:
     report = await _file_and_link(gateway, key="first-report")
     child, rid, case_id = report["child_ref"], report["id"], report["case_id"]
@@ -191,7 +191,7 @@ async def test_a_closed_case_past_retention_is_erased_and_the_child_starts_afres
     assert await store.get("pending_erasures", child) is None
     assert await store.get("idempotency_keys", "teacher1:first-report") is None
 
-    js = runtime.bus.js
+    js = admin_bus.js
 
     async def erased_event() -> dict[str, Any] | None:
         try:
@@ -226,9 +226,10 @@ async def test_a_new_report_after_closure_cancels_the_erasure(gateway: Gateway) 
 
 
 async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(
-    nats_url: str, store_url: StoreUrl
+    nats_url: str, store_url: StoreUrl, declared: object, nats_login: NatsLogin
 ) -> None:
     settings = Settings(
+        **nats_login("school_liaison"),
         demo_mode=True,
         nats_url=nats_url,
         store_url=await store_url("sweep"),
