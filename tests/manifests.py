@@ -88,8 +88,10 @@ def prod_secret_values(keys: set[str]) -> dict[str, str]:
 def sources(objects: list[Obj], external: Mapping[str, set[str]]) -> dc.Sources:
     """The render's ConfigMaps and Secrets, external Secrets filled with stand-ins."""
     found = dc.Sources(objects, external)
+    # One set across all Secrets: the signing key in one and the verify key in another pair up.
+    values = prod_secret_values(set().union(*external.values()))
     for name, keys in external.items():
-        found.secrets.setdefault(name, prod_secret_values(keys))  # type: ignore[arg-type]
+        found.secrets.setdefault(name, {k: values[k] for k in keys})
     return found
 
 

@@ -11,6 +11,7 @@ mounts).
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
@@ -40,13 +41,15 @@ class Collector:
     """Accepts OTLP/HTTP trace exports and counts them."""
 
     def __init__(self) -> None:
-        self.exports: list[str] = []
+        self.exports: list[bytes] = []  # request bodies (OTLP protobuf)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.exports.append(self.path)
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                outer.exports.append(body)
                 self.send_response(200)
                 self.end_headers()
 
@@ -127,7 +130,9 @@ class Local:
         nodes = len(self.spec.nats.nodes)
         self.nats_ports = [{p: free_port() for p in (4222, 6222, 8222)} for _ in range(nodes)]
         self.ports = {n: free_port() for n, p in self.spec.processes.items() if p.port}
-        self.local: dict[tuple[str, int], int] = {name: self.collector.port for name in self.spec.otlp}
+        self.local: dict[tuple[str, int], int] = {
+            name: self.collector.port for name in self.spec.otlp
+        }
         for i, names in enumerate(self.spec.nats.names):
             for host, port in names:
                 self.local.setdefault((host, port), self.nats_ports[i].get(port, 0))
@@ -168,7 +173,7 @@ class Local:
             listens = dc.effective_port(module, env)
             if listens != process.port:
                 raise StartError(
-                    f"{process.name}: listens on {listens}, but its container port is {process.port}"
+                    f"{process.name}: listens on {listens}, its container port is {process.port}"
                 )
             cls = dc.settings_class(module)
             assert cls is not None  # effective_port found its settings
@@ -192,7 +197,11 @@ class Local:
         for n, (inside, files) in enumerate(process.mounts.items()):
             if set(files) == {""}:  # compose bind mount of one file
                 source = files[""]
-                local = self.certs / Path(source).name if "certs/" in source else dc.COMPOSE_FILE.parent / source
+                local = (
+                    self.certs / Path(source).name
+                    if "certs/" in source
+                    else dc.COMPOSE_FILE.parent / source
+                )
                 mapped[inside] = str(local)
                 continue
             directory = self.workdir / "mounts" / process.name / str(n)
@@ -216,6 +225,23 @@ class Local:
         if code != 0:
             raise StartError(f"job {name} exited {code}: {self.log_tail(name)}")
 
+    def exec(self, name: str, argv: list[str], env: dict[str, str]) -> str:
+        """Run a command with a process's environment, as `kubectl exec` / `docker compose
+        exec` would; its output, or StartError."""
+        process = self.spec.processes[name]
+        full = {**self._base(), **self.environment(process), **env}
+        done = subprocess.run(
+            self.argv(Process(name, argv, {}, mounts=process.mounts)),
+            env=full, cwd=dc.REPO, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise StartError(f"{argv} in {name} exited {done.returncode}: {done.stderr[-800:]}")
+        return done.stdout
+
+    def traced(self, service: str) -> bool:
+        """Whether the collector has received spans of `service` (its service.name)."""
+        return any(service.encode() in body for body in self.collector.exports)
+
     def start(self, name: str) -> None:
         process = self.spec.processes[name]
         self._spawn(name, self.argv(process), self.environment(process))
@@ -224,13 +250,25 @@ class Local:
         """Every probe path the manifests give, until it answers 200 (bounded)."""
         for path in self.spec.processes[name].probes:
             url = f"http://127.0.0.1:{self.ports[name]}{path}"
-            self._wait(lambda u=url: httpx.get(u, timeout=2).status_code == 200, f"{name} {path}")
+
+            def ok(url: str = url, path: str = path) -> bool:
+                status = httpx.get(url, timeout=2).status_code
+                if status == 404:  # not "not yet": this path will never answer
+                    raise StartError(f"{name} probe {path}: 404, the process has no such path")
+                return status == 200
+
+            self._wait(ok, f"{name} {path}")
 
     def start_all(self) -> None:
+        self.start_some([n for n, p in self.spec.processes.items() if not p.job])
+
+    def start_some(self, servers: list[str]) -> None:
+        """The init check, NATS, the jobs, then only `servers` (all a mutation test needs)."""
+        if errors := init_script_errors(self.spec):
+            raise StartError("; ".join(errors))
         self.start_nats()
         for name in [n for n, p in self.spec.processes.items() if p.job]:
             self.run_job(name)
-        servers = [n for n, p in self.spec.processes.items() if not p.job]
         for name in servers:
             self.start(name)
         for name in servers:
@@ -244,10 +282,15 @@ class Local:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = (self.workdir / f"{name.replace(' ', '-')}.log").open("wb")
         self.logs.append(log)
-        base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
         self.procs[name] = subprocess.Popen(
-            argv, env={**base, **env}, cwd=dc.REPO, stdout=log, stderr=subprocess.STDOUT
+            argv, env={**self._base(), **env}, cwd=dc.REPO, stdout=log, stderr=subprocess.STDOUT
         )
+
+    @staticmethod
+    def _base() -> dict[str, str]:
+        base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+        # Export spans every 0.2 s instead of 5 s: when, not where, so the manifests still decide.
+        return {**base, "OTEL_BSP_SCHEDULE_DELAY": "200"}
 
     def _wait(self, check: Callable[[], object], what: str) -> None:
         def alive_and(check: Callable[[], object] = check) -> object:
