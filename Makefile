@@ -7,7 +7,7 @@ PYTEST := $(BIN)/python -m pytest
 COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres-bin run test test-unit test-integration test-e2e chaos lint fmt clean up down logs deploy/compose/certs
+.PHONY: help install postgres-bin run test test-unit test-integration test-e2e test-deploy chaos lint fmt clean up down logs deploy/compose/certs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -32,7 +32,10 @@ run: $(STAMP) ## start NATS, the four services and the gateway with demo data (C
 	$(BIN)/python -m deploy.launcher
 
 test: $(STAMP) ## the whole suite: unit, integration (real NATS + SQLite), end-to-end
-	$(PYTEST) -q
+	$(PYTEST) -q -m "not deploy_full"
+
+test-deploy: $(STAMP) ## the prod overlay and compose started from their manifests (~1 min)
+	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py
 
 test-unit: $(STAMP) ## pure rules only (seconds)
 	$(PYTEST) -q tests/unit

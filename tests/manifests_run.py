@@ -20,6 +20,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
@@ -31,6 +32,10 @@ from deploy.launcher import free_port, nats_server_binary, wait_until
 from tests import deploy_checks as dc
 from tests.manifests import Process, Spec, rewrite
 from tests.nats_deploy import CERT_DIRS, issue_certificates, stage
+
+
+def _answers(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200
 
 
 class StartError(RuntimeError):
@@ -133,8 +138,8 @@ class Local:
         self.local: dict[tuple[str, int], int] = {
             name: self.collector.port for name in self.spec.otlp
         }
-        for i, names in enumerate(self.spec.nats.names):
-            for host, port in names:
+        for i, dialled in enumerate(self.spec.nats.names):
+            for host, port in dialled:
                 self.local.setdefault((host, port), self.nats_ports[i].get(port, 0))
         for key, (process, port) in self.spec.services.items():
             if self.spec.processes[process].port == port:
@@ -155,7 +160,7 @@ class Local:
             self._spawn(f"nats {node}", [nats_server_binary(), "-c", str(staged.config)], env)
         for i, node in enumerate(self.spec.nats.nodes):
             url = f"http://127.0.0.1:{self.nats_ports[i][8222]}{self.spec.nats.probe or '/healthz'}"
-            self._wait(lambda u=url: httpx.get(u, timeout=2).status_code == 200, f"nats {node}")
+            self._wait(partial(_answers, url), f"nats {node}")
 
     # ---- Hulei processes ------------------------------------------------------------------
 

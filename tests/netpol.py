@@ -183,9 +183,10 @@ class Cluster:
                         yield why, src, COLLECTOR, port, "TCP"
                         continue
                     found = self.service_backends(host, port)
-                    if not found or not found[1]:
+                    if found is None or not found[1]:
                         yield why, src, None, port, "TCP"
-                    for dst in found[1] if found else []:
+                        continue
+                    for dst in found[1]:
                         if dst != src:
                             yield why, src, dst, found[2], "TCP"
         for ingress in dc._by_kind(self.objects, "Ingress").values():
@@ -193,8 +194,11 @@ class Cluster:
                 for path in rule.get("http", {}).get("paths", []):
                     svc = path["backend"]["service"]
                     found = self.service_backends(svc["name"], int(svc["port"].get("number", 0)))
-                    for dst in found[1] if found else []:
-                        why = f"Ingress {ingress['metadata']['name']}"
+                    why = f"Ingress {ingress['metadata']['name']}"
+                    if found is None or not found[1]:
+                        yield why, INGRESS_CONTROLLER, None, 0, "TCP"
+                        continue
+                    for dst in found[1]:
                         yield why, INGRESS_CONTROLLER, dst, found[2], "TCP"
 
 
