@@ -142,7 +142,7 @@ class Cluster:
 
     # ---- what the pods need ---------------------------------------------------------------
 
-    def service_backends(self, host: str, port: int) -> tuple[str, list[Pod], int] | None:
+    def service_backends(self, host: str, port: int | str) -> tuple[str, list[Pod], int] | None:
         """The pods and target port behind `host:port` (a Service, or a StatefulSet pod's
         name under its headless Service), or None if no Service has that name and port."""
         for svc in dc._by_kind(self.objects, "Service").values():
@@ -155,9 +155,9 @@ class Cluster:
             if one is not None and svc["spec"].get("clusterIP") == "None":
                 # A pod's own DNS name under its headless Service: any port of that pod.
                 pods = [x for x in self.pods if x.namespace == ns and x.name == one]
-                return (name, pods, port) if pods else None
+                return (name, pods, int(port)) if pods else None
             for p in svc["spec"].get("ports", []):
-                if int(p["port"]) != port:
+                if port not in (int(p["port"]), p.get("name")):  # a number, or the port's name
                     continue
                 pods = [
                     x
@@ -193,8 +193,9 @@ class Cluster:
             for rule in ingress["spec"].get("rules", []):
                 for path in rule.get("http", {}).get("paths", []):
                     svc = path["backend"]["service"]
-                    found = self.service_backends(svc["name"], int(svc["port"].get("number", 0)))
-                    why = f"Ingress {ingress['metadata']['name']}"
+                    port = svc["port"].get("number") or svc["port"].get("name", "")
+                    found = self.service_backends(svc["name"], port)
+                    why = f"Ingress {ingress['metadata']['name']} → {svc['name']}:{port}"
                     if found is None or not found[1]:
                         yield why, INGRESS_CONTROLLER, None, 0, "TCP"
                         continue
