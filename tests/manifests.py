@@ -50,6 +50,16 @@ class Nats:
 
 
 @dataclass
+class Postgres:
+    """What the deployment's PostgreSQL is told to create on its first start."""
+
+    names: set[tuple[str, int]]  # what the processes dial
+    scripts: list[tuple[str, str]] = field(default_factory=list)  # (database, psql script)
+    env: dict[str, str] = field(default_factory=dict)  # read by the scripts (\getenv)
+    roles: dict[str, str] = field(default_factory=dict)  # role → password, set after the scripts
+
+
+@dataclass
 class Spec:
     source: str
     processes: dict[str, Process]
@@ -57,6 +67,7 @@ class Spec:
     stores: dict[str, str] = field(default_factory=dict)  # process → STORE_URL as written
     store_init: dict[str, str] = field(default_factory=dict)  # init script name → text
     otlp: set[tuple[str, int]] = field(default_factory=set)
+    postgres: Postgres | None = None
     # (host, port) → (process, container port): what the Services (compose: service names) lead to.
     services: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
 
@@ -91,7 +102,12 @@ def sources(objects: list[Obj], external: Mapping[str, set[str]]) -> dc.Sources:
     # One set across all Secrets: the signing key in one and the verify key in another pair up.
     values = prod_secret_values(set().union(*external.values()))
     for name, keys in external.items():
-        found.secrets.setdefault(name, {k: values[k] for k in keys})
+        own: dict[str, str | None] = {k: values[k] for k in keys}
+        if "username" in keys:  # a basic-auth Secret per database role: hulei-pg-<process>
+            own["username"] = name.rpartition("-pg-")[2].replace("-", "_")
+        if "password" in keys:
+            own["password"] = secrets.token_hex(24)
+        found.secrets.setdefault(name, own)
     return found
 
 
@@ -184,7 +200,32 @@ def kubernetes(objects: list[Obj], external: Mapping[str, set[str]], source: str
         },
         otlp={OTLP_K8S},
         services=_k8s_services(objects, found),
+        postgres=_cnpg(objects, found),
     )
+
+
+def _cnpg(objects: list[Obj], found: dc.Sources) -> Postgres | None:
+    """A CloudNativePG Cluster, as the operator would set it up: initdb's database and owner,
+    postInitSQL (superuser, database postgres), postInitApplicationSQL (the application
+    database), then the managed roles' passwords from their Secrets. Clients dial the
+    operator's Services <name>-rw, -ro and -r."""
+    cluster = next((o for o in objects if o["kind"] == "Cluster"), None)
+    if cluster is None:
+        return None
+    name, ns = cluster["metadata"]["name"], cluster["metadata"].get("namespace", "default")
+    initdb = cluster["spec"].get("bootstrap", {}).get("initdb", {})
+    database, owner = initdb.get("database", "app"), initdb.get("owner", "app")
+    names = {(h, 5432) for s in ("rw", "ro", "r") for h in _service_names(f"{name}-{s}", ns)}
+    scripts = [
+        ("postgres", f"CREATE ROLE {owner} LOGIN;\nCREATE DATABASE {database} OWNER {owner};")
+    ]
+    scripts.append(("postgres", ";\n".join(initdb.get("postInitSQL", [])) + ";"))
+    scripts.append((database, ";\n".join(initdb.get("postInitApplicationSQL", [])) + ";"))
+    roles = {}
+    for role in cluster["spec"].get("managed", {}).get("roles", []):
+        secret = found.lookup("secret", role.get("passwordSecret", {}).get("name", "")) or {}
+        roles[role["name"]] = secret.get("password") or ""
+    return Postgres(names, scripts, {}, roles)
 
 
 def _k8s_services(objects: list[Obj], found: dc.Sources) -> dict[tuple[str, int], tuple[str, int]]:
@@ -257,7 +298,10 @@ def compose(doc: Obj, env_file: Mapping[str, str]) -> Spec:
     processes: dict[str, Process] = {}
     nats: Nats | None = None
     otlp: set[tuple[str, int]] = set()
+    postgres: Postgres | None = None
     for name, service in doc["services"].items():
+        if service.get("profiles"):
+            continue  # not started by a plain `docker compose up`
         env = {k: v or "" for k, v in dc._compose_env(service).items()}
         argv = dc._command_list(service.get("command")) or []
         image = service.get("image", "")
@@ -280,6 +324,8 @@ def compose(doc: Obj, env_file: Mapping[str, str]) -> Spec:
             )
         elif image.startswith("nats:"):
             nats = _compose_nats(name, service, env)
+        elif image.startswith("postgres:"):
+            postgres = _compose_postgres(name, service, env)
         elif "jaeger" in image or "otel" in image:
             otlp.add((name, 4318))
     if nats is None:
@@ -292,8 +338,19 @@ def compose(doc: Obj, env_file: Mapping[str, str]) -> Spec:
             n: v for n, p in processes.items() for k, v in p.env.items() if k.endswith("_STORE_URL")
         },
         otlp=otlp,
+        postgres=postgres,
         services={(n, p.port): (n, p.port) for n, p in processes.items() if p.port},
     )
+
+
+def _compose_postgres(name: str, service: Obj, env: dict[str, str]) -> Postgres:
+    """The image runs /docker-entrypoint-initdb.d/*.sql with psql, as the superuser, in order."""
+    scripts = []
+    for volume in sorted(v for v in service.get("volumes", []) if isinstance(v, str)):
+        local, _, inside = volume.partition(":")
+        if "/docker-entrypoint-initdb.d/" in inside and local.endswith(".sql"):
+            scripts.append(("postgres", (dc.COMPOSE_FILE.parent / local).read_text()))
+    return Postgres({(name, 5432)}, scripts, env)
 
 
 def _compose_nats(name: str, service: Obj, env: dict[str, str]) -> Nats:

@@ -3,8 +3,10 @@ all its nodes), the streams job, the services and the gateway, each with the man
 and environment on top of the image's (Dockerfile ENV), their network names pointed at local
 ports, and an OTLP collector where the manifests send traces.
 
-Two things cannot run here as written and are substituted, each said where it happens: the
-store (a MongoDB URL becomes a SQLite file per database, after checking the URL's user is one the
+PostgreSQL runs for real (tests/pgserver.py) with the deployment's init SQL (compose's
+docker-entrypoint-initdb.d scripts, or what a CloudNativePG Cluster's bootstrap says) and its
+roles' passwords. Two things cannot run here as written and are substituted, each said where it
+happens: a MongoDB store (a SQLite file per database, after checking the URL's user is one the
 init script creates) and the certificates (issued by the test, in the file names the deployment
 mounts).
 """
@@ -32,6 +34,7 @@ from deploy.launcher import free_port, nats_server_binary, wait_until
 from tests import deploy_checks as dc
 from tests.manifests import Process, Spec, rewrite
 from tests.nats_deploy import CERT_DIRS, issue_certificates, stage
+from tests.pgserver import PgServer, find_bin_dir
 
 
 def _answers(url: str) -> bool:
@@ -112,8 +115,8 @@ def local_store(spec: Spec, process: str, url: str, directory: Path) -> str:
                     f"one the init script creates for it ({sorted(users)})"
                 )
         return f"sqlite:///{directory / f'{database}.db'}"
-    if parts.scheme == "sqlite":
-        return url
+    if parts.scheme in ("sqlite", "postgresql", "postgres"):
+        return url  # PostgreSQL: the local server, already pointed at by rewrite()
     raise StartError(f"{process}: store {parts.scheme}:// cannot be started by this harness yet")
 
 
@@ -141,9 +144,47 @@ class Local:
         for i, dialled in enumerate(self.spec.nats.names):
             for host, port in dialled:
                 self.local.setdefault((host, port), self.nats_ports[i].get(port, 0))
+        self.pg: PgServer | None = None
+        if self.spec.postgres is not None:
+            bin_dir = find_bin_dir()
+            if bin_dir is None:
+                raise StartError("no initdb/pg_ctl: install PostgreSQL (make install does)")
+            self.pg = PgServer(bin_dir)
+            self.local.update(dict.fromkeys(self.spec.postgres.names, self.pg.port))
         for key, (process, port) in self.spec.services.items():
             if self.spec.processes[process].port == port:
                 self.local[key] = self.ports[process]
+
+    # ---- PostgreSQL -----------------------------------------------------------------------
+
+    def start_postgres(self) -> None:
+        """The deployment's init scripts on an empty server, then passwords enforced on TCP
+        (tests/pgserver.py trusts every connection; the processes must use their own)."""
+        spec, pg = self.spec.postgres, self.pg
+        if spec is None or pg is None:
+            return
+        pg.start()
+        for database, script in spec.scripts:
+            self._psql(database, script, spec.env)
+        for role, password in spec.roles.items():
+            self._psql("postgres", f"ALTER ROLE {role} LOGIN PASSWORD :'pw';", {}, pw=password)
+        (pg.data / "pg_hba.conf").write_text(
+            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        )
+        pg._run(str(pg.bin_dir / "pg_ctl"), "-D", str(pg.data), "reload")
+
+    def _psql(self, database: str, script: str, env: dict[str, str], **variables: str) -> None:
+        assert self.pg is not None
+        psql = shutil.which("psql") or str(self.pg.bin_dir / "psql")
+        argv = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.pg.sock)]
+        argv += ["-p", str(self.pg.port), "-U", "hulei", "-d", database]
+        argv += [f"--set={k}={v}" for k, v in variables.items()]
+        done = subprocess.run(
+            argv, input=script, env={**self._base(), **env}, capture_output=True, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise StartError(f"PostgreSQL init script failed: {done.stderr.strip()[-500:]}")
 
     # ---- NATS -----------------------------------------------------------------------------
 
@@ -172,7 +213,7 @@ class Local:
                 value = value.replace(inside, outside)
             env[key] = rewrite(value, self.local)
             if key.endswith("_STORE_URL"):
-                env[key] = local_store(self.spec, process.name, value, self.workdir / "stores")
+                env[key] = local_store(self.spec, process.name, env[key], self.workdir / "stores")
         if process.port:
             module = dc.python_module(process.argv) or ""
             listens = dc.effective_port(module, env)
@@ -271,6 +312,7 @@ class Local:
         """The init check, NATS, the jobs, then only `servers` (all a mutation test needs)."""
         if errors := init_script_errors(self.spec):
             raise StartError("; ".join(errors))
+        self.start_postgres()
         self.start_nats()
         for name in [n for n, p in self.spec.processes.items() if p.job]:
             self.run_job(name)
@@ -326,3 +368,6 @@ class Local:
         for log in self.logs:
             log.close()
         self.collector.close()
+        if self.pg is not None:
+            self.pg.stop()
+            self.pg.remove()

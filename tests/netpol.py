@@ -11,6 +11,8 @@ ingress controller, Prometheus, the trace collector) are stand-ins in their name
 `needs(objects)`: every pod → cluster DNS on 53/UDP and 53/TCP; every URL in a container's
 environment or arguments → the pods behind the Service it names, on the Service's target port;
 NATS routes → the peer pods; the ingress controller → the Services its Ingress rules name.
+A CloudNativePG Cluster stands for the pods and -rw/-ro/-r Services its operator makes (and
+their replication). Not modelled: the operators' and Prometheus's own connections.
 `reachability_errors` lists the needs the policies refuse.
 """
 
@@ -80,7 +82,26 @@ class Cluster:
             pods = [Pod(f"{name}-{i}", ns, labels, ports) for i in range(count)]
             self.workloads[name] = pods
             self.pods += pods
+        self.services = dc._by_kind(objects, "Service")
+        for obj in objects:
+            if obj.get("kind") == "Cluster" and obj["apiVersion"].startswith("postgresql.cnpg.io"):
+                self._cnpg(obj)
         self.policies = [o for o in objects if o.get("kind") == "NetworkPolicy"]
+
+    def _cnpg(self, cluster: Obj) -> None:
+        """The pods and Services the CloudNativePG operator makes for a Cluster."""
+        name, ns = cluster["metadata"]["name"], cluster["metadata"].get("namespace", "default")
+        labels = {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}
+        ports = {"postgresql": 5432, "metrics": 9187, "status": 8000}
+        count = int(cluster["spec"].get("instances", 1))
+        pods = [Pod(f"{name}-{i}", ns, labels, ports) for i in range(1, count + 1)]
+        self.workloads[name] = pods
+        self.pods += pods
+        for suffix in ("rw", "ro", "r"):
+            self.services[f"{name}-{suffix}"] = {
+                "metadata": {"name": f"{name}-{suffix}", "namespace": ns},
+                "spec": {"selector": {"cnpg.io/cluster": name}, "ports": [{"port": 5432}]},
+            }
 
     def _selecting(self, pod: Pod, direction: str) -> list[Obj]:
         out = []
@@ -145,7 +166,7 @@ class Cluster:
     def service_backends(self, host: str, port: int | str) -> tuple[str, list[Pod], int] | None:
         """The pods and target port behind `host:port` (a Service, or a StatefulSet pod's
         name under its headless Service), or None if no Service has that name and port."""
-        for svc in dc._by_kind(self.objects, "Service").values():
+        for svc in self.services.values():
             name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "default")
             names = {name, f"{name}.{ns}", f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local"}
             pod_host = host.split(".", 1)
@@ -179,6 +200,8 @@ class Cluster:
                 yield "DNS", src, DNS, 53, "UDP"
                 yield "DNS", src, DNS, 53, "TCP"
                 for why, host, port in _dialled(obj, spec, self.objects):
+                    if host in ("127.0.0.1", "localhost"):
+                        continue  # the pod itself (a probe, a local exporter)
                     if host.endswith(f".{COLLECTOR.namespace}.svc.cluster.local"):
                         yield why, src, COLLECTOR, port, "TCP"
                         continue
@@ -189,6 +212,13 @@ class Cluster:
                     for dst in found[1]:
                         if dst != src:
                             yield why, src, dst, found[2], "TCP"
+        for obj in self.objects:  # CloudNativePG replication: every instance to every other
+            if obj.get("kind") == "Cluster" and obj["metadata"]["name"] in self.workloads:
+                pods = self.workloads[obj["metadata"]["name"]]
+                for src in pods:
+                    for dst in pods:
+                        if src != dst:
+                            yield "PostgreSQL replication", src, dst, 5432, "TCP"
         for ingress in dc._by_kind(self.objects, "Ingress").values():
             for rule in ingress["spec"].get("rules", []):
                 for path in rule.get("http", {}).get("paths", []):
