@@ -311,8 +311,9 @@ def compose(doc: Obj, env_file: Mapping[str, str]) -> Spec:
             ports = re.findall(r"https?://[^:/'\"]+:(\d+)", " ".join(map(str, test)))
             mounts = {}
             for volume in service.get("volumes", []):
-                local, _, inside = volume.partition(":")
-                mounts[inside.partition(":")[0]] = {"": local}
+                if isinstance(volume, str):  # short syntax; the long one is not used here
+                    local, _, inside = volume.partition(":")
+                    mounts[inside.partition(":")[0]] = {"": local}
             processes[name] = Process(
                 name=name,
                 argv=argv,
@@ -356,7 +357,7 @@ def _compose_postgres(name: str, service: Obj, env: dict[str, str]) -> Postgres:
 def _compose_nats(name: str, service: Obj, env: dict[str, str]) -> Nats:
     files = {}
     for volume in service.get("volumes", []):
-        local, _, inside = volume.partition(":")
+        local, _, inside = str(volume).partition(":")
         if local.endswith(".conf"):
             files[inside.partition(":")[0]] = (dc.COMPOSE_FILE.parent / local).read_text()
     argv = dc._command_list(service.get("command")) or []

@@ -132,7 +132,11 @@ class Local:
     def __post_init__(self) -> None:
         self.collector = Collector()
         self.certs = self.workdir / "certs"
-        names = next(n for m, n in CERT_DIRS.items() if m in self.spec.nats.config)
+        # The certificate file names the config mounts (compose's or cert-manager's).
+        names = next(
+            (n for m, n in CERT_DIRS.items() if m in self.spec.nats.config),
+            CERT_DIRS["/etc/nats/tls/"],
+        )
         issue_certificates(self.certs, names)
         self.ca_file = self.certs / names[2]
         nodes = len(self.spec.nats.nodes)

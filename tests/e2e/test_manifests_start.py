@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ def compose_spec(directory: Path, mutate: Callable[[Obj], None] | None = None) -
     return manifests.compose(doc, dc.read_env_file(env_file))
 
 
+@contextmanager
 def started(spec: manifests.Spec, directory: Path, *, within: float = 60) -> Iterator[Local]:
     local = Local(spec, directory, probe_within=within)
     try:
@@ -103,8 +105,8 @@ def token(gateway: httpx.Client, user: str, password: str) -> dict[str, str]:
 def accounts(local: Local, gateway: httpx.Client) -> tuple[dict[str, str], dict[str, str]]:
     """(teacher, dispatcher) headers: the demo accounts when the deployment seeds them, else a
     first admin made with the gateway's bootstrap command, who adds the two."""
-    demo = local.environment(local.spec.processes[gateway_name(local)])
-    if demo.get("HULEI_GATEWAY_DEMO_MODE", "").lower() == "true":
+    env = local.environment(local.spec.processes[gateway_name(local)])
+    if env.get("HULEI_GATEWAY_DEMO_MODE", "").lower() == "true":
         return token(gateway, "teacher1", "demo"), token(gateway, "dispatcher1", "demo")
     liaison = next(n for n, p in local.spec.processes.items() if "school_liaison" in p.argv[-1])
     local.exec(liaison, ["python", "-c", ADD_SCHOOL], {})
@@ -152,19 +154,19 @@ def core_flow(local: Local) -> None:
 
 
 def test_the_dev_overlay_starts_and_runs_the_core_flow(tmp_path: Path) -> None:
-    for local in started(k8s_spec("dev"), tmp_path):
+    with started(k8s_spec("dev"), tmp_path) as local:
         core_flow(local)
 
 
 @pytest.mark.deploy_full
 def test_the_prod_overlay_starts_and_runs_the_core_flow(tmp_path: Path) -> None:
-    for local in started(k8s_spec("prod"), tmp_path):
+    with started(k8s_spec("prod"), tmp_path) as local:
         core_flow(local)
 
 
 @pytest.mark.deploy_full
 def test_compose_starts_and_runs_the_core_flow(tmp_path: Path) -> None:
-    for local in started(compose_spec(tmp_path), tmp_path):
+    with started(compose_spec(tmp_path), tmp_path) as local:
         core_flow(local)
 
 
