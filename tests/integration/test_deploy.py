@@ -103,11 +103,21 @@ def test_overlay_renders_the_whole_platform(rendered: dict[str, list[Obj]], over
     for name in ("gateway", "school-liaison", "case-tracking", "patrol", "notifications"):
         for kind in ("Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
             find(objects, kind, name)
-    for name in ("nats", "mongo"):
-        assert find(objects, "StatefulSet", name)["spec"]["replicas"] == 3
+    assert find(objects, "StatefulSet", "nats")["spec"]["replicas"] == 3
+    assert find(objects, "Cluster", "hulei-pg")["spec"]["instances"] == 3
     job = container(objects, "Job", "declare-streams")
     assert job["command"][:3] == ["python", "-m", "deploy.streams"]
-    find(objects, "Job", "mongo-init")
+    find(objects, "CronJob", "pg-backup")
+    find(objects, "PrometheusRule", "hulei")
+    dashboard = find(objects, "ConfigMap", "hulei-grafana-dashboard")
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(dashboard["data"]["hulei-dashboard.json"])["panels"]
+    mongo = [o for o in objects if o["metadata"]["name"] in {"mongo", "mongo-init"}]
+    if overlay == "dev-mongo":
+        assert find(objects, "StatefulSet", "mongo")["spec"]["replicas"] == 3
+        find(objects, "Job", "mongo-init")
+    else:
+        assert mongo == [], "MongoDB only with components/mongo"
     assert find(objects, "NetworkPolicy", "default-deny-all")["spec"]["podSelector"] == {}
     find(objects, "Ingress", "gateway")
     namespaces = {o["metadata"].get("namespace") for o in objects if o["kind"] != "Namespace"}
@@ -182,6 +192,154 @@ def test_ingress_serves_only_the_gateways_public_paths(
     assert dc.ingress_errors(rendered[overlay]) == []
 
 
+@overlays
+def test_every_process_stores_in_its_own_database(
+    rendered: dict[str, list[Obj]], external: dict[str, set[str]], overlay: str
+) -> None:
+    objects = rendered[overlay]
+    urls = dc.k8s_store_urls(objects, sources(objects, overlay, external))
+    assert dc.store_url_errors(urls) == []
+    scheme = "mongodb://" if overlay == "dev-mongo" else "postgresql://"
+    assert all((url or "").startswith(scheme) for url in urls.values()), urls
+
+
+@overlays
+def test_postgres_cluster_has_three_instances_sync_replication_and_a_role_per_process(
+    rendered: dict[str, list[Obj]], external: dict[str, set[str]], overlay: str
+) -> None:
+    objects = rendered[overlay]
+    cluster = find(objects, "Cluster", "hulei-pg")
+    assert dc.cnpg_cluster_errors(cluster, sources(objects, overlay, external)) == []
+
+
+@overlays
+def test_alerts_query_exported_metrics_and_say_what_to_do(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    rule = find(rendered[overlay], "PrometheusRule", "hulei")
+    assert dc.prometheus_rule_errors(rule) == []
+    names = {a["alert"] for g in rule["spec"]["groups"] for a in g["rules"]}
+    exprs = " ".join(a["expr"] for g in rule["spec"]["groups"] for a in g["rules"])
+    assert {"HuleiNatsDown", "HuleiPostgresDown", "HuleiDeadLetters"} <= names
+    for metric in ("hulei_dead_letters", "hulei_consumer_pending", "hulei_outbox_pending"):
+        assert metric in exprs
+    assert "cnpg_collector_up" in exprs and 'up{job="nats-headless"}' in exprs
+
+
+@overlays
+def test_jobs_can_be_reapplied_and_spreading_honours_taints(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.job_reapply_errors(rendered[overlay]) == []
+    assert dc.topology_errors(rendered[overlay]) == []
+    spread = find(rendered[overlay], "Deployment", "gateway")["spec"]["template"]["spec"]
+    assert spread["topologySpreadConstraints"][0]["nodeTaintsPolicy"] == "Honor"
+
+
+def test_prod_spreads_hard_and_honours_taints(rendered: dict[str, list[Obj]]) -> None:
+    for name in ("gateway", "school-liaison", "case-tracking", "patrol", "notifications"):
+        spec = find(rendered["prod"], "Deployment", name)["spec"]["template"]["spec"]
+        (constraint,) = spec["topologySpreadConstraints"]
+        assert constraint["whenUnsatisfiable"] == "DoNotSchedule"
+        assert constraint["nodeTaintsPolicy"] == "Honor"
+
+
+def test_network_policy_namespaces_come_from_overlay_parameters(tmp_path: Any) -> None:
+    """A copy of the dev overlay with every parameter changed renders no default anywhere in
+    a NetworkPolicy."""
+    import shutil
+
+    import yaml
+
+    if dc.kubectl() is None:
+        pytest.skip("kubectl is not on PATH")
+    k8s = tmp_path / "k8s"
+    shutil.copytree(dc.K8S, k8s)
+    shutil.copytree(dc.DEPLOY / "backup", tmp_path / "backup")
+    params_file = k8s / "overlays" / "dev" / "network-parameters.yaml"
+    params = yaml.safe_load(params_file.read_text())
+    defaults = dict(params["data"])
+    params["data"] = {key: f"changed-{i}" for i, key in enumerate(defaults)}
+    params_file.write_text(yaml.safe_dump(params))
+    objects = dc.render_overlay("dev", root=k8s)
+    policies = json.dumps([o for o in objects if o["kind"] == "NetworkPolicy"])
+    for key, value in defaults.items():
+        assert f'"{value}"' not in policies, f"{key}: default {value} still in a policy"
+    for value in params["data"].values():
+        assert f'"{value}"' in policies
+    assert not [o for o in objects if o["metadata"]["name"] == "hulei-network"]
+
+
+def test_mongo_init_reaches_initiate_when_mongosh_throws_not_yet_initialized(
+    tmp_path: Any,
+) -> None:
+    """mongosh throws for a command that answers ok: 0. The script runs in node against a stub
+    whose replSetGetStatus throws NotYetInitialized (code 94), as mongosh does on a fresh set."""
+    import os
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is required in CI to run the mongo init script")
+        pytest.skip("node is not on PATH")
+    script = (dc.K8S / "components" / "mongo" / "init-replica-set.js").read_text()
+    harness = tmp_path / "run.js"
+    harness.write_text(MONGO_STUB + script + "\nconsole.log(JSON.stringify(calls));\n")
+    env = {
+        "PATH": os.environ["PATH"],
+        "MONGO_ROOT_USERNAME": "root",
+        "MONGO_ROOT_PASSWORD": "pw",
+        **{f"MONGO_PASSWORD_{p.upper()}": "pw" for p in dc.STORE_PROCESSES},
+    }
+    result = subprocess.run(
+        [node, str(harness)], capture_output=True, text=True, env=env, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    calls = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "replSetInitiate" in calls
+    assert calls.count("createUser") == len(dc.STORE_PROCESSES)
+
+
+# Just enough of mongosh for init-replica-set.js: commands that fail throw (code, codeName).
+MONGO_STUB = """
+const calls = [];
+let initiated = false;
+function print(s) { console.error(s); }
+function sleep(ms) {}
+class MongoServerError extends Error {
+  constructor(code, codeName) { super(codeName); this.code = code; this.codeName = codeName; }
+}
+class Mongo {
+  constructor(url) { this.url = url; }
+  getDB(name) {
+    return {
+      runCommand(cmd) {
+        if (cmd.replSetGetStatus) {
+          calls.push('replSetGetStatus');
+          if (!initiated) throw new MongoServerError(94, 'NotYetInitialized');
+          return { ok: 1 };
+        }
+        if (cmd.replSetInitiate) {
+          calls.push('replSetInitiate');
+          initiated = true;
+          return { ok: 1 };
+        }
+        throw new Error('unexpected command ' + JSON.stringify(cmd));
+      },
+      hello() {
+        return { isWritablePrimary: initiated, primary: initiated ? 'mongo-0' : undefined };
+      },
+      getUser(user) { calls.push('getUser'); return null; },
+      createUser(spec) { calls.push('createUser'); },
+      updateUser(user, spec) { calls.push('updateUser'); },
+    };
+  }
+}
+"""
+
+
 def test_prod_takes_its_secrets_from_outside(
     rendered: dict[str, list[Obj]], external: dict[str, set[str]]
 ) -> None:
@@ -197,11 +355,16 @@ def test_dev_generates_the_same_secret_keys_prod_expects(
     assert set(secret["data"]) == external["hulei-secrets"]
     values = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert dc.pii_key_errors("dev pii-key", values["pii-key"]) == []
-    # mongod accepts 6-1024 base64 characters in a keyfile.
-    assert re.fullmatch(r"[A-Za-z0-9+/=]{6,1024}", values["mongo-keyfile"])
-    for key, value in values.items():
-        if key.startswith("mongo-password-"):  # spliced into connection strings
-            assert re.fullmatch(r"[A-Za-z0-9._~-]+", value), key
+    for name in external:
+        if name.startswith("hulei-pg-"):
+            pg = find(rendered["dev"], "Secret", name)
+            assert set(pg["data"]) == external[name]
+            password = base64.b64decode(pg["data"]["password"]).decode()
+            assert re.fullmatch(r"[A-Za-z0-9._~-]+", password), name  # spliced into URLs
+    mongo = find(rendered["dev-mongo"], "Secret", "hulei-mongo")
+    assert set(mongo["data"]) == external["hulei-mongo"]
+    keyfile = base64.b64decode(mongo["data"]["keyfile"]).decode()
+    assert re.fullmatch(r"[A-Za-z0-9+/=]{6,1024}", keyfile)  # mongod's keyfile alphabet
 
 
 # ---- docker compose ---------------------------------------------------------------------------
@@ -375,7 +538,7 @@ def _service_url(objects: list[Obj]) -> None:
 def _store_member(objects: list[Obj]) -> None:
     for var in container(objects, "Deployment", "patrol")["env"]:
         if var["name"] == "HULEI_PATROL_STORE_URL":
-            var["value"] = var["value"].replace("mongo-2.", "mongo-3.")
+            var["value"] = var["value"].replace("hulei-pg-rw", "hulei-pgx-rw")
 
 
 def _stream_replicas(objects: list[Obj]) -> None:
@@ -487,7 +650,7 @@ K8S_BREAKAGES: list[tuple[str, Callable[[list[Obj]], None], str, str]] = [
     ("missing config map", _config_map, "references", "gateway-konfig"),
     ("module that does not exist", _module, "hulei", "services.patorl"),
     ("URL to no service", _service_url, "hulei", "case-trackng"),
-    ("replica-set member that does not exist", _store_member, "hulei", "mongo-3"),
+    ("database host that does not exist", _store_member, "hulei", "hulei-pgx-rw"),
     ("R1 streams on a 3-node cluster", _stream_replicas, "replicas", "1 stream replicas"),
     ("unknown field", _unknown_field, "schema", "httpGett"),
     ("writable root filesystem", _root, "security", "root filesystem is writable"),
@@ -661,3 +824,81 @@ def test_dashboard_check_catches_an_unknown_and_a_missing_metric() -> None:
     errors = dc.dashboard_errors(dashboard)
     assert any("unknown metric hulei_overdue" in e for e in errors), errors
     assert any("hulei_overdue_tasks is on no panel" in e for e in errors), errors
+
+
+def _pg_two_instances(objects: list[Obj]) -> None:
+    find(objects, "Cluster", "hulei-pg")["spec"]["instances"] = 2
+
+
+def _pg_async(objects: list[Obj]) -> None:
+    del find(objects, "Cluster", "hulei-pg")["spec"]["postgresql"]["synchronous"]
+
+
+def _pg_unknown_field(objects: list[Obj]) -> None:
+    find(objects, "Cluster", "hulei-pg")["spec"]["storage"]["sise"] = "1Gi"
+
+
+def _pg_public(objects: list[Obj]) -> None:
+    initdb = find(objects, "Cluster", "hulei-pg")["spec"]["bootstrap"]["initdb"]
+    initdb["postInitSQL"].remove("REVOKE ALL ON DATABASE patrol FROM PUBLIC")
+
+
+def _pg_role_secret(objects: list[Obj]) -> None:
+    roles = find(objects, "Cluster", "hulei-pg")["spec"]["managed"]["roles"]
+    roles[1]["passwordSecret"]["name"] = "hulei-pg-nobody"
+
+
+CLUSTER_BREAKAGES = [
+    ("two instances", _pg_two_instances, "2 instances"),
+    ("asynchronous replication", _pg_async, "no synchronous replication"),
+    ("a field the CRD does not have", _pg_unknown_field, "sise"),
+    ("a database open to PUBLIC", _pg_public, "patrol is open to PUBLIC"),
+    ("a role without its Secret", _pg_role_secret, "hulei-pg-nobody"),
+]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"), [pytest.param(b, e, id=n) for n, b, e in CLUSTER_BREAKAGES]
+)
+def test_cluster_check_catches_a_broken_cluster(
+    rendered: dict[str, list[Obj]], breakage: Callable[[list[Obj]], None], expected: str
+) -> None:
+    objects = copy.deepcopy(rendered["dev"])
+    breakage(objects)
+    errors = dc.cnpg_cluster_errors(
+        find(objects, "Cluster", "hulei-pg"), sources(objects, "dev", {})
+    )
+    assert any(expected in e for e in errors), errors
+
+
+def test_store_check_catches_a_process_in_another_database() -> None:
+    urls = {p: f"postgresql://{p}:pw@hulei-pg-rw:5432/{p}" for p in dc.STORE_PROCESSES}
+    assert dc.store_url_errors(urls) == []
+    urls["patrol"] = "postgresql://patrol:pw@hulei-pg-rw:5432/case_tracking"
+    urls["gateway"] = "postgresql://case_tracking:pw@hulei-pg-rw:5432/gateway"
+    errors = dc.store_url_errors(urls)
+    assert any("patrol: STORE_URL names database 'case_tracking'" in e for e in errors), errors
+    assert any("gateway: STORE_URL logs in as 'case_tracking'" in e for e in errors), errors
+
+
+def test_alert_check_catches_an_unknown_metric_and_a_bare_alert(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    rule = copy.deepcopy(find(rendered["dev"], "PrometheusRule", "hulei"))
+    alert = rule["spec"]["groups"][0]["rules"][0]
+    alert["expr"] = alert["expr"].replace("hulei_dead_letters", "hulei_dead_letter_total")
+    alert["annotations"]["description"] = "bad"
+    errors = dc.prometheus_rule_errors(rule)
+    assert any("unknown metric hulei_dead_letter_total" in e for e in errors), errors
+    assert any("no description of what to do" in e for e in errors), errors
+
+
+def test_job_and_spread_checks_catch_a_lingering_job_and_ignored_taints(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    objects = copy.deepcopy(rendered["dev"])
+    del find(objects, "Job", "declare-streams")["spec"]["ttlSecondsAfterFinished"]
+    spec = find(objects, "Deployment", "patrol")["spec"]["template"]["spec"]
+    del spec["topologySpreadConstraints"][0]["nodeTaintsPolicy"]
+    assert any("declare-streams: stays" in e for e in dc.job_reapply_errors(objects))
+    assert any("patrol: topology spread" in e for e in dc.topology_errors(objects))
