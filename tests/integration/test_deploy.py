@@ -23,6 +23,7 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -902,3 +903,160 @@ def test_job_and_spread_checks_catch_a_lingering_job_and_ignored_taints(
     del spec["topologySpreadConstraints"][0]["nodeTaintsPolicy"]
     assert any("declare-streams: stays" in e for e in dc.job_reapply_errors(objects))
     assert any("patrol: topology spread" in e for e in dc.topology_errors(objects))
+
+
+# ---- compose: PostgreSQL by default, MongoDB by profile, one build ----------------------------
+
+
+def test_compose_builds_the_image_once(compose: Obj) -> None:
+    """Parallel builds of one tag fail on a first run: one builder, the rest never pull."""
+    hulei = {n: s for n, s in compose["services"].items() if dc._is_hulei_image(s.get("image"))}
+    builders = [n for n, s in hulei.items() if "build" in s]
+    assert builders == ["streams"]
+    for name, service in hulei.items():
+        if name != "streams":
+            assert service.get("pull_policy") == "never", name
+            assert "streams" in service["depends_on"], name
+
+
+def _compose_store_urls(compose: Obj, env: dict[str, str]) -> dict[str, str | None]:
+    errors: list[str] = []
+    resolved = dc.interpolate(compose, env, errors)
+    assert errors == []
+    return {
+        name: (service.get("environment") or {}).get(f"HULEI_{name.upper()}_STORE_URL")
+        for name, service in resolved["services"].items()
+        if name in dc.STORE_PROCESSES
+    }
+
+
+def test_compose_stores_each_process_in_its_own_postgres_database(
+    compose: Obj, env_generated: dict[str, str]
+) -> None:
+    urls = _compose_store_urls(compose, env_generated)
+    assert dc.store_url_errors(urls) == []
+    for process, url in urls.items():
+        password = env_generated[f"PG_PASSWORD_{process.upper()}"]
+        assert url == f"postgresql://{process}:{password}@postgres:5432/{process}"
+    assert "postgres" in compose["services"]["gateway"]["depends_on"]
+    assert compose["services"]["mongo"]["profiles"] == ["mongo"]
+
+
+def test_compose_mongo_override_points_every_store_at_mongo(
+    compose: Obj, env_generated: dict[str, str]
+) -> None:
+    import yaml
+
+    override = yaml.safe_load((dc.COMPOSE_FILE.parent / "docker-compose.mongo.yml").read_text())
+    merged = copy.deepcopy(compose)
+    for name, service in override["services"].items():
+        merged["services"][name]["environment"].update(service["environment"])
+        merged["services"][name]["depends_on"].update(service["depends_on"])
+    assert dc.compose_schema_errors(merged) == []
+    assert dc.compose_errors(merged, env_generated) == []
+    urls = _compose_store_urls(merged, env_generated)
+    assert dc.store_url_errors(urls) == []
+    assert all((u or "").startswith("mongodb://mongo:27017/") for u in urls.values()), urls
+
+
+def test_generated_env_has_a_url_safe_postgres_password_per_process(
+    env_generated: dict[str, str],
+) -> None:
+    passwords = [env_generated[f"PG_PASSWORD_{p.upper()}"] for p in dc.STORE_PROCESSES]
+    passwords.append(env_generated["PG_SUPERUSER_PASSWORD"])
+    assert len(set(passwords)) == len(passwords)
+    for password in passwords:
+        assert re.fullmatch(r"[0-9a-f]{48}", password)
+
+
+def _postgres_bin() -> Path | None:
+    import glob
+    import os
+    import shutil
+
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(found)).parent
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(versions[-1]).parent if versions else None
+
+
+def _as_server_user(root: Path, *args: str) -> list[str]:
+    """initdb refuses root (CI runs as root): the server runs as `postgres` or `nobody`."""
+    import os
+
+    if os.geteuid() != 0:
+        return list(args)
+    user = next(u for n in ("postgres", "nobody") if (u := _user(n)) is not None)
+    for path in (root, *root.rglob("*")):
+        os.chown(path, user.pw_uid, user.pw_gid)
+    os.chmod(root, 0o755)
+    ids = [f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+    return ["setpriv", *ids, *args]
+
+
+def _user(name: str) -> Any:
+    import pwd
+
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def test_compose_postgres_init_gives_each_process_its_own_database_only() -> None:
+    """init.sql on a real PostgreSQL, run as the image runs it (psql as the superuser): each
+    role logs into its own database and is refused by every other."""
+    import os
+    import subprocess
+
+    bindir = _postgres_bin()
+    if bindir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL's initdb is required in CI (make install installs it)")
+        pytest.skip("PostgreSQL server binaries are not installed")
+    import shutil
+    import tempfile
+
+    # Under /tmp itself: pytest's tmp_path is private to root, the server user could not enter.
+    root = Path(tempfile.mkdtemp(prefix="hulei-init-sql-"))
+    (root / "sock").mkdir()
+    (root / "pw").write_text("super\n")
+    env = {**os.environ, "PGHOST": str(root / "sock"), "PGPORT": "5499", "LC_ALL": "C"}
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            args, capture_output=True, text=True, timeout=60, env={**env, **extra}, cwd=root
+        )
+
+    data = str(root / "data")
+    initdb = run(
+        *_as_server_user(root, str(bindir / "initdb"), "-D", data, "-U", "postgres"),
+        *("--auth=scram-sha-256", "--pwfile", str(root / "pw"), "--no-sync"),
+    )
+    assert initdb.returncode == 0, initdb.stderr
+    options = f"-k {root / 'sock'} -p 5499 -c listen_addresses='' -c fsync=off"
+    pg_ctl = [*_as_server_user(root, str(bindir / "pg_ctl")), "-D", data]
+    started = run(*pg_ctl, "-w", "-l", str(root / "log"), "-o", options, "start")
+    assert started.returncode == 0, started.stderr
+    try:
+        passwords = {p: f"pw-{p}" for p in dc.STORE_PROCESSES}
+        init = run(
+            *("psql", "-U", "postgres", "-d", "postgres", "-f"),
+            str(dc.COMPOSE_FILE.parent / "postgres" / "init.sql"),
+            PGPASSWORD="super",
+            **{f"PG_PASSWORD_{p.upper()}": pw for p, pw in passwords.items()},
+        )
+        assert init.returncode == 0, init.stderr
+        for process, password in passwords.items():
+            for database in (*dc.STORE_PROCESSES, "postgres"):
+                login = run(
+                    "psql", "-U", process, "-d", database, "-tAc", "select 1", PGPASSWORD=password
+                )
+                if database == process:
+                    assert login.returncode == 0, login.stderr
+                else:
+                    assert "permission denied" in login.stderr, (process, database)
+    finally:
+        run(*pg_ctl, "-m", "fast", "stop")
+        shutil.rmtree(root, ignore_errors=True)
