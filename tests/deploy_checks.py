@@ -96,6 +96,22 @@ def kubectl() -> str | None:
     return shutil.which("kubectl")
 
 
+def require_tool(name: str, *, apt_package: str, find: Any = shutil.which) -> str | None:
+    """The tool's path. Missing in CI (CI=true): installed with apt-get (this machine kind lists
+    it among its packages), and a failure names it; outside CI: None, the caller skips."""
+    import os
+
+    found = find(name)
+    if found or os.environ.get("CI") != "true":
+        return str(found) if found else None
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", apt_package]):
+        subprocess.run(command, capture_output=True, timeout=600, check=False)
+    found = find(name)
+    if not found:
+        raise RuntimeError(f"CI needs {name} (apt package {apt_package}) and could not install it")
+    return str(found)
+
+
 def render_overlay(overlay: str, root: Path = K8S) -> list[Obj]:
     """`kubectl kustomize` of one overlay (of `root`, a copy of deploy/k8s), as objects."""
     binary = kubectl()

@@ -39,7 +39,7 @@ Obj = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, list[Obj]]:
-    if dc.kubectl() is None:
+    if dc.require_tool("kubectl", apt_package="kubectl") is None:
         pytest.skip("kubectl (with its built-in kustomize) is not on PATH: cannot render overlays")
     return {overlay: dc.render_overlay(overlay) for overlay in dc.OVERLAYS}
 
@@ -252,7 +252,7 @@ def test_network_policy_namespaces_come_from_overlay_parameters(tmp_path: Any) -
 
     import yaml
 
-    if dc.kubectl() is None:
+    if dc.require_tool("kubectl", apt_package="kubectl") is None:
         pytest.skip("kubectl is not on PATH")
     k8s = tmp_path / "k8s"
     shutil.copytree(dc.K8S, k8s)
@@ -277,13 +277,10 @@ def test_mongo_init_reaches_initiate_when_mongosh_throws_not_yet_initialized(
     """mongosh throws for a command that answers ok: 0. The script runs in node against a stub
     whose replSetGetStatus throws NotYetInitialized (code 94), as mongosh does on a fresh set."""
     import os
-    import shutil
     import subprocess
 
-    node = shutil.which("node")
+    node = dc.require_tool("node", apt_package="nodejs")
     if node is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node is required in CI to run the mongo init script")
         pytest.skip("node is not on PATH")
     script = (dc.K8S / "components" / "mongo" / "init-replica-set.js").read_text()
     harness = tmp_path / "run.js"
@@ -1006,16 +1003,17 @@ def test_generated_env_has_a_url_safe_postgres_password_per_process(
         assert re.fullmatch(r"[0-9a-f]{48}", password)
 
 
-def _postgres_bin() -> Path | None:
+def _postgres_initdb(_name: str) -> str | None:
+    """Debian's initdb (the one on PATH may be a wrapper without pg_ctl beside it)."""
     import glob
     import os
     import shutil
 
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
-        return Path(os.path.realpath(found)).parent
+        return os.path.realpath(found)
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(versions[-1]).parent if versions else None
+    return versions[-1] if versions else None
 
 
 def _as_server_user(root: Path, *args: str) -> list[str]:
@@ -1047,11 +1045,10 @@ def test_compose_postgres_init_gives_each_process_its_own_database_only() -> Non
     import os
     import subprocess
 
-    bindir = _postgres_bin()
-    if bindir is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL's initdb is required in CI (make install installs it)")
+    initdb = dc.require_tool("initdb", apt_package="postgresql", find=_postgres_initdb)
+    if initdb is None:
         pytest.skip("PostgreSQL server binaries are not installed")
+    bindir = Path(initdb).parent
     import shutil
     import tempfile
 
@@ -1067,11 +1064,11 @@ def test_compose_postgres_init_gives_each_process_its_own_database_only() -> Non
         )
 
     data = str(root / "data")
-    initdb = run(
+    created = run(
         *_as_server_user(root, str(bindir / "initdb"), "-D", data, "-U", "postgres"),
         *("--auth=scram-sha-256", "--pwfile", str(root / "pw"), "--no-sync"),
     )
-    assert initdb.returncode == 0, initdb.stderr
+    assert created.returncode == 0, created.stderr
     options = f"-k {root / 'sock'} -p 5499 -c listen_addresses='' -c fsync=off"
     pg_ctl = [*_as_server_user(root, str(bindir / "pg_ctl")), "-D", data]
     started = run(*pg_ctl, "-w", "-l", str(root / "log"), "-o", options, "start")
