@@ -7,7 +7,7 @@ PYTEST := $(BIN)/python -m pytest
 COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e chaos lint fmt clean up down logs deploy/compose/certs
+.PHONY: help install postgres-bin run test test-unit test-integration test-e2e chaos lint fmt clean up down logs deploy/compose/certs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev tools
+install: $(STAMP) postgres-bin ## create .venv, install the project with its dev tools (and PostgreSQL)
+
+# The tests start their own PostgreSQL server from Debian's binaries (initdb, pg_ctl); as root,
+# install them when missing. Elsewhere the PostgreSQL suites skip (and fail under CI=true).
+postgres-bin: ## PostgreSQL server binaries for the tests (Debian package `postgresql`, as root)
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && apt-get install -y postgresql; \
+	else echo "no PostgreSQL binaries: install the postgresql package to run its suites"; fi
 
 run: $(STAMP) ## start NATS, the four services and the gateway with demo data (Ctrl-C stops)
 	$(BIN)/python -m deploy.launcher
@@ -35,7 +43,7 @@ test-integration: $(STAMP) ## real NATS servers and SQLite files, in one process
 test-e2e: $(STAMP) ## the platform as separate processes, as `make run` starts it
 	$(PYTEST) -q tests/e2e
 
-chaos: $(STAMP) ## fault-injection suite, all six scenarios; prints the table (REPORTS=1000)
+chaos: $(STAMP) ## fault-injection suite, all eight scenarios; prints the table (REPORTS=1000)
 	$(BIN)/python -m tests.chaos --reports $(or $(REPORTS),1000)
 
 lint: $(STAMP) ## ruff (check + format check) and mypy

@@ -170,7 +170,9 @@ class Platform:
             "NATS_USER": name,
             "NATS_PASSWORD": self.nats_passwords[name],
             "STREAM_REPLICAS": str(min(self.nats_nodes, 3)),
-            "STORE_URL": f"sqlite:///{self.var_dir / f'{name}.db'}",
+            # SQLite files unless the operator named a store (e.g. postgresql://…) for it.
+            "STORE_URL": os.environ.get(f"{prefix}STORE_URL")
+            or f"sqlite:///{self.var_dir / f'{name}.db'}",
         }
         signing_key, verify_key = self._internal_keys
         if name == "gateway":

@@ -23,7 +23,8 @@ from shared.contracts.ops import DeadLetteredView, PrivilegedGrantMade
 from shared.deadletters import list_dead_letters, replay_dead_letter
 from shared.events import Envelope, new_id
 from shared.identity import STATION_WIDE, Principal, Role
-from shared.store import Doc, DuplicateKeyError, Store
+from shared.store import Doc, DuplicateKeyError, Store, Writer
+from shared.store.retry import transact
 from shared.telemetry import current_trace_id
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=AuditedRoute)
@@ -145,9 +146,16 @@ def get_bus(request: Request) -> Bus:
 BusDep = Annotated[Bus, Depends(get_bus)]
 
 
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+After = Annotated[str | None, Query(max_length=200, description="the last id of the previous page")]
+
+
 @router.get("/users", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_users(admin: CallerDep, request: Request) -> list[Doc]:
-    return await db.list_users(request.app.state.store)
+async def list_users(
+    admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
+) -> list[Doc]:
+    """By username; the next page starts `?after=` the last one."""
+    return await db.list_users(request.app.state.store, limit=limit, after=after)
 
 
 @router.post(
@@ -175,9 +183,11 @@ async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> D
 )
 async def update_user(username: str, body: UserUpdate, admin: CallerDep, request: Request) -> Doc:
     state = request.app.state
-    # Hashed before the transaction: no store lock is held while Argon2 works.
+    # Hashed once, before the transaction: no store lock is held while Argon2 works, and a
+    # retried transaction reuses it.
     new_hash = await state.passwords.hash(body.password) if body.password is not None else None
-    async with state.store.transaction() as tx:
+
+    async def work(tx: Writer) -> Doc:
         user = await tx.get(db.USERS_C, username)
         if user is None:
             raise HTTPException(404, "user not found")
@@ -193,6 +203,9 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
             # Even a change that undoes an earlier one retires the tokens issued in between.
             user = db.bumped(user)
         await db.put_user(tx, user=user)
+        return user
+
+    user = await transact(state.store, work)
     if body.scope is not None and is_privileged(body.scope):
         await _privileged_grant(
             request, admin, object_id=username, object_type="user", scope=body.scope
@@ -201,8 +214,11 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
 
 
 @router.get("/clients", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_clients(admin: CallerDep, request: Request) -> list[Doc]:
-    return await db.list_clients(request.app.state.store)
+async def list_clients(
+    admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
+) -> list[Doc]:
+    """By client id; the next page starts `?after=` the last one."""
+    return await db.list_clients(request.app.state.store, limit=limit, after=after)
 
 
 @router.post(
@@ -239,11 +255,14 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
 )
 async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> None:
     """Revoked at once: every request checks that its client is still active."""
-    async with request.app.state.store.transaction() as tx:
+
+    async def work(tx: Writer) -> None:
         client = await tx.get(db.CLIENTS_C, client_id)
         if client is None:
             raise HTTPException(404, "client not found")
         await db.put_client(tx, client=db.bumped({**client, "active": False}))
+
+    await transact(request.app.state.store, work)
 
 
 @router.post(
@@ -258,12 +277,16 @@ async def rotate_client_secret(client_id: str, admin: CallerDep, request: Reques
     state = request.app.state
     secret = secrets.token_urlsafe(32)
     secret_hash = await state.passwords.hash(secret)
-    async with state.store.transaction() as tx:
+
+    async def work(tx: Writer) -> Doc:
         client = await tx.get(db.CLIENTS_C, client_id)
         if client is None:
             raise HTTPException(404, "client not found")
         client = db.bumped({**client, "secret_hash": secret_hash})
         await db.put_client(tx, client=client)
+        return client
+
+    client = await transact(state.store, work)
     return {**client, "client_secret": secret}
 
 

@@ -24,9 +24,10 @@ from shared.bus import Bus
 from shared.demo import DEMO_PASSWORD
 from shared.errors import install_error_handling
 from shared.metrics import Metrics, metrics_response
-from shared.store import Store, open_store
+from shared.store import Store, StoreUnavailableError, open_store
 from shared.streams import GATEWAY_ERASURES
 from shared.telemetry import current_trace_id, http_tracing_middleware, setup_tracing
+from shared.web import store_unavailable
 
 NAME = "gateway"
 log = logging.getLogger("hulei.gateway")
@@ -122,6 +123,8 @@ def create_app(
     app.include_router(router)
     app.include_router(admin.router)
     app.include_router(audit_api.router)
+
+    app.add_exception_handler(StoreUnavailableError, store_unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,7 +1,8 @@
 """How the gateway reaches the services: HTTP, with the caller vouched for by an internal token.
 
-A service that cannot be reached gives 503 with Retry-After (never a hang); a service error
-gives 502; a service's 4xx is passed on unchanged, so the field it names reaches the client.
+A service that cannot be reached, or answers 503 (its store is unavailable), gives 503 with
+Retry-After (never a hang); any other service error gives 502; a service's 4xx is passed on
+unchanged, so the field it names reaches the client.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from fastapi.responses import JSONResponse
 
 from shared.identity import Principal, mint_internal_token
 from shared.telemetry import inject
-from shared.web import INTERNAL_HEADER
-
-RETRY_AFTER_S = "5"
+from shared.web import INTERNAL_HEADER, RETRY_AFTER_S
 
 
 class Services:
@@ -63,6 +62,10 @@ class Services:
             raise HTTPException(
                 503, f"{service} is unavailable", headers={"Retry-After": RETRY_AFTER_S}
             ) from exc
+        if response.status_code == 503:
+            raise HTTPException(
+                503, f"{service} is unavailable", headers={"Retry-After": RETRY_AFTER_S}
+            )
         if response.status_code >= 500:
             raise HTTPException(502, f"{service} failed to answer")
         return response

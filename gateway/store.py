@@ -7,7 +7,8 @@ change of the account's standing bumps it, which retires every token issued befo
 from __future__ import annotations
 
 from shared.demo import USERS
-from shared.store import Doc, Reader, Store, Writer
+from shared.store import Cursor, Doc, Reader, Store, Writer
+from shared.store.retry import transact
 
 USERS_C = "users"
 CLIENTS_C = "clients"
@@ -17,8 +18,12 @@ async def get_user(store: Reader, *, username: str) -> Doc | None:
     return await store.get(USERS_C, username)
 
 
-async def list_users(store: Reader) -> list[Doc]:
-    return await store.find(USERS_C, order_by="id")
+def _page(after: str | None) -> Cursor | None:
+    return Cursor(after, after) if after is not None else None  # ordered by id itself
+
+
+async def list_users(store: Reader, *, limit: int, after: str | None = None) -> list[Doc]:
+    return await store.find(USERS_C, order_by="id", limit=limit, after=_page(after))
 
 
 async def insert_user(tx: Writer, *, user: Doc) -> None:
@@ -33,8 +38,8 @@ async def get_client(store: Reader, *, client_id: str) -> Doc | None:
     return await store.get(CLIENTS_C, client_id)
 
 
-async def list_clients(store: Reader) -> list[Doc]:
-    return await store.find(CLIENTS_C, order_by="id")
+async def list_clients(store: Reader, *, limit: int, after: str | None = None) -> list[Doc]:
+    return await store.find(CLIENTS_C, order_by="id", limit=limit, after=_page(after))
 
 
 async def put_client(tx: Writer, *, client: Doc) -> None:
@@ -49,7 +54,8 @@ def bumped(account: Doc) -> Doc:
 async def seed_demo_users(store: Store, *, password_hash: str) -> None:
     """`password_hash`: of DEMO_PASSWORD. One hash for all keeps start-up fast; each is still
     a salted Argon2id."""
-    async with store.transaction() as tx:
+
+    async def seed(tx: Writer) -> None:
         for user in USERS:
             if await tx.get(USERS_C, user.username) is not None:
                 continue  # keep changes an admin made since the last start
@@ -67,3 +73,5 @@ async def seed_demo_users(store: Store, *, password_hash: str) -> None:
                     "token_version": 0,
                 },
             )
+
+    await transact(store, seed)  # two gateways starting together: one seeds, one re-checks

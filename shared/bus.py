@@ -32,6 +32,7 @@ from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
 from shared.metrics import Metrics
 from shared.nats_auth import inbox_prefix
+from shared.store import StoreUnavailableError
 from shared.streams import (
     CONSUMERS,
     STREAMS,
@@ -338,7 +339,11 @@ class Bus:
                 raise
             except Exception as exc:
                 span.record_exception(exc)
-                if delivered >= self.max_deliver:
+                # A store that is down or busy is an outage, not a poison event: wait it out
+                # (with backoff) however many deliveries it takes; dead letters are for events
+                # no retry can fix.
+                outage = isinstance(exc, StoreUnavailableError)
+                if delivered >= self.max_deliver and not outage:
                     await self._dead_letter(spec, msg, f"{type(exc).__name__}: {exc}")
                     outcome = "dead_lettered"
                 else:

@@ -51,7 +51,8 @@ class BaseServiceSettings(BaseSettings):
     nats_password: SecretStr | None = None
     nats_ca_file: str | None = Field(default=None, description="CA that signed the NATS server")
     store_url: str = Field(
-        default="sqlite:///var/store.db", description="sqlite:///path or mongodb://…"
+        default="sqlite:///var/store.db",
+        description="postgresql://user:pass@host/db, sqlite:///path or mongodb://…",
     )
     stream_replicas: int = Field(default=1, ge=1, le=5)
     max_deliver: int = Field(default=10, ge=2, description="deliveries before dead-lettering")

@@ -15,10 +15,20 @@ from shared.identity import Principal, read_internal_token
 from shared.metrics import Metrics, metrics_response
 from shared.runtime import Runtime, open_runtime
 from shared.settings import ServiceSettings
-from shared.store import Store
+from shared.store import Store, StoreUnavailableError
 from shared.telemetry import http_tracing_middleware
 
 INTERNAL_HEADER = "X-Hulei-Internal"
+RETRY_AFTER_S = "5"
+
+
+async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The store is down or a transaction kept conflicting: retry later, not a bug (no 500)."""
+    return JSONResponse(
+        {"detail": "the store is unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -52,6 +62,7 @@ def install_common(app: FastAPI, *, service: str, metrics: Metrics) -> None:
     work), and /metrics (Prometheus)."""
     app.middleware("http")(metrics.middleware())
     app.middleware("http")(http_tracing_middleware(service))
+    app.add_exception_handler(StoreUnavailableError, store_unavailable)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from shared.identity import Principal, Role, mint_internal_token
 
 T = TypeVar("T")
+StoreUrl = Callable[[str], Awaitable[str]]
 # Settings fields that make a process connect to NATS as the named identity.
 NatsLogin = Callable[[str], dict[str, Any]]
 
@@ -30,6 +33,16 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
         await asyncio.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
+
+
+@pytest.fixture(
+    name="store_backend",
+    params=["sqlite", "postgres", *(["mongo"] if os.environ.get("MONGODB_URL") else [])],
+)
+def every_store(request: pytest.FixtureRequest) -> str:
+    """Import into a test module to run its tests on every store: SQLite, PostgreSQL, and
+    MongoDB where MONGODB_URL points at a replica set (there is no server here)."""
+    return str(request.param)
 
 
 # One demo account per role.

@@ -14,7 +14,7 @@ from services.school_liaison.privacy import Sealer
 from shared.contracts.school import ReportCreate, ReportFiled, ReportView, SchoolView
 from shared.events import new_id, utcnow
 from shared.identity import Principal
-from shared.runtime import Runtime
+from shared.runtime import Runtime, UnitOfWork
 from shared.store import Doc, DuplicateKeyError, Writer
 from shared.web import CallerDep, RuntimeDep, field_error
 
@@ -107,31 +107,32 @@ async def _commit(
     fingerprint: str,
 ) -> None:
     """Report, child key (if new), idempotency record and event in one transaction."""
+
+    async def work(uow: UnitOfWork) -> None:
+        if idempotency_key:
+            await db.insert_idempotency(
+                uow.tx,
+                user_id=report["filed_by"],
+                key=idempotency_key,
+                report_id=report["id"],
+                fingerprint=fingerprint,
+                at=report["filed_at"],
+            )
+        now = datetime.fromisoformat(report["filed_at"])
+        sealed = await _seal(uow.tx, sealer, report=report, private=private, now=now)
+        await db.insert_report(uow.tx, report=sealed)
+        # The child's details are needed again: a pending erasure is off.
+        pending = await db.get_pending_erasure(uow.tx, child_ref=report["child_ref"])
+        if pending is not None:
+            await db.put_pending_erasure(uow.tx, pending=domain.cancel_erasure(pending))
+        report_id = report["id"]
+        uow.announce(
+            _filed(sealed), source="school_liaison", subject=report_id, correlation_id=report_id
+        )
+
     for attempt in range(KEY_RACE_ATTEMPTS):
         try:
-            async with rt.unit_of_work() as uow:
-                if idempotency_key:
-                    await db.insert_idempotency(
-                        uow.tx,
-                        user_id=report["filed_by"],
-                        key=idempotency_key,
-                        report_id=report["id"],
-                        fingerprint=fingerprint,
-                        at=report["filed_at"],
-                    )
-                now = datetime.fromisoformat(report["filed_at"])
-                sealed = await _seal(uow.tx, sealer, report=report, private=private, now=now)
-                await db.insert_report(uow.tx, report=sealed)
-                # The child's details are needed again: a pending erasure is off.
-                pending = await db.get_pending_erasure(uow.tx, child_ref=report["child_ref"])
-                if pending is not None:
-                    await db.put_pending_erasure(uow.tx, pending=domain.cancel_erasure(pending))
-                uow.announce(
-                    _filed(sealed),
-                    source="school_liaison",
-                    subject=report["id"],
-                    correlation_id=report["id"],
-                )
+            await rt.transact(work)
             return
         except vault.ChildKeyRace:
             if attempt == KEY_RACE_ATTEMPTS - 1:

@@ -1,4 +1,5 @@
-"""Fixtures for in-process integration tests against a real NATS server and SQLite files.
+"""Fixtures for in-process integration tests against a real NATS server and a real store (SQLite
+files, or PostgreSQL databases where a module asks for `every_store`).
 
 NATS admits only the identities of shared/nats_auth.py: each in-process service connects as
 itself, streams and durables are declared as `admin` first (`declared`), as deployments do.
@@ -7,8 +8,7 @@ itself, streams and durables are declared as `admin` first (`declared`), as depl
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from pathlib import Path
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -31,7 +31,7 @@ from shared.bus import Bus
 from shared.nats_auth import ADMIN, REPLAYER, identities
 from shared.runtime import Runtime, open_runtime
 from shared.settings import BaseServiceSettings
-from tests.support import Gateway, NatsLogin
+from tests.support import Gateway, NatsLogin, StoreUrl
 
 RuntimeFactory = Callable[..., AbstractAsyncContextManager[Runtime]]
 
@@ -70,7 +70,7 @@ async def admin_bus(nats_server: Platform) -> AsyncIterator[Bus]:
 
 
 @pytest.fixture
-def runtime_factory(nats_url: str, tmp_path: Path, nats_login: NatsLogin) -> RuntimeFactory:
+def runtime_factory(nats_url: str, store_url: StoreUrl, nats_login: NatsLogin) -> RuntimeFactory:
     """Open a runtime (store + bus + relay) against the test's NATS server.
 
     Named after a process, it connects as that process's identity and binds to the declared
@@ -79,16 +79,18 @@ def runtime_factory(nats_url: str, tmp_path: Path, nats_login: NatsLogin) -> Run
     """
     users = {i.user for i in identities()}
 
-    def make(name: str = "svc", **overrides: object) -> AbstractAsyncContextManager[Runtime]:
+    @asynccontextmanager
+    async def make(name: str = "svc", **overrides: object) -> AsyncIterator[Runtime]:
         declare = name not in users
         settings = BaseServiceSettings(
             demo_mode=True,
             nats_url=nats_url,
-            store_url=f"sqlite:///{tmp_path / f'{name}.db'}",
+            store_url=await store_url(name),
             **nats_login(ADMIN if declare else name),
             **overrides,  # type: ignore[arg-type]
         )
-        return open_runtime(settings, name=name, declare=declare)
+        async with open_runtime(settings, name=name, declare=declare) as rt:
+            yield rt
 
     return make
 
@@ -101,14 +103,19 @@ async def runtime(runtime_factory: RuntimeFactory) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 async def gateway(
-    nats_url: str, tmp_path: Path, declared: Platform, nats_login: NatsLogin
+    nats_url: str, store_url: StoreUrl, declared: Platform, nats_login: NatsLogin
 ) -> AsyncIterator[Gateway]:
+    urls = {
+        name: await store_url(name)
+        for name in ("school_liaison", "case_tracking", "patrol", "notifications", "gateway")
+    }
+
     def common(name: str) -> dict[str, Any]:
         return {
             **nats_login(name),
             "demo_mode": True,
             "nats_url": nats_url,
-            "store_url": f"sqlite:///{tmp_path / f'{name}.db'}",
+            "store_url": urls[name],
             # Fail fast: a poison event is dead-lettered after two quick deliveries.
             "max_deliver": 2,
             "retry_base_s": 0.05,

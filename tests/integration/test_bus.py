@@ -10,7 +10,9 @@ from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
 from shared.streams import ConsumerSpec
-from tests.support import eventually
+from tests.support import eventually, every_store
+
+__all__ = ["every_store"]  # the idempotent consumer on SQLite and on PostgreSQL
 
 SPEC = ConsumerSpec("CASES", "test-links", "case.report.linked.v1", ack_wait_s=5)
 

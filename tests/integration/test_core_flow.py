@@ -11,7 +11,9 @@ from typing import Any
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.bus import Bus
-from tests.support import REPORT, Gateway, eventually
+from tests.support import REPORT, Gateway, eventually, every_store
+
+__all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 
 
 async def test_a_report_becomes_a_case_two_tasks_and_notifications(gateway: Gateway) -> None:

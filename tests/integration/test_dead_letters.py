@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from shared.contracts.cases import ReportLinked
 from shared.deadletters import list_dead_letters, replay_dead_letter
 from shared.events import Envelope, new_id, utcnow
 from shared.runtime import Runtime, UnitOfWork
+from shared.store import StoreUnavailableError
 from shared.streams import ConsumerSpec
 from tests.support import REPORT, Gateway, eventually
 
@@ -96,3 +99,35 @@ async def test_a_replay_after_the_cause_is_fixed_applies_the_event_once(
     await eventually(lambda: runtime.store.get("applied", event.id))
     assert await list_dead_letters(runtime.bus) == []
     assert await replay_dead_letter(runtime.bus, **replay) is None
+
+
+async def test_a_store_outage_is_waited_out_not_dead_lettered(
+    runtime_factory: Callable[..., AbstractAsyncContextManager[Runtime]],
+) -> None:
+    """More failed deliveries than max_deliver, all because the store was unavailable: the
+    event is applied once the store is back, and nothing is dead-lettered."""
+    async with runtime_factory("svc", max_deliver=2, retry_base_s=0.05) as runtime:
+        await _outage_waited_out(runtime)
+
+
+async def _outage_waited_out(runtime: Runtime) -> None:
+    spec = ConsumerSpec("CASES", "test-outage", "case.report.linked.v1")
+    failures = {"left": runtime.bus.max_deliver + 2}
+
+    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise StoreUnavailableError("postgresql: connection refused")
+        await uow.tx.insert("applied", {"id": envelope.id})
+
+    runtime.consume(spec, effect)
+    event = Envelope.wrap(
+        ReportLinked(report_id="r", case_id="c"),
+        source="case_tracking",
+        subject="r",
+        correlation_id="r",
+    )
+    await runtime.bus.publish(event)
+    await eventually(lambda: runtime.store.get("applied", event.id), within=10)
+    assert failures["left"] == 0
+    assert await list_dead_letters(runtime.bus) == []
