@@ -1039,58 +1039,104 @@ def _user(name: str) -> Any:
         return None
 
 
-def test_compose_postgres_init_gives_each_process_its_own_database_only() -> None:
-    """init.sql on a real PostgreSQL, run as the image runs it (psql as the superuser): each
-    role logs into its own database and is refused by every other."""
+class InitializedServer:
+    """A real PostgreSQL initialized by compose's init.sql, as the postgres image does it."""
+
+    def __init__(self, root: Path, env: dict[str, str], passwords: dict[str, str]) -> None:
+        self.root, self.env, self.passwords = root, env, passwords
+
+    def run(self, *args: str, **extra: str) -> Any:
+        import subprocess
+
+        return subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**self.env, **extra},
+            cwd=self.root,
+        )
+
+    def psql(self, process: str, database: str, sql: str) -> Any:
+        return self.run(
+            "psql", "-U", process, "-d", database, "-tAc", sql, PGPASSWORD=self.passwords[process]
+        )
+
+
+@pytest.fixture(scope="module")
+def init_sql_server() -> Any:
     import os
-    import subprocess
+    import shutil
+    import tempfile
 
     initdb = dc.require_tool("initdb", apt_package="postgresql", find=_postgres_initdb)
     if initdb is None:
         pytest.skip("PostgreSQL server binaries are not installed")
     bindir = Path(initdb).parent
-    import shutil
-    import tempfile
-
     # Under /tmp itself: pytest's tmp_path is private to root, the server user could not enter.
     root = Path(tempfile.mkdtemp(prefix="hulei-init-sql-"))
     (root / "sock").mkdir()
     (root / "pw").write_text("super\n")
     env = {**os.environ, "PGHOST": str(root / "sock"), "PGPORT": "5499", "LC_ALL": "C"}
-
-    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            args, capture_output=True, text=True, timeout=60, env={**env, **extra}, cwd=root
-        )
-
+    passwords = {p: f"pw-{p}" for p in dc.STORE_PROCESSES}
+    server = InitializedServer(root, env, passwords)
     data = str(root / "data")
-    created = run(
+    created = server.run(
         *_as_server_user(root, str(bindir / "initdb"), "-D", data, "-U", "postgres"),
         *("--auth=scram-sha-256", "--pwfile", str(root / "pw"), "--no-sync"),
     )
     assert created.returncode == 0, created.stderr
     options = f"-k {root / 'sock'} -p 5499 -c listen_addresses='' -c fsync=off"
     pg_ctl = [*_as_server_user(root, str(bindir / "pg_ctl")), "-D", data]
-    started = run(*pg_ctl, "-w", "-l", str(root / "log"), "-o", options, "start")
+    started = server.run(*pg_ctl, "-w", "-l", str(root / "log"), "-o", options, "start")
     assert started.returncode == 0, started.stderr
     try:
-        passwords = {p: f"pw-{p}" for p in dc.STORE_PROCESSES}
-        init = run(
+        init = server.run(
             *("psql", "-U", "postgres", "-d", "postgres", "-f"),
             str(dc.COMPOSE_FILE.parent / "postgres" / "init.sql"),
             PGPASSWORD="super",
             **{f"PG_PASSWORD_{p.upper()}": pw for p, pw in passwords.items()},
         )
         assert init.returncode == 0, init.stderr
-        for process, password in passwords.items():
-            for database in (*dc.STORE_PROCESSES, "postgres"):
-                login = run(
-                    "psql", "-U", process, "-d", database, "-tAc", "select 1", PGPASSWORD=password
-                )
-                if database == process:
-                    assert login.returncode == 0, login.stderr
-                else:
-                    assert "permission denied" in login.stderr, (process, database)
+        yield server
     finally:
-        run(*pg_ctl, "-m", "fast", "stop")
+        server.run(*pg_ctl, "-m", "fast", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_compose_postgres_init_gives_each_process_its_own_database_only(
+    init_sql_server: InitializedServer,
+) -> None:
+    """Each role logs into its own database and is refused by every other."""
+    for process in dc.STORE_PROCESSES:
+        for database in (*dc.STORE_PROCESSES, "postgres"):
+            login = init_sql_server.psql(process, database, "select 1")
+            if database == process:
+                assert login.returncode == 0, login.stderr
+            else:
+                assert "permission denied" in login.stderr, (process, database)
+
+
+def test_backup_scripts_dump_every_database_and_restore_one(
+    init_sql_server: InitializedServer,
+) -> None:
+    """deploy/backup: a complete run holds every database; restoring one brings back what was
+    dropped after the dump, each with its own role only."""
+    server = init_sql_server
+    assert server.psql("patrol", "patrol", "create table plans (id text); insert into plans "
+                       "values ('p1')").returncode == 0  # fmt: skip
+    passwords = {f"PG_PASSWORD_{p.upper()}": pw for p, pw in server.passwords.items()}
+    backups = server.root / "backups"
+    dumped = server.run(
+        "bash", str(dc.DEPLOY / "backup" / "pg-dump-all.sh"), BACKUP_DIR=str(backups), **passwords
+    )
+    assert dumped.returncode == 0, dumped.stderr
+    (run,) = [p for p in backups.iterdir()]
+    assert run.name.endswith("Z")  # complete, not .partial
+    assert sorted(p.stem for p in run.iterdir()) == sorted(dc.STORE_PROCESSES)
+    assert server.psql("patrol", "patrol", "drop table plans").returncode == 0
+    restored = server.run(
+        "bash", str(dc.DEPLOY / "backup" / "pg-restore.sh"), str(run), "patrol", **passwords
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert server.psql("patrol", "patrol", "select id from plans").stdout.strip() == "p1"
