@@ -1422,3 +1422,30 @@ def topology_errors(objects: list[Obj]) -> list[str]:
             if constraint.get("nodeTaintsPolicy") != "Honor":
                 errors.append(f"{_name(obj)}: topology spread without nodeTaintsPolicy: Honor")
     return errors
+
+
+def service_monitor_errors(objects: list[Obj]) -> list[str]:
+    """Each ServiceMonitor endpoint's port is a named port of a Service it selects."""
+    errors = []
+    services = _by_kind(objects, "Service")
+    for monitor in _by_kind(objects, "ServiceMonitor").values():
+        selector = monitor["spec"]["selector"]
+        selected = []
+        for service in services.values():
+            labels = service["metadata"].get("labels", {})
+            if not all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()):
+                continue
+            expressions = selector.get("matchExpressions", [])
+            if all(labels.get(e["key"]) in e.get("values", []) for e in expressions):
+                selected.append(service)
+        for endpoint in monitor["spec"]["endpoints"]:
+            ports = [
+                s
+                for s in selected
+                if any(p.get("name") == endpoint["port"] for p in s["spec"]["ports"])
+            ]
+            if not ports:
+                errors.append(
+                    f"{_name(monitor)}: no selected Service has a port {endpoint['port']!r}"
+                )
+    return errors

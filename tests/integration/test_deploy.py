@@ -228,6 +228,16 @@ def test_alerts_query_exported_metrics_and_say_what_to_do(
 
 
 @overlays
+def test_service_monitors_scrape_ports_that_exist(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.service_monitor_errors(rendered[overlay]) == []
+    broken = copy.deepcopy(rendered[overlay])
+    find(broken, "ServiceMonitor", "nats")["spec"]["endpoints"][0]["port"] = "metrix"
+    assert any("'metrix'" in e for e in dc.service_monitor_errors(broken))
+
+
+@overlays
 def test_jobs_can_be_reapplied_and_spreading_honours_taints(
     rendered: dict[str, list[Obj]], overlay: str
 ) -> None:
