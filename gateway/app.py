@@ -16,6 +16,7 @@ from gateway import admin, audit_api
 from gateway import store as db
 from gateway.api import router
 from gateway.audit import AuditLog, record_erasure
+from gateway.audit_check import Checkpointer
 from gateway.auth import Passwords
 from gateway.clients import Services
 from gateway.limits import BodyLimitMiddleware, HygieneMiddleware, LoginThrottle, RateLimiter
@@ -43,8 +44,11 @@ def create_app(
         setup_tracing(service=NAME, exporter=settings.otel_exporter)
         app.state.store = store or await open_store(settings.store_url)
         app.state.passwords = Passwords(PasswordHasher())
-        app.state.audit = AuditLog(app.state.store)
-        await app.state.audit.prepare()
+        app.state.audit = await AuditLog.open(
+            app.state.store,
+            key=settings.audit_key.get_secret_value(),
+            chain=settings.audit_chain,
+        )
         if settings.demo_mode:
             await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
         app.state.bus = Bus(
@@ -53,6 +57,11 @@ def create_app(
         await app.state.bus.connect()
         await app.state.bus.ensure_streams()
         app.state.bus.consume(GATEWAY_ERASURES, record_erasure(app.state.audit))
+        checkpoints = Checkpointer(
+            app.state.audit, app.state.bus, every_s=settings.audit_checkpoint_s
+        )
+        checkpoints.start()
+        app.state.audit_checkpoints = checkpoints
         app.state.services = Services(
             urls=settings.service_urls(),
             secret=settings.internal_secret,
@@ -63,6 +72,8 @@ def create_app(
             yield
         finally:
             await app.state.services.close()
+            await app.state.audit.close()
+            await checkpoints.stop()
             await app.state.bus.close()
             await app.state.store.close()
 

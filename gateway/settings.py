@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import DEMO_JWT_SECRET, BaseServiceSettings
+from shared.settings import DEMO_AUDIT_KEY, DEMO_JWT_SECRET, BaseServiceSettings
 
 
 class Settings(BaseServiceSettings):
@@ -14,6 +14,16 @@ class Settings(BaseServiceSettings):
     jwt_secret: str = Field(default=DEMO_JWT_SECRET, min_length=32)
     jwt_issuer: str = "hulei"
     jwt_audience: str = "hulei-api"
+    # Keys the audit trail's MAC chain and signs its checkpoints; only the gateway has it.
+    audit_key: SecretStr = Field(default=SecretStr(DEMO_AUDIT_KEY), min_length=32)
+    audit_checkpoint_s: float = Field(
+        default=30.0, gt=0, le=60, description="how often the audit heads are checkpointed"
+    )
+    audit_chain: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9-]{1,40}$",
+        description="continue this audit chain (a stable instance name); unset: a new one",
+    )
     token_ttl_s: int = Field(default=900, ge=60, le=86400, description="short-lived tokens")
     rate_per_s: float = Field(default=20.0, gt=0, description="requests a second per client")
     rate_burst: int = Field(default=60, ge=1)
@@ -28,7 +38,11 @@ class Settings(BaseServiceSettings):
     notifications_url: str = "http://127.0.0.1:8104"
 
     def secret_fields(self) -> dict[str, str]:
-        return {**super().secret_fields(), "jwt_secret": self.jwt_secret}
+        return {
+            **super().secret_fields(),
+            "jwt_secret": self.jwt_secret,
+            "audit_key": self.audit_key.get_secret_value(),
+        }
 
     def service_urls(self) -> dict[str, str]:
         return {

@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEMO_INTERNAL_SECRET = "demo-internal-secret-change-me-0123456789"
 DEMO_JWT_SECRET = "demo-jwt-secret-change-me-0123456789abcdef"
 DEMO_PII_KEY = "ZGVtby1waWkta2V5LWNoYW5nZS1tZS0wMTIzNDU2Nzg="  # base64 of 32 bytes
-DEMO_SECRETS = frozenset({DEMO_INTERNAL_SECRET, DEMO_JWT_SECRET, DEMO_PII_KEY})
+DEMO_AUDIT_KEY = "demo-audit-key-change-me-0123456789abcdef"
+DEMO_SECRETS = frozenset({DEMO_INTERNAL_SECRET, DEMO_JWT_SECRET, DEMO_PII_KEY, DEMO_AUDIT_KEY})
 
 
 class BaseServiceSettings(BaseSettings):

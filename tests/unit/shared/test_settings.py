@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from gateway.settings import Settings as GatewaySettings
 from services.case_tracking.settings import Settings as CaseTrackingSettings
@@ -14,6 +14,7 @@ from services.notifications.settings import Settings as NotificationsSettings
 from services.patrol.settings import Settings as PatrolSettings
 from services.school_liaison.settings import Settings as SchoolLiaisonSettings
 from shared.settings import (
+    DEMO_AUDIT_KEY,
     DEMO_INTERNAL_SECRET,
     DEMO_JWT_SECRET,
     DEMO_PII_KEY,
@@ -32,9 +33,17 @@ SECRETS: dict[type[BaseServiceSettings], dict[str, str]] = {
     NotificationsSettings: {"internal_secret": DEMO_INTERNAL_SECRET},
     PatrolSettings: {"internal_secret": DEMO_INTERNAL_SECRET},
     SchoolLiaisonSettings: {"internal_secret": DEMO_INTERNAL_SECRET, "pii_key": DEMO_PII_KEY},
-    GatewaySettings: {"internal_secret": DEMO_INTERNAL_SECRET, "jwt_secret": DEMO_JWT_SECRET},
+    GatewaySettings: {
+        "internal_secret": DEMO_INTERNAL_SECRET,
+        "jwt_secret": DEMO_JWT_SECRET,
+        "audit_key": DEMO_AUDIT_KEY,
+    },
 }
 CASES = [(cls, field) for cls, fields in SECRETS.items() for field in fields]
+
+
+def _plain(value: object) -> object:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def real_secrets(cls: type[BaseServiceSettings]) -> dict[str, Any]:
@@ -71,7 +80,7 @@ def test_default_mode_is_not_demo(cls: type[BaseServiceSettings]) -> None:
 def test_demo_secrets_accepted_in_demo_mode(cls: type[BaseServiceSettings]) -> None:
     settings = cls(demo_mode=True)
     for field, demo_value in SECRETS[cls].items():
-        assert getattr(settings, field) == demo_value
+        assert _plain(getattr(settings, field)) == demo_value
 
 
 @pytest.mark.parametrize("cls", list(SECRETS))
@@ -79,7 +88,7 @@ def test_real_secrets_accepted_outside_demo_mode(cls: type[BaseServiceSettings])
     settings = cls(demo_mode=False, **real_secrets(cls))
     assert settings.demo_mode is False
     for field, value in real_secrets(cls).items():
-        assert getattr(settings, field) == value
+        assert _plain(getattr(settings, field)) == value
 
 
 @pytest.mark.parametrize("cls", list(SECRETS))
@@ -98,4 +107,9 @@ def test_short_jwt_secret_refused() -> None:
 )
 def test_any_demo_secret_is_refused_in_any_secret_field(demo_value: str) -> None:
     with pytest.raises(ValidationError, match="jwt_secret"):
-        GatewaySettings(demo_mode=False, internal_secret=REAL, jwt_secret=demo_value)
+        GatewaySettings(
+            demo_mode=False,
+            internal_secret=REAL,
+            jwt_secret=demo_value,
+            audit_key=REAL,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,255 @@
+"""Checkpoints of the audit chains and the check of the stored chains against them.
+
+Every `audit_checkpoint_s` each gateway instance publishes its chain's head (entry count and
+newest MAC), signed, to the AUDIT stream, which refuses deletes and purges. `verify` then
+finds, per chain, where the stored entries stop agreeing:
+
+- `missing`: an entry is gone from the middle (the sequence has a gap, or fewer entries up to
+  a checkpoint than it counted);
+- `altered`: an entry's MAC does not recompute, or no longer links to its predecessor, or the
+  entry a checkpoint names carries another MAC;
+- `truncated`: the newest entries are gone (the chain ends before its checkpoint or live head);
+- `forged`: a checkpoint whose signature does not verify.
+
+Incremental (the default) checks from each chain's last checkpoint on, plus the count up to it;
+`full` recomputes every chain from its first entry. See the README for what each proves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import Literal
+
+import nats.js.errors
+from nats.js import JetStreamContext
+from pydantic import BaseModel
+
+from gateway.audit import (
+    CHAINS_C,
+    ENTRIES_C,
+    GENESIS,
+    AuditKeys,
+    AuditLog,
+    chain_ids,
+    entry_id,
+    last_entry,
+    seq_of,
+    stamp,
+)
+from shared.bus import Bus
+from shared.contracts.audit import CHECKPOINT_SUBJECTS, AuditCheckpointed
+from shared.events import Envelope, utcnow
+from shared.store import Doc, Range, Store
+
+STREAM = "AUDIT"
+PAGE = 2000
+log = logging.getLogger("hulei.gateway.audit")
+
+
+class Problem(BaseModel):
+    seq: int
+    kind: Literal["missing", "altered", "truncated", "forged"]
+    detail: str
+
+
+class ChainStatus(BaseModel):
+    chain: str
+    checkpoint_seq: int | None  # the newest checkpoint (or this instance's live head)
+    last_seq: int | None  # the newest entry seen; None when the walk stopped at a problem
+    checked: int  # entries whose MAC was recomputed
+    problem: Problem | None
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    full: bool
+    chains: list[ChainStatus]
+
+
+def signed_checkpoint(audit: AuditLog) -> AuditCheckpointed:
+    seq, mac = audit.head
+    at = utcnow()
+    signature = audit.keys.sign(audit.chain, seq, mac, stamp(at))
+    return AuditCheckpointed(chain=audit.chain, seq=seq, mac=mac, at=at, signature=signature)
+
+
+def signature_ok(keys: AuditKeys, cp: AuditCheckpointed) -> bool:
+    expected = keys.sign(cp.chain, cp.seq, cp.mac, stamp(cp.at))
+    return expected == cp.signature
+
+
+class Checkpointer:
+    """Publishes this instance's chain head whenever it moved, every `every_s` and at stop."""
+
+    def __init__(self, audit: AuditLog, bus: Bus, *, every_s: float) -> None:
+        self._audit = audit
+        self._bus = bus
+        self._every_s = every_s
+        self._published: tuple[int, str] = (0, GENESIS)
+        self._task: asyncio.Task[None] | None = None
+
+    async def publish_now(self) -> AuditCheckpointed | None:
+        if self._audit.head == self._published:
+            return None
+        cp = signed_checkpoint(self._audit)
+        envelope = Envelope.wrap(
+            cp, source="gateway", subject=cp.chain, correlation_id=f"audit-{cp.chain}"
+        )
+        await self._bus.publish(envelope, subject=AuditCheckpointed.subject_for(cp.chain))
+        self._published = (cp.seq, cp.mac)
+        return cp
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="audit-checkpoints")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every_s)  # the checkpoint period itself
+            try:
+                await self.publish_now()
+            except Exception as exc:  # NATS away: the next tick tries again
+                log.warning("audit checkpoint not published: %r", exc)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            await self.publish_now()  # the chain's last word
+        except Exception as exc:
+            log.warning("final audit checkpoint not published: %r", exc)
+
+
+async def read_checkpoints(js: JetStreamContext) -> dict[str, AuditCheckpointed]:
+    """The newest checkpoint of every chain that ever published one."""
+    try:
+        info = await js.stream_info(STREAM, subjects_filter=CHECKPOINT_SUBJECTS)
+    except nats.js.errors.NotFoundError:
+        return {}
+    found: dict[str, AuditCheckpointed] = {}
+    for subject in info.state.subjects or {}:
+        msg = await js.get_last_msg(STREAM, subject)
+        cp = Envelope.model_validate_json(msg.data or b"").parse(AuditCheckpointed)
+        found[cp.chain] = cp
+    return found
+
+
+async def verify(audit: AuditLog, *, js: JetStreamContext, full: bool = False) -> VerifyResult:
+    checkpoints = await read_checkpoints(js)
+    store = audit.store
+    chains = {str(d["id"]) for d in await store.find(CHAINS_C)} | set(checkpoints)
+    statuses = []
+    for chain in sorted(chains):
+        anchor: tuple[int, str] | None = None
+        problem: Problem | None = None
+        cp = checkpoints.get(chain)
+        if cp is not None:
+            if signature_ok(audit.keys, cp):
+                anchor = (cp.seq, cp.mac)
+            else:
+                problem = Problem(seq=cp.seq, kind="forged", detail="checkpoint signature invalid")
+        if chain == audit.chain and audit.head[0] > (anchor or (0, ""))[0]:
+            anchor = audit.head  # the writer's own memory is newer than any checkpoint
+        checker = _Chain(store, audit.keys, chain)
+        found = await checker.check(anchor, full=full or problem is not None or not anchor)
+        statuses.append(
+            ChainStatus(
+                chain=chain,
+                checkpoint_seq=anchor[0] if anchor else None,
+                last_seq=checker.last_seq,
+                checked=checker.checked,
+                problem=problem or found,
+            )
+        )
+    return VerifyResult(ok=all(s.problem is None for s in statuses), full=full, chains=statuses)
+
+
+class _Chain:
+    def __init__(self, store: Store, keys: AuditKeys, chain: str) -> None:
+        self._store = store
+        self._keys = keys
+        self._chain = chain
+        self.checked = 0
+        self.last_seq: int | None = None
+
+    async def check(self, anchor: tuple[int, str] | None, *, full: bool) -> Problem | None:
+        a_seq, a_mac = anchor or (0, GENESIS)
+        if full or a_seq == 0:
+            problem = await self._walk(1, GENESIS)
+        else:
+            problem = await self._walk(a_seq, None, first_mac=a_mac)
+        if problem is not None:
+            return problem
+        last = self.last_seq or 0
+        if last < a_seq:
+            return Problem(
+                seq=last + 1,
+                kind="truncated",
+                detail=f"the chain ends at {last}; its checkpoint counted {a_seq}",
+            )
+        if full and a_seq:
+            doc = await self._store.get(ENTRIES_C, entry_id(self._chain, a_seq)) or {}
+            if doc.get("mac") != a_mac:
+                return Problem(seq=a_seq, kind="altered", detail="differs from its checkpoint")
+        if not full and a_seq:
+            count = await self._count(a_seq)
+            if count != a_seq:
+                return await self._find_gap(a_seq)
+        return None
+
+    async def _entries(self, *, from_seq: int, after: str | None, limit: int) -> list[Doc]:
+        return await self._store.find(
+            ENTRIES_C,
+            where={"id": chain_ids(self._chain, from_seq=from_seq, after=after)},
+            order_by="id",
+            limit=limit,
+        )
+
+    async def _count(self, upto: int) -> int:
+        ids = Range(gte=entry_id(self._chain, 1), lte=entry_id(self._chain, upto))
+        return await self._store.count(ENTRIES_C, where={"id": ids})
+
+    async def _walk(
+        self, start: int, prev: str | None, *, first_mac: str | None = None
+    ) -> Problem | None:
+        """Recompute from `start` to the end. `prev` None: take the first entry's link as
+        stored and require its MAC to be `first_mac` (the checkpoint's)."""
+        expected, after = start, None
+        while page := await self._entries(from_seq=start, after=after, limit=PAGE):
+            for doc in page:
+                seq = seq_of(doc)  # where its id puts it; the MAC covers `seq` and `chain`
+                if seq != expected:
+                    missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+                    return Problem(seq=expected, kind="missing", detail=f"entries {missing} absent")
+                link_ok = prev is None or doc.get("prev_mac") == prev
+                if not link_ok or self._keys.entry_mac(doc) != doc.get("mac"):
+                    why = (
+                        "MAC does not recompute" if link_ok else "does not link to its predecessor"
+                    )
+                    return Problem(seq=seq, kind="altered", detail=why)
+                if first_mac is not None and seq == start and doc["mac"] != first_mac:
+                    return Problem(seq=seq, kind="altered", detail="differs from its checkpoint")
+                prev = str(doc["mac"])
+                self.checked += 1
+                self.last_seq = expected
+                expected += 1
+            after = str(page[-1]["id"])
+        if self.last_seq is None and start > 1:
+            # Nothing from the checkpoint on: the chain ends before it, or the anchor is gone.
+            last = await last_entry(self._store, self._chain)
+            self.last_seq = seq_of(last) if last else 0
+        return None
+
+    async def _find_gap(self, upto: int) -> Problem:
+        """Fewer entries than seq numbers up to `upto`: bisect on counts for the first hole."""
+        lo, hi = 1, upto  # the first s with count(<= s) < s lies in [lo, hi]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if await self._count(mid) < mid:
+                hi = mid
+            else:
+                lo = mid + 1
+        return Problem(seq=lo, kind="missing", detail=f"entry {lo} absent (counted to {upto})")
