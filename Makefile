@@ -50,6 +50,7 @@ fmt: $(STAMP) ## apply ruff fixes and formatting
 deploy/compose/.env:  # first run only: .env.example with fresh random secrets
 	$(PYTHON) -c "import base64, pathlib, re, secrets; \
 	new = {'INTERNAL_SECRET': secrets.token_urlsafe(48), 'JWT_SECRET': secrets.token_urlsafe(48), \
+	       'AUDIT_KEY': secrets.token_urlsafe(48), \
 	       'PII_KEY': base64.b64encode(secrets.token_bytes(32)).decode()}; \
 	text = pathlib.Path('deploy/compose/.env.example').read_text(); \
 	text = re.sub(r'^(\w+)=.*$$', lambda m: m[1] + '=' + new[m[1]] if m[1] in new else m[0], text, flags=re.M); \

@@ -14,7 +14,6 @@ queued in one transaction, and each request returns once its entries are committ
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 import logging
@@ -150,13 +149,13 @@ class AuditKeys:
     def entry_mac(self, doc: Doc) -> str:
         """MAC of a stored entry: its predecessor's MAC and every field but its own MAC."""
         body = {k: v for k, v in doc.items() if k != "mac"}
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         message = str(doc.get("prev_mac")).encode() + b"|" + canonical.encode()
-        return hmac.new(self.entry, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self.entry, message, "sha256").hex()
 
     def sign(self, *parts: object) -> str:
         message = "|".join(str(p) for p in parts).encode()
-        return hmac.new(self.checkpoint, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self.checkpoint, message, "sha256").hex()
 
 
 @dataclass

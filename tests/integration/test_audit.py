@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,8 @@ from shared.contracts.audit import AuditCheckpointed
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, utcnow
 from shared.identity import Role
+from shared.store import DuplicateKeyError
+from tests.bench.audit import run as run_benchmark
 from tests.integration.test_authorization_matrix import CELLS, build_world
 from tests.support import USER_OF, Gateway, eventually
 
@@ -338,6 +341,29 @@ async def test_two_gateway_instances_append_at_once_on_one_store(gateway: Gatewa
             assert _problems(await _verify(gateway, full=True)) == {b.chain: (5, "altered")}
             await b.store.delete(ENTRIES_C, entry_id(b.chain, 7))
             assert _problems(await _verify(gateway)) == {b.chain: (7, "missing")}
+
+
+async def test_a_named_chain_resumes_after_a_restart_and_cannot_be_forked(
+    gateway: Gateway,
+) -> None:
+    store, key = audit_of(gateway).store, _key(gateway)
+    event = Event(actor="w", action="read", object_type="x")
+    before = await AuditLog.open(store, key=key, chain="gw-a")
+    await before.append(event, event)
+    after = await AuditLog.open(store, key=key, chain="gw-a")  # the restarted instance
+    assert after.head == before.head == (2, after.head[1])
+    await after.append(event)
+    with pytest.raises(DuplicateKeyError):  # the stale writer would fork seq 3: refused
+        await before.append(event)
+    result = (await verify(after, js=gateway.apps["gateway"].state.bus.js, full=True)).model_dump()
+    [chain] = [c for c in result["chains"] if c["chain"] == "gw-a"]
+    assert chain["problem"] is None and chain["last_seq"] == 3
+
+
+async def test_the_benchmark_runs_on_a_small_trail(nats_url: str, tmp_path: Path) -> None:
+    results = await run_benchmark(entries=500, requests=2, workdir=tmp_path, nats_url=nats_url)
+    assert results["verify ok"] is True
+    assert all(v["p50_ms"] > 0 for v in results.values() if isinstance(v, dict))
 
 
 async def test_an_erasure_by_retention_is_audited_once(gateway: Gateway) -> None:

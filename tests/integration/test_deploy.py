@@ -203,7 +203,7 @@ def test_compose_env_example_is_real_looking_and_not_demo(env_example: dict[str,
     assert env_example["DEMO_MODE"] == "false"
     assert not set(env_example.values()) & DEMO_SECRETS
     assert dc.pii_key_errors(".env.example PII_KEY", env_example["PII_KEY"]) == []
-    for key in ("INTERNAL_SECRET", "JWT_SECRET"):
+    for key in ("INTERNAL_SECRET", "JWT_SECRET", "AUDIT_KEY"):
         assert len(env_example[key]) >= 32 and "CHANGE-ME" in env_example[key]
 
 
@@ -215,7 +215,12 @@ def test_compose_serves_the_gateway_where_make_run_does(compose: Obj) -> None:
 
 def test_compose_is_not_in_demo_mode_unless_asked(compose: Obj) -> None:
     errors: list[str] = []
-    secrets = {"INTERNAL_SECRET": "s" * 40, "JWT_SECRET": "j" * 40, "PII_KEY": "k"}
+    secrets = {
+        "INTERNAL_SECRET": "s" * 40,
+        "JWT_SECRET": "j" * 40,
+        "AUDIT_KEY": "a" * 40,
+        "PII_KEY": "k",
+    }
     resolved = dc.interpolate(compose, secrets, errors)  # no DEMO_MODE in the env file
     assert errors == []
     demo = {
