@@ -14,18 +14,15 @@ queued in one transaction, and each request returns once its entries are committ
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel
 
+from gateway.audit_keys import AuditKeys
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, new_id, utcnow
 from shared.identity import Principal
@@ -108,6 +105,15 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _bound(moment: datetime) -> str:
+    """A query bound; a time at the edge of the calendar (year 1 or 9999 with an offset)
+    has no UTC equivalent and bounds nothing."""
+    try:
+        return stamp(moment)
+    except OverflowError:
+        return "0000" if moment.year == 1 else "9999-99"
+
+
 def entry_id(chain: str, seq: int) -> str:
     """Sorts by (chain, seq): a chain is one id range (chain names have no ':' or ';')."""
     return f"{chain}:{seq:012d}"
@@ -130,32 +136,6 @@ async def last_entry(store: Store, chain: str) -> Doc | None:
         ENTRIES_C, where={"id": chain_ids(chain)}, order_by="id", descending=True, limit=1
     )
     return docs[0] if docs else None
-
-
-@dataclass(frozen=True)
-class AuditKeys:
-    """Two keys derived from AUDIT_KEY (HKDF), so chaining and signing never share one."""
-
-    entry: bytes
-    checkpoint: bytes
-
-    @classmethod
-    def derive(cls, secret: str) -> AuditKeys:
-        def sub(info: bytes) -> bytes:
-            return HKDF(algorithm=SHA256(), length=32, salt=None, info=info).derive(secret.encode())
-
-        return cls(entry=sub(b"hulei audit entry mac v1"), checkpoint=sub(b"hulei checkpoint v1"))
-
-    def entry_mac(self, doc: Doc) -> str:
-        """MAC of a stored entry: its predecessor's MAC and every field but its own MAC."""
-        body = {k: v for k, v in doc.items() if k != "mac"}
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        message = str(doc.get("prev_mac")).encode() + b"|" + canonical.encode()
-        return hmac.digest(self.entry, message, "sha256").hex()
-
-    def sign(self, *parts: object) -> str:
-        message = "|".join(str(p) for p in parts).encode()
-        return hmac.digest(self.checkpoint, message, "sha256").hex()
 
 
 @dataclass
@@ -285,13 +265,13 @@ class AuditLog:
             }.items()
             if v
         }
-        upper = stamp(until) if until else None
+        upper = _bound(until) if until else None
         if after is not None:
             # Redundant with the cursor, but a plain bound lets SQLite seek the index to the
             # page instead of scanning from the newest entry down to it.
             upper = min(upper, str(after.value)) if upper else str(after.value)
         if since or upper:
-            where["at"] = Range(gte=stamp(since) if since else None, lte=upper)
+            where["at"] = Range(gte=_bound(since) if since else None, lte=upper)
         docs = await self._store.find(
             ENTRIES_C, where=where, order_by="at", descending=True, limit=limit + 1, after=after
         )

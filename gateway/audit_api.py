@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+import nats.errors
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime
 
 from gateway.access import AuditedRoute, CallerDep, policy
@@ -62,7 +63,12 @@ async def audit_entries(
     return entries
 
 
-@router.get("/verify", response_model=VerifyResult, openapi_extra=AUDITOR)
+@router.get(
+    "/verify",
+    response_model=VerifyResult,
+    responses={503: {"description": "the checkpoint stream cannot be read now; retry"}},
+    openapi_extra=AUDITOR,
+)
 async def verify_chains(
     auditor: CallerDep,
     request: Request,
@@ -71,4 +77,9 @@ async def verify_chains(
     """Check every chain against its newest signed checkpoint: from that checkpoint on, and
     the count up to it (`full`: every entry). `ok` false: each broken chain names the first
     entry (`seq`) that is `missing`, `altered` or `truncated`."""
-    return await verify(_log(request), js=request.app.state.bus.js, full=full)
+    try:
+        return await verify(_log(request), js=request.app.state.bus.js, full=full)
+    except (nats.errors.Error, RuntimeError) as exc:  # NATS away: no checkpoints to compare
+        raise HTTPException(
+            503, "audit checkpoints unavailable", headers={"Retry-After": "5"}
+        ) from exc

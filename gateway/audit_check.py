@@ -30,7 +30,6 @@ from gateway.audit import (
     CHAINS_C,
     ENTRIES_C,
     GENESIS,
-    AuditKeys,
     AuditLog,
     chain_ids,
     entry_id,
@@ -38,6 +37,7 @@ from gateway.audit import (
     seq_of,
     stamp,
 )
+from gateway.audit_keys import AuditKeys
 from shared.bus import Bus
 from shared.contracts.audit import CHECKPOINT_SUBJECTS, AuditCheckpointed
 from shared.events import Envelope, utcnow
@@ -45,6 +45,7 @@ from shared.store import Doc, Range, Store
 
 STREAM = "AUDIT"
 PAGE = 2000
+FINAL_CHECKPOINT_S = 3.0
 log = logging.getLogger("hulei.gateway.audit")
 
 
@@ -117,8 +118,8 @@ class Checkpointer:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
-        try:
-            await self.publish_now()  # the chain's last word
+        try:  # the chain's last word, but a NATS that is away must not hold up the shutdown
+            await asyncio.wait_for(self.publish_now(), timeout=FINAL_CHECKPOINT_S)
         except Exception as exc:
             log.warning("final audit checkpoint not published: %r", exc)
 

@@ -14,6 +14,7 @@ import httpx
 import nats.js.errors
 import pytest
 
+from deploy.launcher import Platform
 from gateway.access import AUDIT_KEY, ROLES_KEY
 from gateway.app import create_app
 from gateway.audit import ENTRIES_C, AuditLog, Event, entry_id
@@ -164,6 +165,14 @@ async def test_bad_audit_query_is_a_422_naming_the_parameter(
     assert any(d["loc"][-1] == param for d in r.json()["detail"])
 
 
+async def test_times_at_the_edge_of_the_calendar_bound_nothing(gateway: Gateway) -> None:
+    # Neither has a UTC equivalent (year 0 and year 10000): no overflow, no 500.
+    edges = {"since": "0001-01-01T00:00:00+05:00", "until": "9999-12-31T23:59:59-05:00"}
+    r = await gateway.get("auditor1", "/v1/audit", **edges)
+    assert r.status_code == 200, r.text
+    assert r.json()  # everything lies between
+
+
 # --- tampering, named by verify ------------------------------------------------------------
 
 
@@ -286,6 +295,15 @@ async def test_the_audit_stream_refuses_delete_and_purge(gateway: Gateway) -> No
     with pytest.raises(nats.js.errors.APIError):
         await js.delete_msg("AUDIT", info.state.last_seq)
     assert (await js.stream_info("AUDIT")).state.messages == info.state.messages
+
+
+async def test_verify_without_nats_is_a_503_not_a_500(
+    gateway: Gateway, nats_server: Platform
+) -> None:
+    await gateway.auth("auditor1")
+    nats_server.kill("nats")
+    r = await gateway.get("auditor1", "/v1/audit/verify")
+    assert r.status_code == 503 and r.headers["Retry-After"]
 
 
 def _key(gateway: Gateway) -> str:
