@@ -74,9 +74,9 @@ async def verify_chains(
     request: Request,
     full: Annotated[bool, Query(description="recompute every chain from its start")] = False,
 ) -> VerifyResult:
-    """Check every chain against its newest signed checkpoint: from that checkpoint on, and
-    the count up to it (`full`: every entry). `ok` false: each broken chain names the first
-    entry (`seq`) that is `missing`, `altered` or `truncated`."""
+    """Check every chain against its newest signed checkpoint, from that checkpoint on
+    (`full`: from the first entry). `ok` false: each broken chain names the first entry
+    (`seq`) that is `missing`, `altered` or `truncated`, or a `forged` checkpoint."""
     try:
         return await verify(_log(request), js=request.app.state.bus.js, full=full)
     except (nats.errors.Error, RuntimeError) as exc:  # NATS away: no checkpoints to compare

@@ -4,15 +4,15 @@ Every `audit_checkpoint_s` each gateway instance publishes its chain's head (ent
 newest MAC), signed, to the AUDIT stream, which refuses deletes and purges. `verify` then
 finds, per chain, where the stored entries stop agreeing:
 
-- `missing`: an entry is gone from the middle (the sequence has a gap, or fewer entries up to
-  a checkpoint than it counted);
+- `missing`: an entry is gone from the middle (the sequence has a gap);
 - `altered`: an entry's MAC does not recompute, or no longer links to its predecessor, or the
   entry a checkpoint names carries another MAC;
 - `truncated`: the newest entries are gone (the chain ends before its checkpoint or live head);
 - `forged`: a checkpoint whose signature does not verify.
 
-Incremental (the default) checks from each chain's last checkpoint on, plus the count up to it;
-`full` recomputes every chain from its first entry. See the README for what each proves.
+Incremental (the default) checks each chain from its newest checkpoint on, a cost independent
+of the trail's size; `full` recomputes every chain from its first entry. docs/audit.md says
+what each proves.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from gateway.audit import (
     GENESIS,
     AuditLog,
     chain_ids,
-    entry_id,
     last_entry,
     seq_of,
     stamp,
@@ -41,7 +40,7 @@ from gateway.audit_keys import AuditKeys
 from shared.bus import Bus
 from shared.contracts.audit import CHECKPOINT_SUBJECTS, AuditCheckpointed
 from shared.events import Envelope, utcnow
-from shared.store import Doc, Range, Store
+from shared.store import Doc, Store
 
 STREAM = "AUDIT"
 PAGE = 2000
@@ -58,7 +57,7 @@ class Problem(BaseModel):
 class ChainStatus(BaseModel):
     chain: str
     checkpoint_seq: int | None  # the newest checkpoint (or this instance's live head)
-    last_seq: int | None  # the newest entry seen; None when the walk stopped at a problem
+    last_seq: int  # the newest entry the walk reached (it stops at the first problem)
     checked: int  # entries whose MAC was recomputed
     problem: Problem | None
 
@@ -144,22 +143,23 @@ async def verify(audit: AuditLog, *, js: JetStreamContext, full: bool = False) -
     chains = {str(d["id"]) for d in await store.find(CHAINS_C)} | set(checkpoints)
     statuses = []
     for chain in sorted(chains):
-        anchor: tuple[int, str] | None = None
+        # Where the chain must pass, with which MAC: its newest checkpoint and, for the chain
+        # this instance writes, its live head (newer, and unknown to the store's editor).
+        marks: dict[int, str] = {}
         problem: Problem | None = None
         cp = checkpoints.get(chain)
-        if cp is not None:
-            if signature_ok(audit.keys, cp):
-                anchor = (cp.seq, cp.mac)
-            else:
-                problem = Problem(seq=cp.seq, kind="forged", detail="checkpoint signature invalid")
-        if chain == audit.chain and audit.head[0] > (anchor or (0, ""))[0]:
-            anchor = audit.head  # the writer's own memory is newer than any checkpoint
+        if cp is not None and signature_ok(audit.keys, cp):
+            marks[cp.seq] = cp.mac
+        elif cp is not None:
+            problem = Problem(seq=cp.seq, kind="forged", detail="checkpoint signature invalid")
+        if chain == audit.chain and audit.head[0]:
+            marks[audit.head[0]] = audit.head[1]
         checker = _Chain(store, audit.keys, chain)
-        found = await checker.check(anchor, full=full or problem is not None or not anchor)
+        found = await checker.check(marks, full=full)
         statuses.append(
             ChainStatus(
                 chain=chain,
-                checkpoint_seq=anchor[0] if anchor else None,
+                checkpoint_seq=max(marks, default=None),
                 last_seq=checker.last_seq,
                 checked=checker.checked,
                 problem=problem or found,
@@ -174,83 +174,56 @@ class _Chain:
         self._keys = keys
         self._chain = chain
         self.checked = 0
-        self.last_seq: int | None = None
+        self.last_seq = 0
 
-    async def check(self, anchor: tuple[int, str] | None, *, full: bool) -> Problem | None:
-        a_seq, a_mac = anchor or (0, GENESIS)
-        if full or a_seq == 0:
-            problem = await self._walk(1, GENESIS)
-        else:
-            problem = await self._walk(a_seq, None, first_mac=a_mac)
+    async def check(self, marks: dict[int, str], *, full: bool) -> Problem | None:
+        """Walk from the oldest mark (`full` or none: from the first entry) to the end."""
+        start = 1 if full or not marks else min(marks)
+        problem = await self._walk(start, GENESIS if start == 1 else None, marks)
         if problem is not None:
             return problem
-        last = self.last_seq or 0
-        if last < a_seq:
+        if self.last_seq == 0 and start > 1:
+            # Nothing from the mark on: where does the chain end now?
+            last = await last_entry(self._store, self._chain)
+            self.last_seq = seq_of(last) if last else 0
+        reach = max(marks, default=0)
+        if self.last_seq < reach:
             return Problem(
-                seq=last + 1,
+                seq=self.last_seq + 1,
                 kind="truncated",
-                detail=f"the chain ends at {last}; its checkpoint counted {a_seq}",
+                detail=f"the chain ends at {self.last_seq}; it was checkpointed at {reach}",
             )
-        if full and a_seq:
-            doc = await self._store.get(ENTRIES_C, entry_id(self._chain, a_seq)) or {}
-            if doc.get("mac") != a_mac:
-                return Problem(seq=a_seq, kind="altered", detail="differs from its checkpoint")
-        if not full and a_seq:
-            count = await self._count(a_seq)
-            if count != a_seq:
-                return await self._find_gap(a_seq)
         return None
 
-    async def _entries(self, *, from_seq: int, after: str | None, limit: int) -> list[Doc]:
+    async def _entries(self, *, from_seq: int, after: str | None) -> list[Doc]:
         return await self._store.find(
             ENTRIES_C,
             where={"id": chain_ids(self._chain, from_seq=from_seq, after=after)},
             order_by="id",
-            limit=limit,
+            limit=PAGE,
         )
 
-    async def _count(self, upto: int) -> int:
-        ids = Range(gte=entry_id(self._chain, 1), lte=entry_id(self._chain, upto))
-        return await self._store.count(ENTRIES_C, where={"id": ids})
-
-    async def _walk(
-        self, start: int, prev: str | None, *, first_mac: str | None = None
-    ) -> Problem | None:
-        """Recompute from `start` to the end. `prev` None: take the first entry's link as
-        stored and require its MAC to be `first_mac` (the checkpoint's)."""
+    async def _walk(self, start: int, prev: str | None, marks: dict[int, str]) -> Problem | None:
+        """Recompute from `start` to the end. `prev` None: the first entry's link is taken as
+        stored; it is a mark, so its own MAC must be the one the mark recorded."""
         expected, after = start, None
-        while page := await self._entries(from_seq=start, after=after, limit=PAGE):
+        while page := await self._entries(from_seq=start, after=after):
             for doc in page:
                 seq = seq_of(doc)  # where its id puts it; the MAC covers `seq` and `chain`
                 if seq != expected:
                     missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
                     return Problem(seq=expected, kind="missing", detail=f"entries {missing} absent")
-                link_ok = prev is None or doc.get("prev_mac") == prev
-                if not link_ok or self._keys.entry_mac(doc) != doc.get("mac"):
-                    why = (
-                        "MAC does not recompute" if link_ok else "does not link to its predecessor"
+                if prev is not None and doc.get("prev_mac") != prev:
+                    return Problem(
+                        seq=seq, kind="altered", detail="does not link to its predecessor"
                     )
-                    return Problem(seq=seq, kind="altered", detail=why)
-                if first_mac is not None and seq == start and doc["mac"] != first_mac:
+                if self._keys.entry_mac(doc) != doc.get("mac"):
+                    return Problem(seq=seq, kind="altered", detail="MAC does not recompute")
+                if seq in marks and doc["mac"] != marks[seq]:
                     return Problem(seq=seq, kind="altered", detail="differs from its checkpoint")
                 prev = str(doc["mac"])
                 self.checked += 1
-                self.last_seq = expected
+                self.last_seq = seq
                 expected += 1
             after = str(page[-1]["id"])
-        if self.last_seq is None and start > 1:
-            # Nothing from the checkpoint on: the chain ends before it, or the anchor is gone.
-            last = await last_entry(self._store, self._chain)
-            self.last_seq = seq_of(last) if last else 0
         return None
-
-    async def _find_gap(self, upto: int) -> Problem:
-        """Fewer entries than seq numbers up to `upto`: bisect on counts for the first hole."""
-        lo, hi = 1, upto  # the first s with count(<= s) < s lies in [lo, hi]
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if await self._count(mid) < mid:
-                hi = mid
-            else:
-                lo = mid + 1
-        return Problem(seq=lo, kind="missing", detail=f"entry {lo} absent (counted to {upto})")
