@@ -173,7 +173,8 @@ class AuditLog:
 
     async def prepare(self) -> None:
         store = self._store
-        await store.ensure_index(ENTRIES_C, ["chain", "seq"], unique=True)  # a fork fails
+        # No (chain, seq) index: the id is `<chain>:<seq>`, so the primary key is that unique
+        # key and a second writer of a chain fails on insert instead of forking it.
         for fields in (["at"], ["child_ref", "at"], ["actor", "at"], ["action", "at"]):
             await store.ensure_index(ENTRIES_C, fields)
         # A continued chain (a stable instance name) resumes from its stored head.

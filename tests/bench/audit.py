@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from gateway.app import create_app
-from gateway.audit import AuditLog, Event
+from gateway.audit import ENTRIES_C, AuditLog, Event
 from gateway.settings import Settings
 from shared.events import utcnow
 
@@ -83,7 +83,7 @@ async def timed(call: Callable[[], Awaitable[Any]], n: int) -> dict[str, float]:
 
 
 async def run(
-    *, entries: int, requests: int, workdir: Path, nats_url: str | None = None
+    *, entries: int, requests: int, workdir: Path, nats_url: str | None = None, reuse: bool = False
 ) -> dict[str, Any]:
     async with AsyncExitStack() as stack:
         if nats_url is None:
@@ -109,8 +109,10 @@ async def run(
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         log: AuditLog = app.state.audit
 
-        print(f"filling {entries:,} entries …", flush=True)
-        fill_s = await fill(log, entries=entries)
+        fill_s = 0.0
+        if not (reuse and await log.store.count(ENTRIES_C) >= entries):
+            print(f"filling {entries:,} entries …", flush=True)
+            fill_s = await fill(log, entries=entries)
         await app.state.audit_checkpoints.publish_now()
         now = utcnow()
 
@@ -156,9 +158,14 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200, help="timed calls per case")
     parser.add_argument("--dir", type=Path, default=None, help="keep the store here")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the trail already in --dir, if as large"
+    )
     args = parser.parse_args()
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="hulei-audit-bench-"))
-    results = asyncio.run(run(entries=args.entries, requests=args.requests, workdir=workdir))
+    results = asyncio.run(
+        run(entries=args.entries, requests=args.requests, workdir=workdir, reuse=args.reuse)
+    )
     print(f"store and NATS data in {workdir}")
     for name, value in results.items():
         if isinstance(value, dict):
