@@ -122,11 +122,15 @@ async def run(
         first = await http.get("/v1/audit", params={"limit": 100}, headers=headers)
         next_url = first.links["next"]["url"]
         cursor = (await log.page(limit=100))[1]
+        rng = random.Random(11)
         cases: dict[str, Callable[[], Awaitable[Any]]] = {
             # The store's part alone: the read without HTTP and without auditing the read.
             "store page limit=100": lambda: log.page(limit=100),
             "store next page": lambda: log.page(limit=100, after=cursor),
             "store child_ref": lambda: log.page(child_ref="child-4242", limit=100),
+            # What auditing a read costs: one entry per child the page names.
+            "append 1 entry": lambda: log.append(_event(rng)),
+            "append 100 entries": lambda: log.append(*(_event(rng) for _ in range(100))),
             "limit=1": get("/v1/audit", limit=1),
             "limit=20": get("/v1/audit", limit=20),
             "limit=100": get("/v1/audit", limit=100),
