@@ -165,6 +165,16 @@ async def test_bad_audit_query_is_a_422_naming_the_parameter(
     assert any(d["loc"][-1] == param for d in r.json()["detail"])
 
 
+async def test_an_entry_of_the_old_unkeyed_format_is_listed_not_a_500(gateway: Gateway) -> None:
+    old = {"id": "0f" * 16, "seq": 1, "at": utcnow().isoformat(), "actor": "legacy"}
+    old |= {"action": "read", "object_type": "report", "hash": "0" * 64, "prev_hash": "0" * 64}
+    old |= dict.fromkeys(("role", "agency", "object_id", "child_ref", "purpose", "status"))
+    old |= {"outcome": "allowed", "trace_id": None}
+    await audit_of(gateway).store.insert(ENTRIES_C, old)
+    r = await gateway.get("auditor1", "/v1/audit", actor="legacy")
+    assert r.status_code == 200 and [e["chain"] for e in r.json()] == [""]
+
+
 async def test_times_at_the_edge_of_the_calendar_bound_nothing(gateway: Gateway) -> None:
     # Neither has a UTC equivalent (year 0 and year 10000): no overflow, no 500.
     edges = {"since": "0001-01-01T00:00:00+05:00", "until": "9999-12-31T23:59:59-05:00"}
