@@ -7,7 +7,7 @@ PYTEST := $(BIN)/python -m pytest
 COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e chaos lint fmt clean up down logs
+.PHONY: help install postgres-bin run test test-unit test-integration test-e2e chaos lint fmt clean up down logs deploy/compose/certs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev tools
+install: $(STAMP) postgres-bin ## create .venv, install the project with its dev tools (and PostgreSQL)
+
+# The tests start their own PostgreSQL server from Debian's binaries (initdb, pg_ctl); as root,
+# install them when missing. Elsewhere the PostgreSQL suites skip (and fail under CI=true).
+postgres-bin: ## PostgreSQL server binaries for the tests (Debian package `postgresql`, as root)
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && apt-get install -y postgresql; \
+	else echo "no PostgreSQL binaries: install the postgresql package to run its suites"; fi
 
 run: $(STAMP) ## start NATS, the four services and the gateway with demo data (Ctrl-C stops)
 	$(BIN)/python -m deploy.launcher
@@ -35,7 +43,7 @@ test-integration: $(STAMP) ## real NATS servers and SQLite files, in one process
 test-e2e: $(STAMP) ## the platform as separate processes, as `make run` starts it
 	$(PYTEST) -q tests/e2e
 
-chaos: $(STAMP) ## fault-injection suite, all six scenarios; prints the table (REPORTS=1000)
+chaos: $(STAMP) ## fault-injection suite, all eight scenarios; prints the table (REPORTS=1000)
 	$(BIN)/python -m tests.chaos --reports $(or $(REPORTS),1000)
 
 lint: $(STAMP) ## ruff (check + format check) and mypy
@@ -47,17 +55,30 @@ fmt: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-deploy/compose/.env:  # first run only: .env.example with fresh random secrets
-	$(PYTHON) -c "import base64, pathlib, re, secrets; \
-	new = {'INTERNAL_SECRET': secrets.token_urlsafe(48), 'JWT_SECRET': secrets.token_urlsafe(48), \
-	       'AUDIT_KEY': secrets.token_urlsafe(48), \
-	       'PII_KEY': base64.b64encode(secrets.token_bytes(32)).decode()}; \
-	text = pathlib.Path('deploy/compose/.env.example').read_text(); \
-	text = re.sub(r'^(\w+)=.*$$', lambda m: m[1] + '=' + new[m[1]] if m[1] in new else m[0], text, flags=re.M); \
-	out = pathlib.Path('$@'); out.touch(mode=0o600); out.write_text(text)"
-	@echo "wrote $@ with fresh random secrets; back up PII_KEY"
+deploy/compose/.env: | $(STAMP)  # first run only: .env.example with fresh secrets and key pair
+	$(BIN)/python -m deploy.envfile $@
 
-up: deploy/compose/.env ## docker compose: build and start everything (http://127.0.0.1:8000, traces :16686)
+NATS_CERTS := deploy/compose/certs
+# First run only: a local CA and the NATS server's certificate (names nats, localhost), both
+# ECDSA P-256; the CA key stays here (0600) to issue a new one. Only ca.crt reaches the clients.
+$(NATS_CERTS)/server.crt:
+	mkdir -p $(NATS_CERTS) && chmod 700 $(NATS_CERTS)
+	openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 3650 \
+	  -subj "/CN=hulei-nats-ca" -keyout $(NATS_CERTS)/ca.key -out $(NATS_CERTS)/ca.crt 2>/dev/null
+	openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj "/CN=nats" \
+	  -keyout $(NATS_CERTS)/server.key -out $(NATS_CERTS)/server.csr 2>/dev/null
+	printf 'subjectAltName=DNS:nats,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' \
+	  > $(NATS_CERTS)/server.ext
+	openssl x509 -req -in $(NATS_CERTS)/server.csr -CA $(NATS_CERTS)/ca.crt \
+	  -CAkey $(NATS_CERTS)/ca.key -CAcreateserial -days 825 -extfile $(NATS_CERTS)/server.ext \
+	  -out $(NATS_CERTS)/server.crt 2>/dev/null
+	rm -f $(NATS_CERTS)/server.csr $(NATS_CERTS)/server.ext $(NATS_CERTS)/ca.srl
+	chmod 600 $(NATS_CERTS)/ca.key $(NATS_CERTS)/server.key
+	chmod 644 $(NATS_CERTS)/ca.crt $(NATS_CERTS)/server.crt
+
+deploy/compose/certs: $(NATS_CERTS)/server.crt ## local CA and NATS TLS certificates for compose (first run)
+
+up: deploy/compose/.env $(NATS_CERTS)/server.crt ## docker compose: build and start everything (http://127.0.0.1:8000, traces :16686)
 	$(COMPOSE) up -d --build
 
 down: ## docker compose: stop (volumes kept; `$(COMPOSE) down -v` deletes the data)

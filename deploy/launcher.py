@@ -1,14 +1,18 @@
 """Start the whole platform on one machine as separate processes: what `make run` does.
 
 NATS (JetStream, file storage under the var dir), the four services and the gateway, each
-service with its own SQLite file. The end-to-end tests use the same launcher, so what they
-prove is what `make run` starts. Ctrl-C (SIGINT) or SIGTERM stops every process it started.
+service with its own SQLite file. NATS admits only the identities of shared/nats_auth.py, with
+passwords drawn afresh at each launch; streams and durable consumers are declared once as `admin`
+(`python -m deploy.streams`) before any service starts. The end-to-end tests use the same
+launcher, so what they prove is what `make run` starts. Ctrl-C (SIGINT) or SIGTERM stops every
+process it started.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -23,10 +27,18 @@ from pathlib import Path
 import httpx
 
 from shared.demo import USERS
-from shared.settings import DEMO_INTERNAL_SECRET, DEMO_JWT_SECRET, DEMO_PII_KEY
+from shared.identity import generate_keypair
+from shared.nats_auth import ADMIN, REPLAYER, accounts_block, identities
+from shared.settings import (
+    DEMO_INTERNAL_SIGNING_KEY,
+    DEMO_INTERNAL_VERIFY_KEY,
+    DEMO_JWT_SECRET,
+    DEMO_PII_KEY,
+)
 
 SERVICES = ("school_liaison", "case_tracking", "patrol", "notifications")
 START_TIMEOUT_S = 30.0
+GATEWAY_SIGNING_KEY_ENV = "HULEI_GATEWAY_INTERNAL_SIGNING_KEY"
 
 
 def nats_server_binary() -> str:
@@ -116,6 +128,12 @@ class Platform:
     replicas: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # One random password per NATS identity (and for the cluster routes), new at each launch.
+    nats_passwords: dict[str, str] = field(
+        default_factory=lambda: {
+            name: secrets.token_hex(24) for name in [*(i.user for i in identities()), "route"]
+        }
+    )
 
     def __post_init__(self) -> None:
         extra = self.nats_nodes - 1
@@ -124,6 +142,11 @@ class Platform:
         for service, count in self.replicas.items():
             for i in range(2, count + 1):
                 self.ports.services[f"{service}-{i}"] = free_port()
+        # Internal tokens: the demo pair in demo mode, else a pair of this launch's own.
+        if self.demo:
+            self._internal_keys = (DEMO_INTERNAL_SIGNING_KEY, DEMO_INTERNAL_VERIFY_KEY)
+        else:
+            self._internal_keys = generate_keypair()
 
     @property
     def instances(self) -> list[str]:
@@ -144,18 +167,30 @@ class Platform:
             "DEMO_MODE": "true" if self.demo else "false",
             "PORT": str(self.ports.gateway if name == "gateway" else self.ports.services[instance]),
             "NATS_URL": self.nats_url,
+            "NATS_USER": name,
+            "NATS_PASSWORD": self.nats_passwords[name],
             "STREAM_REPLICAS": str(min(self.nats_nodes, 3)),
-            "STORE_URL": f"sqlite:///{self.var_dir / f'{name}.db'}",
+            # SQLite files unless the operator named a store (e.g. postgresql://…) for it.
+            "STORE_URL": os.environ.get(f"{prefix}STORE_URL")
+            or f"sqlite:///{self.var_dir / f'{name}.db'}",
         }
+        signing_key, verify_key = self._internal_keys
+        if name == "gateway":
+            values["INTERNAL_SIGNING_KEY"] = signing_key  # the private key: the gateway only
+        else:
+            values["INTERNAL_VERIFY_KEY"] = verify_key
         if self.demo:
-            values["INTERNAL_SECRET"] = DEMO_INTERNAL_SECRET
             values["JWT_SECRET"] = DEMO_JWT_SECRET
             values["PII_KEY"] = DEMO_PII_KEY
         if name == "gateway":
             for service, port in self.ports.services.items():
                 values[f"{service.upper()}_URL"] = f"http://127.0.0.1:{port}"
+            values["REPLAYER_NATS_USER"] = REPLAYER
+            values["REPLAYER_NATS_PASSWORD"] = self.nats_passwords[REPLAYER]
         env = {**os.environ, **{prefix + k: v for k, v in values.items()}}
         env.update(self.extra_env)
+        if name != "gateway":  # not even one exported in the shell reaches a service
+            env.pop(GATEWAY_SIGNING_KEY_ENV, None)
         return env
 
     def _log(self, name: str) -> int:
@@ -185,24 +220,46 @@ class Platform:
             f'listen: "127.0.0.1:{self._nats_client_ports()[index]}"',
             # fsync every write: Jepsen (2025) lost acknowledged writes under the lazy default.
             f'jetstream {{ store_dir: "{store}", sync_interval: always }}',
+            accounts_block(self.nats_passwords),
         ]
         if self.nats_nodes > 1:
+            # Routes authenticate too: a stranger must not join the cluster and see everything.
+            secret = self.nats_passwords["route"]
             routes = ", ".join(
-                f'"nats-route://127.0.0.1:{p}"'
+                f'"nats-route://route:{secret}@127.0.0.1:{p}"'
                 for i, p in enumerate(self._route_ports)
                 if i != index
             )
             lines.append(
                 f'cluster {{ name: "hulei", listen: "127.0.0.1:{self._route_ports[index]}", '
-                f"routes: [{routes}] }}"
+                f'authorization {{ user: "route", password: "{secret}" }}, routes: [{routes}] }}'
             )
         return "\n".join(lines) + "\n"
+
+    def credentials(self, user: str) -> dict[str, str]:
+        """Keyword arguments for a Bus (or nats.connect) as one of the NATS identities."""
+        return {"user": user, "password": self.nats_passwords[user]}
+
+    def declare_streams(self) -> None:
+        """Every stream and durable consumer, as `admin`, the way deployments do it."""
+        argv = [sys.executable, "-m", "deploy.streams", "--nats-url", self.nats_url]
+        argv += ["--replicas", str(min(self.nats_nodes, 3))]
+        env = {**os.environ, "NATS_USER": ADMIN, "NATS_PASSWORD": self.nats_passwords[ADMIN]}
+        subprocess.run(
+            argv,
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
 
     def start_nats(self, index: int | None = None) -> None:
         """Start every NATS node (or just node `index`), each with its own store directory."""
         indexes = range(self.nats_nodes) if index is None else [index]
         for i in indexes:
             config = self.var_dir / f"{self.nats_names[i]}.conf"
+            config.touch(mode=0o600)  # it holds the passwords
             config.write_text(self._nats_config(i))
             argv = [nats_server_binary(), "-c", str(config)]
             self._spawn(self.nats_names[i], argv, env=dict(os.environ))
@@ -234,9 +291,11 @@ class Platform:
             os.close(log)
 
     def start(self) -> None:
+        os.umask(0o077)  # NATS data, configs, databases, logs (children inherit it): owner only
         self.var_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.start_nats()
+            self.declare_streams()
             for name in self.instances:
                 self.start_process(name)
             self.start_process("gateway")

@@ -1,9 +1,11 @@
 """Declare every JetStream stream and durable consumer from `shared/streams.py`.
 
-The services declare what they use at start-up; this command lets a deployment do it
-up front (the Kubernetes Job runs it) from the very same definitions:
+The services may not declare anything (their NATS identities lack the rights): this command,
+run as the `admin` NATS identity, declares it all up front (the launcher, the compose `streams`
+service and the Kubernetes Job run it) from the very same definitions:
 
-    python -m deploy.streams --nats-url nats://nats:4222 --replicas 3
+    NATS_USER=admin NATS_PASSWORD=… python -m deploy.streams --nats-url nats://nats:4222 \
+        --replicas 3 [--ca-file ca.crt]
     python -m deploy.streams --print      # the JetStream configs as JSON, declaring nothing
 """
 
@@ -27,8 +29,22 @@ def configs(replicas: int) -> dict[str, object]:
     }
 
 
-async def declare(url: str, replicas: int) -> None:
-    bus = Bus(url=url, name="declare-streams", replicas=replicas)
+async def declare(
+    url: str,
+    replicas: int,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    ca_file: str | None = None,
+) -> None:
+    bus = Bus(
+        url=url,
+        name="declare-streams",
+        replicas=replicas,
+        user=user,
+        password=password,
+        ca_file=ca_file,
+    )
     await bus.connect()
     try:
         await bus.ensure_streams()
@@ -41,12 +57,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", "1")))
+    parser.add_argument("--ca-file", default=os.environ.get("NATS_CA_FILE"))
     parser.add_argument("--print", action="store_true", help="print the configs and exit")
     args = parser.parse_args()
     if args.print:
         print(json.dumps(configs(args.replicas), indent=2))
         return
-    asyncio.run(declare(args.nats_url, args.replicas))
+    # Credentials from the environment only, never the command line (visible in `ps`).
+    user, password = os.environ.get("NATS_USER"), os.environ.get("NATS_PASSWORD")
+    asyncio.run(
+        declare(args.nats_url, args.replicas, user=user, password=password, ca_file=args.ca_file)
+    )
     print(f"declared {len(STREAMS)} streams and {len(CONSUMERS)} consumers")
 
 

@@ -12,11 +12,12 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Depends, Header, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from gateway.audit import AuditLog, Event, outcome_of
 from gateway.auth import current_principal
+from shared.errors import client_error
 from shared.identity import Principal, Role
 from shared.telemetry import current_trace_id
 
@@ -24,6 +25,11 @@ ALL_ROLES = tuple(Role)
 ROLES_KEY = "x-hulei-roles"
 AUDIT_KEY = "x-hulei-audit"
 PURPOSE_HEADER = "X-Hulei-Purpose"
+PURPOSE_MAX = 200
+PURPOSE_DOC = (
+    "Why the caller looks at this record (e.g. a case conference); stored with the audit "
+    f"entry. At most {PURPOSE_MAX} printable characters, UTF-8."
+)
 
 
 def policy(
@@ -44,12 +50,32 @@ def _policy_of(request: Request) -> dict[str, Any]:
     return getattr(route, "openapi_extra", None) or {}
 
 
+def _purpose(request: Request) -> str | None:
+    """The declared purpose, bounded: it is stored in the audit trail for years."""
+    raw = request.headers.get(PURPOSE_HEADER)
+    if raw is None:
+        return None
+    try:
+        text = raw.encode("latin-1").decode("utf-8")  # HTTP headers arrive as latin-1
+    except UnicodeError:
+        text = None
+    if text is None or not 1 <= len(text) <= PURPOSE_MAX or not text.isprintable():
+        rule = f"must be 1 to {PURPOSE_MAX} printable characters (UTF-8)"
+        raise HTTPException(422, [client_error(["header", PURPOSE_HEADER], rule, "value_error")])
+    return text
+
+
 async def authorized(
-    request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    _purpose_doc: Annotated[
+        str | None, Header(alias=PURPOSE_HEADER, description=PURPOSE_DOC)
+    ] = None,  # declared for the OpenAPI document; `_purpose` checks the raw header
 ) -> Principal:
     allowed = _policy_of(request).get(ROLES_KEY)
     if allowed is None:  # a route without a declaration is closed, never open
         raise HTTPException(403, "this endpoint has no access policy")
+    request.state.purpose = _purpose(request)
     request.state.principal = principal
     if principal.role.value not in allowed:
         raise HTTPException(403, f"role {principal.role.value} may not do this")
@@ -60,15 +86,24 @@ async def authorized(
 CallerDep = Annotated[Principal, Depends(authorized)]
 
 
-def _child_refs(body: bytes) -> list[str | None]:
-    """The children a JSON answer is about (a record or a list of records)."""
+Subject = tuple[str | None, str | None]  # (child_ref, case_id)
+
+
+def _subjects(body: bytes) -> list[Subject]:
+    """The children a JSON answer (a record or a list) is about: by child_ref, or, for answers
+    that name only a case (notifications, welfare checks), by the child's case."""
     try:
         data = json.loads(body)
     except ValueError:
-        return [None]
-    items = data if isinstance(data, list) else [data]
-    refs = [i.get("child_ref") for i in items if isinstance(i, dict) and i.get("child_ref")]
-    return list(dict.fromkeys(refs)) or [None]
+        return [(None, None)]
+    items = [i for i in (data if isinstance(data, list) else [data]) if isinstance(i, dict)]
+    found: list[Subject] = []
+    for item in items:
+        if item.get("child_ref"):
+            found.append((str(item["child_ref"]), None))
+        elif item.get("case_id"):
+            found.append((None, str(item["case_id"])))
+    return list(dict.fromkeys(found)) or [(None, None)]
 
 
 def _created_id(body: bytes) -> str | None:
@@ -103,7 +138,7 @@ async def _record(request: Request, spec: dict[str, Any], status: int, body: byt
     if principal is None:
         return  # not authenticated: nothing about a child was shown or changed
     object_id = request.path_params.get(spec["id_param"]) if spec["id_param"] else None
-    refs = _child_refs(body) if status < 400 else [None]
+    subjects = _subjects(body) if status < 400 else [(None, None)]
     if object_id is None and status < 400:
         object_id = _created_id(body)
     log: AuditLog = request.app.state.audit
@@ -112,14 +147,15 @@ async def _record(request: Request, spec: dict[str, Any], status: int, body: byt
             Event.by(
                 principal,
                 action=spec["action"],
-                object_type=spec["object_type"],
-                object_id=object_id,
+                # An answer that names a case but not the child is recorded against the case.
+                object_type="case" if case_id else spec["object_type"],
+                object_id=case_id or object_id,
                 child_ref=ref,
-                purpose=request.headers.get(PURPOSE_HEADER),
+                purpose=getattr(request.state, "purpose", None),
                 outcome=outcome_of(status),
                 status=status,
                 trace_id=current_trace_id(),
             )
-            for ref in refs
+            for ref, case_id in subjects
         )
     )

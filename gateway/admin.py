@@ -1,6 +1,9 @@
 """Admin routes: user accounts, partner clients, and the dead letters of the event pipeline.
 
-Every change of who may do what is a permission change in the audit trail.
+Every change of who may do what is a permission change in the audit trail. A grant wider than
+one school or organisation (several schools, or a station-wide role) is also recorded as a
+privileged grant and put on the auditors' desk. Every change of an account's standing bumps
+its token version, so tokens issued before it stop working.
 """
 
 from __future__ import annotations
@@ -8,17 +11,21 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from argon2 import PasswordHasher
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import store as db
 from gateway.access import AuditedRoute, CallerDep, policy
+from gateway.audit import AuditLog, Event
+from gateway.auth import CLIENT_PREFIX, Passwords
 from shared.bus import Bus
-from shared.contracts.ops import DeadLetteredView
+from shared.contracts.ops import DeadLetteredView, PrivilegedGrantMade
 from shared.deadletters import list_dead_letters, replay_dead_letter
-from shared.identity import Role
-from shared.store import Doc, DuplicateKeyError, Store
+from shared.events import Envelope, new_id
+from shared.identity import STATION_WIDE, Principal, Role
+from shared.store import Doc, DuplicateKeyError, Store, Writer
+from shared.store.retry import transact
+from shared.telemetry import current_trace_id
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=AuditedRoute)
 ADMIN = policy(Role.admin)
@@ -83,14 +90,45 @@ class ClientCreated(AccountView):
     client_secret: str = Field(description="shown once; only its hash is kept")
 
 
-def user_doc(body: UserCreate, *, hasher: PasswordHasher) -> Doc:
+async def user_doc(body: UserCreate, *, passwords: Passwords) -> Doc:
     """A new, active account as stored (the API and the bootstrap command both make them)."""
     return {
         "id": body.username,
-        "password_hash": hasher.hash(body.password),
+        "password_hash": await passwords.hash(body.password),
         **body.model_dump(mode="json", exclude={"username", "password"}),
         "active": True,
+        "token_version": 0,
     }
+
+
+def is_privileged(scope: Scope) -> bool:
+    """Wider than one school or organisation: several schools, or the whole station."""
+    return (
+        scope.role in STATION_WIDE or scope.role is Role.auditor or len(set(scope.school_ids)) > 1
+    )
+
+
+async def _privileged_grant(
+    request: Request, admin: Principal, *, object_id: str, object_type: str, scope: Scope
+) -> None:
+    """Audited as such, and announced so the auditors' desk sees it (notifications)."""
+    state = request.app.state
+    log: AuditLog = state.audit
+    await log.append(
+        Event.by(admin, action="privileged_grant", object_type=object_type, object_id=object_id,
+                 purpose=f"role {scope.role.value}", trace_id=current_trace_id())
+    )  # fmt: skip
+    account_id = (CLIENT_PREFIX if object_type == "client" else "") + object_id
+    grant = PrivilegedGrantMade(
+        account_id=account_id,
+        role=scope.role.value,
+        school_ids=tuple(scope.school_ids),
+        granted_by=admin.user_id,
+    )
+    bus: Bus = state.bus
+    await bus.publish(
+        Envelope.wrap(grant, source="gateway", subject=account_id, correlation_id=new_id())
+    )
 
 
 async def _insert_new(store: Store, collection: str, account: Doc, *, taken: str) -> None:
@@ -108,9 +146,16 @@ def get_bus(request: Request) -> Bus:
 BusDep = Annotated[Bus, Depends(get_bus)]
 
 
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+After = Annotated[str | None, Query(max_length=200, description="the last id of the previous page")]
+
+
 @router.get("/users", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_users(admin: CallerDep, request: Request) -> list[Doc]:
-    return await db.list_users(request.app.state.store)
+async def list_users(
+    admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
+) -> list[Doc]:
+    """By username; the next page starts `?after=` the last one."""
+    return await db.list_users(request.app.state.store, limit=limit, after=after)
 
 
 @router.post(
@@ -120,8 +165,12 @@ async def list_users(admin: CallerDep, request: Request) -> list[Doc]:
     openapi_extra=policy(Role.admin, audit="permission_change", object_type="user"),
 )
 async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> Doc:
-    user = user_doc(body, hasher=request.app.state.passwords.hasher)
+    user = await user_doc(body, passwords=request.app.state.passwords)
     await _insert_new(request.app.state.store, db.USERS_C, user, taken="username already taken")
+    if is_privileged(body):
+        await _privileged_grant(
+            request, admin, object_id=body.username, object_type="user", scope=body
+        )
     return user
 
 
@@ -134,7 +183,11 @@ async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> D
 )
 async def update_user(username: str, body: UserUpdate, admin: CallerDep, request: Request) -> Doc:
     state = request.app.state
-    async with state.store.transaction() as tx:
+    # Hashed once, before the transaction: no store lock is held while Argon2 works, and a
+    # retried transaction reuses it.
+    new_hash = await state.passwords.hash(body.password) if body.password is not None else None
+
+    async def work(tx: Writer) -> Doc:
         user = await tx.get(db.USERS_C, username)
         if user is None:
             raise HTTPException(404, "user not found")
@@ -144,15 +197,28 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
             user["display_name"] = body.display_name
         if body.active is not None:
             user["active"] = body.active
-        if body.password is not None:
-            user["password_hash"] = state.passwords.hasher.hash(body.password)
+        if new_hash is not None:
+            user["password_hash"] = new_hash
+        if body.scope is not None or body.active is not None or new_hash is not None:
+            # Even a change that undoes an earlier one retires the tokens issued in between.
+            user = db.bumped(user)
         await db.put_user(tx, user=user)
+        return user
+
+    user = await transact(state.store, work)
+    if body.scope is not None and is_privileged(body.scope):
+        await _privileged_grant(
+            request, admin, object_id=username, object_type="user", scope=body.scope
+        )
     return user
 
 
 @router.get("/clients", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_clients(admin: CallerDep, request: Request) -> list[Doc]:
-    return await db.list_clients(request.app.state.store)
+async def list_clients(
+    admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
+) -> list[Doc]:
+    """By client id; the next page starts `?after=` the last one."""
+    return await db.list_clients(request.app.state.store, limit=limit, after=after)
 
 
 @router.post(
@@ -167,11 +233,16 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
     secret = secrets.token_urlsafe(32)
     client = {
         "id": body.client_id,
-        "secret_hash": state.passwords.hasher.hash(secret),
+        "secret_hash": await state.passwords.hash(secret),
         **body.model_dump(mode="json", exclude={"client_id"}),
         "active": True,
+        "token_version": 0,
     }
     await _insert_new(state.store, db.CLIENTS_C, client, taken="client_id already taken")
+    if is_privileged(body):
+        await _privileged_grant(
+            request, admin, object_id=body.client_id, object_type="client", scope=body
+        )
     return {**client, "client_secret": secret}
 
 
@@ -184,11 +255,39 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
 )
 async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> None:
     """Revoked at once: every request checks that its client is still active."""
-    async with request.app.state.store.transaction() as tx:
+
+    async def work(tx: Writer) -> None:
         client = await tx.get(db.CLIENTS_C, client_id)
         if client is None:
             raise HTTPException(404, "client not found")
-        await db.put_client(tx, client={**client, "active": False})
+        await db.put_client(tx, client=db.bumped({**client, "active": False}))
+
+    await transact(request.app.state.store, work)
+
+
+@router.post(
+    "/clients/{client_id}/secret",
+    response_model=ClientCreated,
+    openapi_extra=policy(
+        Role.admin, audit="permission_change", object_type="client", id_param="client_id"
+    ),
+)
+async def rotate_client_secret(client_id: str, admin: CallerDep, request: Request) -> Doc:
+    """A new secret, shown once; the old secret and every token issued with it stop working."""
+    state = request.app.state
+    secret = secrets.token_urlsafe(32)
+    secret_hash = await state.passwords.hash(secret)
+
+    async def work(tx: Writer) -> Doc:
+        client = await tx.get(db.CLIENTS_C, client_id)
+        if client is None:
+            raise HTTPException(404, "client not found")
+        client = db.bumped({**client, "secret_hash": secret_hash})
+        await db.put_client(tx, client=client)
+        return client
+
+    client = await transact(state.store, work)
+    return {**client, "client_secret": secret}
 
 
 @router.get("/dead-letters", response_model=list[DeadLetteredView], openapi_extra=ADMIN)
@@ -205,10 +304,14 @@ async def dead_letters(
     openapi_extra=ADMIN,
 )
 async def replay(
-    dead_letter_id: Annotated[int, Path(ge=1, le=2**53)], admin: CallerDep, bus: BusDep
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**53)],
+    admin: CallerDep,
+    bus: BusDep,
+    request: Request,
 ) -> DeadLetteredView:
     """Republish the event to its original subject; it leaves the dead-letter list."""
-    view = await replay_dead_letter(bus, seq=dead_letter_id, by=admin.user_id)
+    replayer: Bus = request.app.state.replayer
+    view = await replay_dead_letter(bus, replayer=replayer, seq=dead_letter_id, by=admin.user_id)
     if view is None:
         raise HTTPException(404, "dead letter not found")
     return view

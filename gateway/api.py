@@ -15,10 +15,17 @@ from pydantic import BaseModel
 from gateway import store as db
 from gateway.access import ALL_ROLES, AuditedRoute, CallerDep, policy
 from gateway.audit import AuditLog, Event
-from gateway.auth import UNAUTHORIZED, issue_token, principal_of
+from gateway.auth import UNAUTHORIZED, issue_token, principal_of, version_of
 from gateway.clients import Services
 from gateway.limits import LoginThrottle
-from shared.contracts.cases import CaseClose, CaseView, TaskStatus, TaskView
+from shared.contracts.cases import (
+    CaseClose,
+    CaseFeedbackView,
+    CaseView,
+    TaskFeedbackView,
+    TaskStatus,
+    TaskView,
+)
 from shared.contracts.notifications import NotificationView
 from shared.contracts.patrol import WelfareCheckView
 from shared.contracts.school import ReportCreate, ReportView, SchoolView
@@ -66,7 +73,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "/auth/token",
     response_model=Token,
     tags=["auth"],
-    responses={401: ERRORS[401], 429: ERRORS[429]},
+    responses={
+        401: ERRORS[401],
+        429: ERRORS[429],
+        503: {"model": Error, "description": "too many logins at once; retry after Retry-After"},
+    },
     openapi_extra=policy(),  # public: it is how one gets a token
 )
 async def login(
@@ -89,13 +100,18 @@ async def login(
         )
         raise HTTPException(422, [{"loc": ["body", missing], "msg": "required", "type": "missing"}])
     throttle: LoginThrottle = state.login_throttle
-    throttle.check(f"{grant_type}:{name}")
-    if client:
-        account = await db.get_client(state.store, client_id=name)
-        ok = state.passwords.verify(account, secret, field="secret_hash")
-    else:
-        account = await db.get_user(state.store, username=name)
-        ok = state.passwords.verify(account, secret)
+    # Throttled per account *and* address: a guesser elsewhere cannot lock the owner out.
+    # Behind a proxy, run uvicorn with --proxy-headers so this is the caller's address.
+    source = request.client.host if request.client else "unknown"
+    account_key = f"{grant_type}:{name}"
+    async with throttle.attempt(account=account_key, source=source) as attempt:
+        if client:
+            account = await db.get_client(state.store, client_id=name)
+            ok = await state.passwords.verify(account, secret, field="secret_hash")
+        else:
+            account = await db.get_user(state.store, username=name)
+            ok = await state.passwords.verify(account, secret)
+        attempt.ok = ok
     log: AuditLog = state.audit
     actor = ("client:" if client else "") + name
     outcome = "allowed" if ok else "denied"
@@ -104,11 +120,10 @@ async def login(
               status=200 if ok else 401, trace_id=current_trace_id())
     )  # fmt: skip
     if not ok:
-        throttle.failed(f"{grant_type}:{name}")
         raise HTTPException(401, "invalid credentials", headers=UNAUTHORIZED)
-    throttle.succeeded(f"{grant_type}:{name}")
     assert account is not None
-    token = issue_token(principal_of(account, client=client), state.settings)
+    principal = principal_of(account, client=client)
+    token = issue_token(principal, state.settings, version=version_of(account))
     return Token(access_token=token, expires_in=state.settings.token_ttl_s)
 
 
@@ -178,12 +193,18 @@ async def get_report(report_id: str, principal: CallerDep, services: ServicesDep
 
 @router.get(
     "/cases/{case_id}",
-    response_model=CaseView,
+    response_model=CaseView | CaseFeedbackView,
     tags=["cases"],
     responses=ERRORS,
     openapi_extra=policy(*CASEWORK, audit="read", object_type="case", id_param="case_id"),
 )
 async def get_case(case_id: str, principal: CallerDep, services: ServicesDep) -> JSONResponse:
+    """The child's case, shaped per role.
+
+    Police, social workers and the desk get `CaseView` (schools, reports, categories,
+    chronology). School staff get `CaseFeedbackView`: feedback on their own school's reports
+    (status, risk level, the tasks those reports started), nothing about other schools'.
+    """
     return await services.relay(
         "case_tracking", "GET", f"/cases/{seg(case_id)}", principal=principal
     )
@@ -211,7 +232,7 @@ async def close_case(
 
 @router.get(
     "/tasks",
-    response_model=list[TaskView],
+    response_model=list[TaskView | TaskFeedbackView],
     tags=["tasks"],
     responses=ERRORS,
     openapi_extra=policy(*CASEWORK, audit="read", object_type="task"),
@@ -223,6 +244,10 @@ async def list_tasks(
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> JSONResponse:
+    """A case's tasks (`case_id`), or the caller's own: an officer's, a social-work
+    organisation's, the desk's (all). School staff get only the tasks their school's reports
+    started, as `TaskFeedbackView` (no assignee); everyone else `TaskView`.
+    """
     params = {"case_id": case_id, "status": status, "limit": limit}
     return await services.relay(
         "case_tracking", "GET", "/tasks", principal=principal, params=params
@@ -251,7 +276,8 @@ async def acknowledge_task(
     response_model=list[NotificationView],
     tags=["notifications"],
     responses=ERRORS,
-    openapi_extra=policy(*ALL_ROLES),
+    # Notifications name children's cases and tasks: reading them is a read of that case.
+    openapi_extra=policy(*ALL_ROLES, audit="read", object_type="notification"),
 )
 async def my_notifications(
     principal: CallerDep,
@@ -270,7 +296,9 @@ async def my_notifications(
     response_model=NotificationView,
     tags=["notifications"],
     responses=ERRORS,
-    openapi_extra=policy(*ALL_ROLES),
+    openapi_extra=policy(
+        *ALL_ROLES, audit="read", object_type="notification", id_param="notification_id"
+    ),
 )
 async def mark_notification_read(
     notification_id: str, principal: CallerDep, services: ServicesDep
@@ -285,7 +313,9 @@ async def mark_notification_read(
     response_model=list[WelfareCheckView],
     tags=["patrol"],
     responses=ERRORS,
-    openapi_extra=policy(R.police_officer, R.dispatcher, R.supervisor),
+    openapi_extra=policy(
+        R.police_officer, R.dispatcher, R.supervisor, audit="read", object_type="welfare_check"
+    ),
 )
 async def welfare_checks(
     principal: CallerDep,

@@ -22,13 +22,34 @@ from gateway.clients import Services
 from gateway.limits import BodyLimitMiddleware, HygieneMiddleware, LoginThrottle, RateLimiter
 from gateway.settings import Settings
 from shared.bus import Bus
+from shared.demo import DEMO_PASSWORD
+from shared.errors import install_error_handling
 from shared.metrics import Metrics, metrics_response
-from shared.store import Store, open_store
+from shared.store import Store, StoreUnavailableError, open_store
 from shared.streams import GATEWAY_ERASURES
 from shared.telemetry import current_trace_id, http_tracing_middleware, setup_tracing
+from shared.web import store_unavailable
 
 NAME = "gateway"
 log = logging.getLogger("hulei.gateway")
+
+
+def nats_bus(
+    settings: Settings, *, name: str, metrics: Metrics | None = None, replayer: bool = False
+) -> Bus:
+    """The gateway's bus, or (replayer) the one it replays dead letters through."""
+    user, password = settings.nats_user, settings.nats_password
+    if replayer:
+        user, password = settings.replayer_nats_user, settings.replayer_nats_password
+    return Bus(
+        url=settings.nats_url,
+        name=name,
+        replicas=settings.stream_replicas,
+        metrics=metrics,
+        user=user,
+        password=password.get_secret_value() if password else None,
+        ca_file=settings.nats_ca_file,
+    )
 
 
 def create_app(
@@ -50,12 +71,12 @@ def create_app(
             chain=settings.audit_chain,
         )
         if settings.demo_mode:
-            await db.seed_demo_users(app.state.store, hasher=app.state.passwords.hasher)
-        app.state.bus = Bus(
-            url=settings.nats_url, name=NAME, replicas=settings.stream_replicas, metrics=metrics
-        )
+            demo_hash = await app.state.passwords.hash(DEMO_PASSWORD)
+            await db.seed_demo_users(app.state.store, password_hash=demo_hash)
+        app.state.bus = nats_bus(settings, name=NAME, metrics=metrics)
+        app.state.replayer = nats_bus(settings, name=f"{NAME}-replayer", replayer=True)
         await app.state.bus.connect()
-        await app.state.bus.ensure_streams()
+        await app.state.replayer.connect()
         app.state.bus.consume(GATEWAY_ERASURES, record_erasure(app.state.audit))
         checkpoints = Checkpointer(
             app.state.audit, app.state.bus, every_s=settings.audit_checkpoint_s
@@ -64,7 +85,7 @@ def create_app(
         app.state.audit_checkpoints = checkpoints
         app.state.services = Services(
             urls=settings.service_urls(),
-            secret=settings.internal_secret,
+            signing_key=settings.signing_key,
             timeout_s=settings.service_timeout_s,
             transports=transports,
         )
@@ -75,6 +96,7 @@ def create_app(
             await app.state.audit.close()
             await checkpoints.stop()
             await app.state.bus.close()
+            await app.state.replayer.close()
             await app.state.store.close()
 
     app = FastAPI(
@@ -86,7 +108,10 @@ def create_app(
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(rate=settings.rate_per_s, burst=settings.rate_burst)
     app.state.login_throttle = LoginThrottle(
-        max_failures=settings.login_max_failures, window_s=settings.login_window_s
+        free_failures=settings.login_max_failures,
+        max_delay_s=settings.login_max_delay_s,
+        source_max_failures=settings.login_source_max_failures,
+        window_s=settings.login_window_s,
     )
     metrics = Metrics(NAME)
 
@@ -96,6 +121,7 @@ def create_app(
     metrics.on_scrape(dead_letters)
     app.middleware("http")(metrics.middleware())
     app.middleware("http")(http_tracing_middleware(NAME))
+    install_error_handling(app)  # inside the body limit: never buffers more than it allows
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HygieneMiddleware)
     if settings.cors_origins:  # closed by default: only listed browser origins may call
@@ -108,6 +134,8 @@ def create_app(
     app.include_router(router)
     app.include_router(admin.router)
     app.include_router(audit_api.router)
+
+    app.add_exception_handler(StoreUnavailableError, store_unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -26,7 +26,8 @@ from gateway.audit_keys import AuditKeys
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, new_id, utcnow
 from shared.identity import Principal
-from shared.store import Cursor, Doc, Range, Store
+from shared.store import Cursor, Doc, Range, Store, Writer
+from shared.store.retry import transact
 
 ENTRIES_C = "audit"
 CHAINS_C = "audit_chains"
@@ -221,9 +222,11 @@ class AuditLog:
                     p.done.set_result(None)
 
     async def _commit(self, batch: list[_Pending]) -> tuple[int, str]:
-        seq, prev = self._head
         at = stamp(utcnow())
-        async with self._store.transaction() as tx:
+
+        async def work(tx: Writer) -> tuple[int, str]:
+            # From the committed head each attempt: a retried transaction starts over.
+            seq, prev = self._head
             taken: set[str] = set()
             for pending in batch:
                 if key := pending.once_key:
@@ -243,7 +246,10 @@ class AuditLog:
                     }
                     prev = self.keys.entry_mac(doc)
                     await tx.insert(ENTRIES_C, {**doc, "mac": prev})
-        return seq, prev
+            return seq, prev
+
+        # PostgreSQL: two gateways may race on the same once-key; the loser retries.
+        return await transact(self._store, work)
 
     async def page(
         self,

@@ -16,7 +16,9 @@ from shared.paging import LINK_RESPONSE, AfterParam, parse_after, set_next_link
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=AuditedRoute)
 AUDITOR = policy(Role.auditor)
-Action = Literal["read", "create", "update", "export", "login", "permission_change", "erase"]
+Action = Literal[
+    "read", "create", "update", "export", "login", "permission_change", "privileged_grant", "erase"
+]
 Outcome = Literal["allowed", "denied", "not_found", "failed", "error"]
 # A time without a zone would be a guess: it is a 422 naming the parameter.
 Moment = Annotated[AwareDatetime | None, Query(description="ISO 8601 with a zone offset")]

@@ -1,16 +1,20 @@
 """Public authentication: password and client-credentials grants, bearer JWTs, the caller.
 
-Tokens are HS256 with the algorithm pinned, issuer, audience and expiry required (RFC 8725).
-Every request also checks that the account or partner client is still active, so a
-deactivated user or a revoked client is locked out at once, not when its token expires.
+Tokens are HS256 with the algorithm pinned, issuer, audience and expiry required (RFC 8725),
+and live no longer than `token_ttl_s` whatever their `exp` says. Each account has a token
+version that every change of its standing bumps (deactivation, reactivation, role or scope,
+password, secret); a token carries the version it was issued under and every request checks
+it, so an old token never comes back to life, not even when the change is undone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 import uuid
-from contextlib import suppress
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, NamedTuple, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
@@ -27,23 +31,63 @@ ALGORITHM = "HS256"
 CLIENT_PREFIX = "client:"
 oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+T = TypeVar("T")
 
 
 class Passwords:
-    """Argon2id verification that costs the same whether or not the account exists."""
+    """Argon2id hashing and verification, off the event loop and a few at a time.
 
-    def __init__(self, hasher: PasswordHasher) -> None:
+    Argon2 is meant to be slow (tens of milliseconds of CPU); on the event loop every other
+    request would wait behind it. It runs in worker threads instead, at most `workers` at once:
+    by default as many as fill the cores, each check already using `parallelism` threads of its
+    own (more would only queue inside the CPU and starve the loop). Up to `max_waiting` more
+    wait their turn; beyond that the answer is 503 with Retry-After, so a login flood cannot
+    queue unbounded work. Verification costs the same whether or not the account exists.
+    """
+
+    def __init__(
+        self, hasher: PasswordHasher, *, workers: int | None = None, max_waiting: int | None = None
+    ) -> None:
         self.hasher = hasher
+        workers = workers or max(1, (os.cpu_count() or 1) // hasher.parallelism)
+        self._slots = asyncio.Semaphore(workers)
+        self._capacity = workers + (16 * workers if max_waiting is None else max_waiting)
+        self._in_flight = 0
         self._dummy = hasher.hash(uuid.uuid4().hex)
 
-    def verify(self, account: Doc | None, secret: str, *, field: str = "password_hash") -> bool:
-        if account is None or not account.get("active", False):
-            # Same work for unknown accounts as for known ones: timing does not reveal them.
-            with suppress(VerificationError, InvalidHashError):
-                self.hasher.verify(self._dummy, secret)
-            return False
+    async def _off_loop(self, work: Callable[[], T]) -> T:
+        if self._in_flight >= self._capacity:
+            raise HTTPException(
+                503, "too many password checks in progress", headers={"Retry-After": "1"}
+            )
+        self._in_flight += 1
         try:
-            return self.hasher.verify(account[field], secret)
+            async with self._slots:
+                job = asyncio.ensure_future(asyncio.to_thread(work))
+                try:
+                    return await asyncio.shield(job)
+                except asyncio.CancelledError:
+                    # The client left, but the thread runs on: keep its slot until it ends,
+                    # or clients that hang up could run any number of hashes at once.
+                    await asyncio.wait([job])
+                    raise
+        finally:
+            self._in_flight -= 1
+
+    async def hash(self, secret: str) -> str:
+        return await self._off_loop(lambda: self.hasher.hash(secret))
+
+    async def verify(
+        self, account: Doc | None, secret: str, *, field: str = "password_hash"
+    ) -> bool:
+        usable = account is not None and bool(account.get("active", False))
+        # Unknown or inactive: the same work against a dummy hash, so timing reveals nothing.
+        stored = str(account.get(field, "")) if account is not None and usable else self._dummy
+        return await self._off_loop(lambda: self._check(stored, secret)) and usable
+
+    def _check(self, stored: str, secret: str) -> bool:
+        try:
+            return self.hasher.verify(stored, secret)
         except (VerificationError, InvalidHashError):
             return False
 
@@ -58,7 +102,18 @@ def principal_of(account: Doc, *, client: bool = False) -> Principal:
     )
 
 
-def issue_token(principal: Principal, settings: Settings) -> str:
+def version_of(account: Doc) -> int:
+    return int(account.get("token_version", 0))
+
+
+class Session(NamedTuple):
+    """What a valid token says: who is calling, under which token version of the account."""
+
+    principal: Principal
+    version: int
+
+
+def issue_token(principal: Principal, settings: Settings, *, version: int) -> str:
     now = int(time.time())
     claims = {
         "iss": settings.jwt_issuer,
@@ -71,32 +126,42 @@ def issue_token(principal: Principal, settings: Settings) -> str:
         "school_id": principal.school_id,
         "org_id": principal.org_id,
         "school_ids": list(principal.school_ids),
+        "ver": version,
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
 
 
-def decode_token(token: str, settings: Settings) -> Principal:
+def decode_token(token: str, settings: Settings) -> Session:
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
+            settings.jwt_secret.get_secret_value(),
             algorithms=[ALGORITHM],  # pinned: never trust the token's own "alg"
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "ver"]},
         )
-        return Principal(
+        # A token that was made to live longer than we issue them was not made by us (or
+        # was made with a leaked key): refuse it rather than honour its own expiry.
+        if int(claims["exp"]) - int(claims["iat"]) > settings.token_ttl_s:
+            raise ValueError("token lifetime exceeds token_ttl_s")
+        principal = Principal(
             user_id=claims["sub"],
             role=Role(claims["role"]),
             school_id=claims.get("school_id"),
             org_id=claims.get("org_id"),
             school_ids=tuple(claims.get("school_ids") or ()),
         )
-    except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
+        version = claims["ver"]
+        if type(version) is not int:
+            raise ValueError("token version must be an integer")
+        return Session(principal, version)
+    except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as exc:
         raise HTTPException(401, "invalid or expired token", headers=UNAUTHORIZED) from exc
 
 
-async def still_active(request: Request, principal: Principal) -> bool:
+async def still_active(request: Request, session: Session) -> bool:
+    principal = session.principal
     store = request.app.state.store
     client = principal.user_id.startswith(CLIENT_PREFIX)
     if client:
@@ -105,9 +170,11 @@ async def still_active(request: Request, principal: Principal) -> bool:
         account = await db.get_user(store, username=principal.user_id)
     if account is None or not account.get("active"):
         return False
-    # Role and scope in the token must still be the account's: a demoted or moved user's
-    # old token does not keep the old powers.
-    return principal_of(account, client=client) == principal
+    # Role and scope must still be the account's, and no change may have happened since the
+    # token was issued (a change that was undone again included).
+    return (
+        principal_of(account, client=client) == principal and version_of(account) == session.version
+    )
 
 
 async def current_principal(
@@ -115,7 +182,7 @@ async def current_principal(
 ) -> Principal:
     if not token:
         raise HTTPException(401, "not authenticated", headers=UNAUTHORIZED)
-    principal = decode_token(token, request.app.state.settings)
-    if not await still_active(request, principal):
+    session = decode_token(token, request.app.state.settings)
+    if not await still_active(request, session):
         raise HTTPException(401, "account inactive or changed; log in again", headers=UNAUTHORIZED)
-    return principal
+    return session.principal

@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from gateway import store as db
 from gateway.admin import UserCreate, user_doc
 from gateway.audit import AuditLog, Event
+from gateway.auth import Passwords
 from gateway.settings import Settings
 from shared.identity import Role
 from shared.store import DuplicateKeyError, open_store
@@ -29,11 +30,14 @@ async def create_admin(*, store_url: str, audit_key: str, username: str, passwor
     )
     store = await open_store(store_url)
     try:
-        await db.insert_user(store, user=user_doc(body, hasher=PasswordHasher()))
+        user = await user_doc(body, passwords=Passwords(PasswordHasher(), workers=1))
+        await db.insert_user(store, user=user)
         audit = await AuditLog.open(store, key=audit_key)
         await audit.append(
             Event(actor="bootstrap", action="permission_change", object_type="user",
-                  object_id=username, role="admin")
+                  object_id=username, role="admin"),
+            Event(actor="bootstrap", action="privileged_grant", object_type="user",
+                  object_id=username, purpose="role admin"),
         )  # fmt: skip
     finally:
         await store.close()

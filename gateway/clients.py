@@ -1,7 +1,8 @@
 """How the gateway reaches the services: HTTP, with the caller vouched for by an internal token.
 
-A service that cannot be reached gives 503 with Retry-After (never a hang); a service error
-gives 502; a service's 4xx is passed on unchanged, so the field it names reaches the client.
+A service that cannot be reached, or answers 503 (its store is unavailable), gives 503 with
+Retry-After (never a hang); any other service error gives 502; a service's 4xx is passed on
+unchanged, so the field it names reaches the client.
 """
 
 from __future__ import annotations
@@ -9,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
 from shared.identity import Principal, mint_internal_token
 from shared.telemetry import inject
-from shared.web import INTERNAL_HEADER
-
-RETRY_AFTER_S = "5"
+from shared.web import INTERNAL_HEADER, RETRY_AFTER_S
 
 
 class Services:
@@ -24,12 +24,12 @@ class Services:
         self,
         *,
         urls: dict[str, str],
-        secret: str,
+        signing_key: Ed25519PrivateKey,
         timeout_s: float,
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         """`transports` lets tests route a service's calls in-process (httpx.ASGITransport)."""
-        self._secret = secret
+        self._signing_key = signing_key
         self._clients = {
             name: httpx.AsyncClient(
                 base_url=url, timeout=timeout_s, transport=(transports or {}).get(name)
@@ -48,7 +48,9 @@ class Services:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        outgoing = {INTERNAL_HEADER: mint_internal_token(principal, secret=self._secret)}
+        # A fresh token per call, for this service only: replayed elsewhere it is refused.
+        token = mint_internal_token(principal, key=self._signing_key, service=service)
+        outgoing = {INTERNAL_HEADER: token}
         outgoing.update(headers or {})
         inject(outgoing)
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -60,6 +62,10 @@ class Services:
             raise HTTPException(
                 503, f"{service} is unavailable", headers={"Retry-After": RETRY_AFTER_S}
             ) from exc
+        if response.status_code == 503:
+            raise HTTPException(
+                503, f"{service} is unavailable", headers={"Retry-After": RETRY_AFTER_S}
+            )
         if response.status_code >= 500:
             raise HTTPException(502, f"{service} failed to answer")
         return response

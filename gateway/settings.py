@@ -1,9 +1,18 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from functools import cached_property
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import DEMO_AUDIT_KEY, DEMO_JWT_SECRET, BaseServiceSettings
+from shared.identity import load_signing_key, raw_public
+from shared.settings import (
+    DEMO_AUDIT_KEY,
+    DEMO_INTERNAL_SIGNING_KEY,
+    DEMO_JWT_SECRET,
+    BaseServiceSettings,
+)
 
 
 class Settings(BaseServiceSettings):
@@ -11,7 +20,9 @@ class Settings(BaseServiceSettings):
 
     port: int = 8000
     store_url: str = "sqlite:///var/gateway.db"
-    jwt_secret: str = Field(default=DEMO_JWT_SECRET, min_length=32)
+    jwt_secret: SecretStr = Field(default=SecretStr(DEMO_JWT_SECRET), min_length=32)
+    # Signs internal tokens to the services; only the gateway holds it. PEM or base64.
+    internal_signing_key: SecretStr = SecretStr(DEMO_INTERNAL_SIGNING_KEY)
     jwt_issuer: str = "hulei"
     jwt_audience: str = "hulei-api"
     # Keys the audit trail's MAC chain and signs its checkpoints; only the gateway has it.
@@ -27,8 +38,14 @@ class Settings(BaseServiceSettings):
     token_ttl_s: int = Field(default=900, ge=60, le=86400, description="short-lived tokens")
     rate_per_s: float = Field(default=20.0, gt=0, description="requests a second per client")
     rate_burst: int = Field(default=60, ge=1)
-    login_max_failures: int = Field(default=5, ge=1)
-    login_window_s: float = Field(default=300.0, gt=0)
+    login_max_failures: int = Field(
+        default=3, ge=1, description="free failures per account and address before delays"
+    )
+    login_max_delay_s: float = Field(default=300.0, gt=0, description="cap of the growing delay")
+    login_source_max_failures: int = Field(
+        default=30, ge=1, description="failures per address across accounts in the window"
+    )
+    login_window_s: float = Field(default=900.0, gt=0, description="failures are remembered")
     cors_origins: list[str] = Field(default_factory=list, description="closed unless listed")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     service_timeout_s: float = Field(default=5.0, gt=0)
@@ -36,11 +53,30 @@ class Settings(BaseServiceSettings):
     case_tracking_url: str = "http://127.0.0.1:8102"
     patrol_url: str = "http://127.0.0.1:8103"
     notifications_url: str = "http://127.0.0.1:8104"
+    # The NATS identity used only to replay a dead letter (shared/nats_auth.py REPLAYER).
+    replayer_nats_user: str | None = None
+    replayer_nats_password: SecretStr | None = None
 
-    def secret_fields(self) -> dict[str, str]:
+    @model_validator(mode="after")
+    def _readable_signing_key(self) -> Settings:
+        try:
+            key = load_signing_key(self.internal_signing_key.get_secret_value())
+        except ValueError as exc:
+            raise ValueError(f"internal_signing_key: {exc}") from exc
+        demo = raw_public(load_signing_key(DEMO_INTERNAL_SIGNING_KEY).public_key())
+        if not self.demo_mode and raw_public(key.public_key()) == demo:  # another encoding
+            raise ValueError("internal_signing_key is the demo key; set a real one")
+        return self
+
+    @cached_property
+    def signing_key(self) -> Ed25519PrivateKey:
+        return load_signing_key(self.internal_signing_key.get_secret_value())
+
+    def guarded_values(self) -> dict[str, str]:
         return {
-            **super().secret_fields(),
-            "jwt_secret": self.jwt_secret,
+            **super().guarded_values(),
+            "jwt_secret": self.jwt_secret.get_secret_value(),
+            "internal_signing_key": self.internal_signing_key.get_secret_value(),
             "audit_key": self.audit_key.get_secret_value(),
         }
 

@@ -1,11 +1,14 @@
-"""The gateway's own store: user accounts and partner clients (the identity directory)."""
+"""The gateway's own store: user accounts and partner clients (the identity directory).
+
+Each account has a `token_version`: tokens carry the version they were issued under, and a
+change of the account's standing bumps it, which retires every token issued before.
+"""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-
-from shared.demo import DEMO_PASSWORD, USERS
-from shared.store import Doc, Reader, Store, Writer
+from shared.demo import USERS
+from shared.store import Cursor, Doc, Reader, Store, Writer
+from shared.store.retry import transact
 
 USERS_C = "users"
 CLIENTS_C = "clients"
@@ -15,8 +18,12 @@ async def get_user(store: Reader, *, username: str) -> Doc | None:
     return await store.get(USERS_C, username)
 
 
-async def list_users(store: Reader) -> list[Doc]:
-    return await store.find(USERS_C, order_by="id")
+def _page(after: str | None) -> Cursor | None:
+    return Cursor(after, after) if after is not None else None  # ordered by id itself
+
+
+async def list_users(store: Reader, *, limit: int, after: str | None = None) -> list[Doc]:
+    return await store.find(USERS_C, order_by="id", limit=limit, after=_page(after))
 
 
 async def insert_user(tx: Writer, *, user: Doc) -> None:
@@ -31,18 +38,24 @@ async def get_client(store: Reader, *, client_id: str) -> Doc | None:
     return await store.get(CLIENTS_C, client_id)
 
 
-async def list_clients(store: Reader) -> list[Doc]:
-    return await store.find(CLIENTS_C, order_by="id")
+async def list_clients(store: Reader, *, limit: int, after: str | None = None) -> list[Doc]:
+    return await store.find(CLIENTS_C, order_by="id", limit=limit, after=_page(after))
 
 
 async def put_client(tx: Writer, *, client: Doc) -> None:
     await tx.put(CLIENTS_C, client)
 
 
-async def seed_demo_users(store: Store, *, hasher: PasswordHasher) -> None:
-    # One hash for the shared demo password keeps start-up fast; each is still a salted Argon2id.
-    password_hash = hasher.hash(DEMO_PASSWORD)
-    async with store.transaction() as tx:
+def bumped(account: Doc) -> Doc:
+    """The account with a new token version: every token issued before no longer works."""
+    return {**account, "token_version": int(account.get("token_version", 0)) + 1}
+
+
+async def seed_demo_users(store: Store, *, password_hash: str) -> None:
+    """`password_hash`: of DEMO_PASSWORD. One hash for all keeps start-up fast; each is still
+    a salted Argon2id."""
+
+    async def seed(tx: Writer) -> None:
         for user in USERS:
             if await tx.get(USERS_C, user.username) is not None:
                 continue  # keep changes an admin made since the last start
@@ -57,5 +70,8 @@ async def seed_demo_users(store: Store, *, hasher: PasswordHasher) -> None:
                     "org_id": user.org_id,
                     "school_ids": list(user.school_ids),
                     "active": True,
+                    "token_version": 0,
                 },
             )
+
+    await transact(store, seed)  # two gateways starting together: one seeds, one re-checks

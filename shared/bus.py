@@ -3,7 +3,11 @@
 Rules (see README): events only on JetStream; every publish carries Nats-Msg-Id = event id and is
 retried with the same id; consumers ack only after the handler returned (its effect committed);
 a failing message is nak'ed with backoff and, after `max_deliver` deliveries, moved to the
-DEADLETTER stream so it never blocks the messages behind it.
+DEADLETTER stream so it never blocks the messages behind it. An event whose `source` may not
+publish its subject (`shared.streams.PUBLISHERS`) is dead-lettered at once, never handled.
+
+A bus connects as one NATS identity (`shared/nats_auth.py`). Only the admin identity may declare
+streams and consumers: a service's bus (`declare=False`) binds to durables declared up front.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import itertools
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 
@@ -26,12 +31,15 @@ from opentelemetry.trace import SpanKind
 from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
 from shared.metrics import Metrics
+from shared.nats_auth import inbox_prefix
+from shared.store import StoreUnavailableError
 from shared.streams import (
     CONSUMERS,
     STREAMS,
     ConsumerSpec,
     StreamSpec,
     consumer_config,
+    publishers_of,
     stream_config,
 )
 from shared.telemetry import extract, inject, tracer
@@ -93,10 +101,19 @@ class Bus:
         retry_base_s: float = 0.5,
         retry_cap_s: float = 30.0,
         metrics: Metrics | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
+        declare: bool = False,
     ) -> None:
         # A comma-separated list names the seeds of a cluster; the client learns the rest.
         self._servers = [u.strip() for u in url.split(",") if u.strip()]
         self._name = name
+        self._user = user
+        self._password = password
+        self._ca_file = ca_file
+        # Admin only: the pull loop creates its durable if missing (tests' ad-hoc consumers).
+        self._declare = declare
         self._replicas = replicas
         self.max_deliver = max_deliver
         self._retry_base_s = retry_base_s
@@ -141,6 +158,11 @@ class Bus:
             disconnected_cb=on_disconnect,
             reconnected_cb=on_reconnect,
             error_cb=on_error,
+            user=self._user,
+            password=self._password,
+            # Replies come to this identity's own inbox: it may subscribe to nothing else.
+            inbox_prefix=inbox_prefix(self._user) if self._user else "_INBOX",
+            tls=ssl.create_default_context(cafile=self._ca_file) if self._ca_file else None,
         )
         self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
 
@@ -154,7 +176,7 @@ class Bus:
         deadline = asyncio.get_running_loop().time() + within_s
         while True:
             try:
-                await self._declare(streams)
+                await self._add_streams(streams)
                 return
             except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError) as exc:
                 if asyncio.get_running_loop().time() > deadline:
@@ -162,7 +184,7 @@ class Bus:
                 log.info("JetStream not ready yet (%r); retrying", exc)
                 await asyncio.sleep(0.5)
 
-    async def _declare(self, streams: Sequence[StreamSpec]) -> None:
+    async def _add_streams(self, streams: Sequence[StreamSpec]) -> None:
         for spec in streams:
             config = stream_config(spec, replicas=self._replicas)
             try:
@@ -219,8 +241,9 @@ class Bus:
         for spec in consumers:
             await self.js.add_consumer(spec.stream, consumer_config(spec))
 
-    async def _ensure_consumer(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
-        await self.ensure_consumers([spec])
+    async def _bind(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
+        if self._declare:
+            await self.ensure_consumers([spec])
         return await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
 
     async def _stalled(self, spec: ConsumerSpec) -> bool:
@@ -236,7 +259,7 @@ class Bus:
         while not self._stopping.is_set():
             try:
                 if sub is None:
-                    sub = await self._ensure_consumer(spec)
+                    sub = await self._bind(spec)
                 # Long poll for one message so it is handled the moment it arrives; a long fetch
                 # of a whole batch would hold it until the batch filled or the request expired.
                 # The server wants the idle heartbeat under half the request's lifetime.
@@ -302,6 +325,13 @@ class Bus:
                 await self._dead_letter(spec, msg, f"undecodable envelope: {exc}")
                 consumed.labels(self._name, spec.durable, "unknown", "dead_lettered").inc()
                 return
+            if envelope.source not in publishers_of(msg.subject):
+                # The server let its publisher through, yet the envelope claims another
+                # owner: a forgery or a bug. Never handled, never retried.
+                reason = f"source {envelope.source!r} may not publish {msg.subject}"
+                await self._dead_letter(spec, msg, reason)
+                consumed.labels(self._name, spec.durable, envelope.type, "dead_lettered").inc()
+                return
             try:
                 async with _working_on(msg, every_s=spec.ack_wait_s / 3):
                     result = await handler(envelope)
@@ -309,7 +339,11 @@ class Bus:
                 raise
             except Exception as exc:
                 span.record_exception(exc)
-                if delivered >= self.max_deliver:
+                # A store that is down or busy is an outage, not a poison event: wait it out
+                # (with backoff) however many deliveries it takes; dead letters are for events
+                # no retry can fix.
+                outage = isinstance(exc, StoreUnavailableError)
+                if delivered >= self.max_deliver and not outage:
                     await self._dead_letter(spec, msg, f"{type(exc).__name__}: {exc}")
                     outcome = "dead_lettered"
                 else:

@@ -3,6 +3,10 @@
 A replay republishes the original event to its original subject under a new message id.
 Every consumer of that subject sees it again; those that handled it before skip it (their
 processed-event record), the one that failed gets another chance.
+
+The republish and the delete go through the `replayer` bus: the one NATS identity allowed to
+publish any event subject and to delete a dead letter (shared/nats_auth.py). The gateway's own
+bus reads the letters and announces the replay.
 """
 
 from __future__ import annotations
@@ -55,13 +59,15 @@ async def list_dead_letters(bus: Bus, *, limit: int = 100) -> list[DeadLetteredV
     return found
 
 
-async def replay_dead_letter(bus: Bus, *, seq: int, by: str) -> DeadLetteredView | None:
+async def replay_dead_letter(
+    bus: Bus, *, replayer: Bus, seq: int, by: str
+) -> DeadLetteredView | None:
     msg = await _get(bus, seq)
     if msg is None:
         return None
     view = _view(msg)
     headers = {"Nats-Msg-Id": f"replay:{seq}"}
-    await bus.js.publish(view.original_subject, msg.data or b"", headers=headers)
+    await replayer.js.publish(view.original_subject, msg.data or b"", headers=headers)
     replayed = DeadLetterReplayed(
         dead_letter_id=seq,
         consumer=view.consumer,
@@ -73,5 +79,5 @@ async def replay_dead_letter(bus: Bus, *, seq: int, by: str) -> DeadLetteredView
         replayed, source="gateway", subject=str(seq), correlation_id=view.event_id or str(seq)
     )
     await bus.publish(envelope.model_copy(update={"id": f"dl-replayed-{seq}"}))
-    await bus.js.delete_msg(STREAM, seq)
+    await replayer.js.delete_msg(STREAM, seq)
     return view

@@ -58,6 +58,7 @@ def _users() -> tuple[DemoUser, ...]:
     users = [
         DemoUser("teacher1", "teacher", "Teacher at school 1", school_id="sch-01"),
         DemoUser("teacher2", "teacher", "Teacher at school 2", school_id="sch-02"),
+        DemoUser("teacher10", "teacher", "Teacher at school 10", school_id="sch-10"),
         DemoUser("safety1", "school_safety_lead", "Safety lead, school 1", school_id="sch-01"),
     ]
     for k in range(1, 8):

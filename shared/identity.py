@@ -1,17 +1,28 @@
-"""Who is calling: roles, the principal, and the internal token the gateway hands to services."""
+"""Who is calling: roles, the principal, and the internal token the gateway hands to services.
+
+The internal token is signed with Ed25519: only the gateway holds the private key, the services
+hold the public key, so reading one service's memory or environment mints nothing. Each token
+names the one service it is for (its audience), lives at most 30 s and carries a unique id.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
+import uuid
 from enum import StrEnum
 
 import jwt
-from pydantic import BaseModel, ConfigDict
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-INTERNAL_AUDIENCE = "hulei-internal"
+INTERNAL_AUDIENCE_PREFIX = "hulei-internal:"
 INTERNAL_ISSUER = "hulei-gateway"
-INTERNAL_ALGORITHM = "HS256"
-INTERNAL_TTL_S = 60
+INTERNAL_ALGORITHM = "EdDSA"  # pinned on reading: never the token's own "alg"
+INTERNAL_TTL_S = 30  # the longest lifetime a service accepts, and what the gateway mints
+CLOCK_LEEWAY_S = 5  # skew between the gateway's and a service's clock
 
 
 class Role(StrEnum):
@@ -50,27 +61,96 @@ class Principal(BaseModel):
         return keys
 
 
-def mint_internal_token(principal: Principal, *, secret: str) -> str:
+def internal_audience(service: str) -> str:
+    return f"{INTERNAL_AUDIENCE_PREFIX}{service}"
+
+
+def mint_internal_token(principal: Principal, *, key: Ed25519PrivateKey, service: str) -> str:
+    """A token that vouches for `principal` to `service` only, for INTERNAL_TTL_S seconds."""
     now = int(time.time())
     claims = {
         "iss": INTERNAL_ISSUER,
-        "aud": INTERNAL_AUDIENCE,
+        "aud": internal_audience(service),
         "iat": now,
         "exp": now + INTERNAL_TTL_S,
+        "jti": uuid.uuid4().hex,
         "sub": principal.user_id,
         "principal": principal.model_dump(mode="json"),
     }
-    return jwt.encode(claims, secret, algorithm=INTERNAL_ALGORITHM)
+    return jwt.encode(claims, key, algorithm=INTERNAL_ALGORITHM)
 
 
-def read_internal_token(token: str, *, secret: str) -> Principal:
-    """Raises jwt.InvalidTokenError on any defect (signature, expiry, issuer, audience)."""
+def read_internal_token(token: str, *, key: Ed25519PublicKey, service: str) -> Principal:
+    """Raises jwt.InvalidTokenError on any defect: signature, algorithm, expiry, issuer,
+    audience (another service's token), a missing id, or a lifetime above INTERNAL_TTL_S."""
     claims = jwt.decode(
         token,
-        secret,
+        key,
         algorithms=[INTERNAL_ALGORITHM],
-        audience=INTERNAL_AUDIENCE,
+        audience=internal_audience(service),
         issuer=INTERNAL_ISSUER,
-        options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        leeway=CLOCK_LEEWAY_S,
+        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "principal"]},
     )
-    return Principal.model_validate(claims["principal"])
+    if not isinstance(claims["iat"], int) or claims["exp"] - claims["iat"] > INTERNAL_TTL_S:
+        raise jwt.InvalidTokenError(f"internal token lives longer than {INTERNAL_TTL_S} s")
+    try:
+        return Principal.model_validate(claims["principal"])
+    except ValidationError as exc:  # a 401 like any other defect, never a 500
+        raise jwt.InvalidTokenError("internal token names no valid principal") from exc
+
+
+def _key_bytes(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"{what} is neither PEM nor base64") from exc
+
+
+def load_signing_key(text: str) -> Ed25519PrivateKey:
+    """An Ed25519 private key from PEM (PKCS#8), or base64 of its 32 raw bytes or its DER."""
+    try:
+        if text.lstrip().startswith("-----BEGIN"):
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+        else:
+            raw = _key_bytes(text, "signing key")
+            if len(raw) == 32:
+                return Ed25519PrivateKey.from_private_bytes(raw)
+            key = serialization.load_der_private_key(raw, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a readable Ed25519 private key: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("not an Ed25519 private key")
+    return key
+
+
+def load_verify_key(text: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM (SubjectPublicKeyInfo), or base64 of its 32 raw bytes
+    or its DER."""
+    try:
+        if text.lstrip().startswith("-----BEGIN"):
+            key = serialization.load_pem_public_key(text.encode())
+        else:
+            raw = _key_bytes(text, "verify key")
+            if len(raw) == 32:
+                return Ed25519PublicKey.from_public_bytes(raw)
+            key = serialization.load_der_public_key(raw)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a readable Ed25519 public key: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
+
+
+def raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def generate_keypair() -> tuple[str, str]:
+    """A fresh (signing key, verify key) pair, each as base64 of its 32 raw bytes."""
+    private = Ed25519PrivateKey.generate()
+    raw = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    public = raw_public(private.public_key())
+    return base64.b64encode(raw).decode(), base64.b64encode(public).decode()

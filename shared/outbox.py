@@ -7,7 +7,6 @@ and publishes it with the same Nats-Msg-Id, which JetStream de-duplicates.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from contextlib import suppress
@@ -15,22 +14,41 @@ from contextlib import suppress
 from shared.bus import Bus
 from shared.events import Envelope
 from shared.store import Store, Writer
+from shared.store.migrations import Migration
+from shared.store.retry import transact
 
 log = logging.getLogger("hulei.outbox")
 COLLECTION = "outbox"
-_counter = itertools.count()
+
+
+class _Sequence:
+    """Wall-clock nanoseconds, strictly increasing within the process: relay order follows
+    commit order here, roughly across processes, and the value (~1.8e18) fits BSON's int64
+    (MongoDB refuses anything above 9.2e18)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(time.time_ns(), self._last + 1)
+        return self._last
+
+
+_seq = _Sequence()
+
+
+async def _by_seq_v1(store: Store) -> None:
+    await store.ensure_index(COLLECTION, ["seq"])  # the relay reads the oldest first
+
+
+MIGRATIONS = [Migration(1, "outbox entries in relay order", _by_seq_v1)]
 
 
 async def add_to_outbox(tx: Writer, *envelopes: Envelope) -> None:
     for envelope in envelopes:
         await tx.insert(
             COLLECTION,
-            {
-                "id": envelope.id,
-                # Relay order follows commit order within a process.
-                "seq": time.time_ns() * 1000 + next(_counter) % 1000,
-                "envelope": envelope.model_dump(mode="json"),
-            },
+            {"id": envelope.id, "seq": _seq.next(), "envelope": envelope.model_dump(mode="json")},
         )
 
 
@@ -79,9 +97,12 @@ class OutboxRelay:
         results = await asyncio.gather(*(self._relay_one(doc) for doc in pending))
         published = [event_id for event_id in results if event_id is not None]
         # One commit for the whole batch: a crash here only means a re-publish JetStream drops.
-        async with self._store.transaction() as tx:
+
+        async def remove(tx: Writer) -> None:
             for event_id in published:
                 await tx.delete(COLLECTION, event_id)
+
+        await transact(self._store, remove)
         return len(published)
 
     async def _relay_one(self, doc: dict[str, object]) -> str | None:

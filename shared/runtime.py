@@ -7,19 +7,24 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from shared.bus import Bus, Handler
 from shared.events import Envelope, EventData, utcnow
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
+from shared.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
 from shared.outbox import OutboxRelay, add_to_outbox
 from shared.settings import BaseServiceSettings
 from shared.store import Store, Writer, open_store
+from shared.store.migrations import migrate
+from shared.store.retry import transact
 from shared.streams import ConsumerSpec
 from shared.telemetry import current_traceparent, setup_tracing
 
 log = logging.getLogger("hulei.runtime")
 PROCESSED = "processed_events"
+R = TypeVar("R")
 
 
 @dataclass
@@ -48,6 +53,7 @@ class UnitOfWork:
 
 
 EventEffect = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+Work = Callable[[UnitOfWork], Awaitable[R]]
 
 
 @dataclass
@@ -68,6 +74,23 @@ class Runtime:
         if uow.events:
             self.relay.notify()
 
+    async def transact(self, work: Work[R]) -> R:
+        """`work(uow)` in a unit of work, run again from the start when the transaction lost a
+        race (bounded; then StoreUnavailableError). `work` must touch nothing but `uow`."""
+        committed: list[UnitOfWork] = []
+
+        async def attempt(tx: Writer) -> R:
+            uow = UnitOfWork(tx)
+            result = await work(uow)
+            await add_to_outbox(tx, *uow.events)
+            committed[:] = [uow]
+            return result
+
+        result = await transact(self.store, attempt)
+        if committed and committed[0].events:
+            self.relay.notify()
+        return result
+
     def once(self, spec: ConsumerSpec, effect: EventEffect) -> Handler:
         """Wrap an effect so a redelivered event changes nothing the second time."""
 
@@ -75,12 +98,17 @@ class Runtime:
             marker = f"{spec.durable}:{envelope.id}"
             if await self.store.get(PROCESSED, marker) is not None:
                 return False
-            async with self.unit_of_work() as uow:
-                # Inserted in the same transaction as the effect: a concurrent duplicate
-                # fails on the unique id and is retried, then skipped by the check above.
+
+            async def work(uow: UnitOfWork) -> bool:
+                # Checked again and marked in the same transaction as the effect: a concurrent
+                # duplicate (another replica) conflicts, is run again, and stops here.
+                if await uow.tx.get(PROCESSED, marker) is not None:
+                    return False
                 await uow.tx.insert(PROCESSED, {"id": marker, "at": utcnow().isoformat()})
                 await effect(envelope, uow)
-            return True
+                return True
+
+            return await self.transact(work)
 
         return handler
 
@@ -108,10 +136,16 @@ async def open_runtime(
     name: str,
     store: Store | None = None,
     metrics: Metrics | None = None,
+    declare: bool = False,
 ) -> AsyncIterator[Runtime]:
     setup_tracing(service=name, exporter=settings.otel_exporter)
     metrics = metrics or Metrics(name)
     store = store or await open_store(settings.store_url)
+    try:
+        await migrate(store, component="outbox", migrations=OUTBOX_MIGRATIONS)
+    except BaseException:
+        await store.close()
+        raise
     bus = Bus(
         url=settings.nats_url,
         name=name,
@@ -120,9 +154,14 @@ async def open_runtime(
         retry_base_s=settings.retry_base_s,
         retry_cap_s=settings.retry_cap_s,
         metrics=metrics,
+        user=settings.nats_user,
+        password=settings.nats_password.get_secret_value() if settings.nats_password else None,
+        ca_file=settings.nats_ca_file,
+        declare=declare,
     )
     await bus.connect()
-    await bus.ensure_streams()
+    if declare:  # admin only (tests); services bind to streams and durables declared up front
+        await bus.ensure_streams()
     relay = OutboxRelay(store=store, bus=bus)
     bus.on_reconnect(relay.notify)  # what piled up while NATS was away goes out at once
     relay.start()
@@ -131,7 +170,7 @@ async def open_runtime(
     )
 
     async def outbox_pending() -> None:
-        metrics.outbox_pending.labels(name).set(len(await store.find(OUTBOX)))
+        metrics.outbox_pending.labels(name).set(await store.count(OUTBOX))
 
     metrics.on_scrape(bus.refresh_gauges)
     metrics.on_scrape(outbox_pending)

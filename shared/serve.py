@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -15,6 +16,8 @@ S = TypeVar("S", bound=BaseServiceSettings)
 
 
 def serve(create_app: Callable[[S], FastAPI], settings: S, *, name: str) -> None:
+    # Before anything is created: databases and logs hold children's data, owner only.
+    os.umask(0o077)
     setup_logging(service=name, level=settings.log_level)
     uvicorn.run(
         create_app(settings),

@@ -1,6 +1,7 @@
-"""Every JetStream stream and durable consumer, declared once.
+"""Every JetStream stream and durable consumer, and who may publish what, declared once.
 
-The code (`Bus.ensure_streams`) and the deployment manifests both read these definitions.
+The code (`Bus.ensure_streams`), the deployment manifests and the NATS permissions
+(`shared/nats_auth.py`) all read these definitions.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class ConsumerSpec:
     ack_wait_s: float = 6.0
     max_ack_pending: int = 1000
 
+    @property
+    def owner(self) -> str:
+        """The process that consumes it: durable names start with its name."""
+        return self.durable.partition("-")[0]
+
 
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("SCHOOL", ("school.>",)),
@@ -53,6 +59,7 @@ GATEWAY_ERASURES = ConsumerSpec("SCHOOL", "gateway-erasures", "school.child.eras
 NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
 NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
+NOTIFICATIONS_CASES = ConsumerSpec("CASES", "notifications-cases", "case.identity.flagged.v1")
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
@@ -62,7 +69,43 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     NOTIFICATIONS_TASKS,
     PATROL_TASKS,
     NOTIFICATIONS_OPS,
+    NOTIFICATIONS_CASES,
 )
+
+
+PROCESSES = ("school_liaison", "case_tracking", "patrol", "notifications", "gateway")
+
+# Who may publish on a subject; the first matching pattern decides. The NATS server enforces it
+# per identity, and consumers check an envelope's `source` against it again (defence in depth).
+PUBLISHERS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("school.>", frozenset({"school_liaison"})),
+    ("case.>", frozenset({"case_tracking"})),
+    ("task.>", frozenset({"case_tracking"})),
+    ("patrol.>", frozenset({"patrol"})),
+    ("notification.>", frozenset({"notifications"})),
+    # Whichever process dead-lettered raises the alert, under its own name.
+    ("ops.dead_lettered.v1", frozenset(PROCESSES)),
+    ("ops.>", frozenset({"gateway"})),
+    ("audit.>", frozenset({"gateway"})),
+)
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS wildcards: `*` is one token, a final `>` one or more."""
+    want, got = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(got) > i
+        if i >= len(got) or token not in ("*", got[i]):
+            return False
+    return len(want) == len(got)
+
+
+def publishers_of(subject: str) -> frozenset[str]:
+    for pattern, who in PUBLISHERS:
+        if subject_matches(pattern, subject):
+            return who
+    return frozenset()
 
 
 def stream_config(spec: StreamSpec, *, replicas: int) -> StreamConfig:

@@ -10,14 +10,25 @@ import jwt
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from shared.errors import install_error_handling
 from shared.identity import Principal, read_internal_token
 from shared.metrics import Metrics, metrics_response
 from shared.runtime import Runtime, open_runtime
-from shared.settings import BaseServiceSettings
-from shared.store import Store
+from shared.settings import ServiceSettings
+from shared.store import Store, StoreUnavailableError
 from shared.telemetry import http_tracing_middleware
 
 INTERNAL_HEADER = "X-Hulei-Internal"
+RETRY_AFTER_S = "5"
+
+
+async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The store is down or a transaction kept conflicting: retry later, not a bug (no 500)."""
+    return JSONResponse(
+        {"detail": "the store is unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -29,11 +40,15 @@ def get_caller(
     request: Request,
     token: Annotated[str | None, Header(alias=INTERNAL_HEADER)] = None,
 ) -> Principal:
-    """The principal the gateway vouches for. A direct call without it is refused."""
+    """The principal the gateway vouches for, in a token meant for this service. A direct call
+    without it, or with a token for another service, is refused."""
     if not token:
         raise HTTPException(401, "missing internal credential")
+    settings = request.app.state.settings
     try:
-        return read_internal_token(token, secret=get_runtime(request).settings.internal_secret)
+        return read_internal_token(
+            token, key=settings.verify_key, service=request.app.state.service_name
+        )
     except jwt.InvalidTokenError as exc:
         raise HTTPException(401, "invalid internal credential") from exc
 
@@ -47,6 +62,7 @@ def install_common(app: FastAPI, *, service: str, metrics: Metrics) -> None:
     work), and /metrics (Prometheus)."""
     app.middleware("http")(metrics.middleware())
     app.middleware("http")(http_tracing_middleware(service))
+    app.add_exception_handler(StoreUnavailableError, store_unavailable)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
@@ -79,7 +95,7 @@ Setup = Callable[[FastAPI, Runtime], Awaitable[None]]
 def service_app(
     *,
     name: str,
-    settings: BaseServiceSettings,
+    settings: ServiceSettings,
     router: APIRouter,
     setup: Setup,
     store: Store | None = None,
@@ -96,7 +112,19 @@ def service_app(
             await setup(app, runtime)
             yield
 
-    app = FastAPI(title=f"Hulei {name} (internal)", lifespan=lifespan)
+    # Internal API docs only in demo mode: outside it they map the service for an intruder and
+    # serve nobody (clients use the gateway's API, documented at the gateway).
+    docs = settings.demo_mode
+    app = FastAPI(
+        title=f"Hulei {name} (internal)",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.settings = settings
+    app.state.service_name = name
     install_common(app, service=name, metrics=metrics)
+    install_error_handling(app)
     app.include_router(router)
     return app

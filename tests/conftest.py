@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from deploy.launcher import Platform, Ports
+from tests.pgserver import PgServer, find_bin_dir
+from tests.support import StoreUrl
 
 _MARKERS = {"unit": "unit", "integration": "integration", "e2e": "e2e"}
 
@@ -43,6 +47,55 @@ def nats_server(tmp_path: Path) -> Iterator[Platform]:
 @pytest.fixture
 def nats_url(nats_server: Platform) -> str:
     return nats_server.nats_url
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One real PostgreSQL server for the session; tests take fresh databases from it."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        message = "PostgreSQL binaries (initdb, pg_ctl) not found; `make install` installs them"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)  # CI must run the production store's suites, never skip them
+        pytest.skip(message)
+    server = PgServer(bin_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.remove()
+
+
+@pytest.fixture
+def store_backend() -> str:
+    """Which store the test's services run on; suites that must pass on every store override
+    this with `tests.support.every_store`."""
+    return "sqlite"
+
+
+@pytest.fixture
+def store_url(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> StoreUrl:
+    """`await store_url(name)`: the URL of the test's store called `name` (one SQLite file, or
+    one fresh PostgreSQL database); the same name gives the same store within a test."""
+    server: PgServer | None = (
+        request.getfixturevalue("pg_server") if store_backend == "postgres" else None
+    )
+    made: dict[str, str] = {}
+
+    async def url(name: str) -> str:
+        if name in made:
+            return made[name]
+        if server is not None:
+            made[name] = await server.create_database(name)
+        elif store_backend == "mongo":  # a fresh database on the server MONGODB_URL names
+            base = os.environ["MONGODB_URL"].rstrip("/")
+            made[name] = f"{base}/{name}_{uuid.uuid4().hex[:8]}"
+        else:
+            made[name] = f"sqlite:///{tmp_path / f'{name}.db'}"
+        return made[name]
+
+    return url
 
 
 @pytest.fixture(scope="session")

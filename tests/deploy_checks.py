@@ -27,12 +27,15 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from shared.identity import generate_keypair
+
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 COMPOSE_FILE = DEPLOY / "compose" / "docker-compose.yml"
 COMPOSE_ENV_EXAMPLE = DEPLOY / "compose" / ".env.example"
 COMPOSE_NATS_CONF = DEPLOY / "compose" / "nats.conf"
+COMPOSE_NATS_ACCOUNTS = DEPLOY / "compose" / "nats-accounts.conf"
 COMPOSE_SCHEMA = DEPLOY / "schemas" / "compose-spec.json"
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "prod")
@@ -482,8 +485,12 @@ def _command_list(command: Any) -> list[str] | None:
 
 def compose_errors(compose: Obj, env_file: Mapping[str, str]) -> list[str]:
     """depends_on and healthchecks consistent; Hulei services run real modules with real
-    settings; URLs between services name services that exist."""
-    errors: list[str] = []
+    settings; URLs between services name services that exist; each dials NATS as itself."""
+    from tests.nats_deploy import compose_nats_errors
+
+    errors: list[str] = compose_nats_errors(
+        compose
+    )  # before interpolation: which secret feeds what
     compose = interpolate(compose, env_file, errors)
     services: dict[str, Obj] = compose.get("services", {})
     volumes = set((compose.get("volumes") or {}).keys())
@@ -566,9 +573,17 @@ def url_hosts(value: str) -> list[tuple[str, int | None]]:
 # ---- Kubernetes -------------------------------------------------------------------------------
 
 
+CERT_MANAGER = "cert-manager.io/v1"
+# What a cert-manager Certificate's Secret holds.
+CERTIFICATE_KEYS = ("tls.crt", "tls.key", "ca.crt")
+
+
 def k8s_schema_errors(objects: list[Obj], version: str = K8S_VERSION) -> list[str]:
     errors = []
     for obj in objects:
+        if obj.get("apiVersion") == CERT_MANAGER:
+            errors += cert_manager_errors(obj, objects)
+            continue
         try:
             kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -576,6 +591,34 @@ def k8s_schema_errors(objects: list[Obj], version: str = K8S_VERSION) -> list[st
             errors.append(f"{_name(obj)}: {path}: {exc.message}")
         except kubernetes_validate.SchemaNotFoundError as exc:
             errors.append(f"{_name(obj)}: no schema ({exc})")
+    return errors
+
+
+def cert_manager_errors(obj: Obj, objects: list[Obj]) -> list[str]:
+    """No schema ships for cert-manager's kinds: the fields Hulei uses, and that they connect."""
+    where, spec = _name(obj), obj.get("spec", {})
+    issuers = _by_kind(objects, "Issuer")
+    if obj["kind"] == "Issuer":
+        kinds = {"selfSigned", "ca"} & set(spec)
+        if len(kinds) != 1 or set(spec) - kinds:
+            return [f"{where}: spec must be exactly one of selfSigned, ca (got {sorted(spec)})"]
+        ca = spec.get("ca")
+        certs = {c["spec"].get("secretName"): c for c in _by_kind(objects, "Certificate").values()}
+        if ca is not None and not certs.get(ca.get("secretName"), {}).get("spec", {}).get("isCA"):
+            return [f"{where}: ca.secretName {ca.get('secretName')!r} is no CA Certificate's"]
+        return []
+    if obj["kind"] != "Certificate":
+        return [f"{where}: unexpected cert-manager kind"]
+    known = {"secretName", "isCA", "commonName", "dnsNames", "duration", "renewBefore"}
+    known |= {"usages", "privateKey", "issuerRef"}
+    errors = [f"{where}: unknown field spec.{k}" for k in sorted(set(spec) - known)]
+    ref = spec.get("issuerRef", {})
+    if ref.get("kind") != "Issuer" or ref.get("name") not in issuers:
+        errors.append(f"{where}: issuerRef {ref} names no Issuer in the render")
+    if not spec.get("secretName"):
+        errors.append(f"{where}: no secretName")
+    if not spec.get("isCA") and not spec.get("dnsNames"):
+        errors.append(f"{where}: a server certificate without dnsNames")
     return errors
 
 
@@ -624,6 +667,9 @@ class Sources:
     def __init__(self, objects: list[Obj], external: Mapping[str, set[str]]) -> None:
         self.configmaps = {n: _configmap_data(o) for n, o in _by_kind(objects, "ConfigMap").items()}
         self.secrets = {n: _secret_data(o) for n, o in _by_kind(objects, "Secret").items()}
+        # Secrets cert-manager will write for the Certificates in the render.
+        for cert in _by_kind(objects, "Certificate").values():
+            self.secrets[cert["spec"]["secretName"]] = dict.fromkeys(CERTIFICATE_KEYS)
         # External Secrets: keys known, values not (None).
         self.external = {n: dict.fromkeys(keys) for n, keys in external.items()}
 
@@ -838,10 +884,20 @@ def _service_endpoint_errors(
     return errors
 
 
+_STAND_IN_KEYS = dict(zip(("_SIGNING_KEY", "_VERIFY_KEY"), generate_keypair(), strict=True))
+
+
+def _stand_in(name: str) -> str:
+    """A value of the right shape for a variable whose value is only known at run time."""
+    return next((v for end, v in _STAND_IN_KEYS.items() if name.endswith(end)), "x" * 48)
+
+
 def hulei_container_errors(objects: list[Obj], sources: Sources) -> list[str]:
     """Containers of the Hulei image: a module that exists, settings that exist and validate,
-    the listening port declared, and URLs that lead to Services."""
-    errors = []
+    the listening port declared, URLs that lead to Services, and each its own NATS identity."""
+    from tests.nats_deploy import k8s_nats_errors
+
+    errors = k8s_nats_errors(objects, sources)
     services = _by_kind(objects, "Service")
     for obj, spec, _labels in pod_specs(objects):
         for container in _containers(spec):
@@ -855,7 +911,7 @@ def hulei_container_errors(objects: list[Obj], sources: Sources) -> list[str]:
                 continue
             env, _ = container_env(where, container, sources)
             # Secret values from an external Secret are unknown: validate with a stand-in.
-            known = {k: (v if v is not None else "x" * 48) for k, v in env.items()}
+            known = {k: (v if v is not None else _stand_in(k)) for k, v in env.items()}
             errors += settings_env_errors(where, module, known, _helpers(container))
             port = effective_port(module, env)
             if port is not None and not _container_port(container, port):
@@ -929,31 +985,45 @@ def secret_literal_errors(objects: list[Obj], external: Mapping[str, set[str]]) 
     ]
 
 
-def nats_config_errors(text: str, *, env: Mapping[str, str]) -> list[str]:
-    """`nats-server -t` on a config, plus the durability rule: fsync on every write."""
-    from deploy.launcher import nats_server_binary  # the server the tests use
+def nats_config_errors(
+    text: str, *, env: Mapping[str, str], includes: Mapping[str, str] | None = None
+) -> list[str]:
+    """`nats-server -t` on a config (staged with its includes and throwaway certificates), plus
+    the rules: fsync on every write, TLS for clients and routes, and exactly the accounts that
+    shared/nats_auth.py defines."""
+    import os
+    import tempfile
 
+    from deploy.launcher import nats_server_binary  # the server the tests use
+    from shared.nats_auth import accounts_block
+    from tests.nats_deploy import stage
+
+    includes = includes or {}
     errors = []
     if not re.search(r"^\s*sync_interval:\s*always\s*$", text, re.MULTILINE):
         errors.append("nats config: jetstream sync_interval is not `always`")
+    if not re.search(r"^tls\s*\{", text, re.MULTILINE):
+        errors.append("nats config: no tls block for clients")
+    cluster = re.search(r"^cluster\s*\{(.*?)^\}", text, re.MULTILINE | re.DOTALL)
+    if cluster and not re.search(r"tls\s*\{[^}]*verify:\s*true", cluster.group(1)):
+        errors.append("nats config: cluster routes without mutual TLS (tls { verify: true })")
+    included = re.findall(r"^include\s+\.?/?(\S+)\s*$", text, re.MULTILINE)
+    if not any(includes.get(name) == accounts_block() for name in included):
+        errors.append(
+            "nats config: includes no accounts file equal to `python -m deploy.nats_config`"
+        )
     binary = nats_server_binary()
     if Path(binary).exists():
-        import os
-        import tempfile
-
-        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as handle:
-            handle.write(text)
-        try:
+        with tempfile.TemporaryDirectory() as directory:
+            staged = stage(text, includes=includes, directory=Path(directory))
             result = subprocess.run(
-                [binary, "-c", handle.name, "-t"],
+                [binary, "-c", str(staged.config), "-t"],
                 capture_output=True,
                 text=True,
                 timeout=30,
-                env={**os.environ, **env},
+                env={**os.environ, **staged.env, **env},
                 check=False,
             )
-        finally:
-            Path(handle.name).unlink()
         if result.returncode != 0:
             errors.append(f"nats config: {(result.stderr or result.stdout).strip()}")
     return errors
@@ -995,7 +1065,8 @@ def dockerignore_errors(dockerignore: str, dockerfile: str) -> list[str]:
                 continue
             if _ignored(source.rstrip("/"), patterns):
                 errors.append(f".dockerignore: excludes {source}, which the Dockerfile copies")
-    for private in ("deploy/compose/.env", "var/gateway.db", ".venv/bin/python", ".git/config"):
+    private_files = ("deploy/compose/.env", "deploy/compose/certs/ca.key", "var/gateway.db")
+    for private in (*private_files, ".venv/bin/python", ".git/config"):
         if not _ignored(private, patterns):
             errors.append(f".dockerignore: {private} would be sent to the build")
     return errors
@@ -1029,4 +1100,106 @@ def dashboard_errors(dashboard: Obj) -> list[str]:
                     errors.append(f"dashboard panel {panel.get('title')!r}: unknown metric {name}")
     for missing in sorted(METRICS - used):
         errors.append(f"dashboard: metric {missing} is on no panel")
+    return errors
+
+
+# ---- internal-token keys and the public surface -----------------------------------------------
+
+SIGNING_KEY_SECRET = "hulei-gateway-signing-key"
+SIGNING_KEY_KEY = "internal-signing-key"
+GATEWAY_MODULE = "gateway"
+
+
+def _gets_signing_key_k8s(container: Obj) -> bool:
+    for source in container.get("envFrom", []):
+        if source.get("secretRef", {}).get("name") == SIGNING_KEY_SECRET:
+            return True
+    for var in container.get("env", []):
+        ref = (var.get("valueFrom") or {}).get("secretKeyRef") or {}
+        if var["name"].endswith("_INTERNAL_SIGNING_KEY") or ref.get("name") == SIGNING_KEY_SECRET:
+            return True
+        if ref.get("key") == SIGNING_KEY_KEY:
+            return True
+    return False
+
+
+def signing_key_errors(objects: list[Obj]) -> list[str]:
+    """The private key for internal tokens reaches the gateway and no other container (nor a
+    volume of any other pod); every service container gets the public verify key."""
+    errors = []
+    for obj, spec, _labels in pod_specs(objects):
+        for container in _containers(spec):
+            where = f"{_name(obj)} container {container['name']}"
+            module = python_module([*container.get("command", []), *container.get("args", [])])
+            gets = _gets_signing_key_k8s(container)
+            if module == GATEWAY_MODULE and not gets:
+                errors.append(f"{where}: the gateway does not get the signing key")
+            if module != GATEWAY_MODULE and gets:
+                errors.append(f"{where}: gets the gateway's signing key")
+            verify = [v for v in container.get("env", []) if v["name"].endswith("_VERIFY_KEY")]
+            if (module or "").startswith("services.") and not verify:
+                errors.append(f"{where}: no internal verify key")
+        is_gateway = any(
+            python_module(c.get("command")) == GATEWAY_MODULE for c in spec["containers"]
+        )
+        for volume in spec.get("volumes", []):
+            if volume.get("secret", {}).get("secretName") == SIGNING_KEY_SECRET and not is_gateway:
+                errors.append(f"{_name(obj)}: mounts the gateway's signing key")
+    return errors
+
+
+def compose_signing_key_errors(compose: Obj) -> list[str]:
+    """Compose: only the gateway's environment carries INTERNAL_SIGNING_KEY; every service gets
+    INTERNAL_VERIFY_KEY."""
+    errors = []
+    for name, service in compose.get("services", {}).items():
+        env = _compose_env(service)
+        module = python_module(_command_list(service.get("command")))
+        gets = any(
+            key.endswith("_INTERNAL_SIGNING_KEY") or "INTERNAL_SIGNING_KEY" in (value or "")
+            for key, value in env.items()
+        )
+        if module == GATEWAY_MODULE and not gets:
+            errors.append("compose: the gateway does not get the signing key")
+        if module != GATEWAY_MODULE and gets:
+            errors.append(f"compose: {name} gets the gateway's signing key")
+        if (module or "").startswith("services.") and not any(
+            key.endswith("_INTERNAL_VERIFY_KEY") for key in env
+        ):
+            errors.append(f"compose: {name} has no internal verify key")
+    return errors
+
+
+# What the Ingress must serve (the API and its documentation) and must not (the gateway's
+# probes and metrics); a sample path of each.
+PUBLIC_PATHS = ("/v1/reports", "/v1/auth/token", "/docs", "/openapi.json")
+PRIVATE_PATHS = ("/metrics", "/healthz", "/readyz", "/")
+
+
+def _ingress_matches(rule_path: str, path_type: str, path: str) -> bool:
+    if path_type == "Exact":
+        return path == rule_path
+    prefix = rule_path.rstrip("/")  # Prefix matches whole path elements
+    return path == prefix or path.startswith(prefix + "/") or prefix == ""
+
+
+def ingress_errors(objects: list[Obj]) -> list[str]:
+    """Ingresses lead only to the gateway, and only to its public paths."""
+    errors = []
+    routes = []
+    for ingress in _by_kind(objects, "Ingress").values():
+        if "defaultBackend" in ingress["spec"]:
+            errors.append(f"{_name(ingress)}: a default backend serves every other path")
+        for rule in ingress["spec"].get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                backend = path["backend"].get("service", {}).get("name")
+                if backend != "gateway":
+                    errors.append(f"{_name(ingress)}: routes {path['path']} to {backend}")
+                routes.append((path["path"], path["pathType"]))
+    for sample in PUBLIC_PATHS:
+        if not any(_ingress_matches(p, kind, sample) for p, kind in routes):
+            errors.append(f"ingress: {sample} is not served")
+    for sample in PRIVATE_PATHS:
+        if any(_ingress_matches(p, kind, sample) for p, kind in routes):
+            errors.append(f"ingress: {sample} is public")
     return errors

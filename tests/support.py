@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
-from shared.identity import Role
+from shared.identity import Principal, Role, mint_internal_token
 
 T = TypeVar("T")
+StoreUrl = Callable[[str], Awaitable[str]]
+# Settings fields that make a process connect to NATS as the named identity.
+NatsLogin = Callable[[str], dict[str, Any]]
 
 
 async def eventually(
@@ -28,6 +33,16 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
         await asyncio.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
+
+
+@pytest.fixture(
+    name="store_backend",
+    params=["sqlite", "postgres", *(["mongo"] if os.environ.get("MONGODB_URL") else [])],
+)
+def every_store(request: pytest.FixtureRequest) -> str:
+    """Import into a test module to run its tests on every store: SQLite, PostgreSQL, and
+    MongoDB where MONGODB_URL points at a replica set (there is no server here)."""
+    return str(request.param)
 
 
 # One demo account per role.
@@ -82,6 +97,11 @@ class Gateway:
 
     def store(self, service: str) -> Any:
         return self.apps[service].state.runtime.store
+
+    def internal_token(self, who: Principal, *, service: str) -> str:
+        """What the gateway would send `service` for `who` (for calling a service directly)."""
+        key = self.apps["gateway"].state.settings.signing_key
+        return mint_internal_token(who, key=key, service=service)
 
     async def tasks_of(
         self, report_id: str, expected: int, *, reader: str = "teacher1"

@@ -6,14 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from services.case_tracking import domain
+from services.case_tracking import domain, views
 from services.case_tracking import store as db
 from shared.contracts.cases import (
     CaseClose,
     CaseClosed,
+    CaseFeedbackView,
     CaseStatus,
     CaseView,
     TaskAcknowledged,
+    TaskFeedbackView,
     TaskStatus,
     TaskView,
 )
@@ -23,6 +25,8 @@ from shared.runtime import Runtime
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
+# Tasks of one case the feedback view lists: two per report, far fewer than this.
+CASE_TASKS_LIMIT = 500
 
 
 async def _visible_case(rt: Runtime, caller: Principal, case_id: str) -> domain.Case:
@@ -32,10 +36,14 @@ async def _visible_case(rt: Runtime, caller: Principal, case_id: str) -> domain.
     return case
 
 
-@router.get("/cases/{case_id}", response_model=CaseView)
-async def get_case(case_id: str, caller: CallerDep, rt: RuntimeDep) -> CaseView:
+@router.get("/cases/{case_id}", response_model=CaseView | CaseFeedbackView)
+async def get_case(case_id: str, caller: CallerDep, rt: RuntimeDep) -> CaseView | CaseFeedbackView:
     case = await _visible_case(rt, caller, case_id)
-    return CaseView.model_validate(case.model_dump())
+    tasks: list[domain.Task] = []
+    if views.feedback_only(caller):
+        where = {"case_id": case.id, **views.task_scope(caller)}
+        tasks = await db.find_tasks(rt.store, where=where, limit=CASE_TASKS_LIMIT)
+    return views.case_view(caller, case, tasks)
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseView)
@@ -58,17 +66,17 @@ async def close_case(case_id: str, body: CaseClose, caller: CallerDep, rt: Runti
     return CaseView.model_validate(case.model_dump())
 
 
-@router.get("/tasks", response_model=list[TaskView])
+@router.get("/tasks", response_model=list[TaskView | TaskFeedbackView])
 async def list_tasks(
     caller: CallerDep,
     rt: RuntimeDep,
     case_id: Annotated[str | None, Query(max_length=80)] = None,
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> list[TaskView]:
+) -> list[TaskView | TaskFeedbackView]:
     if case_id is not None:
         await _visible_case(rt, caller, case_id)
-        where: dict[str, str] = {"case_id": case_id}
+        where: dict[str, str] = {"case_id": case_id, **views.task_scope(caller)}
     else:
         mine = domain.task_filter(caller)
         if mine is None:
@@ -77,7 +85,7 @@ async def list_tasks(
     if status is not None:
         where = {**where, "status": status.value}
     tasks = await db.find_tasks(rt.store, where=where, limit=limit)
-    return [TaskView.model_validate(t.model_dump()) for t in tasks]
+    return [views.task_view(caller, t) for t in tasks]
 
 
 @router.post("/tasks/{task_id}/ack", response_model=TaskView)

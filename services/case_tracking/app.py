@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.case_tracking import domain, handlers
+from services.case_tracking import handlers
 from services.case_tracking import store as db
 from services.case_tracking.api import router
 from services.case_tracking.settings import Settings
 from shared.events import utcnow
 from shared.runtime import Runtime
 from shared.store import Store
+from shared.store.migrations import migrate
 from shared.web import service_app
 
 NAME = "case_tracking"
@@ -18,13 +19,13 @@ NAME = "case_tracking"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     async def setup(app: FastAPI, runtime: Runtime) -> None:
-        await db.prepare(runtime.store)
+        await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
         handlers.register(runtime)
         urgent = runtime.metrics.gauge("hulei_open_urgent_tasks", "open critical/high tasks")
         overdue = runtime.metrics.gauge("hulei_overdue_tasks", "open tasks past their due time")
 
         async def task_gauges() -> None:
-            counts = domain.task_load(await db.open_tasks(runtime.store), now=utcnow())
+            counts = await db.task_load(runtime.store, now=utcnow())
             urgent.set(counts[0])
             overdue.set(counts[1])
 

@@ -30,6 +30,7 @@ class Case(BaseModel):
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    identity_review: bool = False
     chronology: list[ChronologyEntry]
 
 
@@ -130,6 +131,10 @@ class Intake:
     case: Case
     tasks: list[Task]
     opened: bool
+    identity_flagged: bool = False
+
+
+IDENTITY_DIFFERS = "identity details differ"
 
 
 def _add(items: list[str], item: str) -> list[str]:
@@ -217,7 +222,16 @@ def take_report(
     case.chronology.extend(
         ChronologyEntry(at=now, kind="task_created", text=t.title, ref=t.id) for t in tasks
     )
-    return Intake(case=case, tasks=tasks, opened=opened)
+    if report.identity_mismatch:
+        # The report still joins (the ID number decides identity); the supervisor checks who
+        # the child is. Which details differ is school_liaison's to know, not the case's.
+        case.identity_review = True
+        case.chronology.append(
+            ChronologyEntry(
+                at=now, kind="identity_review", text=IDENTITY_DIFFERS, ref=report.report_id
+            )
+        )
+    return Intake(case=case, tasks=tasks, opened=opened, identity_flagged=report.identity_mismatch)
 
 
 def acknowledge(case: Case, task: Task, *, by: str, now: datetime) -> tuple[Case, Task]:

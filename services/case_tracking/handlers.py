@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from services.case_tracking import domain
 from services.case_tracking import store as db
-from shared.contracts.cases import CaseOpened, CaseUpdated, ReportLinked, TaskCreated
+from shared.contracts.cases import (
+    CaseIdentityFlagged,
+    CaseOpened,
+    CaseUpdated,
+    ReportLinked,
+    TaskCreated,
+)
 from shared.contracts.school import ReportFiled
 from shared.events import Envelope, new_id, utcnow
 from shared.runtime import Runtime, UnitOfWork
@@ -29,7 +35,8 @@ async def on_report_filed(envelope: Envelope, uow: UnitOfWork) -> None:
         await db.insert_task(uow.tx, task=task)
 
     def follow(
-        data: CaseOpened | CaseUpdated | ReportLinked | TaskCreated, subject: str
+        data: CaseOpened | CaseUpdated | ReportLinked | TaskCreated | CaseIdentityFlagged,
+        subject: str,
     ) -> Envelope:
         return envelope.follow(data, source=SOURCE, subject=subject)
 
@@ -53,6 +60,11 @@ async def on_report_filed(envelope: Envelope, uow: UnitOfWork) -> None:
             | {"task_id": task.id}
         )
         uow.emit(follow(created, task.id))
+    if intake.identity_flagged:
+        flagged = CaseIdentityFlagged(
+            case_id=case.id, report_id=report.report_id, school_id=report.school_id
+        )
+        uow.emit(follow(flagged, case.id))
 
 
 def register(runtime: Runtime) -> None:

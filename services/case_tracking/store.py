@@ -1,21 +1,47 @@
-"""case_tracking's persistence on the store port: cases, the child→open-case index, tasks."""
+"""case_tracking's persistence on the store port: cases (one open case per child, by a partial
+unique index) and tasks."""
 
 from __future__ import annotations
 
-from services.case_tracking.domain import Case, Task
-from shared.store import Reader, Store, Writer
+from datetime import datetime
+
+from pydantic import TypeAdapter
+
+from services.case_tracking.domain import URGENT, Case, Task
+from shared.store import Range, Reader, Store, Writer
+from shared.store.migrations import Migration
 
 CASES_C = "cases"
-OPEN_CASE_BY_CHILD_C = "open_case_by_child"
 TASKS_C = "tasks"
+_OLD_OPEN_CASE_BY_CHILD_C = "open_case_by_child"  # before v2: the child's id as a lock document
+_DATETIME = TypeAdapter(datetime)
 
 
-async def prepare(store: Store) -> None:
-    await store.ensure_index(TASKS_C, ["case_id"])
-    await store.ensure_index(TASKS_C, ["assignee_user_id"])
-    await store.ensure_index(TASKS_C, ["assignee_org_id"])
-    await store.ensure_index(TASKS_C, ["status"])
-    await store.ensure_index(TASKS_C, ["child_ref"])
+async def _task_indexes_v1(store: Store) -> None:
+    # (field, created_at): the task lists filter on one of these and page by creation time.
+    for field in ("case_id", "assignee_user_id", "assignee_org_id", "child_ref"):
+        await store.ensure_index(TASKS_C, [field, "created_at"])
+    await store.ensure_index(TASKS_C, ["status", "due_at"])
+
+
+async def _task_school_index_v3(store: Store) -> None:
+    # School staff read a case's tasks from their own school only.
+    await store.ensure_index(TASKS_C, ["school_id", "created_at"])
+
+
+async def _one_open_case_per_child_v2(store: Store) -> None:
+    """Replaces the open_case_by_child documents: two reports racing for one child cannot
+    open two cases, and closing a case frees the child without a second write."""
+    await store.ensure_index(CASES_C, ["child_ref"], unique=True, where={"status": "open"})
+    for link in await store.find(_OLD_OPEN_CASE_BY_CHILD_C):
+        await store.delete(_OLD_OPEN_CASE_BY_CHILD_C, link["id"])
+
+
+MIGRATIONS = [
+    Migration(1, "tasks by case, assignee, child and open status", _task_indexes_v1),
+    Migration(2, "one open case per child: partial unique index", _one_open_case_per_child_v2),
+    Migration(3, "tasks by school", _task_school_index_v3),
+]
 
 
 async def get_case(store: Reader, *, case_id: str) -> Case | None:
@@ -24,22 +50,20 @@ async def get_case(store: Reader, *, case_id: str) -> Case | None:
 
 
 async def open_case_for_child(tx: Writer, *, child_ref: str) -> Case | None:
-    link = await tx.get(OPEN_CASE_BY_CHILD_C, child_ref)
-    return await get_case(tx, case_id=link["case_id"]) if link else None
+    docs = await tx.find(CASES_C, where={"child_ref": child_ref, "status": "open"}, limit=1)
+    return Case.model_validate(docs[0]) if docs else None
 
 
 async def save_case(tx: Writer, *, case: Case, opened: bool) -> None:
-    if opened:
-        # The child's id is the key: two reports racing for one child cannot open two cases.
-        await tx.insert(OPEN_CASE_BY_CHILD_C, {"id": case.child_ref, "case_id": case.id})
-    await tx.put(CASES_C, case.model_dump(mode="json"))
+    """`opened`: a new case, refused (DuplicateKeyError) when its child already has an open
+    one; the consumer's redelivery then finds that case and joins it."""
+    doc = case.model_dump(mode="json")
+    await (tx.insert(CASES_C, doc) if opened else tx.put(CASES_C, doc))
 
 
 async def release_child(tx: Writer, *, case: Case) -> None:
-    """The child no longer has an open case: its next report opens a new one."""
-    link = await tx.get(OPEN_CASE_BY_CHILD_C, case.child_ref)
-    if link is not None and link["case_id"] == case.id:
-        await tx.delete(OPEN_CASE_BY_CHILD_C, case.child_ref)
+    """Nothing to do since v2: a closed case no longer counts in the partial unique index.
+    Kept until api.py stops calling it."""
 
 
 async def insert_task(tx: Writer, *, task: Task) -> None:
@@ -60,6 +84,11 @@ async def find_tasks(store: Reader, *, where: dict[str, str], limit: int) -> lis
     return [Task.model_validate(d) for d in docs]
 
 
-async def open_tasks(store: Reader) -> list[Task]:
-    docs = await store.find(TASKS_C, where={"status": "open"})
-    return [Task.model_validate(d) for d in docs]
+async def task_load(store: Reader, *, now: datetime) -> tuple[int, int]:
+    """(open urgent tasks, open overdue tasks), counted by the store, not loaded."""
+    urgent = await store.count(
+        TASKS_C, where={"status": "open", "risk_level": [s.value for s in URGENT]}
+    )
+    due = _DATETIME.dump_python(now, mode="json")
+    overdue = await store.count(TASKS_C, where={"status": "open", "due_at": Range(lt=due)})
+    return urgent, overdue

@@ -30,5 +30,5 @@ async def mark_read(notice_id: str, caller: CallerDep, rt: RuntimeDep) -> Doc:
     notice = await db.get_notice(rt.store, notice_id=notice_id)
     if notice is None or notice["recipient"] not in caller.inbox_keys:
         raise HTTPException(404, "notification not found")
-    async with rt.unit_of_work() as uow:
-        return await db.mark_read(uow.tx, notice=notice, at=utcnow().isoformat())
+    at = utcnow().isoformat()
+    return await rt.transact(lambda uow: db.mark_read(uow.tx, notice=notice, at=at))

@@ -10,6 +10,7 @@ from services.notifications.api import router
 from services.notifications.settings import Settings
 from shared.runtime import Runtime
 from shared.store import Store
+from shared.store.migrations import migrate
 from shared.web import service_app
 
 NAME = "notifications"
@@ -17,7 +18,7 @@ NAME = "notifications"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     async def setup(app: FastAPI, runtime: Runtime) -> None:
-        await db.prepare(runtime.store)
+        await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
         handlers.register(runtime)
 
     return service_app(

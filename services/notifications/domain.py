@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.contracts.cases import TaskAcknowledged, TaskCreated
-from shared.contracts.ops import DeadLettered
+from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
+from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
 
 DUTY_DESK = "role:dispatcher"
 ADMIN_DESK = "role:admin"
+SUPERVISOR_DESK = "role:supervisor"
+AUDITOR_DESK = "role:auditor"
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,20 @@ def notices_for_dead_letter(event: DeadLettered) -> list[Notice]:
     return [
         Notice(desk, "dead_lettered", title, None, None, None) for desk in (DUTY_DESK, ADMIN_DESK)
     ]
+
+
+def notices_for_identity_flagged(event: CaseIdentityFlagged) -> list[Notice]:
+    """Somebody may have attached a report to another child's case: the supervisor checks.
+    The notice names the case and the report, never the child."""
+    title = (
+        f"Identity review: report {event.report_id} from {event.school_id} gave this child's "
+        "ID number with identity details that differ"
+    )
+    return [Notice(SUPERVISOR_DESK, "identity_review", title, event.case_id, None, None)]
+
+
+def notices_for_privileged_grant(event: PrivilegedGrantMade) -> list[Notice]:
+    """Wide powers are reviewed by someone other than the admin who granted them."""
+    schools = f" (schools {', '.join(event.school_ids)})" if event.school_ids else ""
+    title = f"{event.granted_by} granted {event.account_id} the role {event.role}{schools}"
+    return [Notice(AUDITOR_DESK, "privileged_grant", title, None, None, None)]

@@ -6,12 +6,17 @@ from dataclasses import asdict
 
 from services.notifications.domain import Notice
 from shared.store import Doc, Reader, Store, Writer
+from shared.store.migrations import Migration
 
 INBOX_C = "inbox"
 
 
-async def prepare(store: Store) -> None:
-    await store.ensure_index(INBOX_C, ["recipient"])
+async def _inbox_v1(store: Store) -> None:
+    # (recipient, created_at): an inbox is read newest first.
+    await store.ensure_index(INBOX_C, ["recipient", "created_at"])
+
+
+MIGRATIONS = [Migration(1, "inbox by recipient, newest first", _inbox_v1)]
 
 
 async def put_notice(tx: Writer, *, notice_id: str, notice: Notice, at: str) -> None:

@@ -10,6 +10,7 @@ from services.patrol.api import router
 from services.patrol.settings import Settings
 from shared.runtime import Runtime
 from shared.store import Store
+from shared.store.migrations import migrate
 from shared.web import service_app
 
 NAME = "patrol"
@@ -17,7 +18,7 @@ NAME = "patrol"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     async def setup(app: FastAPI, runtime: Runtime) -> None:
-        await db.prepare(runtime.store)
+        await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
         handlers.register(runtime)
 
     return service_app(

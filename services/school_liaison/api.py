@@ -14,8 +14,8 @@ from services.school_liaison.privacy import Sealer
 from shared.contracts.school import ReportCreate, ReportFiled, ReportView, SchoolView
 from shared.events import new_id, utcnow
 from shared.identity import Principal
-from shared.runtime import Runtime
-from shared.store import Doc, DuplicateKeyError
+from shared.runtime import Runtime, UnitOfWork
+from shared.store import Doc, DuplicateKeyError, Writer
 from shared.web import CallerDep, RuntimeDep, field_error
 
 router = APIRouter()
@@ -78,7 +78,7 @@ async def file_report(
     if not domain.may_file_for(caller, body.school_id):
         raise HTTPException(403, "only staff of this school may file reports for it")
     sealer = _sealer(request)
-    fingerprint = domain.request_fingerprint(body)
+    fingerprint = domain.request_fingerprint(body, key=sealer.fingerprint_key)
     if idempotency_key:
         replay = await _replay(rt, caller, idempotency_key, fingerprint, sealer)
         if replay is not None:
@@ -107,37 +107,48 @@ async def _commit(
     fingerprint: str,
 ) -> None:
     """Report, child key (if new), idempotency record and event in one transaction."""
+
+    async def work(uow: UnitOfWork) -> None:
+        if idempotency_key:
+            await db.insert_idempotency(
+                uow.tx,
+                user_id=report["filed_by"],
+                key=idempotency_key,
+                report_id=report["id"],
+                fingerprint=fingerprint,
+                at=report["filed_at"],
+            )
+        now = datetime.fromisoformat(report["filed_at"])
+        sealed = await _seal(uow.tx, sealer, report=report, private=private, now=now)
+        await db.insert_report(uow.tx, report=sealed)
+        # The child's details are needed again: a pending erasure is off.
+        pending = await db.get_pending_erasure(uow.tx, child_ref=report["child_ref"])
+        if pending is not None:
+            await db.put_pending_erasure(uow.tx, pending=domain.cancel_erasure(pending))
+        report_id = report["id"]
+        uow.announce(
+            _filed(sealed), source="school_liaison", subject=report_id, correlation_id=report_id
+        )
+
     for attempt in range(KEY_RACE_ATTEMPTS):
         try:
-            async with rt.unit_of_work() as uow:
-                if idempotency_key:
-                    await db.insert_idempotency(
-                        uow.tx,
-                        user_id=report["filed_by"],
-                        key=idempotency_key,
-                        report_id=report["id"],
-                        fingerprint=fingerprint,
-                        at=report["filed_at"],
-                    )
-                now = datetime.fromisoformat(report["filed_at"])
-                sealed = await vault.seal_report(
-                    uow.tx, sealer, report=report, private=private, now=now
-                )
-                await db.insert_report(uow.tx, report=sealed)
-                # The child's details are needed again: a pending erasure is off.
-                pending = await db.get_pending_erasure(uow.tx, child_ref=report["child_ref"])
-                if pending is not None:
-                    await db.put_pending_erasure(uow.tx, pending=domain.cancel_erasure(pending))
-                uow.announce(
-                    _filed(report),
-                    source="school_liaison",
-                    subject=report["id"],
-                    correlation_id=report["id"],
-                )
+            await rt.transact(work)
             return
         except vault.ChildKeyRace:
             if attempt == KEY_RACE_ATTEMPTS - 1:
                 raise
+
+
+async def _seal(
+    tx: Writer, sealer: Sealer, *, report: Doc, private: dict[str, Any], now: datetime
+) -> Doc:
+    """The report sealed, and marked when its identity differs from the child's sealed one."""
+    # Sealing first settles the child's key (and a race for it), so the comparison sees every
+    # report committed under that key.
+    sealed = await vault.seal_report(tx, sealer, report=report, private=private, now=now)
+    earlier = await vault.sealed_students(tx, sealer, child_ref=report["child_ref"])
+    differs = domain.identity_differs(domain.sealed_identity(earlier), private["student"])
+    return {**sealed, "identity_mismatch": differs}
 
 
 async def _replay(

@@ -15,6 +15,7 @@ from services.school_liaison.privacy import Sealer
 from services.school_liaison.settings import Settings
 from shared.runtime import Runtime
 from shared.store import Store
+from shared.store.migrations import migrate
 from shared.web import service_app
 
 NAME = "school_liaison"
@@ -24,10 +25,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     settings = settings or Settings()
 
     async def setup(app: FastAPI, runtime: Runtime) -> None:
-        await db.prepare(runtime.store)
+        await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
         if settings.demo_mode:
             await db.seed_demo_schools(runtime.store)
-        app.state.sealer = Sealer(settings.pii_key)
+        app.state.sealer = Sealer(settings.pii_key.get_secret_value())
         handlers.register(runtime)
         app.state.retention_sweep = asyncio.create_task(
             retention.sweep_periodically(runtime, interval_s=settings.retention_sweep_s),

@@ -4,6 +4,7 @@ when a child's details are due for erasure."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -11,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.school_liaison.privacy import normalised_name
 from shared.contracts.school import ReportCategory, ReportCreate, Severity
 from shared.identity import SCHOOL_STAFF, STATION_WIDE, Principal, Role
 
@@ -129,9 +131,44 @@ def may_see_school(principal: Principal, *, school_id: str, social_org_id: str) 
     return may_read_report(principal, school_id=school_id, social_org_id=social_org_id)
 
 
-def request_fingerprint(body: ReportCreate) -> str:
-    """Identifies a request body, so a reused Idempotency-Key with a different body is caught."""
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+def request_fingerprint(body: ReportCreate, *, key: bytes) -> str:
+    """Identifies a request body, so a reused Idempotency-Key with a different body is caught.
+
+    Keyed: the body names the child, and a plain hash of a name and an ID number can be
+    reversed by hashing candidates (ID numbers are few and structured)."""
+    return hmac.new(key, body.model_dump_json().encode(), hashlib.sha256).hexdigest()
+
+
+# --- identity ----------------------------------------------------------------------------------
+
+
+class SealedIdentity(BaseModel):
+    """Who the child's earlier reports say the child is (only ever held unsealed in memory)."""
+
+    name: str  # normalised
+    date_of_birth: str | None
+
+
+def sealed_identity(students: Iterable[Mapping[str, Any]]) -> SealedIdentity | None:
+    """The first report's name and the first date of birth any report gave; None: no report
+    about the child is sealed (a new child, or one whose details were erased)."""
+    name: str | None = None
+    born: str | None = None
+    for student in students:
+        name = name if name is not None else normalised_name(student["name"])
+        born = born or student.get("date_of_birth")
+    return None if name is None else SealedIdentity(name=name, date_of_birth=born)
+
+
+def identity_differs(known: SealedIdentity | None, student: Mapping[str, Any]) -> bool:
+    """A report joined the child by ID number but names somebody else, or gives another date
+    of birth: it still joins the case (the ID number decides), and the supervisor checks."""
+    if known is None:
+        return False
+    if normalised_name(student["name"]) != known.name:
+        return True
+    born = student.get("date_of_birth")
+    return born is not None and known.date_of_birth is not None and born != known.date_of_birth
 
 
 # --- retention -------------------------------------------------------------------------------

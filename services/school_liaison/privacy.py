@@ -18,6 +18,8 @@ import unicodedata
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.contracts.school import StudentDetails
 
@@ -33,6 +35,18 @@ def _encrypt(aead: AESGCM, plaintext: bytes, *, aad: str) -> str:
 def _decrypt(aead: AESGCM, blob_b64: str, *, aad: str) -> bytes:
     blob = base64.b64decode(blob_b64)
     return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad.encode())
+
+
+def normalised_name(name: str) -> str:
+    """A name as compared: compatibility forms folded, case folded, whitespace dropped, so
+    "Li Ming", " li  ming" and the full-width "Ｌｉ Ｍｉｎｇ" are one name."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def fingerprint_key(pii_key: bytes) -> bytes:
+    """A key of its own for request fingerprints, derived from the PII master key."""
+    hkdf = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"hulei-request-fingerprint")
+    return hkdf.derive(pii_key)
 
 
 def new_data_key() -> bytes:
@@ -64,6 +78,7 @@ class Sealer:
         # Separate keys derived for separate jobs, so no key ever serves two purposes.
         self._kek = AESGCM(hashlib.sha256(b"hulei-child-kek:" + key).digest())
         self._ref_key = hashlib.sha256(b"hulei-child-ref:" + key).digest()
+        self.fingerprint_key = fingerprint_key(key)
 
     def wrap(self, data_key: bytes, *, child_ref: str) -> str:
         # The child reference as associated data: a wrapped key cannot serve another child.
@@ -77,8 +92,7 @@ class Sealer:
         if student.id_number:
             basis = "id:" + "".join(student.id_number.split()).upper()
         else:
-            name = unicodedata.normalize("NFKC", student.name).casefold()
-            name = "".join(name.split())
+            name = normalised_name(student.name)
             basis = f"name:{name}|dob:{student.date_of_birth or ''}|school:{school_id}"
         digest = hmac.new(self._ref_key, basis.encode(), hashlib.sha256).hexdigest()
         return "child-" + digest[:24]

@@ -15,7 +15,8 @@ from services.school_liaison import domain
 from services.school_liaison import store as db
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, utcnow
-from shared.runtime import Runtime
+from shared.runtime import Runtime, UnitOfWork
+from shared.store import Cursor
 
 log = logging.getLogger("hulei.school_liaison.retention")
 SOURCE = "school_liaison"
@@ -34,19 +35,26 @@ async def sweep_retention(
     """Erase every child whose erasure is due at `now`; return their references."""
     retention = _retention(runtime) if retention is None else retention
     erased: list[str] = []
-    for pending in await db.pending_erasures(runtime.store):
-        # Cheap pre-check outside any transaction; _erase_child decides under the lock.
-        if domain.retention_expired(pending.closed_at, retention=retention, now=now) and (
-            await _erase_child(runtime, child_ref=pending.child_ref, retention=retention, now=now)
-        ):
-            erased.append(pending.child_ref)
-    return erased
+    page: Cursor | None = None
+    while True:
+        # Only closures older than the retention period, by index; _erase_child decides in
+        # its transaction (a later report may have cancelled the erasure since).
+        due, page = await db.erasures_closed_before(
+            runtime.store, cutoff=now - retention, after=page
+        )
+        for pending in due:
+            if await _erase_child(
+                runtime, child_ref=pending.child_ref, retention=retention, now=now
+            ):
+                erased.append(pending.child_ref)
+        if page is None:
+            return erased
 
 
 async def _erase_child(
     runtime: Runtime, *, child_ref: str, retention: timedelta, now: datetime
 ) -> bool:
-    async with runtime.unit_of_work() as uow:
+    async def work(uow: UnitOfWork) -> bool:
         # Re-read inside the transaction: a report filed since the scan cancels the erasure,
         # and a second sweeper that got here first leaves nothing pending.
         pending = await db.get_pending_erasure(uow.tx, child_ref=child_ref)
@@ -63,7 +71,9 @@ async def _erase_child(
         await db.delete_pending_erasure(uow.tx, child_ref=child_ref)
         event = ChildErased(child_ref=child_ref, reports_erased=len(sealed), erased_at=now)
         uow.emit(Envelope.wrap(event, source=SOURCE, subject=child_ref, correlation_id=child_ref))
-    return True
+        return True
+
+    return await runtime.transact(work)
 
 
 async def sweep_periodically(runtime: Runtime, *, interval_s: float) -> None:

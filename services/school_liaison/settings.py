@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import DEMO_PII_KEY, BaseServiceSettings
+from shared.settings import DEMO_PII_KEY, ServiceSettings
 
 
-class Settings(BaseServiceSettings):
+class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="HULEI_SCHOOL_LIAISON_", extra="ignore")
 
     port: int = 8101
     store_url: str = "sqlite:///var/school_liaison.db"
     # base64 of 32 bytes: wraps each child's data key and keys the pseudonym HMAC
-    pii_key: str = DEMO_PII_KEY
+    pii_key: SecretStr = SecretStr(DEMO_PII_KEY)
     # Three years after a child's last case closed, its details are erased: the general
     # limitation period for civil claims in China (Civil Code art. 188), so a complaint about
     # how a case was handled can still be answered; no longer, as PIPL art. 19 asks.
@@ -21,5 +21,5 @@ class Settings(BaseServiceSettings):
         default=3600.0, gt=0, description="seconds between retention sweeps"
     )
 
-    def secret_fields(self) -> dict[str, str]:
-        return {**super().secret_fields(), "pii_key": self.pii_key}
+    def guarded_values(self) -> dict[str, str]:
+        return {**super().guarded_values(), "pii_key": self.pii_key.get_secret_value()}

@@ -5,25 +5,43 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import TypeAdapter
+
 from services.school_liaison.domain import PendingErasure
 from shared.demo import DISTRICT, SCHOOLS
-from shared.store import Doc, Reader, Store, Writer
+from shared.store import Cursor, Doc, Range, Reader, Store, Writer
+from shared.store.migrations import Migration
+from shared.store.retry import transact
 
 SCHOOLS_C = "schools"
 REPORTS_C = "reports"
 IDEMPOTENCY_C = "idempotency_keys"
 CHILD_KEYS_C = "child_keys"
 PENDING_ERASURES_C = "pending_erasures"
+# Bounds are written as the documents are (pydantic's JSON form), so strings compare in order.
+_DATETIME = TypeAdapter(datetime)
 
 
-async def prepare(store: Store) -> None:
+async def _indexes_v1(store: Store) -> None:
     await store.ensure_index(REPORTS_C, ["school_id"])
-    await store.ensure_index(REPORTS_C, ["child_ref"])
+    await store.ensure_index(REPORTS_C, ["child_ref", "filed_at"])
     await store.ensure_index(IDEMPOTENCY_C, ["report_id"])
 
 
+async def _erasures_by_closure_v2(store: Store) -> None:
+    await store.ensure_index(PENDING_ERASURES_C, ["closed_at"])
+
+
+MIGRATIONS = [
+    Migration(1, "reports by school and by child, idempotency records by report", _indexes_v1),
+    Migration(
+        2, "pending erasures by closure time, for the retention sweep", _erasures_by_closure_v2
+    ),
+]
+
+
 async def seed_demo_schools(store: Store) -> None:
-    async with store.transaction() as tx:
+    async def seed(tx: Writer) -> None:
         for s in SCHOOLS:
             await tx.put(
                 SCHOOLS_C,
@@ -36,6 +54,8 @@ async def seed_demo_schools(store: Store) -> None:
                     "social_org_id": s.social_org_id,
                 },
             )
+
+    await transact(store, seed)
 
 
 async def list_schools(store: Reader) -> list[Doc]:
@@ -133,10 +153,21 @@ async def get_pending_erasure(store: Reader, *, child_ref: str) -> PendingErasur
     return _pending(doc) if doc else None
 
 
-async def pending_erasures(store: Reader) -> list[PendingErasure]:
-    # All rows: one per child with a closed case; the store port has no range filter and a
-    # station holds thousands of these at most.
-    return [_pending(d) for d in await store.find(PENDING_ERASURES_C)]
+async def erasures_closed_before(
+    store: Reader, *, cutoff: datetime, after: Cursor | None = None, limit: int = 500
+) -> tuple[list[PendingErasure], Cursor | None]:
+    """A page of children whose cases closed before `cutoff`, oldest first (cancelled ones,
+    with no closure time, never match), and the cursor of the next page. A prefilter: the
+    sweep decides in its transaction."""
+    bound = _DATETIME.dump_python(cutoff, mode="json")
+    docs = await store.find(
+        PENDING_ERASURES_C,
+        where={"closed_at": Range(lt=bound)},
+        order_by="closed_at",
+        limit=limit,
+        after=after,
+    )
+    return [_pending(d) for d in docs], Cursor.of(docs[-1], "closed_at") if docs else None
 
 
 async def put_pending_erasure(tx: Writer, *, pending: PendingErasure) -> None:

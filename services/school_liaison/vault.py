@@ -59,3 +59,18 @@ async def open_report(store: Reader, sealer: Sealer, report: Doc) -> dict[str, A
         return None
     key = sealer.unwrap(row["wrapped"], child_ref=report["child_ref"])
     return unseal(report["sealed"], data_key=key, record_id=report["id"])
+
+
+async def sealed_students(store: Reader, sealer: Sealer, *, child_ref: str) -> list[dict[str, Any]]:
+    """The student details of the child's reports still sealed, oldest first (to compare a new
+    report's identity with them); empty for a new or erased child."""
+    row = await db.get_child_key(store, child_ref=child_ref)
+    if row is None:
+        return []
+    key = sealer.unwrap(row["wrapped"], child_ref=child_ref)
+    reports = await db.reports_of_child(store, child_ref=child_ref)
+    return [
+        unseal(r["sealed"], data_key=key, record_id=r["id"])["student"]
+        for r in reports
+        if r.get("sealed") is not None
+    ]

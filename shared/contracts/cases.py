@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.school import ReportCategory, Severity
 from shared.events import EventData
@@ -45,7 +45,49 @@ class CaseView(BaseModel):
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    identity_review: bool = Field(
+        default=False,
+        description="a report gave this child's ID number with other identity details: "
+        "the supervisor checks who the child is",
+    )
     chronology: list[ChronologyEntry]
+
+
+class TaskFeedback(BaseModel):
+    """A task started by the caller's school's report: what is done and whether it was taken up."""
+
+    id: str
+    report_id: str
+    agency: Agency
+    kind: str
+    title: str
+    status: TaskStatus
+    due_at: datetime
+    created_at: datetime
+    acknowledged_at: datetime | None = None
+
+
+class TaskFeedbackView(TaskFeedback):
+    """A task as school staff see it: no assignee, no acknowledging user."""
+
+    case_id: str
+    child_ref: str  # the gateway audits every answer that names a child
+
+
+class CaseFeedbackView(BaseModel):
+    """A case as school staff see it: feedback on their own school's reports, nothing more.
+
+    No other school's reports, categories or tasks, no chronology (other agencies' notes);
+    the case's status and risk level, and the tasks the school's own reports started.
+    """
+
+    id: str
+    child_ref: str
+    status: CaseStatus
+    risk_level: Severity
+    closed_at: datetime | None = None
+    report_ids: list[str] = Field(description="the caller's school's reports in this case")
+    tasks: list[TaskFeedback] = Field(description="the tasks those reports started")
 
 
 class CaseClose(BaseModel):
@@ -118,6 +160,17 @@ class TaskAcknowledged(EventData):
     case_id: str
     acknowledged_by: str
     acknowledged_at: datetime
+
+
+class CaseIdentityFlagged(EventData):
+    """A report joined the case with identity details that differ from the child's sealed ones
+    (same ID number, other name or date of birth): the supervisor checks. No names here."""
+
+    TYPE: ClassVar[str] = "case.identity.flagged"
+
+    case_id: str
+    report_id: str
+    school_id: str
 
 
 class CaseClosed(EventData):

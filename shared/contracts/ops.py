@@ -1,4 +1,4 @@
-"""Platform operations contracts: alerts about the event pipeline itself."""
+"""Platform operations contracts: alerts about the event pipeline and about who may see what."""
 
 from __future__ import annotations
 
@@ -32,6 +32,18 @@ class DeadLetterReplayed(EventData):
     original_subject: str
     event_id: str | None
     replayed_by: str
+
+
+class PrivilegedGrantMade(EventData):
+    """An admin gave an account a scope wider than one school or organisation (several schools,
+    or a station-wide role): the auditors review every such grant."""
+
+    TYPE: ClassVar[str] = "ops.privileged_granted"
+
+    account_id: str  # a username, or "client:<id>" for a partner system
+    role: str
+    school_ids: tuple[str, ...]
+    granted_by: str
 
 
 class DeadLetteredView(BaseModel):

@@ -111,6 +111,9 @@ class ReportFiled(EventData):
     social_org_id: str
     filed_by: str
     filed_at: datetime
+    # The ID number matched a child whose sealed name or date of birth differs. Optional with a
+    # default, so events written before it still parse (deploy consumers before school_liaison).
+    identity_mismatch: bool = False
 
 
 class ChildErased(EventData):

@@ -1,4 +1,5 @@
-"""The store port: a small document store every service uses, with SQLite and MongoDB adapters.
+"""The store port: a small document store every service uses; SQLite, PostgreSQL and MongoDB
+adapters.
 
 Documents are JSON objects with a string `id`, unique per collection; `ensure_index(...,
 unique=True)` adds unique secondary keys (optionally partial: only documents matching `where`).
@@ -72,6 +73,12 @@ class StoreUnavailableError(Exception):
     """The store cannot be reached or written now; the caller may retry later."""
 
 
+class ConflictError(StoreUnavailableError):
+    """The transaction lost a race with a concurrent one (serialization failure, deadlock,
+    write conflict) and was rolled back; running it again from the start may succeed.
+    `shared.store.retry.transact` does that; left unretried it is a 503 like any outage."""
+
+
 class Reader(Protocol):
     async def get(self, collection: str, id: str) -> Doc | None: ...
 
@@ -125,11 +132,16 @@ class Store(Writer, Protocol):
 
 
 async def open_store(url: str) -> Store:
-    """Build the adapter the URL names: `sqlite:///path/file.db` or `mongodb://host/db`."""
+    """Build the adapter the URL names: `sqlite:///path/file.db`, `postgresql://host/db` or
+    `mongodb://host/db`."""
     if url.startswith("sqlite:///"):
         from shared.store.sqlite import SqliteStore
 
         return await SqliteStore.open(path=url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql://", "postgres://")):
+        from shared.store.postgres import PostgresStore
+
+        return await PostgresStore.open(url=url)
     if url.startswith(("mongodb://", "mongodb+srv://")):
         from shared.store.mongo import MongoStore
 

@@ -23,6 +23,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from shared.store import (
+    ConflictError,
     Cursor,
     Doc,
     DuplicateKeyError,
@@ -95,12 +96,16 @@ def _out(raw: Doc) -> Doc:
 def _translate(exc: mongo.PyMongoError) -> Exception:
     if isinstance(exc, mongo.DuplicateKeyError):
         return DuplicateKeyError(str(exc))
+    # The label marks a transaction that can be run again from the start: a write conflict
+    # with a concurrent one (two replicas inserting the same processed marker), a primary
+    # stepping down. retry.transact runs it again, where the caller then sees the other's
+    # write (a DuplicateKeyError, or the marker already there).
+    if exc.has_error_label("TransientTransactionError"):
+        return ConflictError(f"mongodb: {exc}")
     # ConnectionFailure covers AutoReconnect, NetworkTimeout, NotPrimaryError and
-    # ServerSelectionTimeoutError; the labels mark transaction conflicts worth retrying.
-    if (
-        isinstance(exc, mongo.ConnectionFailure)
-        or exc.has_error_label("TransientTransactionError")
-        or exc.has_error_label("UnknownTransactionCommitResult")
+    # ServerSelectionTimeoutError; a commit whose outcome stays unknown is an outage too.
+    if isinstance(exc, mongo.ConnectionFailure) or exc.has_error_label(
+        "UnknownTransactionCommitResult"
     ):
         return StoreUnavailableError(f"mongodb: {exc}")
     return exc
@@ -115,6 +120,22 @@ def _mapped() -> Iterator[None]:
         if translated is exc:
             raise
         raise translated from exc
+
+
+_COMMIT_ATTEMPTS = 3
+
+
+async def _commit(session: AsyncClientSession) -> None:
+    """Commit, again while the outcome is unknown: the driver spec's advice, and safe (a
+    commit that already happened is acknowledged again). Bounded; then it is an outage."""
+    for attempt in range(_COMMIT_ATTEMPTS):
+        try:
+            await session.commit_transaction()
+            return
+        except mongo.PyMongoError as exc:
+            unknown = exc.has_error_label("UnknownTransactionCommitResult")
+            if not unknown or attempt == _COMMIT_ATTEMPTS - 1:
+                raise
 
 
 class _Ops(Writer):
@@ -234,14 +255,7 @@ class MongoStore(_Ops):
                     await session.abort_transaction()  # never raises for server errors
                 raise
             with _mapped():
-                try:
-                    await session.commit_transaction()
-                except mongo.PyMongoError as exc:
-                    # The driver already retried once; when the outcome is still unknown,
-                    # committing again is safe and what the driver spec advises.
-                    if not exc.has_error_label("UnknownTransactionCommitResult"):
-                        raise
-                    await session.commit_transaction()
+                await _commit(session)
 
     async def ensure_index(
         self,

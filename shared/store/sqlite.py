@@ -44,6 +44,12 @@ def _expr(field: str) -> str:
     return "id" if field == "id" else f"json_extract(doc, '$.{_ident(field)}')"
 
 
+def _json_types(bound: Any) -> str:
+    if isinstance(bound, bool):
+        raise ValueError("a range bound must be a number or a string")
+    return "'integer', 'real'" if isinstance(bound, int | float) else "'text'"
+
+
 def _where(where: Where | None) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -53,6 +59,10 @@ def _where(where: Where | None) -> tuple[list[str], list[Any]]:
             for op, bound in value.bounds():
                 clauses.append(f"{expr} {op} ?")
                 params.append(_sql_value(bound))
+                if field != "id":
+                    # SQLite orders numbers (and true/false, read as 1/0) below text, so a
+                    # bound only matches values of its own JSON type, as in Mongo and PostgreSQL.
+                    clauses.append(f"json_type(doc, '$.{field}') IN ({_json_types(bound)})")
         elif isinstance(value, list | tuple | set | frozenset):
             values = list(value)
             if not values:

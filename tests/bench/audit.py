@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from deploy.launcher import Platform, Ports
 from gateway.app import create_app
 from gateway.audit import ENTRIES_C, AuditLog, Event
 from gateway.settings import Settings
@@ -83,20 +84,28 @@ async def timed(call: Callable[[], Awaitable[Any]], n: int) -> dict[str, float]:
 
 
 async def run(
-    *, entries: int, requests: int, workdir: Path, nats_url: str | None = None, reuse: bool = False
+    *,
+    entries: int,
+    requests: int,
+    workdir: Path,
+    platform: Platform | None = None,
+    reuse: bool = False,
 ) -> dict[str, Any]:
+    """`platform`: a running NATS with its streams declared; else one is started here."""
     async with AsyncExitStack() as stack:
-        if nats_url is None:
-            from deploy.launcher import Platform, Ports
-
+        if platform is None:
             platform = Platform(var_dir=workdir / "nats", ports=Ports.free())
             platform.var_dir.mkdir(parents=True, exist_ok=True)
             platform.start_nats()
             stack.callback(platform.stop)
-            nats_url = platform.nats_url
+            platform.declare_streams()
         settings = Settings(
             demo_mode=True,
-            nats_url=nats_url,
+            nats_url=platform.nats_url,
+            nats_user="gateway",
+            nats_password=platform.nats_passwords["gateway"],  # type: ignore[arg-type]
+            replayer_nats_user="replayer",
+            replayer_nats_password=platform.nats_passwords["replayer"],  # type: ignore[arg-type]
             store_url=f"sqlite:///{workdir / 'gateway.db'}",
             rate_per_s=1e6,  # measure the trail, not the rate limiter
             rate_burst=10**6,

@@ -2,8 +2,9 @@
 
 Each scenario starts a fresh platform (`deploy.launcher.Platform`) in its own directory, files
 reports through the gateway with bounded concurrency, strikes mid-burst, then reconciles from the
-services' SQLite files: every accepted report must end with a case link, exactly two tasks and,
-per task, one inbox entry for the assignee and one for the duty desk.
+services' stores (SQLite files; PostgreSQL databases for scenario 8, see tests/chaos/pg.py):
+every accepted report must end with a case link, exactly two tasks and, per task, one inbox
+entry for the assignee and one for the duty desk.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from nats.js import JetStreamContext
 
 from deploy.launcher import SERVICES, Platform, Ports
 from shared.events import Envelope
+from shared.nats_auth import ADMIN
+from tests.pgserver import PgServer
 
 T = TypeVar("T")
 
@@ -169,6 +172,10 @@ class Ledger:
         except sqlite3.OperationalError:
             return []  # no such table yet, or the file is being recovered: next poll
 
+    async def refresh(self) -> None:
+        async with self._lock:
+            await asyncio.to_thread(self._refresh)
+
     def _refresh(self) -> None:
         for rowid, task, report, user, org in self._rows(
             "case_tracking", TASKS_SQL, self._last["tasks"]
@@ -194,8 +201,7 @@ class Ledger:
 
         async def all_done() -> bool:
             nonlocal pending
-            async with self._lock:
-                await asyncio.to_thread(self._refresh)
+            await self.refresh()
             pending = [r for r in pending if not self.processed(r)]
             return not pending
 
@@ -206,14 +212,16 @@ class Ledger:
         tasks = sum(max(0, len(t) - 2) for t in self.tasks.values())
         return tasks, sum(1 for rows in self.notices.values() if rows > 1)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for conn in self._conns.values():
             conn.close()
 
 
 @asynccontextmanager
 async def jetstream(platform: Platform) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(servers=platform.nats_url.split(","), connect_timeout=5)
+    nc = await nats.connect(
+        servers=platform.nats_url.split(","), connect_timeout=5, **platform.credentials(ADMIN)
+    )
     try:
         yield nc.jetstream(timeout=5)
     finally:
@@ -237,6 +245,7 @@ class Run:
     client: httpx.AsyncClient
     problems: list[str] = field(default_factory=list)
     recoveries: list[asyncio.Task[float | None]] = field(default_factory=list)
+    postgres: PgServer | None = None  # the server every process stores in (scenario 8)
 
     async def at(self, k: int, of: int) -> None:
         """Wait until k/of of the burst is accepted."""
@@ -319,7 +328,7 @@ async def poison_event(run: Run) -> None:
     poison = Envelope(
         type="school.report.filed",
         version=1,
-        source="chaos",
+        source="school_liaison",  # its owner: a wrong source would be dead-lettered at once
         subject="poison",
         correlation_id=f"chaos-poison-{run.load.run_id}",
         data={"report_id": "poison"},  # fails ReportFiled validation on every delivery
@@ -362,6 +371,18 @@ async def lock_case_tracking_store(run: Run) -> None:
     run.expect_in_log("case_tracking", "database is locked")
 
 
+async def restart_postgres(run: Run) -> None:
+    """Every process loses its store at once: an immediate shutdown (no checkpoint), down for
+    HOLD_S while the load keeps filing, then the server starts again and recovers."""
+    await run.at(1, 3)
+    assert run.postgres is not None
+    await asyncio.to_thread(run.postgres.stop, mode="immediate")
+    await asyncio.sleep(HOLD_S)  # the fault's duration on the monotonic clock; load goes on
+    await asyncio.to_thread(run.postgres.start_again)
+    run.fault_ended()
+    run.expect(run.load.retried["HTTP 503"], "no 503 while PostgreSQL was down")
+
+
 @dataclass(frozen=True)
 class Scenario:
     number: int
@@ -369,6 +390,7 @@ class Scenario:
     inject: Callable[[Run], Awaitable[None]]
     nats_nodes: int = 1
     dead_letters: int = 0
+    store: str = "sqlite"
 
 
 SCENARIOS = {
@@ -383,6 +405,7 @@ SCENARIOS = {
         Scenario(5, "poison event", poison_event, dead_letters=1),
         Scenario(6, "store locked for 8 s", lock_case_tracking_store),
         Scenario(7, "SIGTERM case_tracking (drain)", stop_case_tracking_gracefully),
+        Scenario(8, "restart PostgreSQL (every store)", restart_postgres, store="postgres"),
     )
 }
 
@@ -423,13 +446,18 @@ class Row:
         return [f"{self.number}. {self.title}", *map(str, figures), recover, result]
 
 
-async def _drive(platform: Platform, scenario: Scenario, total: int) -> Row:
+async def _drive(
+    platform: Platform, scenario: Scenario, total: int, postgres: PgServer | None
+) -> Row:
     row = Row(scenario.number, scenario.title, total)
-    load, ledger = Load(total), Ledger(platform.var_dir)
+    from tests.chaos.pg import PgLedger  # it builds on Ledger
+
+    load = Load(total)
+    ledger = Ledger(platform.var_dir) if postgres is None else PgLedger(platform.extra_env)
     limits = httpx.Limits(max_connections=CONCURRENCY + 4)
     client = httpx.AsyncClient(base_url=platform.gateway_url, timeout=10.0, limits=limits)
     try:
-        run = Run(platform, load, ledger, client, row.problems)
+        run = Run(platform, load, ledger, client, row.problems, postgres=postgres)
         burst = asyncio.create_task(load.run(client))
         try:
             await scenario.inject(run)
@@ -443,7 +471,7 @@ async def _drive(platform: Platform, scenario: Scenario, total: int) -> Row:
             row.dead_lettered = (await js.stream_info("DEADLETTER")).state.messages or 0
     finally:
         await client.aclose()
-        ledger.close()
+        await ledger.close()
     row.accepted = len(load.accepted)
     row.lost = sum(1 for report_id in load.accepted if not ledger.processed(report_id))
     row.dup_tasks, row.dup_notices = ledger.duplicates()
@@ -458,16 +486,22 @@ async def _drive(platform: Platform, scenario: Scenario, total: int) -> Row:
 
 def run_scenario(number: int, reports: int, base_dir: Path) -> Row:
     """One scenario on a fresh platform under `base_dir/scenario-<n>`; always stopped after."""
+    from tests.chaos.pg import postgres_for
+
     scenario = SCENARIOS[number]
     var_dir = base_dir / f"scenario-{number}"
-    platform = Platform(
-        var_dir, Ports.free(), nats_nodes=scenario.nats_nodes, extra_env=PLATFORM_ENV
-    )
-    try:
-        platform.start()
-        return asyncio.run(_drive(platform, scenario, reports))
-    finally:
-        platform.stop()
+    with postgres_for(scenario.store) as (postgres, store_env):
+        platform = Platform(
+            var_dir,
+            Ports.free(),
+            nats_nodes=scenario.nats_nodes,
+            extra_env=PLATFORM_ENV | store_env,
+        )
+        try:
+            platform.start()
+            return asyncio.run(_drive(platform, scenario, reports, postgres))
+        finally:
+            platform.stop()
 
 
 HEADER = ("accepted", "lost", "dup tasks", "dup notifications", "dead-lettered", "recover s")

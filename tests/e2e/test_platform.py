@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deploy.launcher import Platform, Ports, free_port, free_port_block, wait_until
 from shared.identity import Principal, Role, mint_internal_token
@@ -187,10 +188,9 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
 def test_a_service_port_reached_directly_refuses_without_the_gateways_credential(
     platform: Platform,
 ) -> None:
-    forged = mint_internal_token(
-        Principal(user_id="intruder", role=Role.dispatcher), secret="x" * 40
-    )
+    intruder = Principal(user_id="intruder", role=Role.dispatcher)
     for service, path in (("school_liaison", "/schools"), ("case_tracking", "/tasks")):
+        forged = mint_internal_token(intruder, key=Ed25519PrivateKey.generate(), service=service)
         url = platform.service_url(service) + path
         assert httpx.get(url).status_code == 401
         assert httpx.get(url, headers={INTERNAL_HEADER: forged}).status_code == 401
@@ -217,3 +217,15 @@ def test_no_childs_name_or_id_in_any_file_the_run_wrote(platform: Platform) -> N
         if s in p.read_bytes()
     ]
     assert leaks == []
+
+
+def test_every_file_the_run_wrote_is_readable_by_its_owner_only(platform: Platform) -> None:
+    """Databases, logs, NATS configs and JetStream data hold children's data: mode 0600/0700."""
+    paths = [platform.var_dir, *platform.var_dir.rglob("*")]
+    assert any(p.suffix == ".db" for p in paths) and any("jetstream" in str(p) for p in paths)
+    open_to_others = [
+        (str(p.relative_to(platform.var_dir)), oct(p.stat().st_mode & 0o777))
+        for p in paths
+        if p.stat().st_mode & 0o077
+    ]
+    assert open_to_others == []

@@ -1,16 +1,22 @@
-"""Fixtures for in-process integration tests against a real NATS server and SQLite files."""
+"""Fixtures for in-process integration tests against a real NATS server and a real store (SQLite
+files, or PostgreSQL databases where a module asks for `every_store`).
+
+NATS admits only the identities of shared/nats_auth.py: each in-process service connects as
+itself, streams and durables are declared as `admin` first (`declared`), as deployments do.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from pathlib import Path
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from deploy.launcher import Platform
+from deploy.streams import declare
 from gateway.app import create_app as gateway_app
 from gateway.settings import Settings as GatewaySettings
 from services.case_tracking.app import create_app as case_tracking_app
@@ -21,25 +27,70 @@ from services.patrol.app import create_app as patrol_app
 from services.patrol.settings import Settings as PatrolSettings
 from services.school_liaison.app import create_app as school_app
 from services.school_liaison.settings import Settings as SchoolSettings
+from shared.bus import Bus
+from shared.nats_auth import ADMIN, REPLAYER, identities
 from shared.runtime import Runtime, open_runtime
 from shared.settings import BaseServiceSettings
-from tests.support import Gateway
+from tests.support import Gateway, NatsLogin, StoreUrl
 
 RuntimeFactory = Callable[..., AbstractAsyncContextManager[Runtime]]
 
 
 @pytest.fixture
-def runtime_factory(nats_url: str, tmp_path: Path) -> RuntimeFactory:
-    """Open a service runtime (store + bus + relay) against the test's NATS server."""
+def nats_login(nats_server: Platform) -> NatsLogin:
+    """Settings fields that make a process connect as NATS identity `user`."""
 
-    def make(name: str = "svc", **overrides: object) -> AbstractAsyncContextManager[Runtime]:
+    def login(user: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "nats_user": user,
+            "nats_password": nats_server.nats_passwords[user],
+        }
+        if user == "gateway":
+            fields["replayer_nats_user"] = REPLAYER
+            fields["replayer_nats_password"] = nats_server.nats_passwords[REPLAYER]
+        return fields
+
+    return login
+
+
+@pytest.fixture
+async def declared(nats_server: Platform) -> Platform:
+    """Every stream and durable consumer declared, as `admin`."""
+    await declare(nats_server.nats_url, 1, **nats_server.credentials(ADMIN))
+    return nats_server
+
+
+@pytest.fixture
+async def admin_bus(nats_server: Platform) -> AsyncIterator[Bus]:
+    """A bus as `admin`, for tests that inspect streams no service may read."""
+    bus = Bus(url=nats_server.nats_url, name="test-admin", **nats_server.credentials(ADMIN))
+    await bus.connect()
+    yield bus
+    await bus.close()
+
+
+@pytest.fixture
+def runtime_factory(nats_url: str, store_url: StoreUrl, nats_login: NatsLogin) -> RuntimeFactory:
+    """Open a runtime (store + bus + relay) against the test's NATS server.
+
+    Named after a process, it connects as that process's identity and binds to the declared
+    durables; any other name is a test harness for the bus itself: it connects as `admin` and
+    declares what it consumes (ad-hoc test consumers).
+    """
+    users = {i.user for i in identities()}
+
+    @asynccontextmanager
+    async def make(name: str = "svc", **overrides: object) -> AsyncIterator[Runtime]:
+        declare = name not in users
         settings = BaseServiceSettings(
             demo_mode=True,
             nats_url=nats_url,
-            store_url=f"sqlite:///{tmp_path / f'{name}.db'}",
+            store_url=await store_url(name),
+            **nats_login(ADMIN if declare else name),
             **overrides,  # type: ignore[arg-type]
         )
-        return open_runtime(settings, name=name)
+        async with open_runtime(settings, name=name, declare=declare) as rt:
+            yield rt
 
     return make
 
@@ -51,12 +102,20 @@ async def runtime(runtime_factory: RuntimeFactory) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
-async def gateway(nats_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def gateway(
+    nats_url: str, store_url: StoreUrl, declared: Platform, nats_login: NatsLogin
+) -> AsyncIterator[Gateway]:
+    urls = {
+        name: await store_url(name)
+        for name in ("school_liaison", "case_tracking", "patrol", "notifications", "gateway")
+    }
+
     def common(name: str) -> dict[str, Any]:
         return {
+            **nats_login(name),
             "demo_mode": True,
             "nats_url": nats_url,
-            "store_url": f"sqlite:///{tmp_path / f'{name}.db'}",
+            "store_url": urls[name],
             # Fail fast: a poison event is dead-lettered after two quick deliveries.
             "max_deliver": 2,
             "retry_base_s": 0.05,

@@ -11,7 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from gateway.access import ROLES_KEY
+from gateway.audit import AuditLog
+from shared.contracts.cases import CaseFeedbackView, CaseView, TaskFeedbackView, TaskView
 from shared.identity import Role
 from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, USER_OF, Gateway, eventually
@@ -162,6 +166,11 @@ CELLS: dict[tuple[str, str], Cell] = {
         204,
         lambda r: 404,
     ),
+    ("POST", "/v1/admin/clients/{client_id}/secret"): Cell(
+        lambda w, r, o: ("POST", f"/v1/admin/clients/{'partner' if o else 'nobody'}/secret", {}),
+        200,
+        lambda r: 404,
+    ),
     ("GET", "/v1/admin/dead-letters"): Cell(
         lambda w, r, o: ("GET", "/v1/admin/dead-letters", {}), 200
     ),
@@ -194,11 +203,8 @@ def route_table(gateway: Gateway) -> dict[tuple[str, str], list[str] | None]:
 async def build_world(gw: Gateway) -> World:
     """A report in school 1 (the callers' own) and one in school 10 (nobody's here), their
     cases and tasks, a notice in each task worker's inbox, a partner client, a dead letter."""
-    teacher10 = new_user("teacher10", "sch-10")
-    assert (await gw.call("admin1", "POST", "/v1/admin/users", json=teacher10)).is_success
     partner = new_client("partner")
     assert (await gw.call("admin1", "POST", "/v1/admin/clients", json=partner)).is_success
-    await gw.auth("teacher10", PASSWORD)
     own = (await gw.file("teacher1", REPORT)).json()["id"]
     other_body = {**REPORT, "school_id": "sch-10", "student": {"name": "Other Child"}}
     other = (await gw.file("teacher10", other_body)).json()["id"]
@@ -207,8 +213,8 @@ async def build_world(gw: Gateway) -> World:
     closable_body = {**REPORT, "student": {"name": "Closable Child"}}
     closable_report = (await gw.file("teacher1", closable_body)).json()["id"]
     closable = (await gw.tasks_of(closable_report, 2))[0]["case_id"]
-    runtime = gw.apps["case_tracking"].state.runtime
-    await runtime.bus.publish(poison_report())
+    school = gw.apps["school_liaison"].state.runtime  # the identity that may publish it
+    await school.bus.publish(poison_report())
 
     async def letter() -> list[dict[str, Any]]:
         return (await gw.get("admin1", "/v1/admin/dead-letters")).json()
@@ -267,3 +273,84 @@ async def test_every_cell_of_the_matrix(gateway: Gateway) -> None:
                 too_open.append(where)
     assert too_open == [], too_open  # 0 cells that allow what they should deny
     assert wrong == [], "\n".join(wrong)
+
+
+# --- one child, two schools --------------------------------------------------------------------
+# A teacher of school 10 files a report with a school-1 child's ID number: it joins that child's
+# case. Before it, the case is nobody's at school 10; after it, the teacher sees feedback on her
+# own report only, while school 10's officer and social worker see the case (their job).
+
+
+@dataclass(frozen=True)
+class CrossRow:
+    user: str  # of school 10: its teacher, its community officer, its social-work org
+    before: int  # GET /v1/cases/{id} and GET /v1/tasks?case_id= before school 10's report
+    after: type[BaseModel]  # the view each answers with after it
+
+
+CROSS_ROWS = (
+    CrossRow("teacher10", 404, CaseFeedbackView),
+    CrossRow("officer4", 404, CaseView),  # sch-10 is in his beat
+    CrossRow("social2", 404, CaseView),  # org-sunflower serves sch-10
+)
+CROSS_BODY = {
+    **REPORT,
+    "school_id": "sch-10",
+    "category": "truancy",
+    "student": {**REPORT["student"], "name": "Made Up Name"},
+}
+
+
+async def _case_reads(gw: Gateway, user: str, case_id: str) -> tuple[Any, Any]:
+    case = await gw.get(user, f"/v1/cases/{case_id}")
+    tasks = await gw.get(user, "/v1/tasks", case_id=case_id)
+    return case, tasks
+
+
+async def test_a_linked_report_from_another_school_opens_only_what_each_role_needs(
+    gateway: Gateway,
+) -> None:
+    own = (await gateway.file("teacher1", REPORT)).json()["id"]
+    own_tasks = await gateway.tasks_of(own, 2)
+    case_id = own_tasks[0]["case_id"]
+    for row in CROSS_ROWS:
+        case, tasks = await _case_reads(gateway, row.user, case_id)
+        assert (case.status_code, tasks.status_code) == (row.before, row.before), row.user
+
+    linked = (await gateway.file("teacher10", CROSS_BODY)).json()["id"]
+    every_task = await gateway.tasks_of(linked, 4, reader="teacher10")
+    assert {t["case_id"] for t in every_task} == {case_id}  # the ID number decided: one case
+    theirs = {t["id"] for t in every_task if t["report_id"] == linked}
+    foreign = [own, *(t["id"] for t in own_tasks), "bullying_victim", "sch-01"]
+
+    for row in CROSS_ROWS:
+        case, tasks = await _case_reads(gateway, row.user, case_id)
+        assert (case.status_code, tasks.status_code) == (200, 200), row.user
+        assert set(case.json()) == set(row.after.model_fields), row.user
+        if row.after is CaseFeedbackView:
+            assert case.json()["report_ids"] == [linked]
+            assert {t["id"] for t in case.json()["tasks"]} == theirs
+            assert {t["id"] for t in tasks.json()} == theirs
+            assert all(set(t) == set(TaskFeedbackView.model_fields) for t in tasks.json())
+            for word in foreign:
+                assert word not in case.text and word not in tasks.text, (row.user, word)
+        else:
+            assert set(case.json()["report_ids"]) == {own, linked}
+            assert set(case.json()["school_ids"]) == {"sch-01", "sch-10"}
+            assert {t["id"] for t in tasks.json()} == {t["id"] for t in every_task}
+            assert all(set(t) == set(TaskView.model_fields) for t in tasks.json())
+
+    # Her own task list (no case_id) is feedback too; school 1's teacher sees nothing of hers.
+    mine = (await gateway.get("teacher10", "/v1/tasks")).json()
+    assert {t["id"] for t in mine} == theirs and "assignee_user_id" not in mine[0]
+    first_school = (await gateway.get("teacher1", f"/v1/cases/{case_id}")).json()
+    assert first_school["report_ids"] == [own] and linked not in str(first_school)
+
+    # Each of those reads is audited against the child, as every read of a case is.
+    log: AuditLog = gateway.apps["gateway"].state.audit
+    child = (await gateway.get("teacher1", f"/v1/reports/{own}")).json()["child_ref"]
+    for row in CROSS_ROWS:
+        entries, _ = await log.page(actor=row.user, limit=100)
+        reads = {(e.object_type, e.outcome) for e in entries if e.child_ref == child}
+        assert {("case", "allowed"), ("task", "allowed")} <= reads, row.user
+        assert ("case", "not_found") in {(e.object_type, e.outcome) for e in entries}, row.user

@@ -11,9 +11,11 @@ import httpx
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from shared.identity import generate_keypair
+from tests.support import NatsLogin
 
 SECRETS = {
-    "HULEI_GATEWAY_INTERNAL_SECRET": "a-real-internal-secret-of-sufficient-length",
+    "HULEI_GATEWAY_INTERNAL_SIGNING_KEY": generate_keypair()[0],
     "HULEI_GATEWAY_JWT_SECRET": "a-real-jwt-signing-secret-of-sufficient-length",
     "HULEI_GATEWAY_AUDIT_KEY": "a-real-audit-chain-key-of-sufficient-length",
 }
@@ -31,7 +33,7 @@ def bootstrap(store_url: str, password: str) -> subprocess.CompletedProcess[str]
 
 
 async def test_the_first_admin_is_created_once_and_can_log_in(
-    tmp_path: Path, nats_url: str
+    tmp_path: Path, nats_url: str, declared: object, nats_login: NatsLogin
 ) -> None:
     store_url = f"sqlite:///{tmp_path / 'gateway.db'}"
     assert bootstrap(store_url, "short").returncode != 0
@@ -41,10 +43,11 @@ async def test_the_first_admin_is_created_once_and_can_log_in(
     assert again.returncode != 0 and "already exists" in again.stderr
 
     settings = Settings(
+        **nats_login("gateway"),
         demo_mode=False,
         store_url=store_url,
         nats_url=nats_url,
-        internal_secret=SECRETS["HULEI_GATEWAY_INTERNAL_SECRET"],
+        internal_signing_key=SECRETS["HULEI_GATEWAY_INTERNAL_SIGNING_KEY"],
         jwt_secret=SECRETS["HULEI_GATEWAY_JWT_SECRET"],
         audit_key=SECRETS["HULEI_GATEWAY_AUDIT_KEY"],  # type: ignore[arg-type]
     )

@@ -10,14 +10,18 @@ from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
 from shared.streams import ConsumerSpec
-from tests.support import eventually
+from tests.support import eventually, every_store
+
+__all__ = ["every_store"]  # the idempotent consumer on SQLite and on PostgreSQL
 
 SPEC = ConsumerSpec("CASES", "test-links", "case.report.linked.v1", ack_wait_s=5)
 
 
 def linked(n: int) -> Envelope:
     data = ReportLinked(report_id=f"rep-{n}", case_id=f"case-{n}")
-    return Envelope.wrap(data, source="test", subject=f"rep-{n}", correlation_id=f"rep-{n}")
+    return Envelope.wrap(
+        data, source="case_tracking", subject=f"rep-{n}", correlation_id=f"rep-{n}"
+    )
 
 
 async def stream(rt: Runtime, name: str) -> StreamInfo:

@@ -15,7 +15,9 @@ SPEC = ConsumerSpec("CASES", "test-faults", "case.report.linked.v1")
 
 def linked(n: int) -> Envelope:
     data = ReportLinked(report_id=f"rep-{n}", case_id=f"case-{n}")
-    return Envelope.wrap(data, source="test", subject=f"rep-{n}", correlation_id=f"rep-{n}")
+    return Envelope.wrap(
+        data, source="case_tracking", subject=f"rep-{n}", correlation_id=f"rep-{n}"
+    )
 
 
 async def test_events_committed_while_nats_is_down_arrive_after_it_returns(

@@ -10,7 +10,10 @@ from typing import Any
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.support import REPORT, Gateway, eventually
+from shared.bus import Bus
+from tests.support import REPORT, Gateway, eventually, every_store
+
+__all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 
 
 async def test_a_report_becomes_a_case_two_tasks_and_notifications(gateway: Gateway) -> None:
@@ -108,7 +111,9 @@ async def test_one_child_has_one_case_however_many_reports(gateway: Gateway) -> 
     assert sorted(cases[0]["report_ids"]) == sorted([first["id"], second["id"]])
 
 
-async def test_the_child_is_named_in_no_event_and_no_other_store(gateway: Gateway) -> None:
+async def test_the_child_is_named_in_no_event_and_no_other_store(
+    gateway: Gateway, admin_bus: Bus
+) -> None:
     r = await gateway.file("teacher1", REPORT)
     await gateway.tasks_of(r.json()["id"], 2)
     name, id_number = REPORT["student"]["name"], REPORT["student"]["id_number"]
@@ -118,9 +123,8 @@ async def test_the_child_is_named_in_no_event_and_no_other_store(gateway: Gatewa
         for collection in ("cases", "tasks", "inbox", "welfare_checks", "processed_events"):
             rows = str(await gateway.store(service).find(collection))
             assert name not in rows and id_number not in rows
-    runtime = gateway.apps["case_tracking"].state.runtime
     for stream in ("SCHOOL", "CASES"):
-        info = await runtime.bus.js.stream_info(stream)
+        info = await admin_bus.js.stream_info(stream)
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            data = (await runtime.bus.js.get_msg(stream, seq)).data or b""
+            data = (await admin_bus.js.get_msg(stream, seq)).data or b""
             assert name.encode() not in data and id_number.encode() not in data

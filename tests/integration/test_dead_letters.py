@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from shared.contracts.cases import ReportLinked
 from shared.deadletters import list_dead_letters, replay_dead_letter
 from shared.events import Envelope, new_id, utcnow
 from shared.runtime import Runtime, UnitOfWork
+from shared.store import StoreUnavailableError
 from shared.streams import ConsumerSpec
 from tests.support import REPORT, Gateway, eventually
 
@@ -18,7 +21,7 @@ def poison_report() -> Envelope:
         id=new_id(),
         type="school.report.filed",
         version=1,
-        source="test",
+        source="school_liaison",  # its rightful owner: handled, and failing, every time
         subject="poison",
         time=utcnow(),
         correlation_id="poison",
@@ -29,9 +32,9 @@ def poison_report() -> Envelope:
 async def test_admin_lists_and_replays_a_dead_letter_and_the_desks_are_told(
     gateway: Gateway,
 ) -> None:
-    runtime = gateway.apps["case_tracking"].state.runtime
+    school = gateway.apps["school_liaison"].state.runtime  # the one identity that may publish it
     poison = poison_report()
-    await runtime.bus.publish(poison)
+    await school.bus.publish(poison)
     good = await gateway.file("teacher1", REPORT)  # behind the poison, still processed
     await gateway.tasks_of(good.json()["id"], 2)
 
@@ -81,14 +84,50 @@ async def test_a_replay_after_the_cause_is_fixed_applies_the_event_once(
 
     runtime.consume(spec, effect)
     event = Envelope.wrap(
-        ReportLinked(report_id="r", case_id="c"), source="t", subject="r", correlation_id="r"
+        ReportLinked(report_id="r", case_id="c"),
+        source="case_tracking",
+        subject="r",
+        correlation_id="r",
     )
     await runtime.bus.publish(event)
     [letter] = await eventually(lambda: list_dead_letters(runtime.bus))
     assert letter.deliveries == runtime.bus.max_deliver
 
     broken["yes"] = False
-    assert await replay_dead_letter(runtime.bus, seq=letter.id, by="admin1") is not None
+    replay = {"replayer": runtime.bus, "seq": letter.id, "by": "admin1"}
+    assert await replay_dead_letter(runtime.bus, **replay) is not None
     await eventually(lambda: runtime.store.get("applied", event.id))
     assert await list_dead_letters(runtime.bus) == []
-    assert await replay_dead_letter(runtime.bus, seq=letter.id, by="admin1") is None
+    assert await replay_dead_letter(runtime.bus, **replay) is None
+
+
+async def test_a_store_outage_is_waited_out_not_dead_lettered(
+    runtime_factory: Callable[..., AbstractAsyncContextManager[Runtime]],
+) -> None:
+    """More failed deliveries than max_deliver, all because the store was unavailable: the
+    event is applied once the store is back, and nothing is dead-lettered."""
+    async with runtime_factory("svc", max_deliver=2, retry_base_s=0.05) as runtime:
+        await _outage_waited_out(runtime)
+
+
+async def _outage_waited_out(runtime: Runtime) -> None:
+    spec = ConsumerSpec("CASES", "test-outage", "case.report.linked.v1")
+    failures = {"left": runtime.bus.max_deliver + 2}
+
+    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise StoreUnavailableError("postgresql: connection refused")
+        await uow.tx.insert("applied", {"id": envelope.id})
+
+    runtime.consume(spec, effect)
+    event = Envelope.wrap(
+        ReportLinked(report_id="r", case_id="c"),
+        source="case_tracking",
+        subject="r",
+        correlation_id="r",
+    )
+    await runtime.bus.publish(event)
+    await eventually(lambda: runtime.store.get("applied", event.id), within=10)
+    assert failures["left"] == 0
+    assert await list_dead_letters(runtime.bus) == []

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from deploy import envfile
 from tests import deploy_checks as dc
 
 Obj = dict[str, Any]
@@ -80,6 +81,14 @@ def compose() -> Obj:
 @pytest.fixture(scope="module")
 def env_example() -> dict[str, str]:
     return dc.read_env_file(dc.COMPOSE_ENV_EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def env_generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What `make up` writes: the example with fresh secrets and a fresh key pair."""
+    path = tmp_path_factory.mktemp("compose") / ".env"
+    path.write_text(envfile.render(dc.COMPOSE_ENV_EXAMPLE.read_text(), envfile.fresh_secrets()))
+    return dc.read_env_file(path)
 
 
 overlays = pytest.mark.parametrize("overlay", dc.OVERLAYS)
@@ -154,8 +163,23 @@ def test_pods_are_non_root_read_only_and_bounded(
 def test_nats_cluster_config_is_valid_and_fsyncs(
     rendered: dict[str, list[Obj]], overlay: str
 ) -> None:
-    config = find(rendered[overlay], "ConfigMap", "nats-config")["data"]["nats.conf"]
-    assert dc.nats_config_errors(config, env={"POD_NAME": "nats-0"}) == []
+    files = dict(find(rendered[overlay], "ConfigMap", "nats-config")["data"])
+    config = files.pop("nats.conf")
+    assert dc.nats_config_errors(config, env={"POD_NAME": "nats-0"}, includes=files) == []
+
+
+@overlays
+def test_only_the_gateway_gets_the_signing_key(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.signing_key_errors(rendered[overlay]) == []
+
+
+@overlays
+def test_ingress_serves_only_the_gateways_public_paths(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert dc.ingress_errors(rendered[overlay]) == []
 
 
 def test_prod_takes_its_secrets_from_outside(
@@ -188,9 +212,22 @@ def test_compose_validates_against_the_compose_spec(compose: Obj) -> None:
 
 
 def test_compose_dependencies_healthchecks_modules_and_settings_agree(
+    compose: Obj, env_generated: dict[str, str]
+) -> None:
+    assert dc.compose_errors(compose, env_generated) == []
+
+
+def test_compose_refuses_the_env_example_unchanged(
     compose: Obj, env_example: dict[str, str]
 ) -> None:
-    assert dc.compose_errors(compose, env_example) == []
+    """Its CHANGE-ME placeholders are refused outside demo mode, by every process."""
+    errors = dc.compose_errors(compose, env_example)
+    for service in ("gateway", "school_liaison", "case_tracking", "patrol", "notifications"):
+        assert any(f"service {service}:" in e and "CHANGE-ME" in e for e in errors), service
+
+
+def test_compose_gives_the_signing_key_to_the_gateway_only(compose: Obj) -> None:
+    assert dc.compose_signing_key_errors(compose) == []
 
 
 def test_compose_variables_come_from_the_env_example(env_example: dict[str, str]) -> None:
@@ -203,8 +240,29 @@ def test_compose_env_example_is_real_looking_and_not_demo(env_example: dict[str,
     assert env_example["DEMO_MODE"] == "false"
     assert not set(env_example.values()) & DEMO_SECRETS
     assert dc.pii_key_errors(".env.example PII_KEY", env_example["PII_KEY"]) == []
-    for key in ("INTERNAL_SECRET", "JWT_SECRET", "AUDIT_KEY"):
-        assert len(env_example[key]) >= 32 and "CHANGE-ME" in env_example[key]
+    for key in ("JWT_SECRET", "AUDIT_KEY"):
+        assert len(env_example[key]) >= 32, key
+    for key in ("JWT_SECRET", "AUDIT_KEY", "INTERNAL_SIGNING_KEY", "INTERNAL_VERIFY_KEY"):
+        assert "CHANGE-ME" in env_example[key], key
+
+
+def test_generated_env_has_a_matching_fresh_key_pair(env_generated: dict[str, str]) -> None:
+    from shared.identity import (
+        Principal,
+        Role,
+        load_signing_key,
+        load_verify_key,
+        mint_internal_token,
+        read_internal_token,
+    )
+
+    who = Principal(user_id="u", role=Role.dispatcher)
+    token = mint_internal_token(
+        who, key=load_signing_key(env_generated["INTERNAL_SIGNING_KEY"]), service="patrol"
+    )
+    verify = load_verify_key(env_generated["INTERNAL_VERIFY_KEY"])
+    assert read_internal_token(token, key=verify, service="patrol") == who
+    assert env_generated["INTERNAL_SIGNING_KEY"] != envfile.fresh_secrets()["INTERNAL_SIGNING_KEY"]
 
 
 def test_compose_serves_the_gateway_where_make_run_does(compose: Obj) -> None:
@@ -213,14 +271,11 @@ def test_compose_serves_the_gateway_where_make_run_does(compose: Obj) -> None:
     assert gateway["environment"]["HULEI_GATEWAY_PORT"] == "8000"
 
 
-def test_compose_is_not_in_demo_mode_unless_asked(compose: Obj) -> None:
+def test_compose_is_not_in_demo_mode_unless_asked(
+    compose: Obj, env_example: dict[str, str]
+) -> None:
     errors: list[str] = []
-    secrets = {
-        "INTERNAL_SECRET": "s" * 40,
-        "JWT_SECRET": "j" * 40,
-        "AUDIT_KEY": "a" * 40,
-        "PII_KEY": "k",
-    }
+    secrets = {k: v for k, v in env_example.items() if k != "DEMO_MODE"}
     resolved = dc.interpolate(compose, secrets, errors)  # no DEMO_MODE in the env file
     assert errors == []
     demo = {
@@ -232,8 +287,17 @@ def test_compose_is_not_in_demo_mode_unless_asked(compose: Obj) -> None:
     assert demo == {"false"}
 
 
+def test_checked_in_nats_accounts_are_the_generated_ones() -> None:
+    from deploy.nats_config import COPIES
+    from shared.nats_auth import accounts_block
+
+    for path in COPIES:
+        assert path.read_text() == accounts_block(), f"regenerate {path}"
+
+
 def test_compose_nats_config_is_valid_and_fsyncs() -> None:
-    assert dc.nats_config_errors(dc.COMPOSE_NATS_CONF.read_text(), env={}) == []
+    includes = {dc.COMPOSE_NATS_ACCOUNTS.name: dc.COMPOSE_NATS_ACCOUNTS.read_text()}
+    assert dc.nats_config_errors(dc.COMPOSE_NATS_CONF.read_text(), env={}, includes=includes) == []
 
 
 # ---- image, dashboard -------------------------------------------------------------------------
@@ -332,7 +396,87 @@ def _nats_sync(objects: list[Obj]) -> None:
     data["nats.conf"] = data["nats.conf"].replace("sync_interval: always", "sync_interval: 2m")
 
 
+def _signing_key_to_patrol(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "patrol")["env"].append(
+        {
+            "name": "SIGNING",
+            "valueFrom": {
+                "secretKeyRef": {"name": "hulei-gateway-signing-key", "key": "internal-signing-key"}
+            },
+        }
+    )
+
+
+def _signing_key_envfrom(objects: list[Obj]) -> None:
+    container(objects, "Deployment", "notifications")["envFrom"].append(
+        {"secretRef": {"name": "hulei-gateway-signing-key"}}
+    )
+
+
+def _no_verify_key(objects: list[Obj]) -> None:
+    env = container(objects, "Deployment", "case-tracking")["env"]
+    env[:] = [v for v in env if not v["name"].endswith("_INTERNAL_VERIFY_KEY")]
+
+
+def _ingress_everything(objects: list[Obj]) -> None:
+    paths = find(objects, "Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"]
+    paths[0]["path"] = "/"
+
+
+def _ingress_to_a_service(objects: list[Obj]) -> None:
+    paths = find(objects, "Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"]
+    paths.append(
+        {
+            "path": "/internal",
+            "pathType": "Prefix",
+            "backend": {"service": {"name": "school-liaison", "port": {"name": "http"}}},
+        }
+    )
+
+
+def _nats_password(objects: list[Obj]) -> None:
+    for var in container(objects, "Deployment", "patrol")["env"]:
+        if var["name"] == "HULEI_PATROL_NATS_PASSWORD":
+            var["valueFrom"]["secretKeyRef"]["key"] = "nats-password-case-tracking"
+
+
+def _nats_user(objects: list[Obj]) -> None:
+    find(objects, "ConfigMap", "gateway-config")["data"]["HULEI_GATEWAY_NATS_USER"] = "admin"
+
+
+def _nats_plain(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "notifications-config")["data"]
+    data["HULEI_NOTIFICATIONS_NATS_URL"] = "nats://nats:4222"
+
+
+def _nats_server_password(objects: list[Obj]) -> None:
+    env = container(objects, "StatefulSet", "nats")["env"]
+    env[:] = [v for v in env if v["name"] != "NATS_PASSWORD_REPLAYER"]
+
+
+def _nats_no_tls(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "nats-config")["data"]
+    data["nats.conf"] = data["nats.conf"].replace("\ntls {", "\nno_tls {")
+
+
+def _nats_route_tls(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "nats-config")["data"]
+    data["nats.conf"] = data["nats.conf"].replace("verify: true", "verify: false")
+
+
+def _nats_loose_account(objects: list[Obj]) -> None:
+    data = find(objects, "ConfigMap", "nats-config")["data"]
+    data["accounts.conf"] = data["accounts.conf"].replace('"patrol.>"', '">"', 1)
+
+
 K8S_BREAKAGES: list[tuple[str, Callable[[list[Obj]], None], str, str]] = [
+    ("another service's NATS password", _nats_password, "hulei", "not its own password"),
+    ("a service as the NATS admin", _nats_user, "hulei", "not 'gateway'"),
+    ("NATS without TLS", _nats_plain, "hulei", "is not tls://"),
+    ("NATS server missing a password", _nats_server_password, "hulei", "NATS_PASSWORD_REPLAYER"),
+    ("NATS config without TLS", _nats_no_tls, "nats", "no tls block"),
+    ("routes without mutual TLS", _nats_route_tls, "nats", "mutual TLS"),
+    ("an account loosened by hand", _nats_loose_account, "nats", "accounts file equal"),
     ("renamed config key", _rename_config_key, "hulei", "HULEI_PATROL_NATS_ULR"),
     ("renamed secret env", _rename_secret_env, "hulei", "HULEI_GATEWAY_JWT_SECRT"),
     ("another process's prefix", _foreign_prefix, "hulei", "HULEI_CASE_TRACKING_LOG_LEVEL"),
@@ -349,6 +493,11 @@ K8S_BREAKAGES: list[tuple[str, Callable[[list[Obj]], None], str, str]] = [
     ("unknown field", _unknown_field, "schema", "httpGett"),
     ("writable root filesystem", _root, "security", "root filesystem is writable"),
     ("lazy fsync", _nats_sync, "nats", "sync_interval"),
+    ("signing key to a service", _signing_key_to_patrol, "keys", "gets the gateway's signing"),
+    ("signing key Secret as envFrom", _signing_key_envfrom, "keys", "notifications"),
+    ("service without verify key", _no_verify_key, "keys", "no internal verify key"),
+    ("ingress to everything", _ingress_everything, "ingress", "/metrics is public"),
+    ("ingress to a service", _ingress_to_a_service, "ingress", "to school-liaison"),
 ]
 
 
@@ -373,9 +522,12 @@ def test_k8s_checks_catch_a_broken_manifest(
         "replicas": lambda: dc.stream_replica_errors(objects, src),
         "schema": lambda: dc.k8s_schema_errors(objects),
         "security": lambda: dc.security_errors(objects),
+        "keys": lambda: dc.signing_key_errors(objects),
+        "ingress": lambda: dc.ingress_errors(objects),
         "nats": lambda: dc.nats_config_errors(
             find(objects, "ConfigMap", "nats-config")["data"]["nats.conf"],
             env={"POD_NAME": "nats-0"},
+            includes=find(objects, "ConfigMap", "nats-config")["data"],
         ),
     }[checker]
     errors = run()
@@ -422,7 +574,18 @@ def _compose_job_restarts(c: Obj) -> None:
     c["services"]["streams"]["restart"] = "always"
 
 
+def _compose_nats_password(c: Obj) -> None:
+    env = c["services"]["gateway"]["environment"]
+    env["HULEI_GATEWAY_NATS_PASSWORD"] = "${NATS_PASSWORD_ADMIN:?}"
+
+
+def _compose_nats_ca(c: Obj) -> None:
+    del c["services"]["streams"]["environment"]["NATS_CA_FILE"]
+
+
 COMPOSE_BREAKAGES: list[tuple[str, Callable[[Obj], None], str]] = [
+    ("the admin's NATS password", _compose_nats_password, "not its own password"),
+    ("no CA for NATS TLS", _compose_nats_ca, "no NATS_CA_FILE"),
     ("healthy-wait on no healthcheck", _compose_no_healthcheck, "nats has no healthcheck"),
     ("unknown dependency", _compose_unknown_dependency, "unknown service notification"),
     ("env typo", _compose_env_typo, "HULEI_CASE_TRACKING_STORE_ULR"),
@@ -444,6 +607,14 @@ def test_compose_checks_catch_a_broken_file(
     breakage(broken)
     errors = dc.compose_errors(broken, env_example)
     assert any(expected in error for error in errors), errors
+
+
+def test_compose_key_check_catches_the_signing_key_at_a_service(compose: Obj) -> None:
+    broken = copy.deepcopy(compose)
+    environment = broken["services"]["patrol"]["environment"]
+    environment["HULEI_PATROL_INTERNAL_VERIFY_KEY"] = "${INTERNAL_SIGNING_KEY}"
+    errors = dc.compose_signing_key_errors(broken)
+    assert any("patrol gets the gateway's signing key" in e for e in errors), errors
 
 
 def test_compose_schema_check_catches_an_unknown_key(compose: Obj) -> None:

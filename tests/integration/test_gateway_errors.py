@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from typing import Any
 
 import httpx
@@ -9,7 +11,7 @@ import pytest
 
 from gateway.app import create_app as gateway_app
 from gateway.settings import Settings as GatewaySettings
-from tests.support import REPORT, Gateway
+from tests.support import REPORT, Gateway, NatsLogin
 
 
 async def stored_reports(gateway: Gateway) -> int:
@@ -115,9 +117,10 @@ async def test_only_the_assignee_acknowledges(gateway: Gateway) -> None:
 
 
 async def test_a_service_that_is_down_gives_503_with_retry_after(
-    tmp_path: Any, nats_url: str
+    tmp_path: Any, nats_url: str, declared: object, nats_login: NatsLogin
 ) -> None:
     settings = GatewaySettings(
+        **nats_login("gateway"),
         demo_mode=True,
         nats_url=nats_url,
         store_url=f"sqlite:///{tmp_path / 'gw.db'}",
@@ -131,3 +134,32 @@ async def test_a_service_that_is_down_gives_503_with_retry_after(
         assert r.status_code == 503
         assert r.headers["Retry-After"].isdigit()
         await client.aclose()
+
+
+async def test_a_store_that_cannot_be_written_gives_503_with_retry_after_not_500(
+    gateway: Gateway, tmp_path: Any
+) -> None:
+    """A service's store and the gateway's own: StoreUnavailableError is a 503 at the edge."""
+    r = await gateway.file("teacher1", REPORT)
+    tasks = await gateway.tasks_of(r.json()["id"], 2)
+    police = next(t for t in tasks if t["agency"] == "police")
+    admin = await gateway.auth("admin1")
+    officer = await gateway.auth("officer1")
+    # Another writer holds each file's write lock past the store's busy timeout.
+    locks = [sqlite3.connect(tmp_path / f"{name}.db", isolation_level=None) for name in
+             ("case_tracking", "gateway")]  # fmt: skip
+    for lock in locks:
+        lock.execute("BEGIN EXCLUSIVE")
+    try:
+        ack, patch = await asyncio.gather(
+            gateway.client.post(f"/v1/tasks/{police['id']}/ack", headers=officer),
+            gateway.client.patch(
+                "/v1/admin/users/teacher2", json={"display_name": "T2"}, headers=admin
+            ),
+        )
+    finally:
+        for lock in locks:
+            lock.close()
+    for answer in (ack, patch):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Retry-After"].isdigit()

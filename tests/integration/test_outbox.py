@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import pytest
 
+from deploy.launcher import Platform
 from shared.bus import Bus
 from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
+from shared.nats_auth import ADMIN
 from shared.outbox import COLLECTION, OutboxRelay, add_to_outbox
 from shared.runtime import Runtime
 from shared.store import open_store
-from tests.support import eventually
+from tests.support import StoreUrl, eventually, every_store
+
+__all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 
 
 def linked(n: int) -> Envelope:
     data = ReportLinked(report_id=f"rep-{n}", case_id=f"case-{n}")
-    return Envelope.wrap(data, source="test", subject=f"rep-{n}", correlation_id=f"rep-{n}")
+    return Envelope.wrap(
+        data, source="case_tracking", subject=f"rep-{n}", correlation_id=f"rep-{n}"
+    )
 
 
 async def messages(rt: Runtime, stream: str = "CASES") -> int:
@@ -50,10 +56,10 @@ async def test_a_rolled_back_unit_of_work_publishes_nothing(runtime: Runtime) ->
 
 
 async def test_events_committed_before_a_crash_are_published_on_restart(
-    nats_url: str, tmp_path: object, runtime: Runtime
+    nats_url: str, store_url: StoreUrl, runtime: Runtime, nats_server: Platform
 ) -> None:
     """A process that committed but died before publishing: the next relay publishes."""
-    path = f"sqlite:///{tmp_path}/crashed.db"
+    path = await store_url("crashed")
     crashed = await open_store(path)
     async with crashed.transaction() as tx:
         await tx.put("things", {"id": "t"})
@@ -61,7 +67,7 @@ async def test_events_committed_before_a_crash_are_published_on_restart(
     await crashed.close()  # the "crash": nothing was relayed
 
     restarted = await open_store(path)
-    bus = Bus(url=nats_url, name="restarted")
+    bus = Bus(url=nats_url, name="restarted", **nats_server.credentials(ADMIN))
     await bus.connect()
     relay = OutboxRelay(store=restarted, bus=bus)
     try:

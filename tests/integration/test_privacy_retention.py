@@ -19,10 +19,13 @@ from services.school_liaison.app import create_app
 from services.school_liaison.privacy import Sealer, new_data_key, seal
 from services.school_liaison.retention import sweep_retention
 from services.school_liaison.settings import Settings
+from shared.bus import Bus
 from shared.events import utcnow
-from shared.identity import Principal, Role, mint_internal_token
+from shared.identity import Principal, Role
 from shared.web import INTERNAL_HEADER
-from tests.support import Gateway, eventually
+from tests.support import Gateway, NatsLogin, StoreUrl, eventually, every_store
+
+__all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 
 STUDENT = {
     "name": "Wang Xiaohong",
@@ -67,14 +70,13 @@ async def _file_and_link(gateway: Gateway, key: str | None = None) -> dict[str, 
 
 async def _close(gateway: Gateway, case_id: str, who: Principal, reason: Any) -> httpx.Response:
     app = gateway.apps["case_tracking"]
-    secret = app.state.runtime.settings.internal_secret
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://case_tracking"
     ) as client:
         return await client.post(
             f"/cases/{case_id}/close",
             json={"reason": reason},
-            headers={INTERNAL_HEADER: mint_internal_token(who, secret=secret)},
+            headers={INTERNAL_HEADER: gateway.internal_token(who, service="case_tracking")},
         )
 
 
@@ -96,13 +98,29 @@ def _past_retention(gateway: Gateway) -> datetime:
     return utcnow() + timedelta(days=days + 1)
 
 
+async def _stored_bytes(gateway: Gateway, tmp_path: Path, store_backend: str) -> bytes:
+    """Everything school_liaison's store holds: the SQLite files, or every row's text."""
+    if store_backend == "sqlite":
+        files = [tmp_path / "school_liaison.db", tmp_path / "school_liaison.db-wal"]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    import asyncpg
+
+    url = gateway.apps["school_liaison"].state.runtime.settings.store_url
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        rows = [await conn.fetch(f"SELECT id, doc::text FROM {t['tablename']}") for t in tables]
+    finally:
+        await conn.close()
+    return "".join(f"{r[0]} {r[1]}" for table in rows for r in table).encode()
+
+
 async def test_the_childs_details_are_in_no_byte_of_the_school_liaison_files(
-    gateway: Gateway, tmp_path: Path
+    gateway: Gateway, tmp_path: Path, store_backend: str
 ) -> None:
     await _file_and_link(gateway)
-    files = [tmp_path / "school_liaison.db", tmp_path / "school_liaison.db-wal"]
-    data = b"".join(f.read_bytes() for f in files if f.exists())
-    assert len(data) > 0
+    data = await _stored_bytes(gateway, tmp_path, store_backend)
+    assert b"sealed" in data  # the report is there, and read back as text
     secrets = [*STUDENT.values(), REPORT["description"], "Xiaohong"]
     for secret in secrets:
         assert str(secret).encode() not in data, secret
@@ -149,7 +167,7 @@ async def test_closing_a_case_is_the_supervisors_once(gateway: Gateway) -> None:
 
 
 async def test_a_closed_case_past_retention_is_erased_and_the_child_starts_afresh(
-    gateway: Gateway,
+    gateway: Gateway, admin_bus: Bus
 ) -> None:
     report = await _file_and_link(gateway, key="first-report")
     child, rid, case_id = report["child_ref"], report["id"], report["case_id"]
@@ -173,7 +191,7 @@ async def test_a_closed_case_past_retention_is_erased_and_the_child_starts_afres
     assert await store.get("pending_erasures", child) is None
     assert await store.get("idempotency_keys", "teacher1:first-report") is None
 
-    js = runtime.bus.js
+    js = admin_bus.js
 
     async def erased_event() -> dict[str, Any] | None:
         try:
@@ -208,12 +226,13 @@ async def test_a_new_report_after_closure_cancels_the_erasure(gateway: Gateway) 
 
 
 async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(
-    nats_url: str, tmp_path: Path
+    nats_url: str, store_url: StoreUrl, declared: object, nats_login: NatsLogin
 ) -> None:
     settings = Settings(
+        **nats_login("school_liaison"),
         demo_mode=True,
         nats_url=nats_url,
-        store_url=f"sqlite:///{tmp_path / 'sweep.db'}",
+        store_url=await store_url("sweep"),
         retention_days=1,
         retention_sweep_s=0.05,
     )

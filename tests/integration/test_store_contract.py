@@ -1,4 +1,5 @@
-"""One contract for the store port: SQLite always, MongoDB wherever MONGODB_URL points."""
+"""One contract for the store port: SQLite and PostgreSQL always, MongoDB wherever MONGODB_URL
+points."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ import pytest
 
 from shared.store import Cursor, DuplicateKeyError, Range, Store, open_store
 
-BACKENDS = ["sqlite", "mongo"]
+BACKENDS = ["sqlite", "postgres", "mongo"]
 
 
 @pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "sqlite":
         s = await open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+        yield s
+        await s.close()
+        return
+    if request.param == "postgres":
+        server = request.getfixturevalue("pg_server")
+        s = await open_store(await server.create_database("contract"))
         yield s
         await s.close()
         return
@@ -149,6 +156,20 @@ async def test_ranges_and_counts(store: Store) -> None:
     assert await store.count("no_such_collection") == 0
 
 
+async def test_a_range_matches_only_values_of_its_bounds_type(store: Store) -> None:
+    # A cancelled erasure has closed_at null; it must never look "closed long ago".
+    await store.insert("closures", {"id": "null", "at": None})
+    await store.insert("closures", {"id": "missing"})
+    await store.insert("closures", {"id": "flag", "at": True})
+    await store.insert("closures", {"id": "old", "at": "2026-01-01T00:00:00Z"})
+    await store.insert("closures", {"id": "new", "at": "2026-06-01T00:00:00Z"})
+    await store.insert("closures", {"id": "n", "at": 5})
+    old = await store.find("closures", where={"at": Range(lt="2026-03-01T00:00:00Z")})
+    assert [d["id"] for d in old] == ["old"]
+    assert await store.count("closures", where={"at": Range(gte=1)}) == 1
+    assert await store.count("closures", where={"at": Range(gt="")}) == 2
+
+
 @pytest.mark.parametrize("descending", [False, True])
 async def test_keyset_pages_visit_every_document_once_in_order(
     store: Store, descending: bool
@@ -200,3 +221,29 @@ async def test_a_partial_unique_index_counts_only_matching_documents(store: Stor
     await store.insert("cases", {"id": "c3", "child_ref": "k", "status": "closed"})
     found = await store.find("cases", where={"child_ref": "k", "status": "open"})
     assert [d["id"] for d in found] == ["c2"]
+
+
+async def test_a_duplicate_caught_inside_a_transaction_lets_it_carry_on(store: Store) -> None:
+    # Two reports racing for a new child's key: the loser catches the duplicate, reads the
+    # winner's key and commits the rest of its work.
+    await store.insert("keys", {"id": "k", "v": 1})
+    await store.ensure_index("cases", ["child_ref"], unique=True, where={"status": "open"})
+    await store.insert("cases", {"id": "c1", "child_ref": "x", "status": "open"})
+    async with store.transaction() as tx:
+        with pytest.raises(DuplicateKeyError):
+            await tx.insert("keys", {"id": "k", "v": 2})
+        with pytest.raises(DuplicateKeyError):
+            await tx.insert("cases", {"id": "c2", "child_ref": "x", "status": "open"})
+        assert await tx.get("keys", "k") == {"id": "k", "v": 1}
+        await tx.insert("reports", {"id": "r1"})
+    assert await store.get("reports", "r1") == {"id": "r1"}
+    assert await store.get("cases", "c2") is None
+
+
+async def test_numbers_order_as_numbers_and_strings_as_strings(store: Store) -> None:
+    for id_, n, s in (("a", 10, "b"), ("b", 9, "a10"), ("c", 100, "a9")):
+        await store.insert("mixed", {"id": id_, "n": n, "s": s})
+    assert [d["n"] for d in await store.find("mixed", order_by="n")] == [9, 10, 100]
+    assert [d["s"] for d in await store.find("mixed", order_by="s")] == ["a10", "a9", "b"]
+    page = await store.find("mixed", order_by="n", after=Cursor(9, "b"))
+    assert [d["n"] for d in page] == [10, 100]

@@ -12,12 +12,15 @@ from deploy.streams import declare
 from shared.bus import Bus
 from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
+from shared.nats_auth import ADMIN
 from shared.streams import CONSUMERS, STREAMS
 
 
 def linked(n: int) -> Envelope:
     data = ReportLinked(report_id=f"rep-{n}", case_id=f"case-{n}")
-    return Envelope.wrap(data, source="test", subject=f"rep-{n}", correlation_id=f"rep-{n}")
+    return Envelope.wrap(
+        data, source="case_tracking", subject=f"rep-{n}", correlation_id=f"rep-{n}"
+    )
 
 
 @pytest.fixture
@@ -31,9 +34,10 @@ def cluster(tmp_path: Path) -> Iterator[Platform]:
         platform.stop()
 
 
-async def declared(url: str, replicas: int) -> Bus:
-    await declare(url, replicas)
-    bus = Bus(url=url, name="check", replicas=replicas)
+async def declared(platform: Platform, replicas: int) -> Bus:
+    admin = platform.credentials(ADMIN)
+    await declare(platform.nats_url, replicas, **admin)
+    bus = Bus(url=platform.nats_url, name="check", replicas=replicas, **admin)
     await bus.connect()
     for spec in STREAMS:
         info = await bus.js.stream_info(spec.name)
@@ -45,16 +49,19 @@ async def declared(url: str, replicas: int) -> Bus:
     return bus
 
 
-async def test_the_declare_command_creates_every_stream_and_consumer(nats_url: str) -> None:
-    bus = await declared(nats_url, 1)
-    await declare(nats_url, 1)  # declaring again changes nothing and does not fail
+async def test_the_declare_command_creates_every_stream_and_consumer(
+    nats_server: Platform,
+) -> None:
+    bus = await declared(nats_server, 1)
+    # Declaring again changes nothing and does not fail.
+    await declare(nats_server.nats_url, 1, **nats_server.credentials(ADMIN))
     await bus.close()
 
 
 async def test_an_r3_cluster_keeps_accepting_events_with_one_node_down(
     cluster: Platform,
 ) -> None:
-    bus = await declared(cluster.nats_url, 3)
+    bus = await declared(cluster, 3)
     try:
         await bus.publish(linked(1))
         cluster.kill("nats-1")

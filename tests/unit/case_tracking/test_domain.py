@@ -39,6 +39,7 @@ def report(
     school_id: str = "school-1",
     officer: str = "officer-1",
     org: str = "org-1",
+    identity_mismatch: bool = False,
 ) -> ReportFiled:
     return ReportFiled(
         report_id=report_id,
@@ -51,6 +52,7 @@ def report(
         social_org_id=org,
         filed_by="teacher-1",
         filed_at=T0,
+        identity_mismatch=identity_mismatch,
     )
 
 
@@ -253,6 +255,51 @@ def test_officer_sees_a_case_once_it_reaches_their_beat() -> None:
     assert may_see_case(officer, case) is False
     joined = second(case, report("rep-2", school_id="school-2", officer="officer-2")).case
     assert may_see_case(officer, joined) is True
+
+
+def test_social_worker_sees_a_case_once_a_school_her_org_serves_reports() -> None:
+    worker = Principal(user_id="w", role=Role.social_worker, org_id="org-2")
+    case = first().case
+    assert may_see_case(worker, case) is False
+    joined = second(case, report("rep-2", school_id="school-2", org="org-2")).case
+    assert may_see_case(worker, joined) is True
+
+
+# --- identity review -------------------------------------------------------------------------
+
+
+def test_a_report_with_differing_identity_joins_and_flags_the_case_for_review() -> None:
+    case = first().case
+    assert case.identity_review is False
+    intake = second(case, report("rep-2", school_id="school-2", identity_mismatch=True))
+    assert intake.identity_flagged is True
+    assert intake.case.report_ids == ["rep-1", "rep-2"]  # it still joins: the ID number decides
+    assert intake.case.identity_review is True
+    last = intake.case.chronology[-1]
+    assert (last.kind, last.text, last.ref, last.at) == (
+        "identity_review",
+        "identity details differ",
+        "rep-2",
+        T1,
+    )
+    assert case.identity_review is False  # the stored case is not mutated
+
+
+def test_a_matching_report_neither_flags_nor_clears_the_review() -> None:
+    plain = second(first().case, report("rep-2"))
+    assert (plain.identity_flagged, plain.case.identity_review) == (False, False)
+    assert "identity_review" not in [e.kind for e in plain.case.chronology]
+    flagged = second(first().case, report("rep-2", identity_mismatch=True)).case
+    later = take_report(
+        flagged, report("rep-3"), now=T1, new_case_id="x", new_task_ids=("task-p3", "task-s3")
+    )
+    assert (later.identity_flagged, later.case.identity_review) == (False, True)
+
+
+def test_a_first_report_with_a_mismatch_flags_the_new_case() -> None:
+    # A closed case's child may have sealed reports left: the next report opens a new case.
+    intake = first(report(identity_mismatch=True))
+    assert intake.opened and intake.case.identity_review and intake.identity_flagged
 
 
 def _tasks() -> tuple[Task, Task]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from services.school_liaison.domain import (
@@ -10,8 +12,10 @@ from services.school_liaison.domain import (
     may_file_for,
     may_read_report,
     may_see_school,
+    request_fingerprint,
 )
-from shared.contracts.school import ReportCategory, Severity
+from services.school_liaison.privacy import fingerprint_key
+from shared.contracts.school import ReportCategory, ReportCreate, Severity
 from shared.identity import Principal, Role
 
 pytestmark = pytest.mark.unit
@@ -129,3 +133,20 @@ def test_may_read_report(principal: Principal, may_read: bool, _may_see: bool) -
 @pytest.mark.parametrize(("principal", "_may_read", "may_see"), ACCESS)
 def test_may_see_school(principal: Principal, _may_read: bool, may_see: bool) -> None:
     assert may_see_school(principal, school_id=SCHOOL, social_org_id=ORG) is may_see
+
+
+def test_the_request_fingerprint_is_keyed_by_a_key_derived_from_the_pii_key() -> None:
+    body = ReportCreate.model_validate(
+        {
+            "school_id": "sch-01",
+            "category": "truancy",
+            "description": "absent since Monday",
+            "student": {"name": "Li Ming", "id_number": "140502201001015678"},
+        }
+    )
+    key_a, key_b = fingerprint_key(b"a" * 32), fingerprint_key(b"b" * 32)
+    assert key_a == fingerprint_key(b"a" * 32) and key_a != b"a" * 32  # derived, stable
+    plain = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    assert request_fingerprint(body, key=key_a) == request_fingerprint(body, key=key_a)
+    keyed_a, keyed_b = request_fingerprint(body, key=key_a), request_fingerprint(body, key=key_b)
+    assert len({plain, keyed_a, keyed_b}) == 3

@@ -1,0 +1,55 @@
+"""What each role sees of a case and its tasks.
+
+Police, social workers and the desk see the whole case (need-to-know: the case's schools are
+in their scope). School staff see a case only as feedback on their own school's reports: its
+status and risk, and the tasks their reports started. A teacher who files a report with
+another school's child's ID number joins that child's case, but learns nothing of the other
+school's reports, categories, chronology or tasks.
+"""
+
+from __future__ import annotations
+
+from services.case_tracking.domain import Case, Task
+from shared.contracts.cases import (
+    CaseFeedbackView,
+    CaseView,
+    TaskFeedback,
+    TaskFeedbackView,
+    TaskView,
+)
+from shared.identity import SCHOOL_STAFF, Principal
+
+
+def feedback_only(principal: Principal) -> bool:
+    return principal.role in SCHOOL_STAFF
+
+
+def task_scope(principal: Principal) -> dict[str, str]:
+    """Extra store filter on a case's tasks: school staff see only their own school's."""
+    if feedback_only(principal):
+        assert principal.school_id, "may_see_case admits school staff only with a school"
+        return {"school_id": principal.school_id}
+    return {}
+
+
+def case_view(principal: Principal, case: Case, tasks: list[Task]) -> CaseView | CaseFeedbackView:
+    """`tasks`: the case's tasks within `task_scope(principal)` (used for the feedback view)."""
+    if not feedback_only(principal):
+        return CaseView.model_validate(case.model_dump())
+    own = [t for t in tasks if t.school_id == principal.school_id]
+    return CaseFeedbackView(
+        id=case.id,
+        child_ref=case.child_ref,
+        status=case.status,
+        risk_level=case.risk_level,
+        closed_at=case.closed_at,
+        # Every report starts two tasks, so its tasks name all of the school's reports.
+        report_ids=list(dict.fromkeys(t.report_id for t in own)),
+        tasks=[TaskFeedback.model_validate(t.model_dump()) for t in own],
+    )
+
+
+def task_view(principal: Principal, task: Task) -> TaskView | TaskFeedbackView:
+    if feedback_only(principal):
+        return TaskFeedbackView.model_validate(task.model_dump())
+    return TaskView.model_validate(task.model_dump())
