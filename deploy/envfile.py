@@ -26,6 +26,7 @@ def fresh_secrets() -> dict[str, str]:
     signing_key, verify_key = generate_keypair()
     return {
         "JWT_SECRET": secrets.token_urlsafe(48),
+        "AUDIT_KEY": secrets.token_urlsafe(48),
         "PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "INTERNAL_SIGNING_KEY": signing_key,
         "INTERNAL_VERIFY_KEY": verify_key,

@@ -411,8 +411,9 @@ def test_compose_env_example_is_real_looking_and_not_demo(env_example: dict[str,
     assert env_example["DEMO_MODE"] == "false"
     assert not set(env_example.values()) & DEMO_SECRETS
     assert dc.pii_key_errors(".env.example PII_KEY", env_example["PII_KEY"]) == []
-    assert len(env_example["JWT_SECRET"]) >= 32
-    for key in ("JWT_SECRET", "INTERNAL_SIGNING_KEY", "INTERNAL_VERIFY_KEY"):
+    for key in ("JWT_SECRET", "AUDIT_KEY"):
+        assert len(env_example[key]) >= 32, key
+    for key in ("JWT_SECRET", "AUDIT_KEY", "INTERNAL_SIGNING_KEY", "INTERNAL_VERIFY_KEY"):
         assert "CHANGE-ME" in env_example[key], key
 
 
