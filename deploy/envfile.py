@@ -18,17 +18,23 @@ from shared.identity import generate_keypair
 from shared.nats_auth import identities, password_variable
 
 EXAMPLE = Path(__file__).resolve().parent / "compose" / ".env.example"
+# The processes with a store of their own: one database and role each.
+PROCESSES = ("gateway", "school_liaison", "case_tracking", "patrol", "notifications")
 
 
 def fresh_secrets() -> dict[str, str]:
     signing_key, verify_key = generate_keypair()
     return {
         "JWT_SECRET": secrets.token_urlsafe(48),
+        "AUDIT_KEY": secrets.token_urlsafe(48),
         "PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "INTERNAL_SIGNING_KEY": signing_key,
         "INTERNAL_VERIFY_KEY": verify_key,
         # One NATS password per identity (shared/nats_auth.py), never one shared.
         **{password_variable(i.user): "nats-" + secrets.token_hex(24) for i in identities()},
+        # PostgreSQL: one role per process (compose/postgres/init.sql); hex is URL-safe.
+        "PG_SUPERUSER_PASSWORD": secrets.token_hex(24),
+        **{f"PG_PASSWORD_{process.upper()}": secrets.token_hex(24) for process in PROCESSES},
     }
 
 

@@ -16,6 +16,7 @@ from gateway import admin, audit_api
 from gateway import store as db
 from gateway.api import router
 from gateway.audit import AuditLog, record_erasure
+from gateway.audit_check import Checkpointer
 from gateway.auth import Passwords
 from gateway.clients import Services
 from gateway.limits import BodyLimitMiddleware, HygieneMiddleware, LoginThrottle, RateLimiter
@@ -64,8 +65,11 @@ def create_app(
         setup_tracing(service=NAME, exporter=settings.otel_exporter)
         app.state.store = store or await open_store(settings.store_url)
         app.state.passwords = Passwords(PasswordHasher())
-        app.state.audit = AuditLog(app.state.store)
-        await app.state.audit.prepare()
+        app.state.audit = await AuditLog.open(
+            app.state.store,
+            key=settings.audit_key.get_secret_value(),
+            chain=settings.audit_chain,
+        )
         if settings.demo_mode:
             demo_hash = await app.state.passwords.hash(DEMO_PASSWORD)
             await db.seed_demo_users(app.state.store, password_hash=demo_hash)
@@ -74,6 +78,11 @@ def create_app(
         await app.state.bus.connect()
         await app.state.replayer.connect()
         app.state.bus.consume(GATEWAY_ERASURES, record_erasure(app.state.audit))
+        checkpoints = Checkpointer(
+            app.state.audit, app.state.bus, every_s=settings.audit_checkpoint_s
+        )
+        checkpoints.start()
+        app.state.audit_checkpoints = checkpoints
         app.state.services = Services(
             urls=settings.service_urls(),
             signing_key=settings.signing_key,
@@ -84,6 +93,8 @@ def create_app(
             yield
         finally:
             await app.state.services.close()
+            await app.state.audit.close()
+            await checkpoints.stop()
             await app.state.bus.close()
             await app.state.replayer.close()
             await app.state.store.close()

@@ -1,35 +1,48 @@
-"""The audit trail: who looked at or changed what about which child, append-only, hash-chained.
+"""The audit trail: who looked at or changed what about which child, append-only, MAC-chained.
 
-Each entry's hash covers the previous entry's hash and the entry itself, so editing or
-deleting a stored entry breaks the chain at that point; `verify` finds where.
-Appends are serialised by the store transaction that also moves the chain head.
+Each gateway instance writes its own chain (entries keyed by (chain, seq), unique), so replicas
+never contend on a shared head. Each entry's MAC (HMAC-SHA256 under a key derived from
+AUDIT_KEY) covers the previous entry's MAC and the entry itself: editing, removing or
+re-ordering entries breaks the chain, and without the key it cannot be recomputed. The chain's
+head lives in memory with its one writer; `gateway.audit_check` publishes it as signed
+checkpoints and verifies the stored chains against them.
+
+Appends are group-committed: requests queue their entries, one writer task stores everything
+queued in one transaction, and each request returns once its entries are committed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from gateway.audit_keys import AuditKeys
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, new_id, utcnow
 from shared.identity import Principal
-from shared.store import Doc, Store
+from shared.store import Cursor, Doc, Range, Store, Writer
+from shared.store.retry import transact
 
 ENTRIES_C = "audit"
-HEAD_C = "audit_head"
+CHAINS_C = "audit_chains"
 ONCE_C = "audit_once"
 GENESIS = "0" * 64
+MAX_BATCH = 256  # appends per transaction: bounds one commit's latency under a burst
+log = logging.getLogger("hulei.gateway.audit")
 
 
 class AuditEntry(BaseModel):
-    seq: int
     id: str
+    # Empty on entries written before the keyed chains (development data): still listed, in
+    # no chain, so never verified.
+    chain: str = ""
+    seq: int
     at: datetime
     actor: str
     role: str | None
@@ -42,8 +55,8 @@ class AuditEntry(BaseModel):
     outcome: str  # allowed | denied | not_found | failed | error
     status: int | None
     trace_id: str | None
-    prev_hash: str
-    hash: str
+    prev_mac: str = ""
+    mac: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,89 +103,191 @@ def outcome_of(status: int) -> str:
     return "failed" if status < 500 else "error"
 
 
-def _digest(prev_hash: str, body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+def stamp(moment: datetime) -> str:
+    """Stored times: UTC, fixed width, so their string order is their time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _body(doc: Doc) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ("hash",)}
+def _bound(moment: datetime) -> str:
+    """A query bound; a time at the edge of the calendar (year 1 or 9999 with an offset)
+    has no UTC equivalent and bounds nothing."""
+    try:
+        return stamp(moment)
+    except OverflowError:
+        return "0000" if moment.year == 1 else "9999-99"
+
+
+def entry_id(chain: str, seq: int) -> str:
+    """Sorts by (chain, seq): a chain is one id range (chain names have no ':' or ';')."""
+    return f"{chain}:{seq:012d}"
+
+
+def seq_of(doc: Doc) -> int:
+    """Where the entry's id places it in its chain."""
+    return int(str(doc["id"]).rsplit(":", 1)[1])
+
+
+def chain_ids(chain: str, *, from_seq: int = 0, after: str | None = None) -> Range:
+    """The ids of a chain's entries, from `from_seq` or past the id `after`."""
+    end = f"{chain};"
+    return Range(gt=after, lt=end) if after else Range(gte=entry_id(chain, from_seq), lt=end)
+
+
+async def last_entry(store: Store, chain: str) -> Doc | None:
+    # By id, not (chain, seq): the primary key answers it without sorting the chain.
+    docs = await store.find(
+        ENTRIES_C, where={"id": chain_ids(chain)}, order_by="id", descending=True, limit=1
+    )
+    return docs[0] if docs else None
+
+
+@dataclass
+class _Pending:
+    events: tuple[Event, ...]
+    once_key: str | None
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class AuditLog:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, keys: AuditKeys, chain: str | None = None) -> None:
         self._store = store
+        self.keys = keys
+        self.chain = chain or new_id()[:16]
+        self._head: tuple[int, str] = (0, GENESIS)
+        self._queue: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, store: Store, *, key: str, chain: str | None = None) -> AuditLog:
+        log = cls(store, keys=AuditKeys.derive(key), chain=chain)
+        await log.prepare()
+        return log
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def head(self) -> tuple[int, str]:
+        """(seq, MAC) of this chain's newest committed entry."""
+        return self._head
 
     async def prepare(self) -> None:
-        await self._store.ensure_index(ENTRIES_C, ["seq"])
-        await self._store.ensure_index(ENTRIES_C, ["child_ref"])
-        await self._store.ensure_index(ENTRIES_C, ["actor"])
+        store = self._store
+        # No (chain, seq) index: the id is `<chain>:<seq>`, so the primary key is that unique
+        # key and a second writer of a chain fails on insert instead of forking it.
+        for fields in (["at"], ["child_ref", "at"], ["actor", "at"], ["action", "at"]):
+            await store.ensure_index(ENTRIES_C, fields)
+        # A continued chain (a stable instance name) resumes from its stored head.
+        last = await last_entry(store, self.chain)
+        if last is not None:
+            self._head = (seq_of(last), str(last["mac"]))
+        if await store.get(CHAINS_C, self.chain) is None:
+            await store.put(CHAINS_C, {"id": self.chain, "started_at": stamp(utcnow())})
 
     async def append(self, *events: Event, once_key: str | None = None) -> None:
-        """`once_key` makes an append idempotent (an event that is delivered again)."""
+        """Returns once the entries are committed. `once_key` makes an append idempotent
+        (an event that is delivered again)."""
         if not events:
             return
         if once_key and await self._store.get(ONCE_C, once_key) is not None:
             return
-        async with self._store.transaction() as tx:
-            if once_key:
-                await tx.insert(ONCE_C, {"id": once_key})
-            head = await tx.get(HEAD_C, "head") or {"id": "head", "seq": 0, "hash": GENESIS}
-            seq, prev = int(head["seq"]), str(head["hash"])
-            at = utcnow().isoformat()
-            for event in events:
-                seq += 1
-                body = {
-                    "seq": seq,
-                    "id": new_id(),
-                    "at": at,
-                    **event.__dict__,
-                    "prev_hash": prev,
-                }
-                prev = _digest(prev, body)
-                await tx.insert(ENTRIES_C, {**body, "hash": prev})
-            await tx.put(HEAD_C, {"id": "head", "seq": seq, "hash": prev})
+        pending = _Pending(events, once_key)
+        self._queue.append(pending)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name=f"audit-{self.chain}")
+        # Shielded: a caller that gives up does not cancel the others' commit.
+        await asyncio.shield(pending.done)
 
-    async def query(
+    async def close(self) -> None:
+        """Let queued appends commit."""
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            try:
+                self._head = await self._commit(batch)
+            except Exception as exc:  # every request of the batch fails, none half-stored
+                log.warning("audit append failed: %r", exc)
+                for p in batch:
+                    if not p.done.done():
+                        p.done.set_exception(exc)
+                continue
+            for p in batch:
+                if not p.done.done():
+                    p.done.set_result(None)
+
+    async def _commit(self, batch: list[_Pending]) -> tuple[int, str]:
+        at = stamp(utcnow())
+
+        async def work(tx: Writer) -> tuple[int, str]:
+            # From the committed head each attempt: a retried transaction starts over.
+            seq, prev = self._head
+            taken: set[str] = set()
+            for pending in batch:
+                if key := pending.once_key:
+                    if key in taken or await tx.get(ONCE_C, key) is not None:
+                        continue
+                    taken.add(key)
+                    await tx.insert(ONCE_C, {"id": key})
+                for event in pending.events:
+                    seq += 1
+                    doc = {
+                        "id": entry_id(self.chain, seq),
+                        "chain": self.chain,
+                        "seq": seq,
+                        "at": at,
+                        **event.__dict__,
+                        "prev_mac": prev,
+                    }
+                    prev = self.keys.entry_mac(doc)
+                    await tx.insert(ENTRIES_C, {**doc, "mac": prev})
+            return seq, prev
+
+        # PostgreSQL: two gateways may race on the same once-key; the loser retries.
+        return await transact(self._store, work)
+
+    async def page(
         self,
         *,
         child_ref: str | None = None,
         actor: str | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 100,
-    ) -> list[AuditEntry]:
-        where = {k: v for k, v in {"child_ref": child_ref, "actor": actor}.items() if v}
-        docs = await self._store.find(ENTRIES_C, where=where, order_by="seq", descending=True)
-        entries = [AuditEntry.model_validate(d) for d in docs]
-        entries = [
-            e
-            for e in entries
-            if (since is None or e.at >= since) and (until is None or e.at <= until)
-        ]
-        return entries[:limit]
-
-    async def verify(self) -> VerifyResult:
-        """Recompute the chain from the first entry; report the first place it breaks."""
-        docs = await self._store.find(ENTRIES_C, order_by="seq")
-        prev = GENESIS
-        for expected_seq, doc in enumerate(docs, start=1):
-            if doc.get("seq") != expected_seq or doc.get("prev_hash") != prev:
-                return VerifyResult(ok=False, entries=len(docs), broken_at=expected_seq)
-            if _digest(prev, _body(doc)) != doc.get("hash"):
-                return VerifyResult(ok=False, entries=len(docs), broken_at=expected_seq)
-            prev = doc["hash"]
-        head = await self._store.get(HEAD_C, "head")
-        if docs and (head is None or head.get("hash") != prev):
-            # The newest entries were removed: the head remembers where the chain ended.
-            return VerifyResult(ok=False, entries=len(docs), broken_at=len(docs) + 1)
-        return VerifyResult(ok=True, entries=len(docs), broken_at=None)
-
-
-class VerifyResult(BaseModel):
-    ok: bool
-    entries: int
-    broken_at: int | None
+        after: Cursor | None = None,
+    ) -> tuple[list[AuditEntry], Cursor | None]:
+        """Newest first, filtered and paged in the store; the cursor of the next page, if any."""
+        where: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "child_ref": child_ref,
+                "actor": actor,
+                "action": action,
+                "outcome": outcome,
+            }.items()
+            if v
+        }
+        upper = _bound(until) if until else None
+        if after is not None:
+            # Redundant with the cursor, but a plain bound lets SQLite seek the index to the
+            # page instead of scanning from the newest entry down to it.
+            upper = min(upper, str(after.value)) if upper else str(after.value)
+        if since or upper:
+            where["at"] = Range(gte=_bound(since) if since else None, lte=upper)
+        docs = await self._store.find(
+            ENTRIES_C, where=where, order_by="at", descending=True, limit=limit + 1, after=after
+        )
+        more = len(docs) > limit
+        docs = docs[:limit]
+        cursor = Cursor.of(docs[-1], "at") if more else None
+        return [AuditEntry.model_validate(d) for d in docs], cursor
 
 
 def record_erasure(log: AuditLog) -> Callable[[Envelope], Awaitable[bool]]:

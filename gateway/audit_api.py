@@ -1,18 +1,27 @@
-"""The auditor's view of the audit trail: filtered reads and a chain check. Nobody edits it."""
+"""The auditor's view of the audit trail: filtered pages and a chain check. Nobody edits it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+import nats.errors
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.audit import AuditEntry, AuditLog, VerifyResult
+from gateway.audit import AuditEntry, AuditLog
+from gateway.audit_check import VerifyResult, verify
 from shared.identity import Role
+from shared.paging import LINK_RESPONSE, AfterParam, parse_after, set_next_link
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=AuditedRoute)
 AUDITOR = policy(Role.auditor)
+Action = Literal[
+    "read", "create", "update", "export", "login", "permission_change", "privileged_grant", "erase"
+]
+Outcome = Literal["allowed", "denied", "not_found", "failed", "error"]
+# A time without a zone would be a guess: it is a 422 naming the parameter.
+Moment = Annotated[AwareDatetime | None, Query(description="ISO 8601 with a zone offset")]
 
 
 def _log(request: Request) -> AuditLog:
@@ -24,25 +33,55 @@ def _log(request: Request) -> AuditLog:
 @router.get(
     "",
     response_model=list[AuditEntry],
+    responses={200: LINK_RESPONSE, 422: {"description": "a bad filter or page cursor"}},
     openapi_extra=policy(Role.auditor, audit="read", object_type="audit"),
 )
 async def audit_entries(
     auditor: CallerDep,
     request: Request,
+    response: Response,
     child_ref: Annotated[str | None, Query(max_length=80)] = None,
     actor: Annotated[str | None, Query(max_length=120)] = None,
-    # With a timezone: a bare time is ambiguous (and cannot be compared with the trail's).
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    action: Action | None = None,
+    outcome: Outcome | None = None,
+    since: Moment = None,
+    until: Moment = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: AfterParam = None,
 ) -> list[AuditEntry]:
-    """Newest first. Filter by the child's pseudonymous reference, the actor, and time."""
-    return await _log(request).query(
-        child_ref=child_ref, actor=actor, since=since, until=until, limit=limit
+    """Newest first. Filter by the child's pseudonymous reference, the actor, action, outcome
+    and time; the next page is in the `Link` header (`rel="next"`)."""
+    entries, cursor = await _log(request).page(
+        child_ref=child_ref,
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        since=since,
+        until=until,
+        limit=limit,
+        after=parse_after(after),
     )
+    set_next_link(response, request, cursor)
+    return entries
 
 
-@router.get("/verify", response_model=VerifyResult, openapi_extra=AUDITOR)
-async def verify_chain(auditor: CallerDep, request: Request) -> VerifyResult:
-    """Recompute the hash chain: `ok` false and `broken_at` name the first altered entry."""
-    return await _log(request).verify()
+@router.get(
+    "/verify",
+    response_model=VerifyResult,
+    responses={503: {"description": "the checkpoint stream cannot be read now; retry"}},
+    openapi_extra=AUDITOR,
+)
+async def verify_chains(
+    auditor: CallerDep,
+    request: Request,
+    full: Annotated[bool, Query(description="recompute every chain from its start")] = False,
+) -> VerifyResult:
+    """Check every chain against its newest signed checkpoint, from that checkpoint on
+    (`full`: from the first entry). `ok` false: each broken chain names the first entry
+    (`seq`) that is `missing`, `altered` or `truncated`, or a `forged` checkpoint."""
+    try:
+        return await verify(_log(request), js=request.app.state.bus.js, full=full)
+    except (nats.errors.Error, RuntimeError) as exc:  # NATS away: no checkpoints to compare
+        raise HTTPException(
+            503, "audit checkpoints unavailable", headers={"Retry-After": "5"}
+        ) from exc

@@ -24,7 +24,7 @@ from shared.identity import Role
 from shared.store import DuplicateKeyError, open_store
 
 
-async def create_admin(*, store_url: str, username: str, password: str) -> None:
+async def create_admin(*, store_url: str, audit_key: str, username: str, password: str) -> None:
     body = UserCreate(
         username=username, password=password, display_name="Administrator", role=Role.admin
     )
@@ -32,7 +32,8 @@ async def create_admin(*, store_url: str, username: str, password: str) -> None:
     try:
         user = await user_doc(body, passwords=Passwords(PasswordHasher(), workers=1))
         await db.insert_user(store, user=user)
-        await AuditLog(store).append(
+        audit = await AuditLog.open(store, key=audit_key)
+        await audit.append(
             Event(actor="bootstrap", action="permission_change", object_type="user",
                   object_id=username, role="admin"),
             Event(actor="bootstrap", action="privileged_grant", object_type="user",
@@ -52,7 +53,12 @@ def main() -> None:
     settings = Settings()
     try:
         asyncio.run(
-            create_admin(store_url=settings.store_url, username=args.username, password=password)
+            create_admin(
+                store_url=settings.store_url,
+                audit_key=settings.audit_key.get_secret_value(),
+                username=args.username,
+                password=password,
+            )
         )
     except DuplicateKeyError:
         sys.exit(f"user {args.username} already exists; nothing changed")

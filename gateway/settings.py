@@ -7,7 +7,12 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.identity import load_signing_key, raw_public
-from shared.settings import DEMO_INTERNAL_SIGNING_KEY, DEMO_JWT_SECRET, BaseServiceSettings
+from shared.settings import (
+    DEMO_AUDIT_KEY,
+    DEMO_INTERNAL_SIGNING_KEY,
+    DEMO_JWT_SECRET,
+    BaseServiceSettings,
+)
 
 
 class Settings(BaseServiceSettings):
@@ -20,6 +25,16 @@ class Settings(BaseServiceSettings):
     internal_signing_key: SecretStr = SecretStr(DEMO_INTERNAL_SIGNING_KEY)
     jwt_issuer: str = "hulei"
     jwt_audience: str = "hulei-api"
+    # Keys the audit trail's MAC chain and signs its checkpoints; only the gateway has it.
+    audit_key: SecretStr = Field(default=SecretStr(DEMO_AUDIT_KEY), min_length=32)
+    audit_checkpoint_s: float = Field(
+        default=30.0, gt=0, le=60, description="how often the audit heads are checkpointed"
+    )
+    audit_chain: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9-]{1,40}$",
+        description="continue this audit chain (a stable instance name); unset: a new one",
+    )
     token_ttl_s: int = Field(default=900, ge=60, le=86400, description="short-lived tokens")
     rate_per_s: float = Field(default=20.0, gt=0, description="requests a second per client")
     rate_burst: int = Field(default=60, ge=1)
@@ -62,6 +77,7 @@ class Settings(BaseServiceSettings):
             **super().guarded_values(),
             "jwt_secret": self.jwt_secret.get_secret_value(),
             "internal_signing_key": self.internal_signing_key.get_secret_value(),
+            "audit_key": self.audit_key.get_secret_value(),
         }
 
     def service_urls(self) -> dict[str, str]:

@@ -26,6 +26,7 @@ ADMIN = "admin"
 REPLAYER = "replayer"
 ACCOUNT = "HULEI"
 DEADLETTER = "DEADLETTER"
+AUDIT = "AUDIT"
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,15 @@ def _process(name: str) -> Identity:
             f"deadletter.{durable}",  # give up on a message
         ]
     publish.append(f"$JS.API.STREAM.INFO.{DEADLETTER}")  # the dead-letter gauge
-    if name == "gateway":  # lists dead letters for the admin
+    if name == "gateway":  # lists dead letters; reads back its audit checkpoints
         publish.append(f"$JS.API.STREAM.MSG.GET.{DEADLETTER}")
+        publish += [f"$JS.API.STREAM.INFO.{AUDIT}", f"$JS.API.STREAM.MSG.GET.{AUDIT}"]
     return Identity(name, tuple(publish), (f"{inbox_prefix(name)}.>",))
 
 
 def _replayer() -> Identity:
-    events = [s for spec in STREAMS if spec.name != DEADLETTER for s in spec.subjects]
+    # Not the audit checkpoints: replaying an old one could hide a later truncation.
+    events = [s for spec in STREAMS if spec.name not in (DEADLETTER, AUDIT) for s in spec.subjects]
     publish = [
         *events,
         f"$JS.API.STREAM.MSG.GET.{DEADLETTER}",

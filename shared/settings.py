@@ -19,8 +19,15 @@ DEMO_PII_KEY = "ZGVtby1waWkta2V5LWNoYW5nZS1tZS0wMTIzNDU2Nzg="  # base64 of 32 by
 # service outside demo mode must never trust the public half.
 DEMO_INTERNAL_SIGNING_KEY = "D3v8iDa8pifFF3if7EjD4WTL3nuuJIp763G18nj8wOs="
 DEMO_INTERNAL_VERIFY_KEY = "2l+XWNYQSnad8CkBz5Zmm500VPglLNa0lq6gHaeXiBk="
+DEMO_AUDIT_KEY = "demo-audit-key-change-me-0123456789abcdef"
 DEMO_SECRETS = frozenset(
-    {DEMO_JWT_SECRET, DEMO_PII_KEY, DEMO_INTERNAL_SIGNING_KEY, DEMO_INTERNAL_VERIFY_KEY}
+    {
+        DEMO_JWT_SECRET,
+        DEMO_PII_KEY,
+        DEMO_AUDIT_KEY,
+        DEMO_INTERNAL_SIGNING_KEY,
+        DEMO_INTERNAL_VERIFY_KEY,
+    }
 )
 # Marks a value copied from an example file (.env.example, the k8s dev overlay) unchanged.
 PLACEHOLDER = "change-me"

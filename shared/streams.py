@@ -19,6 +19,9 @@ class StreamSpec:
     # Window in which a repeated Nats-Msg-Id is dropped; covers publisher retries and
     # an outbox relay replaying after a crash.
     duplicate_window_s: int = 600
+    # Append-only streams: nobody, not even an admin of the account, deletes or purges messages.
+    deny_delete: bool = False
+    deny_purge: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("NOTIFY", ("notification.>",)),
     StreamSpec("OPS", ("ops.>",)),
     StreamSpec("DEADLETTER", ("deadletter.>",), max_age_days=365),
+    # Signed checkpoints of the audit chains; kept as long as the trail itself.
+    StreamSpec("AUDIT", ("audit.>",), max_age_days=3650, deny_delete=True, deny_purge=True),
 )
 
 # Durable consumers by owning service. Durable names are stable: renaming one replays history.
@@ -111,6 +116,8 @@ def stream_config(spec: StreamSpec, *, replicas: int) -> StreamConfig:
         num_replicas=replicas,
         max_age=spec.max_age_days * 86400.0,
         duplicate_window=float(spec.duplicate_window_s),
+        deny_delete=spec.deny_delete,
+        deny_purge=spec.deny_purge,
     )
 
 

@@ -38,9 +38,9 @@ COMPOSE_NATS_CONF = DEPLOY / "compose" / "nats.conf"
 COMPOSE_NATS_ACCOUNTS = DEPLOY / "compose" / "nats-accounts.conf"
 COMPOSE_SCHEMA = DEPLOY / "schemas" / "compose-spec.json"
 K8S = DEPLOY / "k8s"
-OVERLAYS = ("dev", "prod")
+OVERLAYS = ("dev", "prod", "dev-mongo")
 EXTERNAL_SECRETS = K8S / "overlays" / "prod" / "external-secrets.yaml"
-DASHBOARD = DEPLOY / "grafana" / "hulei-dashboard.json"
+DASHBOARD = K8S / "base" / "monitoring" / "hulei-dashboard.json"
 
 # Recent and widely run; kubernetes-validate ships schemas up to its own version.
 K8S_VERSION = "1.33"
@@ -96,13 +96,29 @@ def kubectl() -> str | None:
     return shutil.which("kubectl")
 
 
-def render_overlay(overlay: str) -> list[Obj]:
-    """`kubectl kustomize` of one overlay, as a list of objects."""
+def require_tool(name: str, *, apt_package: str, find: Any = shutil.which) -> str | None:
+    """The tool's path. Missing in CI (CI=true): installed with apt-get (this machine kind lists
+    it among its packages), and a failure names it; outside CI: None, the caller skips."""
+    import os
+
+    found = find(name)
+    if found or os.environ.get("CI") != "true":
+        return str(found) if found else None
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", apt_package]):
+        subprocess.run(command, capture_output=True, timeout=600, check=False)
+    found = find(name)
+    if not found:
+        raise RuntimeError(f"CI needs {name} (apt package {apt_package}) and could not install it")
+    return str(found)
+
+
+def render_overlay(overlay: str, root: Path = K8S) -> list[Obj]:
+    """`kubectl kustomize` of one overlay (of `root`, a copy of deploy/k8s), as objects."""
     binary = kubectl()
     if binary is None:
         raise FileNotFoundError("kubectl")
     result = subprocess.run(
-        [binary, "kustomize", str(K8S / "overlays" / overlay)],
+        [binary, "kustomize", str(root / "overlays" / overlay)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -316,6 +332,34 @@ def parse_dockerfile(text: str) -> list[tuple[str, str]]:
     return instructions
 
 
+def _final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    starts = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
+    return instructions[starts[-1] :] if starts else instructions
+
+
+def lock_errors(pyproject: str, lock: str) -> list[str]:
+    """Every runtime dependency of pyproject.toml is pinned (==) in the lock with its hashes."""
+    import tomllib
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    entries = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", lock):
+        match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", block)
+        if match:
+            entries[norm(match.group(1))] = block
+    errors = []
+    for requirement in tomllib.loads(pyproject)["project"]["dependencies"]:
+        name = norm(re.split(r"[\[<>=!~;\s]", requirement, maxsplit=1)[0])
+        if name not in entries:
+            errors.append(f"requirements.lock: {name} (pyproject.toml) is not locked")
+    for name, block in entries.items():
+        if "--hash=sha256:" not in block:
+            errors.append(f"requirements.lock: {name} has no hash")
+    return errors
+
+
 def _dockerfile_env(args: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in shlex.split(args) if "=" in pair)
 
@@ -342,13 +386,30 @@ def dockerfile_errors(text: str) -> list[str]:
         tag = name.partition(":")[2]
         if not tag or tag == "latest" or "$" in image:
             errors.append(f"Dockerfile: base image {image!r} is not pinned to a tag")
+        if not re.search(r"@sha256:[0-9a-f]{64}$", image):
+            errors.append(f"Dockerfile: base image {image!r} is not pinned by digest")
     users = [rest for keyword, rest in instructions if keyword == "USER"]
     if not users or users[-1].split(":")[0] in {"root", "0"}:
         errors.append("Dockerfile: the final stage does not switch to a non-root USER")
     if not any(keyword == "HEALTHCHECK" for keyword, _ in instructions):
         errors.append("Dockerfile: no HEALTHCHECK")
-    if re.search(r"pip install[^\n]*\.\[", text):
+    runs = " ".join(rest for keyword, rest in instructions if keyword == "RUN")
+    if re.search(r"pip\b[^&;]*\binstall\b[^&;]*\.\[", runs):
         errors.append("Dockerfile: installs an extra (e.g. .[dev]) into the image")
+    installs = re.findall(r"pip\b[^&;]*\binstall\b[^&;]*", runs)
+    for install in installs:
+        if "--require-hashes" not in install or "requirements.lock" not in install:
+            errors.append(f"Dockerfile: {install.strip()!r} is not from the hashed lock file")
+    if "nats-server" in runs:
+        errors.append("Dockerfile: puts a nats-server binary in the image")
+    final = _final_stage(instructions)
+    final_runs = " ".join(rest for keyword, rest in final if keyword == "RUN")
+    for tool in ("site-packages/pip ", "site-packages/setuptools ", "/usr/local/bin/pip "):
+        if tool not in final_runs + " ":
+            errors.append(f"Dockerfile: the runtime stage keeps {tool.strip()}")
+    checks = [rest for keyword, rest in final if keyword == "HEALTHCHECK"]
+    if checks and "deploy.healthcheck" not in checks[-1]:
+        errors.append("Dockerfile: the HEALTHCHECK is not deploy.healthcheck (one port only)")
     cmds = [rest for keyword, rest in instructions if keyword == "CMD"]
     if not cmds:
         errors.append("Dockerfile: no CMD")
@@ -584,6 +645,9 @@ def k8s_schema_errors(objects: list[Obj], version: str = K8S_VERSION) -> list[st
         if obj.get("apiVersion") == CERT_MANAGER:
             errors += cert_manager_errors(obj, objects)
             continue
+        if (obj.get("apiVersion"), obj.get("kind")) in CRD_SCHEMAS:
+            errors += crd_schema_errors(obj)
+            continue
         try:
             kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -635,9 +699,10 @@ def pod_specs(objects: list[Obj]) -> Iterator[tuple[Obj, Obj, dict[str, str]]]:
         if kind == "Pod":
             yield obj, obj["spec"], obj["metadata"].get("labels", {})
             continue
-        template = obj["spec"]["template"]
         if kind == "CronJob":
             template = obj["spec"]["jobTemplate"]["spec"]["template"]
+        else:
+            template = obj["spec"]["template"]
         yield obj, template["spec"], template.get("metadata", {}).get("labels", {})
 
 
@@ -833,11 +898,14 @@ def port_errors(objects: list[Obj]) -> list[str]:
                     errors.append(
                         f"{_name(ingress)}: Service {backend['name']} has no port {wanted}"
                     )
+    # The pods an operator creates for a CloudNativePG Cluster carry cnpg.io/cluster: <name>.
+    pod_labels = [pod for _o, _s, pod in templates]
+    pod_labels += [{"cnpg.io/cluster": name} for name in _by_kind(objects, "Cluster")]
     for kind in ("PodDisruptionBudget", "NetworkPolicy"):
         for obj in _by_kind(objects, kind).values():
             selector = obj["spec"].get("selector" if kind != "NetworkPolicy" else "podSelector")
             labels = (selector or {}).get("matchLabels", {})
-            if labels and not any(_selects(labels, pod) for _o, _s, pod in templates):
+            if labels and not any(_selects(labels, pod) for pod in pod_labels):
                 errors.append(f"{_name(obj)}: selects no pods ({labels})")
     for hpa in _by_kind(objects, "HorizontalPodAutoscaler").values():
         ref = hpa["spec"]["scaleTargetRef"]
@@ -853,9 +921,15 @@ def _service_endpoint_errors(
     its ports."""
     errors = []
     statefulsets = _by_kind(objects, "StatefulSet")
+    # The Services CloudNativePG creates for a Cluster: <name>-rw, -ro, -r on 5432.
+    cnpg = {f"{name}-{role}" for name in _by_kind(objects, "Cluster") for role in ("rw", "ro", "r")}
     for host, port in url_hosts(url_value):
         if not host:
             errors.append(f"{where}: {url_value!r} names no host")
+            continue
+        if host in cnpg:
+            if port not in {None, 5432}:
+                errors.append(f"{where}: {host} listens on 5432, not {port}")
             continue
         labels = host.split(".")
         service_name = labels[0]
@@ -1202,4 +1276,176 @@ def ingress_errors(objects: list[Obj]) -> list[str]:
     for sample in PRIVATE_PATHS:
         if any(_ingress_matches(p, kind, sample) for p, kind in routes):
             errors.append(f"ingress: {sample} is public")
+    return errors
+
+
+# ---- operators' custom resources: CloudNativePG, prometheus-operator --------------------------
+
+SCHEMAS = DEPLOY / "schemas"
+CRD_SCHEMAS = {
+    ("postgresql.cnpg.io/v1", "Cluster"): SCHEMAS / "cnpg-cluster.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): SCHEMAS / "prometheusrule.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): SCHEMAS / "servicemonitor.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): SCHEMAS / "podmonitor.json",
+}
+
+
+def _strict(node: Any) -> Any:
+    """The CRD schema as `kubectl apply --validate=strict` reads it: a field no `properties`
+    names is an error, except where the schema keeps unknown fields."""
+    if isinstance(node, list):
+        return [_strict(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _strict(v) for k, v in node.items()}
+    if (
+        "properties" in out
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+def crd_schema_errors(obj: Obj) -> list[str]:
+    """An operator's object against the vendored openAPIV3Schema of its CRD."""
+    path = CRD_SCHEMAS.get((obj.get("apiVersion", ""), obj.get("kind", "")))
+    if path is None:
+        return [f"{_name(obj)}: no vendored schema for {obj.get('apiVersion')} {obj.get('kind')}"]
+    validator = jsonschema.Draft7Validator(_strict(json.loads(path.read_text())))
+    return [
+        f"{_name(obj)}: {error.json_path}: {error.message}" for error in validator.iter_errors(obj)
+    ]
+
+
+STORE_PROCESSES = ("gateway", "school_liaison", "case_tracking", "patrol", "notifications")
+
+
+def store_url_errors(urls: Mapping[str, str | None]) -> list[str]:
+    """Every process's STORE_URL names its own database and, for PostgreSQL, its own role."""
+    from urllib.parse import urlsplit
+
+    errors = []
+    for process in STORE_PROCESSES:
+        url = urls.get(process)
+        if not url:
+            errors.append(f"{process}: no STORE_URL")
+            continue
+        parts = urlsplit(url)
+        database = parts.path.lstrip("/")
+        if database != process:
+            errors.append(f"{process}: STORE_URL names database {database!r}, not its own")
+        if parts.scheme.startswith("postgres") and parts.username != process:
+            errors.append(f"{process}: STORE_URL logs in as {parts.username!r}, not its own role")
+    return errors
+
+
+def k8s_store_urls(objects: list[Obj], sources: Sources) -> dict[str, str | None]:
+    urls = {}
+    for obj, spec, _labels in pod_specs(objects):
+        for c in spec["containers"]:
+            env, _ = container_env(_name(obj), c, sources)
+            for name, value in env.items():
+                match = re.fullmatch(r"HULEI_([A-Z_]+)_STORE_URL", name)
+                if match:
+                    urls[match.group(1).lower()] = value
+    return urls
+
+
+def cnpg_cluster_errors(cluster: Obj, sources: Sources) -> list[str]:
+    """Three instances, one synchronous standby confirming each commit, a role with its password
+    Secret (username/password) and a database owned by it per process, no PUBLIC access."""
+    where, spec = _name(cluster), cluster["spec"]
+    errors = crd_schema_errors(cluster)
+    if spec.get("instances") != 3:
+        errors.append(f"{where}: {spec.get('instances')} instances, not 3")
+    sync = spec.get("postgresql", {}).get("synchronous", {})
+    legacy = spec.get("minSyncReplicas", 0) >= 1 and spec.get("maxSyncReplicas", 0) >= 1
+    if not legacy and not (
+        sync.get("number", 0) >= 1 and sync.get("dataDurability") != "preferred"
+    ):
+        errors.append(f"{where}: no synchronous replication (a commit needs one standby)")
+    initdb = spec.get("bootstrap", {}).get("initdb", {})
+    sql = " ; ".join([*initdb.get("postInitSQL", []), *initdb.get("postInitApplicationSQL", [])])
+    roles = {r["name"]: r for r in spec.get("managed", {}).get("roles", [])}
+    for process in STORE_PROCESSES:
+        owned = initdb.get("database") == process and initdb.get("owner") == process
+        if not owned and f"CREATE DATABASE {process} OWNER {process}" not in sql:
+            errors.append(f"{where}: no database {process} owned by role {process}")
+        if f"REVOKE ALL ON DATABASE {process} FROM PUBLIC" not in sql:
+            errors.append(f"{where}: database {process} is open to PUBLIC")
+        role = roles.get(process)
+        if role is None or not role.get("login"):
+            errors.append(f"{where}: role {process} is not managed with LOGIN")
+            continue
+        secret = role.get("passwordSecret", {}).get("name")
+        data = sources.lookup("secret", secret) if secret else None
+        if data is None or not {"username", "password"} <= set(data):
+            errors.append(
+                f"{where}: role {process}: password Secret {secret} missing or not basic-auth"
+            )
+    return errors
+
+
+def prometheus_rule_errors(rule: Obj) -> list[str]:
+    """Every hulei_* series an alert queries is exported; each alert says what to do."""
+    errors = crd_schema_errors(rule)
+    for group in rule["spec"]["groups"]:
+        for alert in group["rules"]:
+            where = f"alert {alert.get('alert')}"
+            for name in re.findall(r"\b(hulei_[a-z0-9_]+)", alert["expr"]):
+                base = re.sub(r"_(bucket|count|sum)$", "", name)
+                if name not in METRICS and base not in HISTOGRAMS:
+                    errors.append(f"{where}: unknown metric {name}")
+            if len(alert.get("annotations", {}).get("description", "")) < 80:
+                errors.append(f"{where}: no description of what to do")
+            if alert.get("labels", {}).get("severity") not in {"critical", "warning"}:
+                errors.append(f"{where}: no severity")
+    return errors
+
+
+def job_reapply_errors(objects: list[Obj]) -> list[str]:
+    """A Job's pod template is immutable: one that stays after finishing blocks the next
+    `kubectl apply` of a changed manifest."""
+    errors = []
+    for job in _by_kind(objects, "Job").values():
+        ttl = job["spec"].get("ttlSecondsAfterFinished")
+        if ttl is None or ttl > 300:
+            errors.append(f"{_name(job)}: stays after finishing (ttlSecondsAfterFinished={ttl})")
+    return errors
+
+
+def topology_errors(objects: list[Obj]) -> list[str]:
+    errors = []
+    for obj, spec, _labels in pod_specs(objects):
+        for constraint in spec.get("topologySpreadConstraints", []):
+            if constraint.get("nodeTaintsPolicy") != "Honor":
+                errors.append(f"{_name(obj)}: topology spread without nodeTaintsPolicy: Honor")
+    return errors
+
+
+def service_monitor_errors(objects: list[Obj]) -> list[str]:
+    """Each ServiceMonitor endpoint's port is a named port of a Service it selects."""
+    errors = []
+    services = _by_kind(objects, "Service")
+    for monitor in _by_kind(objects, "ServiceMonitor").values():
+        selector = monitor["spec"]["selector"]
+        selected = []
+        for service in services.values():
+            labels = service["metadata"].get("labels", {})
+            if not all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()):
+                continue
+            expressions = selector.get("matchExpressions", [])
+            if all(labels.get(e["key"]) in e.get("values", []) for e in expressions):
+                selected.append(service)
+        for endpoint in monitor["spec"]["endpoints"]:
+            ports = [
+                s
+                for s in selected
+                if any(p.get("name") == endpoint["port"] for p in s["spec"]["ports"])
+            ]
+            if not ports:
+                errors.append(
+                    f"{_name(monitor)}: no selected Service has a port {endpoint['port']!r}"
+                )
     return errors

@@ -100,7 +100,7 @@ async def test_a_wide_grant_is_audited_as_privileged_and_reaches_the_auditors_de
     assert (await gateway.call("admin1", "POST", "/v1/admin/clients", json=bot)).status_code == 201
 
     log: AuditLog = gateway.apps["gateway"].state.audit
-    entries = await log.query(actor="admin1", limit=1000)
+    entries, _ = await log.page(actor="admin1", limit=1000)
     privileged = {e.object_id for e in entries if e.action == "privileged_grant"}
     # Creating a one-school teacher was not one.
     assert privileged == {"desk9", "teacher9", "station-bot"}

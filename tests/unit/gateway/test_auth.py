@@ -26,6 +26,7 @@ SETTINGS = Settings(
     demo_mode=False,
     internal_signing_key=generate_keypair()[0],
     jwt_secret=SECRET,
+    audit_key="a" * 40,  # type: ignore[arg-type]  # pydantic turns it into a SecretStr
     jwt_issuer="hulei",
     jwt_audience="hulei-api",
     token_ttl_s=3600,

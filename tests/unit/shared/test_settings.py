@@ -18,6 +18,7 @@ from services.patrol.settings import Settings as PatrolSettings
 from services.school_liaison.settings import Settings as SchoolLiaisonSettings
 from shared.identity import generate_keypair, load_signing_key, load_verify_key
 from shared.settings import (
+    DEMO_AUDIT_KEY,
     DEMO_INTERNAL_SIGNING_KEY,
     DEMO_INTERNAL_VERIFY_KEY,
     DEMO_JWT_SECRET,
@@ -35,6 +36,7 @@ REAL_VALUES = {
     "pii_key": REAL_PII_KEY,
     "internal_signing_key": REAL_SIGNING_KEY,
     "internal_verify_key": REAL_VERIFY_KEY,
+    "audit_key": REAL,
 }
 
 # Each settings class with the guarded fields and their demo defaults.
@@ -49,6 +51,7 @@ GUARDED: dict[type[BaseServiceSettings], dict[str, str]] = {
     GatewaySettings: {
         "jwt_secret": DEMO_JWT_SECRET,
         "internal_signing_key": DEMO_INTERNAL_SIGNING_KEY,
+        "audit_key": DEMO_AUDIT_KEY,
     },
 }
 CASES = [(cls, field) for cls, fields in GUARDED.items() for field in fields]
@@ -59,7 +62,12 @@ PLACEHOLDERS = {
     "pii_key": "Q0hBTkdFLU1FLXBpaS1rZXktMzItYnl0ZXMtbG9uZyE=",  # base64 of "CHANGE-ME-pii-…"
     "internal_signing_key": "CHANGE-ME-internal-signing-key",
     "internal_verify_key": "change-me-internal-verify-key",
+    "audit_key": "CHANGE-ME-audit-key-Wm3Rt7Yp1Kx5Nb9Qd2Fh6Jv0Lc4Sg8Ez",
 }
+
+
+def _plain(value: object) -> object:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def real_secrets(cls: type[BaseServiceSettings]) -> dict[str, Any]:
@@ -168,7 +176,12 @@ def test_the_demo_signing_key_in_another_encoding_is_refused() -> None:
         .decode()
     )
     with pytest.raises(ValidationError, match="internal_signing_key is the demo key"):
-        GatewaySettings(demo_mode=False, jwt_secret=REAL, internal_signing_key=pem)
+        GatewaySettings(
+            demo_mode=False,
+            jwt_secret=REAL,
+            audit_key=REAL,  # type: ignore[arg-type]
+            internal_signing_key=pem,
+        )
     assert GatewaySettings(demo_mode=True, internal_signing_key=pem).signing_key is not None
 
 
@@ -195,5 +208,8 @@ def test_short_jwt_secret_refused() -> None:
 def test_any_demo_secret_is_refused_in_any_secret_field(demo_value: str) -> None:
     with pytest.raises(ValidationError, match="jwt_secret"):
         GatewaySettings(
-            demo_mode=False, internal_signing_key=REAL_SIGNING_KEY, jwt_secret=demo_value
+            demo_mode=False,
+            internal_signing_key=REAL_SIGNING_KEY,
+            jwt_secret=demo_value,
+            audit_key=REAL,  # type: ignore[arg-type]
         )

@@ -20,15 +20,33 @@ function retry(what, fn, attempts = 120) {
 
 // 1. The replica set: initiated from mongo-0, the member that holds the root user.
 const first = retry('mongo-0', () => new Mongo(`mongodb://${root}@${MEMBERS[0]}/admin?directConnection=true`));
-const status = first.getDB('admin').runCommand({ replSetGetStatus: 1 });
+// mongosh throws when a command answers ok: 0 (it does not return the reply), so "not
+// initiated yet" arrives as an exception with code 94, NotYetInitialized.
+const NOT_YET_INITIALIZED = 94;
+function replicaSetStatus(conn) {
+  try {
+    return conn.getDB('admin').runCommand({ replSetGetStatus: 1 });
+  } catch (e) {
+    if (e.code === NOT_YET_INITIALIZED || e.codeName === 'NotYetInitialized') {
+      return { ok: 0, code: NOT_YET_INITIALIZED, codeName: 'NotYetInitialized' };
+    }
+    throw e;
+  }
+}
+function initiate(conn, config) {
+  try {
+    const r = conn.getDB('admin').runCommand({ replSetInitiate: config });
+    if (!r.ok && r.codeName !== 'AlreadyInitialized') throw new Error(r.errmsg);
+  } catch (e) {
+    if (e.codeName !== 'AlreadyInitialized') throw e;
+  }
+}
+const status = replicaSetStatus(first);
 if (status.ok) {
   print('rs0 already initiated');
 } else if (status.codeName === 'NotYetInitialized') {
   const config = { _id: 'rs0', members: MEMBERS.map((host, i) => ({ _id: i, host, priority: i === 0 ? 2 : 1 })) };
-  retry('all members to be reachable', () => {
-    const r = first.getDB('admin').runCommand({ replSetInitiate: config });
-    if (!r.ok && r.codeName !== 'AlreadyInitialized') throw new Error(r.errmsg);
-  });
+  retry('all members to be reachable', () => initiate(first, config));
   print('rs0 initiated');
 } else {
   throw new Error(`replSetGetStatus: ${status.errmsg}`);
