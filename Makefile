@@ -34,8 +34,8 @@ run: $(STAMP) ## start NATS, the four services and the gateway with demo data (C
 test: $(STAMP) ## the whole suite: unit, integration (real NATS + SQLite), end-to-end
 	$(PYTEST) -q -m "not deploy_full"
 
-test-deploy: $(STAMP) ## the prod overlay and compose started from their manifests (~1 min)
-	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py
+test-deploy: $(STAMP) ## the prod overlay and compose started from their manifests, backup/restore (~1.5 min)
+	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py tests/e2e/test_backup_restore.py
 
 test-unit: $(STAMP) ## pure rules only (seconds)
 	$(PYTEST) -q tests/unit

@@ -23,7 +23,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -126,7 +126,17 @@ def gateway_name(local: Local) -> str:
     return next(n for n, p in local.spec.processes.items() if p.argv[-1:] == ["gateway"])
 
 
-def core_flow(local: Local) -> None:
+class Flow(NamedTuple):
+    """What the core flow made, and who may read it again."""
+
+    gateway: httpx.Client
+    reader: dict[str, str]  # the dispatcher's headers
+    report_id: str
+    case_id: str
+    tasks: list[dict[str, Any]]
+
+
+def core_flow(local: Local) -> Flow:
     gateway = httpx.Client(base_url=local.url(gateway_name(local)), timeout=10)
     teacher, reader = accounts(local, gateway)
     r = gateway.post("/v1/reports", json=REPORT, headers=teacher)
@@ -151,6 +161,7 @@ def core_flow(local: Local) -> None:
         within=10,
         what="every service's traces",
     )
+    return Flow(gateway, reader, report_id, found["report"]["case_id"], found["tasks"])
 
 
 def test_the_dev_overlay_starts_and_runs_the_core_flow(tmp_path: Path) -> None:
