@@ -364,11 +364,13 @@ async def test_concurrent_appends_in_one_instance_form_one_unbroken_chain(
     assert (await _verify(gateway, full=True))["ok"] is True
 
 
+# PostgreSQL too: production runs several gateway replicas on one database.
+@pytest.mark.parametrize("store_backend", ["sqlite", "postgres"])
 async def test_two_gateway_instances_append_at_once_on_one_store(gateway: Gateway) -> None:
     first = gateway.apps["gateway"]
     services = {n: a for n, a in gateway.apps.items() if n != "gateway"}
     transports = {n: httpx.ASGITransport(app=a) for n, a in services.items()}
-    second = create_app(first.state.settings, transports=transports)  # same SQLite file
+    second = create_app(first.state.settings, transports=transports)  # same store
     async with second.router.lifespan_context(second):
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://gw2")
         async with client:
