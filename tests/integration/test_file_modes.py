@@ -45,5 +45,9 @@ def test_a_service_started_with_a_lax_umask_writes_owner_only_files(
         }
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # one stuck before it could serve: no leftovers
+            proc.kill()
+            proc.wait()
         log.close()
