@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -20,6 +21,15 @@ from typing import Any, NamedTuple, Protocol
 
 Doc = dict[str, Any]
 Where = Mapping[str, Any]
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def checked_name(name: str) -> str:
+    """A collection or field name, refused unless a plain identifier: adapters splice names
+    into their queries (SQL, JSON paths), never values."""
+    if not _NAME.match(name):
+        raise ValueError(f"invalid collection or field name: {name!r}")
+    return name
 
 
 @dataclass(frozen=True)

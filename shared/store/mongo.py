@@ -8,7 +8,6 @@ is enough. On a standalone server everything but `transaction()` works.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
@@ -31,23 +30,17 @@ from shared.store import (
     StoreUnavailableError,
     Where,
     Writer,
+    checked_name,
 )
 
-_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SEQ = "_seq"  # hidden insertion order, standing in for SQLite's rowid
 _DEFAULT_DB = "hulei"
 _SELECTION_TIMEOUT_MS = 5000  # fail fast when the server is down; the URL may override it
 _last_seq = 0
 
 
-def _ident(name: str) -> str:
-    if not _NAME.match(name):
-        raise ValueError(f"invalid collection or field name: {name!r}")
-    return name
-
-
 def _field(name: str) -> str:
-    return "_id" if name == "id" else _ident(name)
+    return "_id" if name == "id" else checked_name(name)
 
 
 def _next_seq() -> int:
@@ -155,7 +148,9 @@ class _Ops(Writer):
 
     async def get(self, collection: str, id: str) -> Doc | None:
         async with self._op():
-            raw = await self._db[_ident(collection)].find_one({"_id": id}, session=self._session)
+            raw = await self._db[checked_name(collection)].find_one(
+                {"_id": id}, session=self._session
+            )
         return _out(raw) if raw is not None else None
 
     async def find(
@@ -179,14 +174,14 @@ class _Ops(Writer):
         else:
             query = _filter(where)
         async with self._op():
-            cursor = self._db[_ident(collection)].find(
+            cursor = self._db[checked_name(collection)].find(
                 query, sort=sort, limit=max(limit or 0, 0), session=self._session
             )
             return [_out(raw) async for raw in cursor]
 
     async def count(self, collection: str, *, where: Where | None = None) -> int:
         async with self._op():
-            return await self._db[_ident(collection)].count_documents(
+            return await self._db[checked_name(collection)].count_documents(
                 _filter(where), session=self._session
             )
 
@@ -194,7 +189,7 @@ class _Ops(Writer):
         # An upsert that only sets on insert, not insert_one: a server duplicate-key error
         # aborts the whole transaction, while callers expect to catch it and carry on.
         async with self._op():
-            result = await self._db[_ident(collection)].update_one(
+            result = await self._db[checked_name(collection)].update_one(
                 {"_id": doc["id"]},
                 {"$setOnInsert": {**_body(doc), _SEQ: _next_seq()}},
                 upsert=True,
@@ -210,13 +205,13 @@ class _Ops(Writer):
         head = {"_id": {"$literal": doc["id"]}, _SEQ: keep_seq}
         stage = {"$replaceWith": {"$mergeObjects": [head, {"$literal": _body(doc)}]}}
         async with self._op():
-            await self._db[_ident(collection)].update_one(
+            await self._db[checked_name(collection)].update_one(
                 {"_id": doc["id"]}, [stage], upsert=True, session=self._session
             )
 
     async def delete(self, collection: str, id: str) -> None:
         async with self._op():
-            await self._db[_ident(collection)].delete_one({"_id": id}, session=self._session)
+            await self._db[checked_name(collection)].delete_one({"_id": id}, session=self._session)
 
 
 class MongoStore(_Ops):
@@ -272,7 +267,7 @@ class MongoStore(_Ops):
         if where:
             options["partialFilterExpression"] = {_field(k): v for k, v in where.items()}
         with _mapped():
-            await self._db[_ident(collection)].create_index(keys, **options)
+            await self._db[checked_name(collection)].create_index(keys, **options)
 
     async def ping(self) -> None:
         with _mapped():

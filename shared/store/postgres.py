@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
@@ -34,9 +33,9 @@ from shared.store import (
     StoreUnavailableError,
     Where,
     Writer,
+    checked_name,
 )
 
-_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _POOL_MAX = 10
 _TIMEOUT_S = 10.0  # waiting for a pooled connection or a statement: then it is an outage
 _UNAVAILABLE = (
@@ -49,14 +48,8 @@ _UNAVAILABLE = (
 )
 
 
-def _ident(name: str) -> str:
-    if not _NAME.match(name):
-        raise ValueError(f"invalid collection or field name: {name!r}")
-    return name
-
-
 def _expr(field: str) -> str:
-    return "id" if field == "id" else f"(doc->'{_ident(field)}')"
+    return "id" if field == "id" else f"(doc->'{checked_name(field)}')"
 
 
 def _json(value: Any) -> str:
@@ -188,7 +181,7 @@ class _Ops(Writer):
     async def _exists(self, conn: asyncpg.Connection, collection: str) -> bool:
         if collection in self._tables or collection in self.created:
             return True
-        found = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", _ident(collection))
+        found = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", checked_name(collection))
         if found:
             self._known(collection)
         return bool(found)
@@ -196,7 +189,7 @@ class _Ops(Writer):
     async def _ensure_table(self, conn: asyncpg.Connection, collection: str) -> None:
         if await self._exists(conn, collection):
             return
-        name = _ident(collection)
+        name = checked_name(collection)
         sql = (
             f"CREATE TABLE IF NOT EXISTS {name} (id text PRIMARY KEY, "
             "seq bigint GENERATED ALWAYS AS IDENTITY, doc jsonb NOT NULL)"
@@ -214,7 +207,9 @@ class _Ops(Writer):
         async with self._conn(collection) as conn:
             if not await self._exists(conn, collection):
                 return None
-            doc = await conn.fetchval(f"SELECT doc FROM {_ident(collection)} WHERE id = $1", id)
+            doc = await conn.fetchval(
+                f"SELECT doc FROM {checked_name(collection)} WHERE id = $1", id
+            )
         return dict(doc) if doc is not None else None
 
     async def find(
@@ -227,7 +222,7 @@ class _Ops(Writer):
         limit: int | None = None,
         after: Cursor | None = None,
     ) -> list[Doc]:
-        sql, params = _select(_ident(collection), where, order_by, descending, limit, after)
+        sql, params = _select(checked_name(collection), where, order_by, descending, limit, after)
         async with self._conn(collection) as conn:
             if not await self._exists(conn, collection):
                 return []
@@ -240,7 +235,7 @@ class _Ops(Writer):
         async with self._conn(collection) as conn:
             if not await self._exists(conn, collection):
                 return 0
-            sql = f"SELECT count(*) FROM {_ident(collection)}{q.sql()}"
+            sql = f"SELECT count(*) FROM {checked_name(collection)}{q.sql()}"
             n = await conn.fetchval(sql, *q.params)
         return int(n)
 
@@ -248,7 +243,7 @@ class _Ops(Writer):
         # DO NOTHING (on any unique index), not an error: an error would abort the whole
         # transaction, while callers catch DuplicateKeyError and carry on in it.
         sql = (
-            f"INSERT INTO {_ident(collection)} (id, doc) VALUES ($1, $2::jsonb) "
+            f"INSERT INTO {checked_name(collection)} (id, doc) VALUES ($1, $2::jsonb) "
             "ON CONFLICT DO NOTHING RETURNING id"
         )
         async with self._conn(collection) as conn:
@@ -259,7 +254,7 @@ class _Ops(Writer):
 
     async def put(self, collection: str, doc: Doc) -> None:
         sql = (
-            f"INSERT INTO {_ident(collection)} (id, doc) VALUES ($1, $2::jsonb) "
+            f"INSERT INTO {checked_name(collection)} (id, doc) VALUES ($1, $2::jsonb) "
             "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
         )
         async with self._conn(collection) as conn:
@@ -269,7 +264,7 @@ class _Ops(Writer):
     async def delete(self, collection: str, id: str) -> None:
         async with self._conn(collection) as conn:
             if await self._exists(conn, collection):
-                await conn.execute(f"DELETE FROM {_ident(collection)} WHERE id = $1", id)
+                await conn.execute(f"DELETE FROM {checked_name(collection)} WHERE id = $1", id)
 
 
 class PostgresStore(_Ops):
@@ -335,7 +330,7 @@ class PostgresStore(_Ops):
             partial = " WHERE " + " AND ".join(conds)
         kind = "UNIQUE INDEX" if unique else "INDEX"
         sql = (
-            f"CREATE {kind} IF NOT EXISTS {name} ON {_ident(collection)} "
+            f"CREATE {kind} IF NOT EXISTS {name} ON {checked_name(collection)} "
             f"({', '.join(cols)}){partial}"
         )
         async with self._conn(collection) as conn:

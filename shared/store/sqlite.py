@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,16 +23,10 @@ from shared.store import (
     StoreUnavailableError,
     Where,
     Writer,
+    checked_name,
 )
 
 R = TypeVar("R")
-_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-def _ident(name: str) -> str:
-    if not _NAME.match(name):
-        raise ValueError(f"invalid collection or field name: {name!r}")
-    return name
 
 
 def _sql_value(value: Any) -> Any:
@@ -41,7 +34,7 @@ def _sql_value(value: Any) -> Any:
 
 
 def _expr(field: str) -> str:
-    return "id" if field == "id" else f"json_extract(doc, '$.{_ident(field)}')"
+    return "id" if field == "id" else f"json_extract(doc, '$.{checked_name(field)}')"
 
 
 def _json_types(bound: Any) -> str:
@@ -86,7 +79,7 @@ def _select(
     limit: int | None,
     after: Cursor | None = None,
 ) -> tuple[str, list[Any]]:
-    sql = f"SELECT doc FROM {_ident(collection)}"
+    sql = f"SELECT doc FROM {checked_name(collection)}"
     clauses, params = _where(where)
     if after is not None:
         if not order_by:
@@ -172,7 +165,7 @@ class _Ops(Writer):
     async def _ensure_table(self, collection: str) -> None:
         if collection in self._tables:
             return
-        name = _ident(collection)
+        name = checked_name(collection)
         await self._conn.run(
             lambda c: c.execute(
                 f"CREATE TABLE IF NOT EXISTS {name} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
@@ -181,7 +174,7 @@ class _Ops(Writer):
         self._tables.add(collection)
 
     async def get(self, collection: str, id: str) -> Doc | None:
-        sql = f"SELECT doc FROM {_ident(collection)} WHERE id = ?"
+        sql = f"SELECT doc FROM {checked_name(collection)} WHERE id = ?"
         try:
             row = await self._conn.run(lambda c: c.execute(sql, (id,)).fetchone())
         except sqlite3.OperationalError:  # no such table yet
@@ -207,7 +200,7 @@ class _Ops(Writer):
 
     async def count(self, collection: str, *, where: Where | None = None) -> int:
         clauses, params = _where(where)
-        sql = f"SELECT count(*) FROM {_ident(collection)}"
+        sql = f"SELECT count(*) FROM {checked_name(collection)}"
         sql += " WHERE " + " AND ".join(clauses) if clauses else ""
         try:
             row = await self._conn.run(lambda c: c.execute(sql, params).fetchone())
@@ -217,7 +210,7 @@ class _Ops(Writer):
 
     async def insert(self, collection: str, doc: Doc) -> None:
         await self._ensure_table(collection)
-        sql = f"INSERT INTO {_ident(collection)} (id, doc) VALUES (?, ?)"
+        sql = f"INSERT INTO {checked_name(collection)} (id, doc) VALUES (?, ?)"
         payload = (doc["id"], json.dumps(doc, separators=(",", ":")))
         try:
             await self._conn.run(lambda c: c.execute(sql, payload))
@@ -227,7 +220,7 @@ class _Ops(Writer):
     async def put(self, collection: str, doc: Doc) -> None:
         await self._ensure_table(collection)
         sql = (
-            f"INSERT INTO {_ident(collection)} (id, doc) VALUES (?, ?) "
+            f"INSERT INTO {checked_name(collection)} (id, doc) VALUES (?, ?) "
             "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc"
         )
         payload = (doc["id"], json.dumps(doc, separators=(",", ":")))
@@ -237,7 +230,7 @@ class _Ops(Writer):
             raise DuplicateKeyError(f"{collection}/{doc['id']}") from exc
 
     async def delete(self, collection: str, id: str) -> None:
-        sql = f"DELETE FROM {_ident(collection)} WHERE id = ?"
+        sql = f"DELETE FROM {checked_name(collection)} WHERE id = ?"
         with suppress(sqlite3.OperationalError):
             await self._conn.run(lambda c: c.execute(sql, (id,)))
 
@@ -331,7 +324,7 @@ class SqliteStore:
             name += "_when_" + "_".join(where)
         kind = "UNIQUE INDEX" if unique else "INDEX"
         sql = (
-            f"CREATE {kind} IF NOT EXISTS {name} ON {_ident(collection)} "
+            f"CREATE {kind} IF NOT EXISTS {name} ON {checked_name(collection)} "
             f"({', '.join(cols)}){partial}"
         )
         async with self._lock:
