@@ -90,6 +90,10 @@ def backoff_s(delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     return float(min(cap, base * 2 ** max(0, delivered - 1)))
 
 
+# JetStream's answer to adding a stream that exists with another configuration.
+STREAM_NAME_IN_USE = 10058
+
+
 class Bus:
     def __init__(
         self,
@@ -178,7 +182,9 @@ class Bus:
             try:
                 await self._add_streams(streams)
                 return
-            except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError) as exc:
+            except (nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
+                # A forming cluster answers 503, or 400 "no suitable peers" until every peer has
+                # joined; a real configuration error repeats and is raised at the deadline.
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 log.info("JetStream not ready yet (%r); retrying", exc)
@@ -189,7 +195,9 @@ class Bus:
             config = stream_config(spec, replicas=self._replicas)
             try:
                 await self.js.add_stream(config)
-            except nats.js.errors.BadRequestError:
+            except nats.js.errors.BadRequestError as exc:
+                if exc.err_code != STREAM_NAME_IN_USE:
+                    raise
                 await self.js.update_stream(config)
 
     async def publish(self, envelope: Envelope, *, subject: str | None = None) -> None:
