@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway import store as db
+from gateway import store
 from gateway.access import AuditedRoute, CallerDep, policy
 from gateway.audit import AuditLog, Event
 from gateway.auth import CLIENT_PREFIX, Passwords
@@ -131,9 +131,9 @@ async def _privileged_grant(
     )
 
 
-async def _insert_new(store: Store, collection: str, account: Doc, *, taken: str) -> None:
+async def _insert_new(accounts: Store, collection: str, account: Doc, *, taken: str) -> None:
     try:
-        await store.insert(collection, account)
+        await accounts.insert(collection, account)
     except DuplicateKeyError as exc:
         raise HTTPException(409, taken) from exc
 
@@ -155,7 +155,7 @@ async def list_users(
     admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
 ) -> list[Doc]:
     """By username; the next page starts `?after=` the last one."""
-    return await db.list_users(request.app.state.store, limit=limit, after=after)
+    return await store.list_users(request.app.state.store, limit=limit, after=after)
 
 
 @router.post(
@@ -166,7 +166,7 @@ async def list_users(
 )
 async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> Doc:
     user = await user_doc(body, passwords=request.app.state.passwords)
-    await _insert_new(request.app.state.store, db.USERS_C, user, taken="username already taken")
+    await _insert_new(request.app.state.store, store.USERS_C, user, taken="username already taken")
     if is_privileged(body):
         await _privileged_grant(
             request, admin, object_id=body.username, object_type="user", scope=body
@@ -188,7 +188,7 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
     new_hash = await state.passwords.hash(body.password) if body.password is not None else None
 
     async def work(tx: Writer) -> Doc:
-        user = await tx.get(db.USERS_C, username)
+        user = await tx.get(store.USERS_C, username)
         if user is None:
             raise HTTPException(404, "user not found")
         if body.scope is not None:
@@ -201,8 +201,8 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
             user["password_hash"] = new_hash
         if body.scope is not None or body.active is not None or new_hash is not None:
             # Even a change that undoes an earlier one retires the tokens issued in between.
-            user = db.bumped(user)
-        await db.put_user(tx, user=user)
+            user = store.bumped(user)
+        await store.put_user(tx, user=user)
         return user
 
     user = await transact(state.store, work)
@@ -218,7 +218,7 @@ async def list_clients(
     admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
 ) -> list[Doc]:
     """By client id; the next page starts `?after=` the last one."""
-    return await db.list_clients(request.app.state.store, limit=limit, after=after)
+    return await store.list_clients(request.app.state.store, limit=limit, after=after)
 
 
 @router.post(
@@ -238,7 +238,7 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
         "active": True,
         "token_version": 0,
     }
-    await _insert_new(state.store, db.CLIENTS_C, client, taken="client_id already taken")
+    await _insert_new(state.store, store.CLIENTS_C, client, taken="client_id already taken")
     if is_privileged(body):
         await _privileged_grant(
             request, admin, object_id=body.client_id, object_type="client", scope=body
@@ -257,10 +257,10 @@ async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> N
     """Revoked at once: every request checks that its client is still active."""
 
     async def work(tx: Writer) -> None:
-        client = await tx.get(db.CLIENTS_C, client_id)
+        client = await tx.get(store.CLIENTS_C, client_id)
         if client is None:
             raise HTTPException(404, "client not found")
-        await db.put_client(tx, client=db.bumped({**client, "active": False}))
+        await store.put_client(tx, client=store.bumped({**client, "active": False}))
 
     await transact(request.app.state.store, work)
 
@@ -279,11 +279,11 @@ async def rotate_client_secret(client_id: str, admin: CallerDep, request: Reques
     secret_hash = await state.passwords.hash(secret)
 
     async def work(tx: Writer) -> Doc:
-        client = await tx.get(db.CLIENTS_C, client_id)
+        client = await tx.get(store.CLIENTS_C, client_id)
         if client is None:
             raise HTTPException(404, "client not found")
-        client = db.bumped({**client, "secret_hash": secret_hash})
-        await db.put_client(tx, client=client)
+        client = store.bumped({**client, "secret_hash": secret_hash})
+        await store.put_client(tx, client=client)
         return client
 
     client = await transact(state.store, work)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Requ
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from gateway import store as db
+from gateway import store
 from gateway.access import ALL_ROLES, AuditedRoute, CallerDep, policy
 from gateway.audit import AuditLog, Event
 from gateway.auth import UNAUTHORIZED, issue_token, principal_of, version_of
@@ -106,10 +106,10 @@ async def login(
     account_key = f"{grant_type}:{name}"
     async with throttle.attempt(account=account_key, source=source) as attempt:
         if client:
-            account = await db.get_client(state.store, client_id=name)
+            account = await store.get_client(state.store, client_id=name)
             ok = await state.passwords.verify(account, secret, field="secret_hash")
         else:
-            account = await db.get_user(state.store, username=name)
+            account = await store.get_user(state.store, username=name)
             ok = await state.passwords.verify(account, secret)
         attempt.ok = ok
     log: AuditLog = state.audit

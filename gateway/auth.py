@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from gateway import store as db
+from gateway import store
 from gateway.settings import Settings
 from shared.identity import Principal, Role
 from shared.store import Doc
@@ -162,12 +162,14 @@ def decode_token(token: str, settings: Settings) -> Session:
 
 async def still_active(request: Request, session: Session) -> bool:
     principal = session.principal
-    store = request.app.state.store
+    accounts = request.app.state.store
     client = principal.user_id.startswith(CLIENT_PREFIX)
     if client:
-        account = await db.get_client(store, client_id=principal.user_id[len(CLIENT_PREFIX) :])
+        account = await store.get_client(
+            accounts, client_id=principal.user_id[len(CLIENT_PREFIX) :]
+        )
     else:
-        account = await db.get_user(store, username=principal.user_id)
+        account = await store.get_user(accounts, username=principal.user_id)
     if account is None or not account.get("active"):
         return False
     # Role and scope must still be the account's, and no change may have happened since the

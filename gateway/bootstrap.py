@@ -15,7 +15,7 @@ import sys
 
 from argon2 import PasswordHasher
 
-from gateway import store as db
+from gateway import store
 from gateway.admin import UserCreate, user_doc
 from gateway.audit import AuditLog, Event
 from gateway.auth import Passwords
@@ -28,11 +28,11 @@ async def create_admin(*, store_url: str, audit_key: str, username: str, passwor
     body = UserCreate(
         username=username, password=password, display_name="Administrator", role=Role.admin
     )
-    store = await open_store(store_url)
+    accounts = await open_store(store_url)
     try:
         user = await user_doc(body, passwords=Passwords(PasswordHasher(), workers=1))
-        await db.insert_user(store, user=user)
-        audit = await AuditLog.open(store, key=audit_key)
+        await store.insert_user(accounts, user=user)
+        audit = await AuditLog.open(accounts, key=audit_key)
         await audit.append(
             Event(actor="bootstrap", action="permission_change", object_type="user",
                   object_id=username, role="admin"),
@@ -40,7 +40,7 @@ async def create_admin(*, store_url: str, audit_key: str, username: str, passwor
                   object_id=username, purpose="role admin"),
         )  # fmt: skip
     finally:
-        await store.close()
+        await accounts.close()
 
 
 def main() -> None:
