@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
 from typing import Literal
 
 import nats.js.errors
@@ -88,7 +87,6 @@ class Checkpointer:
         self._bus = bus
         self._every_s = every_s
         self._published: tuple[int, str] = (0, GENESIS)
-        self._task: asyncio.Task[None] | None = None
 
     async def publish_now(self) -> AuditCheckpointed | None:
         if self._audit.head == self._published:
@@ -101,26 +99,22 @@ class Checkpointer:
         self._published = (cp.seq, cp.mac)
         return cp
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="audit-checkpoints")
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every_s)  # the checkpoint period itself
+    async def run(self) -> None:
+        """The app's background task: a checkpoint every `every_s` while running, and one last
+        when cancelled at shutdown (before the bus closes)."""
+        try:
+            while True:
+                await asyncio.sleep(self._every_s)  # the checkpoint period itself
+                try:
+                    await self.publish_now()
+                except Exception as exc:  # NATS away: the next tick tries again
+                    log.warning("audit checkpoint not published: %r", exc)
+        finally:
+            # The chain's last word, but a NATS that is away must not hold up the shutdown.
             try:
-                await self.publish_now()
-            except Exception as exc:  # NATS away: the next tick tries again
-                log.warning("audit checkpoint not published: %r", exc)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-        try:  # the chain's last word, but a NATS that is away must not hold up the shutdown
-            await asyncio.wait_for(self.publish_now(), timeout=FINAL_CHECKPOINT_S)
-        except Exception as exc:
-            log.warning("final audit checkpoint not published: %r", exc)
+                await asyncio.wait_for(self.publish_now(), timeout=FINAL_CHECKPOINT_S)
+            except Exception as exc:
+                log.warning("final audit checkpoint not published: %r", exc)
 
 
 async def read_checkpoints(js: JetStreamContext) -> dict[str, AuditCheckpointed]:

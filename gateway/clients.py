@@ -13,10 +13,11 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
+from shared.app import RETRY_AFTER_S
 from shared.identity import Principal, mint_internal_token
-from shared.telemetry import inject
-from shared.web import INTERNAL_HEADER, RETRY_AFTER_S
+from shared.web import INTERNAL_HEADER
 
 
 class Services:
@@ -36,6 +37,9 @@ class Services:
             )
             for name, url in urls.items()
         }
+        for client in self._clients.values():
+            # A client span per call, its traceparent sent on: the service's span continues it.
+            HTTPXClientInstrumentor.instrument_client(client)
 
     async def call(
         self,
@@ -52,7 +56,6 @@ class Services:
         token = mint_internal_token(principal, key=self._signing_key, service=service)
         outgoing = {INTERNAL_HEADER: token}
         outgoing.update(headers or {})
-        inject(outgoing)
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = await self._clients[service].request(

@@ -27,11 +27,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind
+from pydantic import SecretStr
 
 from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
 from shared.metrics import Metrics
 from shared.nats_auth import inbox_prefix
+from shared.settings import BaseServiceSettings
 from shared.store import StoreUnavailableError
 from shared.streams import (
     CONSUMERS,
@@ -419,3 +421,30 @@ class Bus:
             # (a drain would wait for pending pull requests to expire).
             with suppress(Exception):
                 await self._nc.close()
+
+
+def bus_from_settings(
+    settings: BaseServiceSettings,
+    *,
+    name: str,
+    metrics: Metrics | None = None,
+    login: tuple[str | None, SecretStr | None] | None = None,
+    declare: bool = False,
+) -> Bus:
+    """A process's bus as its settings say (servers, replicas, redelivery rules, TLS), so no
+    app can forget one. `login`: another NATS identity than the settings' own (the gateway's
+    dead-letter replayer)."""
+    user, password = login if login is not None else (settings.nats_user, settings.nats_password)
+    return Bus(
+        url=settings.nats_url,
+        name=name,
+        replicas=settings.stream_replicas,
+        max_deliver=settings.max_deliver,
+        retry_base_s=settings.retry_base_s,
+        retry_cap_s=settings.retry_cap_s,
+        metrics=metrics,
+        user=user,
+        password=password.get_secret_value() if password else None,
+        ca_file=settings.nats_ca_file,
+        declare=declare,
+    )

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from shared.bus import Bus, Handler
+from shared.bus import Bus, Handler, bus_from_settings
 from shared.events import Envelope, EventData, utcnow
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
@@ -146,19 +146,7 @@ async def open_runtime(
     except BaseException:
         await store.close()
         raise
-    bus = Bus(
-        url=settings.nats_url,
-        name=name,
-        replicas=settings.stream_replicas,
-        max_deliver=settings.max_deliver,
-        retry_base_s=settings.retry_base_s,
-        retry_cap_s=settings.retry_cap_s,
-        metrics=metrics,
-        user=settings.nats_user,
-        password=settings.nats_password.get_secret_value() if settings.nats_password else None,
-        ca_file=settings.nats_ca_file,
-        declare=declare,
-    )
+    bus = bus_from_settings(settings, name=name, metrics=metrics, declare=declare)
     await bus.connect()
     if declare:  # admin only (tests); services bind to streams and durables declared up front
         await bus.ensure_streams()

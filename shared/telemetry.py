@@ -1,9 +1,12 @@
-"""OpenTelemetry set-up and W3C trace-context propagation over HTTP headers and NATS headers."""
+"""OpenTelemetry set-up and W3C trace-context propagation over NATS headers.
+
+HTTP spans come from the OpenTelemetry instrumentations (FastAPI for the server side in
+shared/app.py, httpx for the gateway's calls to the services in gateway/clients.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 
 from opentelemetry import context as otel_context
@@ -17,10 +20,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.requests import Request
-from starlette.responses import Response
 
 _propagator = TraceContextTextMapPropagator()
 
@@ -99,25 +99,3 @@ def current_traceparent() -> str | None:
 def current_trace_id() -> str | None:
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else None
-
-
-def http_tracing_middleware(
-    service: str,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """A server span per request, continuing the caller's trace when it sent one."""
-    tr = tracer(service)
-
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        ctx = extract(request.headers)
-        name = f"{request.method} {request.url.path}"
-        with tr.start_as_current_span(name, context=ctx, kind=SpanKind.SERVER) as span:
-            span.set_attribute("http.request.method", request.method)
-            response = await call_next(request)
-            span.set_attribute("http.response.status_code", response.status_code)
-            if response.status_code >= 500:
-                span.set_status(Status(StatusCode.ERROR))
-            return response
-
-    return middleware

@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from shared.bus import Bus
 from tests.support import REPORT, Gateway, eventually, every_store
@@ -80,6 +81,27 @@ async def test_one_trace_follows_a_report_through_every_service(
         return names if wanted <= names else set()
 
     assert await eventually(complete)
+
+
+async def test_spans_are_named_by_route_template_and_continue_into_the_service(
+    gateway: Gateway, spans: InMemorySpanExporter
+) -> None:
+    r = await gateway.file("teacher1", REPORT)
+    case_id = (await gateway.tasks_of(r.json()["id"], 2))[0]["case_id"]
+    spans.clear()
+    assert (await gateway.get("officer1", f"/v1/cases/{case_id}")).status_code == 200
+
+    finished = spans.get_finished_spans()
+    assert not [s.name for s in finished if case_id in s.name]  # no id in any span name
+    # In one process the service's span is INTERNAL (a span is already current); SERVER apart.
+    named = {s.name: s for s in finished}
+    edge, inner = named["GET /v1/cases/{case_id}"], named["GET /cases/{case_id}"]
+    assert edge.kind == SpanKind.SERVER
+    assert edge.attributes is not None and edge.attributes["http.route"] == "/v1/cases/{case_id}"
+    # The service's span is the child of the gateway's httpx client span, in the same trace.
+    client = next(s for s in finished if s.kind == SpanKind.CLIENT)
+    assert inner.context.trace_id == edge.context.trace_id
+    assert inner.parent is not None and inner.parent.span_id == client.context.span_id
 
 
 async def test_the_same_idempotency_key_gives_one_report_one_case_two_tasks(

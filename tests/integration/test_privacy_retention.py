@@ -238,7 +238,7 @@ async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        sweep = app.state.retention_sweep
+        sweep = app.state.background["retention-sweep"]
         assert not sweep.done()
         store = app.state.runtime.store
         sealer: Sealer = app.state.sealer

@@ -1,0 +1,171 @@
+"""The one app builder of the four services and the gateway.
+
+Each app hands in what differs (its parts, a setup hook, background tasks, routers); the
+builder owns what must not differ: one lifespan (tracing, parts, setup, background tasks,
+shutdown in reverse), the probes /healthz /readyz /metrics, request metrics and server spans
+named by route template, error handling (422 without echoed values, 503 for a store that is
+away, a bare 500 with the trace id).
+
+Lifespan order: open_parts → setup → background tasks started in order. Shutdown: background
+tasks cancelled and awaited in reverse order, then the parts close (so no task ever runs on a
+closed store or bus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from shared.errors import install_error_handling
+from shared.metrics import Metrics, MetricsMiddleware, metrics_response
+from shared.settings import BaseServiceSettings
+from shared.store import StoreUnavailableError
+from shared.telemetry import current_trace_id, setup_tracing
+
+log = logging.getLogger("hulei.app")
+RETRY_AFTER_S = "5"
+# Probes are polled every few seconds by every orchestrator: spans for them are noise.
+UNTRACED = "/healthz,/readyz,/metrics"
+
+
+class Parts(Protocol):
+    """What an app's lifespan builds (a service's Runtime, the gateway's parts)."""
+
+    async def ready(self) -> dict[str, bool]:
+        """Checks that must all pass for /readyz to answer 200."""
+        ...
+
+
+P = TypeVar("P", bound=Parts)
+OpenParts = Callable[[FastAPI, Metrics], AbstractAsyncContextManager[P]]
+Setup = Callable[[FastAPI, P], Awaitable[None]]
+Report = Callable[[P], Awaitable[dict[str, object]]]
+
+
+@dataclass(frozen=True)
+class Background(Generic[P]):
+    """A coroutine that runs from after setup until shutdown, when it is cancelled (it may
+    finish its work in a `finally`, e.g. a last checkpoint) before the parts close."""
+
+    name: str
+    run: Callable[[P], Coroutine[Any, Any, None]]
+
+
+async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The store is down or a transaction kept conflicting: retry later, not a bug (no 500)."""
+    return JSONResponse(
+        {"detail": "the store is unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # No stack trace or internals in the answer; the trace id finds the logs.
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(
+        {"detail": "internal error", "trace_id": current_trace_id()}, status_code=500
+    )
+
+
+@asynccontextmanager
+async def _running(
+    background: Sequence[Background[P]], parts: P
+) -> AsyncIterator[dict[str, asyncio.Task[None]]]:
+    tasks = {job.name: asyncio.create_task(job.run(parts), name=job.name) for job in background}
+    try:
+        yield tasks
+    finally:
+        for name in reversed(list(tasks)):
+            task = tasks[name]
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # one task's failure must not keep the others (or parts) open
+                log.exception("background task %s failed", name)
+
+
+def build_app(
+    *,
+    name: str,
+    settings: BaseServiceSettings,
+    open_parts: OpenParts[P],
+    routers: Sequence[APIRouter],
+    setup: Setup[P] | None = None,
+    background: Sequence[Background[P]] = (),
+    report: Report[P] | None = None,
+    title: str,
+    description: str = "",
+    docs: bool = True,
+) -> FastAPI:
+    """An app whose lifespan opens `open_parts(app, metrics)` (stored as `app.state.parts`),
+    runs `setup(app, parts)`, then the `background` tasks (`app.state.background`, by name).
+
+    /readyz answers 200 when every check of `parts.ready()` passes; `report(parts)` adds
+    fields that are shown but do not count (the gateway's view of the services).
+    """
+    metrics = Metrics(name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_tracing(service=name, exporter=settings.otel_exporter)
+        async with open_parts(app, metrics) as parts:
+            app.state.parts = parts
+            if setup is not None:
+                await setup(app, parts)
+            async with _running(background, parts) as tasks:
+                app.state.background = tasks
+                yield
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_error_handling(app)
+    app.add_exception_handler(StoreUnavailableError, store_unavailable)
+    app.add_exception_handler(Exception, unexpected)
+    # Server spans named by route template (`GET /v1/cases/{case_id}`), continuing the
+    # caller's trace (traceparent); no per-message receive/send spans.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls=UNTRACED, exclude_spans=["receive", "send"]
+    )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return await metrics_response(metrics)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": name}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        parts: P = request.app.state.parts
+        checks = await parts.ready()
+        ok = all(checks.values())
+        body: dict[str, object] = {"status": "ready" if ok else "not_ready", "checks": checks}
+        if report is not None:
+            body.update(await report(parts))
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,122 @@
+"""The shared app builder: lifespan order, background tasks, probes, request metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from shared.app import Background, build_app
+from shared.bus import bus_from_settings
+from shared.metrics import Metrics
+from shared.settings import BaseServiceSettings
+
+
+class _Parts:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.healthy = True
+
+    async def ready(self) -> dict[str, bool]:
+        return {"store": self.healthy}
+
+
+def _app(log: list[str]) -> FastAPI:
+    router = APIRouter()
+
+    @router.get("/items/{item_id}")
+    async def item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    @asynccontextmanager
+    async def open_parts(app: FastAPI, metrics: Metrics) -> AsyncIterator[_Parts]:
+        log.append("open")
+        yield _Parts(log)
+        log.append("close")
+
+    async def setup(app: FastAPI, parts: _Parts) -> None:
+        log.append("setup")
+
+    def job(name: str) -> Background[_Parts]:
+        async def run(parts: _Parts) -> None:
+            parts.log.append(f"start {name}")
+            try:
+                await asyncio.Event().wait()
+            finally:
+                parts.log.append(f"stop {name}")
+
+        return Background(name, run)
+
+    async def extra(parts: _Parts) -> dict[str, object]:
+        return {"peers": {"other": False}}
+
+    return build_app(
+        name="svc",
+        settings=BaseServiceSettings(demo_mode=True),
+        open_parts=open_parts,
+        routers=[router],
+        setup=setup,
+        background=[job("first"), job("second")],
+        report=extra,
+        title="test",
+    )
+
+
+async def test_background_tasks_start_after_setup_and_stop_in_reverse_before_the_parts() -> None:
+    log: list[str] = []
+    app = _app(log)
+    async with app.router.lifespan_context(app):
+        await asyncio.sleep(0)  # let the tasks take their first step
+        tasks = app.state.background
+    assert log == [
+        "open",
+        "setup",
+        "start first",
+        "start second",
+        "stop second",
+        "stop first",
+        "close",
+    ]
+    assert all(task.cancelled() for task in tasks.values())
+
+
+async def test_readyz_counts_the_checks_and_shows_the_report() -> None:
+    app = _app([])
+    async with app.router.lifespan_context(app):
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+        ok = await http.get("/readyz")
+        assert ok.status_code == 200
+        expected = {"status": "ready", "checks": {"store": True}, "peers": {"other": False}}
+        assert ok.json() == expected
+        app.state.parts.healthy = False
+        assert (await http.get("/readyz")).status_code == 503
+
+
+async def test_request_metrics_are_labelled_by_route_template_without_http_middleware() -> None:
+    app = _app([])
+    assert not [m for m in app.user_middleware if m.cls is BaseHTTPMiddleware]
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    assert (await http.get("/items/it-4711")).status_code == 200
+    assert (await http.get("/nowhere")).status_code == 404
+    metrics: Metrics = app.state.metrics
+    samples = {
+        (s.labels["route"], s.labels["status"])
+        for metric in metrics.registry.collect()
+        if metric.name == "hulei_http_requests"
+        for s in metric.samples
+        if s.name.endswith("_total")
+    }
+    assert samples == {("/items/{item_id}", "200"), ("unmatched", "404")}
+
+
+def test_a_bus_from_settings_carries_the_redelivery_rules_and_a_chosen_login() -> None:
+    settings = BaseServiceSettings(
+        demo_mode=True, max_deliver=3, retry_base_s=0.1, retry_cap_s=2.0, nats_user="svc"
+    )
+    bus = bus_from_settings(settings, name="svc")
+    assert (bus.max_deliver, bus._retry_base_s, bus._retry_cap_s, bus._user) == (3, 0.1, 2.0, "svc")
+    assert bus_from_settings(settings, name="r", login=("replayer", None))._user == "replayer"
