@@ -13,7 +13,6 @@ streams and consumers: a service's bus (`declare=False`) binds to durables decla
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import ssl
@@ -28,6 +27,14 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind
 from pydantic import SecretStr
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+    wait_fixed,
+)
 
 from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
@@ -85,6 +92,10 @@ async def _working_on(msg: Msg, *, every_s: float) -> AsyncIterator[None]:
         ticker.cancel()
         with suppress(asyncio.CancelledError):
             await ticker
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome else None
 
 
 def backoff_s(delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
@@ -179,18 +190,18 @@ class Bus:
         self, streams: Sequence[StreamSpec] = STREAMS, *, within_s: float = 60.0
     ) -> None:
         """Declare the streams; a cluster still electing its JetStream leader is waited for."""
-        deadline = asyncio.get_running_loop().time() + within_s
-        while True:
-            try:
-                await self._add_streams(streams)
-                return
-            except (nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
-                # A forming cluster answers 503, or 400 "no suitable peers" until every peer has
-                # joined; a real configuration error repeats and is raised at the deadline.
-                if asyncio.get_running_loop().time() > deadline:
-                    raise
-                log.info("JetStream not ready yet (%r); retrying", exc)
-                await asyncio.sleep(0.5)
+        retrying = AsyncRetrying(
+            # A forming cluster answers 503, or 400 "no suitable peers" until every peer has
+            # joined; a real configuration error repeats and is raised at the deadline.
+            retry=retry_if_exception_type((nats.errors.TimeoutError, nats.js.errors.APIError)),
+            stop=stop_after_delay(within_s),
+            wait=wait_fixed(0.5),
+            before_sleep=lambda state: log.info(
+                "JetStream not ready yet (%r); retrying", _failure(state)
+            ),
+            reraise=True,
+        )
+        await retrying(self._add_streams, streams)
 
     async def _add_streams(self, streams: Sequence[StreamSpec]) -> None:
         for spec in streams:
@@ -211,18 +222,19 @@ class Bus:
             inject(headers)
         payload = envelope.model_dump_json().encode()
         target = subject or envelope.nats_subject
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + PUBLISH_RETRY_WITHIN_S
-        for attempt in itertools.count(1):
-            try:
-                await self.js.publish(target, payload, headers=headers, timeout=PUBLISH_TIMEOUT_S)
-                self._metrics.events_published.labels(self._name, envelope.type).inc()
-                return
-            except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError) as exc:
-                if loop.time() > deadline:
-                    raise
-                log.warning("publish %s attempt %d failed: %r", target, attempt, exc)
-                await asyncio.sleep(min(1.0, 0.1 * 2**attempt))
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(
+                (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError)
+            ),
+            stop=stop_after_delay(PUBLISH_RETRY_WITHIN_S),
+            wait=wait_exponential(multiplier=0.2, max=1.0),  # 0.2, 0.4, 0.8, then 1 s
+            before_sleep=lambda state: log.warning(
+                "publish %s attempt %d failed: %r", target, state.attempt_number, _failure(state)
+            ),
+            reraise=True,
+        )
+        await retrying(self.js.publish, target, payload, headers=headers, timeout=PUBLISH_TIMEOUT_S)
+        self._metrics.events_published.labels(self._name, envelope.type).inc()
 
     def consume(self, spec: ConsumerSpec, handler: Handler, *, batch: int = 16) -> None:
         """Start a background pull loop for a durable consumer."""

@@ -20,6 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from shared.store import (
     ConflictError,
@@ -118,17 +119,21 @@ def _mapped() -> Iterator[None]:
 _COMMIT_ATTEMPTS = 3
 
 
+def _unknown_outcome(exc: BaseException) -> bool:
+    return isinstance(exc, mongo.PyMongoError) and exc.has_error_label(
+        "UnknownTransactionCommitResult"
+    )
+
+
 async def _commit(session: AsyncClientSession) -> None:
     """Commit, again while the outcome is unknown: the driver spec's advice, and safe (a
     commit that already happened is acknowledged again). Bounded; then it is an outage."""
-    for attempt in range(_COMMIT_ATTEMPTS):
-        try:
-            await session.commit_transaction()
-            return
-        except mongo.PyMongoError as exc:
-            unknown = exc.has_error_label("UnknownTransactionCommitResult")
-            if not unknown or attempt == _COMMIT_ATTEMPTS - 1:
-                raise
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(_unknown_outcome),
+        stop=stop_after_attempt(_COMMIT_ATTEMPTS),
+        reraise=True,  # at once, as the driver spec retries a commit
+    )
+    await retrying(session.commit_transaction)
 
 
 class _Ops(Writer):

@@ -7,36 +7,52 @@ bounded number of times, then gives up with StoreUnavailableError (a 503 at the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from shared.store import ConflictError, Store, StoreUnavailableError, Writer
 
 R = TypeVar("R")
 ATTEMPTS = 8
-_BASE_S = 0.005
+_BASE_S = 0.005  # the n-th conflict waits up to _BASE_S * 2**n, at most _CAP_S
 _CAP_S = 0.2
 log = logging.getLogger("hulei.store")
+
+
+def _conflicted(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.debug("transaction conflict, attempt %d: %r", state.attempt_number, error)
 
 
 async def transact(
     store: Store, work: Callable[[Writer], Awaitable[R]], *, attempts: int = ATTEMPTS
 ) -> R:
     """`work` may run more than once: it must do nothing outside `tx` it cannot repeat."""
-    for attempt in range(1, attempts + 1):
-        try:
-            async with store.transaction() as tx:
-                result = await work(tx)
-            return result
-        except ConflictError as exc:
-            if attempt == attempts:
-                raise StoreUnavailableError(
-                    f"transaction still conflicting after {attempts} attempts"
-                ) from exc
-            log.debug("transaction conflict, attempt %d: %r", attempt, exc)
-            # Full jitter: racing transactions spread out instead of colliding again.
-            await asyncio.sleep(random.uniform(0, min(_CAP_S, _BASE_S * 2**attempt)))
-    raise AssertionError("unreachable")
+
+    async def once() -> R:
+        async with store.transaction() as tx:
+            return await work(tx)
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(ConflictError),
+        stop=stop_after_attempt(attempts),
+        # Full jitter: racing transactions spread out instead of colliding again.
+        wait=wait_random_exponential(multiplier=2 * _BASE_S, max=_CAP_S),
+        before_sleep=_conflicted,
+    )
+    try:
+        return await retrying(once)
+    except RetryError as exc:
+        raise StoreUnavailableError(
+            f"transaction still conflicting after {attempts} attempts"
+        ) from exc.last_attempt.exception()

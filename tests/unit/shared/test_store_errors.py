@@ -10,7 +10,7 @@ import pytest
 from pymongo import errors as mongo
 
 from shared.store import ConflictError, DuplicateKeyError, StoreUnavailableError
-from shared.store.mongo import _translate
+from shared.store.mongo import _commit, _translate
 from shared.store.retry import transact
 
 
@@ -72,3 +72,41 @@ async def test_transact_gives_up_with_store_unavailable_after_its_attempts() -> 
         await transact(store, work, attempts=3)  # type: ignore[arg-type]
     assert not isinstance(info.value, ConflictError)  # the edge answers 503, nothing retries it
     assert store.attempts == 3
+
+
+async def test_transact_does_not_rerun_work_that_failed_for_another_reason() -> None:
+    store = _Flaky(conflicts=0)
+
+    async def work(tx: Any) -> None:
+        raise ValueError("a bug, not a race")
+
+    with pytest.raises(ValueError):
+        await transact(store, work)  # type: ignore[arg-type]
+    assert store.attempts == 1
+
+
+class _Session:
+    """A MongoDB session whose first commits answer with the given error labels."""
+
+    def __init__(self, *labels: str) -> None:
+        self.labels = list(labels)
+        self.commits = 0
+
+    async def commit_transaction(self) -> None:
+        self.commits += 1
+        if self.labels:
+            raise _labelled(self.labels.pop(0))
+
+
+async def test_a_mongodb_commit_of_unknown_outcome_is_committed_again_bounded() -> None:
+    session = _Session("UnknownTransactionCommitResult")
+    await _commit(session)  # type: ignore[arg-type]
+    assert session.commits == 2
+    stuck = _Session(*["UnknownTransactionCommitResult"] * 5)
+    with pytest.raises(mongo.OperationFailure):
+        await _commit(stuck)  # type: ignore[arg-type]
+    assert stuck.commits == 3
+    conflict = _Session("TransientTransactionError")  # not a commit's to retry: the caller's
+    with pytest.raises(mongo.OperationFailure):
+        await _commit(conflict)  # type: ignore[arg-type]
+    assert conflict.commits == 1
