@@ -25,6 +25,9 @@ from shared.contracts.school import StudentDetails
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
+# Marks a data key wrapped under the HKDF-derived key (base64 never contains ':'); a stored
+# key without it was wrapped under the legacy derivation and still opens with that.
+WRAP_V2 = "v2:"
 
 
 def _encrypt(aead: AESGCM, plaintext: bytes, *, aad: str) -> str:
@@ -43,10 +46,20 @@ def normalised_name(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
+def derive(pii_key: bytes, *, purpose: bytes) -> bytes:
+    """A key of its own for one purpose (HKDF-SHA256, the purpose as `info`)."""
+    return HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=purpose).derive(pii_key)
+
+
 def fingerprint_key(pii_key: bytes) -> bytes:
     """A key of its own for request fingerprints, derived from the PII master key."""
-    hkdf = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"hulei-request-fingerprint")
-    return hkdf.derive(pii_key)
+    return derive(pii_key, purpose=b"hulei-request-fingerprint")
+
+
+def legacy_derive(pii_key: bytes, *, label: bytes) -> bytes:
+    """The first derivation, SHA-256 of a label and the key. Kept only where stored data
+    depends on it: keys wrapped before WRAP_V2, and every child reference (see Sealer)."""
+    return hashlib.sha256(label + pii_key).digest()
 
 
 def new_data_key() -> bytes:
@@ -76,16 +89,22 @@ class Sealer:
         if len(key) != KEY_BYTES:
             raise ValueError("pii_key must be base64 of exactly 32 bytes")
         # Separate keys derived for separate jobs, so no key ever serves two purposes.
-        self._kek = AESGCM(hashlib.sha256(b"hulei-child-kek:" + key).digest())
-        self._ref_key = hashlib.sha256(b"hulei-child-ref:" + key).digest()
+        self._kek = AESGCM(derive(key, purpose=b"hulei child data-key wrapping v2"))
+        self._legacy_kek = AESGCM(legacy_derive(key, label=b"hulei-child-kek:"))
+        # Child references are stored by every service, carried in events and audit entries:
+        # a new derivation would give a known child a new reference (a second case, a split
+        # history). So the pseudonym key stays on the legacy derivation (pinned by a test).
+        self._ref_key = legacy_derive(key, label=b"hulei-child-ref:")
         self.fingerprint_key = fingerprint_key(key)
 
     def wrap(self, data_key: bytes, *, child_ref: str) -> str:
         # The child reference as associated data: a wrapped key cannot serve another child.
-        return _encrypt(self._kek, data_key, aad=child_ref)
+        return WRAP_V2 + _encrypt(self._kek, data_key, aad=child_ref)
 
     def unwrap(self, wrapped: str, *, child_ref: str) -> bytes:
-        return _decrypt(self._kek, wrapped, aad=child_ref)
+        if wrapped.startswith(WRAP_V2):
+            return _decrypt(self._kek, wrapped.removeprefix(WRAP_V2), aad=child_ref)
+        return _decrypt(self._legacy_kek, wrapped, aad=child_ref)
 
     def child_ref(self, student: StudentDetails, *, school_id: str) -> str:
         """The same child gives the same reference on every report; it reveals nothing."""

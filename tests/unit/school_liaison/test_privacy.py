@@ -9,7 +9,15 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.school_liaison.privacy import Sealer, new_data_key, seal, unseal
+from services.school_liaison.privacy import (
+    WRAP_V2,
+    Sealer,
+    derive,
+    legacy_derive,
+    new_data_key,
+    seal,
+    unseal,
+)
 from shared.contracts.school import StudentDetails
 
 pytestmark = pytest.mark.unit
@@ -18,6 +26,8 @@ KEY = base64.b64encode(bytes(range(32))).decode()
 OTHER_KEY = base64.b64encode(bytes(range(1, 33))).decode()
 NAME = "Zhang Xiaoming"
 ID_NUMBER = "11010520100101123X"
+# The reference the first release derived for ID_NUMBER under KEY: stored data depends on it.
+PINNED_REF = "child-3e1f9fcd702a8aec5d701b1f"
 
 
 @pytest.fixture
@@ -104,7 +114,7 @@ def test_wrap_unwrap_round_trip(sealer: Sealer, data_key: bytes) -> None:
 
 def test_wrapped_key_hides_the_data_key(sealer: Sealer, data_key: bytes) -> None:
     wrapped = sealer.wrap(data_key, child_ref="child-1")
-    assert data_key not in base64.b64decode(wrapped)
+    assert data_key not in base64.b64decode(wrapped.removeprefix(WRAP_V2))
     assert sealer.wrap(data_key, child_ref="child-1") != wrapped
 
 
@@ -122,9 +132,31 @@ def test_unwrap_needs_the_master_key(sealer: Sealer, data_key: bytes) -> None:
 
 def test_the_master_key_is_not_the_wrapping_key(sealer: Sealer, data_key: bytes) -> None:
     """The wrapping key is derived from pii_key, so pii_key itself opens no wrapped key."""
-    wrapped = base64.b64decode(sealer.wrap(data_key, child_ref="child-1"))
+    wrapped = base64.b64decode(sealer.wrap(data_key, child_ref="child-1").removeprefix(WRAP_V2))
     with pytest.raises(InvalidTag):
         AESGCM(base64.b64decode(KEY)).decrypt(wrapped[:12], wrapped[12:], b"child-1")
+
+
+def test_keys_are_wrapped_under_an_hkdf_key_and_old_wrappings_still_open(
+    sealer: Sealer, data_key: bytes
+) -> None:
+    master = base64.b64decode(KEY)
+    wrapped = sealer.wrap(data_key, child_ref="child-1")
+    assert wrapped.startswith(WRAP_V2)
+    blob = base64.b64decode(wrapped.removeprefix(WRAP_V2))
+    hkdf_kek = AESGCM(derive(master, purpose=b"hulei child data-key wrapping v2"))
+    assert hkdf_kek.decrypt(blob[:12], blob[12:], b"child-1") == data_key
+    # A key wrapped before (no marker, legacy key) as it sits in an existing store.
+    nonce = bytes(12)
+    legacy_kek = AESGCM(legacy_derive(master, label=b"hulei-child-kek:"))
+    old = base64.b64encode(nonce + legacy_kek.encrypt(nonce, data_key, b"child-1")).decode()
+    assert sealer.unwrap(old, child_ref="child-1") == data_key
+
+
+def test_child_references_keep_their_derivation_for_stored_references(sealer: Sealer) -> None:
+    """Pinned: a change here would give every known child a new reference in every store."""
+    ref = sealer.child_ref(student(id_number=ID_NUMBER), school_id="school-1")
+    assert ref == PINNED_REF
 
 
 # --- child_ref -------------------------------------------------------------------------------

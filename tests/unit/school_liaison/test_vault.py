@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.school_liaison import vault
-from services.school_liaison.privacy import Sealer, new_data_key, unseal
+from services.school_liaison.privacy import WRAP_V2, Sealer, new_data_key, unseal
 from shared.store import Doc, DuplicateKeyError
 
 pytestmark = pytest.mark.unit
@@ -49,7 +49,7 @@ async def test_first_report_creates_a_wrapped_key_and_the_next_one_reuses_it() -
     tx = _tx()
     key = await vault.data_key_for(tx, SEALER, child_ref=CHILD, now=NOW)
     row = tx.rows["child_keys"][CHILD]
-    assert key not in base64.b64decode(row["wrapped"])
+    assert key not in base64.b64decode(row["wrapped"].removeprefix(WRAP_V2))
     assert SEALER.unwrap(row["wrapped"], child_ref=CHILD) == key
     assert await vault.data_key_for(tx, SEALER, child_ref=CHILD, now=NOW) == key
 
