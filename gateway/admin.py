@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import store
-from gateway.access import AuditedRoute, CallerDep, policy
+from gateway.access import AuditedRoute, CallerDep, authorized, policy
 from gateway.audit import AuditLog, Event
 from gateway.auth import CLIENT_PREFIX, Passwords
 from shared.bus import Bus
@@ -27,7 +27,13 @@ from shared.store import Doc, DuplicateKeyError, Store, Writer
 from shared.store.retry import transact
 from shared.telemetry import current_trace_id
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=AuditedRoute)
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    route_class=AuditedRoute,
+    # Every route here is for the policy's roles only, whether it reads the caller or not.
+    dependencies=[Depends(authorized)],
+)
 ADMIN = policy(Role.admin)
 NAME = r"^[a-z0-9][a-z0-9_.-]{2,39}$"
 
@@ -151,9 +157,7 @@ After = Annotated[str | None, Query(max_length=200, description="the last id of 
 
 
 @router.get("/users", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_users(
-    admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
-) -> list[Doc]:
+async def list_users(request: Request, limit: Limit = 100, after: After = None) -> list[Doc]:
     """By username; the next page starts `?after=` the last one."""
     return await store.list_users(request.app.state.store, limit=limit, after=after)
 
@@ -214,9 +218,7 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
 
 
 @router.get("/clients", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_clients(
-    admin: CallerDep, request: Request, limit: Limit = 100, after: After = None
-) -> list[Doc]:
+async def list_clients(request: Request, limit: Limit = 100, after: After = None) -> list[Doc]:
     """By client id; the next page starts `?after=` the last one."""
     return await store.list_clients(request.app.state.store, limit=limit, after=after)
 
@@ -253,7 +255,7 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
         Role.admin, audit="permission_change", object_type="client", id_param="client_id"
     ),
 )
-async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> None:
+async def revoke_client(client_id: str, request: Request) -> None:
     """Revoked at once: every request checks that its client is still active."""
 
     async def work(tx: Writer) -> None:
@@ -272,7 +274,7 @@ async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> N
         Role.admin, audit="permission_change", object_type="client", id_param="client_id"
     ),
 )
-async def rotate_client_secret(client_id: str, admin: CallerDep, request: Request) -> Doc:
+async def rotate_client_secret(client_id: str, request: Request) -> Doc:
     """A new secret, shown once; the old secret and every token issued with it stop working."""
     state = request.app.state
     secret = secrets.token_urlsafe(32)
@@ -292,7 +294,7 @@ async def rotate_client_secret(client_id: str, admin: CallerDep, request: Reques
 
 @router.get("/dead-letters", response_model=list[DeadLetteredView], openapi_extra=ADMIN)
 async def dead_letters(
-    admin: CallerDep, bus: BusDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    bus: BusDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[DeadLetteredView]:
     return await list_dead_letters(bus, limit=limit)
 

@@ -119,9 +119,8 @@ async def login(
         Event(actor=actor, action="login", object_type="session", outcome=outcome,
               status=200 if ok else 401, trace_id=current_trace_id())
     )  # fmt: skip
-    if not ok:
+    if not ok or account is None:  # no account never verifies; said here for the types
         raise HTTPException(401, "invalid credentials", headers=UNAUTHORIZED)
-    assert account is not None
     principal = principal_of(account, client=client)
     token = issue_token(principal, state.settings, version=version_of(account))
     return Token(access_token=token, expires_in=state.settings.token_ttl_s)

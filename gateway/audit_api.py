@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import nats.errors
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime
 
-from gateway.access import AuditedRoute, CallerDep, policy
+from gateway.access import AuditedRoute, authorized, policy
 from gateway.audit import AuditEntry, AuditLog
 from gateway.audit_check import VerifyResult, verify
 from shared.identity import Role
 from shared.paging import LINK_RESPONSE, AfterParam, parse_after, set_next_link
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=AuditedRoute)
+router = APIRouter(
+    prefix="/v1/audit",
+    tags=["audit"],
+    route_class=AuditedRoute,
+    # Every route here is for the policy's roles only, whether it reads the caller or not.
+    dependencies=[Depends(authorized)],
+)
 AUDITOR = policy(Role.auditor)
 Action = Literal[
     "read", "create", "update", "export", "login", "permission_change", "privileged_grant", "erase"
@@ -37,7 +43,6 @@ def _log(request: Request) -> AuditLog:
     openapi_extra=policy(Role.auditor, audit="read", object_type="audit"),
 )
 async def audit_entries(
-    auditor: CallerDep,
     request: Request,
     response: Response,
     child_ref: Annotated[str | None, Query(max_length=80)] = None,
@@ -72,7 +77,6 @@ async def audit_entries(
     openapi_extra=AUDITOR,
 )
 async def verify_chains(
-    auditor: CallerDep,
     request: Request,
     full: Annotated[bool, Query(description="recompute every chain from its start")] = False,
 ) -> VerifyResult:

@@ -22,9 +22,10 @@ COLLECTION = "outbox"
 
 
 class _Sequence:
-    """Wall-clock nanoseconds, strictly increasing within the process: relay order follows
-    commit order here, roughly across processes, and the value (~1.8e18) fits BSON's int64
-    (MongoDB refuses anything above 9.2e18)."""
+    """Wall-clock nanoseconds, strictly increasing within the process: the relay picks the
+    oldest entries first (roughly across processes), though it publishes a batch concurrently,
+    so JetStream's order is not commit order and no consumer may rely on it. The value
+    (~1.8e18) fits BSON's int64 (MongoDB refuses anything above 9.2e18)."""
 
     def __init__(self) -> None:
         self._last = 0

@@ -117,7 +117,7 @@ class _Conn:
         self._readonly = readonly
         self._conn: sqlite3.Connection | None = None
 
-    def _open(self) -> None:
+    def _open(self) -> sqlite3.Connection:
         uri = f"file:{self._path}?mode=ro" if self._readonly else f"file:{self._path}"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
         conn.execute("PRAGMA busy_timeout = 5000")
@@ -129,14 +129,13 @@ class _Conn:
             # not leave its bytes in free pages.
             conn.execute("PRAGMA secure_delete = ON")
         self._conn = conn
+        return conn
 
     async def run(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         def call() -> R:
-            if self._conn is None:
-                self._open()
-            assert self._conn is not None
+            conn = self._conn if self._conn is not None else self._open()
             try:
-                return fn(self._conn)
+                return fn(conn)
             except sqlite3.IntegrityError:
                 raise
             except sqlite3.OperationalError as exc:
