@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.demo import USERS
+from gateway.demo import USERS
 from shared.identity import generate_keypair
 from shared.nats_auth import ADMIN, REPLAYER, accounts_block, identities
 from shared.settings import (

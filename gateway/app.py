@@ -9,11 +9,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway import admin, audit_api, store
 from gateway.api import router
 from gateway.audit import record_erasure
+from gateway.demo import DEMO_PASSWORD
 from gateway.limits import BodyLimitMiddleware, HygieneMiddleware, LoginThrottle, RateLimiter
 from gateway.parts import NAME, GatewayParts, opener
 from gateway.settings import Settings
 from shared.app import Background, build_app
-from shared.demo import DEMO_PASSWORD
 from shared.store import Store
 from shared.streams import GATEWAY_ERASURES
 

@@ -6,7 +6,7 @@ change of the account's standing bumps it, which retires every token issued befo
 
 from __future__ import annotations
 
-from shared.demo import USERS
+from gateway.demo import USERS
 from shared.store import Cursor, Doc, Reader, Store, Writer
 from shared.store.retry import transact
 

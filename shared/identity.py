@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.contracts.notifications import inboxes_of
+
 INTERNAL_AUDIENCE_PREFIX = "hulei-internal:"
 INTERNAL_ISSUER = "hulei-gateway"
 INTERNAL_ALGORITHM = "EdDSA"  # pinned on reading: never the token's own "alg"
@@ -55,10 +57,7 @@ class Principal(BaseModel):
     @property
     def inbox_keys(self) -> list[str]:
         """Inbox addresses this caller reads: personal, their organisation, their role desk."""
-        keys = [f"user:{self.user_id}", f"role:{self.role.value}"]
-        if self.org_id:
-            keys.append(f"org:{self.org_id}")
-        return keys
+        return inboxes_of(user_id=self.user_id, role=self.role.value, org_id=self.org_id)
 
 
 def internal_audience(service: str) -> str:

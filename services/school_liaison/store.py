@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import TypeAdapter
 
+from services.school_liaison.demo import DISTRICT, SCHOOLS
 from services.school_liaison.domain import PendingErasure
-from shared.demo import DISTRICT, SCHOOLS
 from shared.store import Cursor, Doc, Range, Reader, Store, Writer
 from shared.store.migrations import Migration
 from shared.store.retry import transact

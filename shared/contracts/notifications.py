@@ -1,10 +1,33 @@
-"""notifications' contracts: inbox entries as the public API shows them."""
+"""notifications' contracts: inbox addresses, and inbox entries as the public API shows them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from pydantic import BaseModel
+
+# An inbox address is `<kind>:<id>`: one person, one organisation's shared inbox, or a role's
+# desk (everyone with the role reads it). Senders and readers build addresses only here.
+
+
+def user_inbox(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def org_inbox(org_id: str) -> str:
+    return f"org:{org_id}"
+
+
+def role_inbox(role: str) -> str:
+    return f"role:{role}"
+
+
+def inboxes_of(*, user_id: str, role: str, org_id: str | None) -> list[str]:
+    """The inboxes one reader reads: personal, their role's desk, their organisation's."""
+    keys = [user_inbox(user_id), role_inbox(role)]
+    if org_id:
+        keys.append(org_inbox(org_id))
+    return keys
 
 
 class NotificationView(BaseModel):
