@@ -138,8 +138,9 @@ def build_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handling(app)
+    # Outside the JSON check, so its refusals are counted too (as route "unmatched").
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_exception_handler(StoreUnavailableError, store_unavailable)
     app.add_exception_handler(Exception, unexpected)
     # Server spans named by route template (`GET /v1/cases/{case_id}`), continuing the

@@ -120,3 +120,16 @@ def test_a_bus_from_settings_carries_the_redelivery_rules_and_a_chosen_login() -
     bus = bus_from_settings(settings, name="svc")
     assert (bus.max_deliver, bus._retry_base_s, bus._retry_cap_s, bus._user) == (3, 0.1, 2.0, "svc")
     assert bus_from_settings(settings, name="r", login=("replayer", None))._user == "replayer"
+
+
+async def test_a_body_refused_before_routing_is_counted_too() -> None:
+    app = _app([])
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    refused = await http.post("/items/x", content=b'{"n": NaN}')
+    assert refused.status_code == 422
+    metrics: Metrics = app.state.metrics
+    value = metrics.registry.get_sample_value(
+        "hulei_http_requests_total",
+        {"service": "svc", "method": "POST", "route": "unmatched", "status": "422"},
+    )
+    assert value == 1
