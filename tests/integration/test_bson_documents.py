@@ -13,7 +13,7 @@ from typing import Any
 import bson
 import pytest
 
-import gateway.app
+import gateway.parts
 import shared.runtime
 from services.school_liaison.retention import sweep_retention
 from shared.events import utcnow
@@ -65,7 +65,7 @@ def written(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     written to, so the test can tell it saw the writes it meant to check."""
     collections: list[str] = []
 
-    for module in (shared.runtime, gateway.app):
+    for module in (shared.runtime, gateway.parts):
         real = module.open_store
 
         async def checked(url: str, real: Any = real) -> Any:
