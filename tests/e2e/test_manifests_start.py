@@ -266,12 +266,17 @@ def test_garbage_in_the_store_init_script_fails_the_start(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("endpoint", ["http://jaeger:4318", "http://jaeger:4317"])
 def test_traces_reach_the_collector_only_at_its_endpoint(tmp_path: Path, endpoint: str) -> None:
-    """The right endpoint as a control (the probes' requests make spans), then a wrong port."""
-    variable = "OTEL_EXPORTER_OTLP_ENDPOINT"
-    spec = compose_spec(tmp_path, lambda d: set_env(d, "school_liaison", variable, endpoint))
-    local = Local(spec, tmp_path, probe_within=30)
+    """The right endpoint as a control (a request makes a span; probes make none), then a
+    wrong port."""
+
+    def point(d: Any) -> None:
+        set_env(d, "school_liaison", "OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        set_env(d, "school_liaison", "OTEL_BSP_SCHEDULE_DELAY", "200")  # export within 0.2 s
+
+    local = Local(compose_spec(tmp_path, point), tmp_path, probe_within=30)
     try:
         local.start_some(["school_liaison"])
+        assert httpx.get(f"{local.url('school_liaison')}/schools", timeout=5).status_code == 401
         arrived = True
         try:
             wait_until(lambda: local.traced("school_liaison"), within=3, what="traces")
