@@ -251,7 +251,7 @@ async def test_a_deleted_middle_entry_is_named_missing(gateway: Gateway) -> None
     await log.store.delete(ENTRIES_C, entry_id(log.chain, 4))
     # Before the checkpoint: only the full check walks that far back.
     assert _problems(await _verify(gateway, full=True)) == {log.chain: (4, "missing")}
-    assert (await _verify(gateway))["ok"] is True  # what incremental does not prove (README)
+    assert (await _verify(gateway))["ok"] is True  # what incremental does not prove (docs/audit.md)
     event = Event(actor="late", action="read", object_type="report")
     for _ in range(3):
         await log.append(event)
