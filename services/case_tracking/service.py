@@ -163,7 +163,7 @@ async def list_tasks(
 
 async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason: str) -> Case:
     """Closes the case and announces it (retention starts counting; a new report for the child
-    opens a new case). Conflict if it is closed already."""
+    opens a new case). AlreadyClosed if it is closed already."""
 
     async def work(uow: UnitOfWork) -> Case:
         # Read, checked and written in one transaction, so two closings cannot both apply.
