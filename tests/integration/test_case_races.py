@@ -17,9 +17,9 @@ from shared.events import Envelope
 from shared.identity import Principal, Role
 from shared.store import open_store
 from shared.store.migrations import migrate
-from tests.local_runtime import LocalRuntime
 from tests.support import StoreUrl, every_store
 from tests.unit.case_tracking.test_domain import report
+from tests.unit.units import StoreUnits
 
 __all__ = ["every_store"]
 
@@ -29,16 +29,16 @@ RACERS = 6
 
 
 @pytest.fixture
-async def replicas(store_url: StoreUrl) -> AsyncIterator[tuple[LocalRuntime, LocalRuntime]]:
+async def replicas(store_url: StoreUrl) -> AsyncIterator[tuple[StoreUnits, StoreUnits]]:
     url = await store_url("case_tracking")
     a, b = await open_store(url), await open_store(url)
     await migrate(a, component="case_tracking", migrations=MIGRATIONS)
-    yield LocalRuntime(a), LocalRuntime(b)
+    yield StoreUnits(a), StoreUnits(b)
     await a.close()
     await b.close()
 
 
-async def opened(rt: LocalRuntime) -> Intake:
+async def opened(rt: StoreUnits) -> Intake:
     r = report()
     cause = Envelope.wrap(
         r, source="school_liaison", subject=r.report_id, correlation_id=r.report_id
@@ -49,7 +49,7 @@ async def opened(rt: LocalRuntime) -> Intake:
 
 
 async def test_racing_acknowledgements_all_answer_and_one_applies(
-    replicas: tuple[LocalRuntime, LocalRuntime],
+    replicas: tuple[StoreUnits, StoreUnits],
 ) -> None:
     a, b = replicas
     task = (await opened(a)).tasks[0]
@@ -70,7 +70,7 @@ async def test_racing_acknowledgements_all_answer_and_one_applies(
 
 
 async def test_racing_closings_answer_once_closed_and_otherwise_already_closed(
-    replicas: tuple[LocalRuntime, LocalRuntime],
+    replicas: tuple[StoreUnits, StoreUnits],
 ) -> None:
     a, b = replicas
     case_id = (await opened(a)).case.id

@@ -22,10 +22,8 @@ from shared.contracts.cases import (
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
 from shared.events import Envelope
 from shared.identity import Principal, Role
-from shared.store.migrations import migrate
-from shared.store.sqlite import SqliteStore
-from tests.local_runtime import LocalRuntime
 from tests.unit.case_tracking.test_domain import report
+from tests.unit.units import StoreUnits, sqlite_port
 
 OFFICER = Principal(user_id="officer-1", role=Role.police_officer, school_ids=("school-1",))
 OTHER_OFFICER = Principal(user_id="officer-9", role=Role.police_officer, school_ids=("school-1",))
@@ -38,11 +36,15 @@ TEACHER_2 = Principal(user_id="t2", role=Role.teacher, school_id="school-2")
 
 
 @pytest.fixture
-async def rt(tmp_path: Path) -> AsyncIterator[LocalRuntime]:
-    port = await SqliteStore.open(path=str(tmp_path / "case_tracking.db"))
-    await migrate(port, component="case_tracking", migrations=MIGRATIONS)
-    yield LocalRuntime(port)
+async def rt(tmp_path: Path) -> AsyncIterator[StoreUnits]:
+    port = await sqlite_port(tmp_path, component="case_tracking", migrations=MIGRATIONS)
+    yield StoreUnits(port)
     await port.close()
+
+
+def types(rt: StoreUnits) -> list[str]:
+    """The types of the events announced so far, in order."""
+    return [e.type for e in rt.events]
 
 
 def filed(r: ReportFiled) -> Envelope:
@@ -51,13 +53,13 @@ def filed(r: ReportFiled) -> Envelope:
     )
 
 
-async def take(rt: LocalRuntime, r: ReportFiled) -> Intake:
+async def take(rt: StoreUnits, r: ReportFiled) -> Intake:
     cause = filed(r)
     return await rt.transact(lambda uow: service.take_report(uow, report=r, cause=cause))
 
 
 async def test_a_first_report_opens_a_case_stores_two_tasks_and_announces_them(
-    rt: LocalRuntime,
+    rt: StoreUnits,
 ) -> None:
     r = report()
     cause = filed(r)
@@ -67,7 +69,7 @@ async def test_a_first_report_opens_a_case_stores_two_tasks_and_announces_them(
     assert stored == intake.case
     for task in intake.tasks:
         assert await get_task(rt.store, task_id=task.id) == task
-    assert rt.types() == [
+    assert types(rt) == [
         CaseOpened.TYPE,
         ReportLinked.TYPE,
         TaskCreated.TYPE,
@@ -82,14 +84,14 @@ async def test_a_first_report_opens_a_case_stores_two_tasks_and_announces_them(
 
 
 async def test_a_second_report_joins_the_open_case_and_flags_a_differing_identity(
-    rt: LocalRuntime,
+    rt: StoreUnits,
 ) -> None:
     first = await take(rt, report())
     rt.events.clear()
     second = await take(rt, report("rep-2", school_id="school-2", identity_mismatch=True))
     assert not second.opened
     assert second.case.id == first.case.id
-    assert rt.types() == [
+    assert types(rt) == [
         "case.updated",
         ReportLinked.TYPE,
         TaskCreated.TYPE,
@@ -102,7 +104,7 @@ async def test_a_second_report_joins_the_open_case_and_flags_a_differing_identit
 
 
 async def test_school_staff_read_a_case_with_their_own_schools_tasks_only(
-    rt: LocalRuntime,
+    rt: StoreUnits,
 ) -> None:
     one = await take(rt, report())
     await take(rt, report("rep-2", school_id="school-2"))
@@ -113,7 +115,7 @@ async def test_school_staff_read_a_case_with_their_own_schools_tasks_only(
     assert agency_tasks == []  # the full view lists no tasks: the task list does
 
 
-async def test_a_case_out_of_scope_or_unknown_is_not_found(rt: LocalRuntime) -> None:
+async def test_a_case_out_of_scope_or_unknown_is_not_found(rt: StoreUnits) -> None:
     one = await take(rt, report())
     for caller, case_id in [(FAR_OFFICER, one.case.id), (SUPERVISOR, "case-none")]:
         with pytest.raises(service.NotFound):
@@ -124,7 +126,7 @@ async def test_a_case_out_of_scope_or_unknown_is_not_found(rt: LocalRuntime) -> 
             )
 
 
-async def test_task_lists_by_case_by_assignee_and_by_status(rt: LocalRuntime) -> None:
+async def test_task_lists_by_case_by_assignee_and_by_status(rt: StoreUnits) -> None:
     one = await take(rt, report())
     police, social = one.tasks
 
@@ -144,7 +146,7 @@ async def test_task_lists_by_case_by_assignee_and_by_status(rt: LocalRuntime) ->
     assert await listed(DISPATCHER, status=TaskStatus.open) == {social.id}
 
 
-async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: LocalRuntime) -> None:
+async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnits) -> None:
     one = await take(rt, report())
     rt.events.clear()
     closed = await service.close_case(
@@ -161,7 +163,7 @@ async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: LocalRunt
     assert len(rt.events) == 1
 
 
-async def test_closing_is_refused_to_others_and_changes_nothing(rt: LocalRuntime) -> None:
+async def test_closing_is_refused_to_others_and_changes_nothing(rt: StoreUnits) -> None:
     one = await take(rt, report())
     rt.events.clear()
     with pytest.raises(service.NotAllowed):
@@ -175,7 +177,7 @@ async def test_closing_is_refused_to_others_and_changes_nothing(rt: LocalRuntime
 
 
 async def test_after_closing_the_next_report_about_the_child_opens_a_new_case(
-    rt: LocalRuntime,
+    rt: StoreUnits,
 ) -> None:
     """Closing frees the child by itself (the partial unique index counts open cases only)."""
     one = await take(rt, report())
@@ -185,7 +187,7 @@ async def test_after_closing_the_next_report_about_the_child_opens_a_new_case(
     assert again.case.risk_level is Severity.critical
 
 
-async def test_the_assignee_acknowledges_a_task_once(rt: LocalRuntime) -> None:
+async def test_the_assignee_acknowledges_a_task_once(rt: StoreUnits) -> None:
     one = await take(rt, report())
     police = one.tasks[0]
     rt.events.clear()
@@ -202,7 +204,7 @@ async def test_the_assignee_acknowledges_a_task_once(rt: LocalRuntime) -> None:
     assert len(rt.events) == 1
 
 
-async def test_acknowledging_is_refused_to_others_and_changes_nothing(rt: LocalRuntime) -> None:
+async def test_acknowledging_is_refused_to_others_and_changes_nothing(rt: StoreUnits) -> None:
     one = await take(rt, report())
     police, social = one.tasks
     rt.events.clear()

@@ -13,9 +13,7 @@ from services.notifications import service
 from services.notifications.domain import DUTY_DESK, Notice
 from services.notifications.store import INBOX_C, MIGRATIONS, get_notification
 from shared.identity import Principal, Role
-from shared.store.migrations import migrate
-from shared.store.sqlite import SqliteStore
-from tests.local_runtime import LocalRuntime
+from tests.unit.units import StoreUnits, sqlite_port
 
 OFFICER = Principal(user_id="officer-1", role=Role.police_officer)
 DISPATCHER = Principal(user_id="desk-1", role=Role.dispatcher)
@@ -24,10 +22,9 @@ DUE = datetime(2024, 2, 1, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-async def rt(tmp_path: Path) -> AsyncIterator[LocalRuntime]:
-    port = await SqliteStore.open(path=str(tmp_path / "notifications.db"))
-    await migrate(port, component="notifications", migrations=MIGRATIONS)
-    yield LocalRuntime(port)
+async def rt(tmp_path: Path) -> AsyncIterator[StoreUnits]:
+    port = await sqlite_port(tmp_path, component="notifications", migrations=MIGRATIONS)
+    yield StoreUnits(port)
     await port.close()
 
 
@@ -42,14 +39,14 @@ def assigned(recipient: str, title: str = "[critical] Home visit") -> Notice:
     )
 
 
-async def deliver(rt: LocalRuntime, event_id: str, *notices: Notice) -> list[str]:
+async def deliver(rt: StoreUnits, event_id: str, *notices: Notice) -> list[str]:
     added = await rt.transact(
         lambda uow: service.deliver(uow, notices=list(notices), event_id=event_id)
     )
     return [n.id for n in added]
 
 
-async def test_one_event_puts_one_entry_in_each_recipients_inbox(rt: LocalRuntime) -> None:
+async def test_one_event_puts_one_entry_in_each_recipients_inbox(rt: StoreUnits) -> None:
     ids = await deliver(rt, "evt-1", assigned("user:officer-1"), assigned(DUTY_DESK))
     assert ids == ["ntf-evt-1-user:officer-1", "ntf-evt-1-role:dispatcher"]
     stored = await get_notification(rt.store, notification_id=ids[0])
@@ -58,7 +55,7 @@ async def test_one_event_puts_one_entry_in_each_recipients_inbox(rt: LocalRuntim
 
 
 async def test_the_same_event_again_adds_nothing_and_keeps_what_was_read(
-    rt: LocalRuntime,
+    rt: StoreUnits,
 ) -> None:
     (first,) = await deliver(rt, "evt-1", assigned("user:officer-1"))
     read = await service.mark_read(rt, caller=OFFICER, notification_id=first)
@@ -66,7 +63,7 @@ async def test_the_same_event_again_adds_nothing_and_keeps_what_was_read(
     assert await get_notification(rt.store, notification_id=first) == read
 
 
-async def test_an_inbox_is_the_callers_entries_newest_first(rt: LocalRuntime) -> None:
+async def test_an_inbox_is_the_callers_entries_newest_first(rt: StoreUnits) -> None:
     await deliver(rt, "evt-1", assigned("user:officer-1", "first"), assigned(DUTY_DESK))
     await deliver(rt, "evt-2", assigned("user:officer-1", "second"))
     await deliver(rt, "evt-3", assigned("org:org-1", "social"))
@@ -79,7 +76,7 @@ async def test_an_inbox_is_the_callers_entries_newest_first(rt: LocalRuntime) ->
 
 
 async def test_marking_read_keeps_the_first_reading_and_drops_it_from_unread(
-    rt: LocalRuntime,
+    rt: StoreUnits,
 ) -> None:
     (entry,) = await deliver(rt, "evt-1", assigned("user:officer-1"))
     read = await service.mark_read(rt, caller=OFFICER, notification_id=entry)
@@ -90,7 +87,7 @@ async def test_marking_read_keeps_the_first_reading_and_drops_it_from_unread(
     assert rt.events == []  # reading announces nothing
 
 
-async def test_someone_elses_or_an_unknown_notification_is_not_found(rt: LocalRuntime) -> None:
+async def test_someone_elses_or_an_unknown_notification_is_not_found(rt: StoreUnits) -> None:
     (entry,) = await deliver(rt, "evt-1", assigned("user:officer-1"))
     for caller, notification_id in [(DISPATCHER, entry), (OFFICER, "ntf-none")]:
         with pytest.raises(service.NotFound):
@@ -99,7 +96,7 @@ async def test_someone_elses_or_an_unknown_notification_is_not_found(rt: LocalRu
     assert stored is not None and stored.read_at is None
 
 
-async def test_entries_stored_before_the_models_still_read(rt: LocalRuntime) -> None:
+async def test_entries_stored_before_the_models_still_read(rt: StoreUnits) -> None:
     """The store used to write dicts with isoformat times: those entries read as models."""
     await rt.store.put(
         INBOX_C,
