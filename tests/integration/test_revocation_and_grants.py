@@ -7,8 +7,7 @@ import hashlib
 from typing import Any
 
 from gateway.audit import AuditLog
-from services.school_liaison import domain
-from services.school_liaison import store
+from services.school_liaison import domain, store
 from services.school_liaison.privacy import fingerprint_key
 from shared.contracts.school import ReportCreate
 from tests.integration.test_gateway_security import client_token
