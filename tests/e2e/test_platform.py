@@ -111,7 +111,10 @@ def test_the_same_idempotency_key_twice_is_one_report_one_case_two_tasks(client:
     assert second.headers.get("Idempotent-Replayed") == "true"
 
     def linked_case() -> str | None:
-        return client.get("teacher1", f"/v1/reports/{first.json()['id']}").json()["case_id"]
+        case_id: str | None = client.get("teacher1", f"/v1/reports/{first.json()['id']}").json()[
+            "case_id"
+        ]
+        return case_id
 
     case_id = poll(linked_case, within=5)
     assert case_id
@@ -205,7 +208,7 @@ def test_no_childs_name_or_id_in_any_file_the_run_wrote(platform: Platform) -> N
         b"Chen Jie",
         b"140502201105055555",
         b"140502201207077777",
-        str(REPORT["student"]["id_number"]).encode(),  # type: ignore[index]
+        str(REPORT["student"]["id_number"]).encode(),
     ]
     files = [p for p in platform.var_dir.rglob("*") if p.is_file()]
     assert any(p.suffix == ".db" for p in files) and any("jetstream" in str(p) for p in files)

@@ -127,7 +127,9 @@ async def gateway(
         "patrol": patrol_app(PatrolSettings(**common("patrol"))),
         "notifications": notifications_app(NotificationSettings(**common("notifications"))),
     }
-    transports = {name: httpx.ASGITransport(app=app) for name, app in apps.items()}
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        name: httpx.ASGITransport(app=app) for name, app in apps.items()
+    }
     front = gateway_app(GatewaySettings(**common("gateway")), transports=transports)
     async with AsyncExitStack() as stack:
         for app in [*apps.values(), front]:

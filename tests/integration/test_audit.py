@@ -37,7 +37,9 @@ def _names_child(schema: dict[str, Any], components: dict[str, Any]) -> bool:
     if schema.get("type") == "array":
         return _names_child(schema["items"], components)
     if "anyOf" in schema or "oneOf" in schema:  # an answer shaped per role
-        return any(_names_child(s, components) for s in schema.get("anyOf", schema.get("oneOf")))
+        return any(
+            _names_child(s, components) for s in schema.get("anyOf") or schema.get("oneOf") or []
+        )
     return bool({"child_ref", "case_id"} & set(schema.get("properties", {})))
 
 
@@ -55,7 +57,9 @@ def child_record_routes(gateway: Gateway) -> dict[tuple[str, str], dict[str, Any
     found = {}
     for path, item in doc["paths"].items():
         for method, op in item.items():
-            ok = next((v for k, v in op.get("responses", {}).items() if k.startswith("2")), {})
+            ok: dict[str, Any] = next(
+                (v for k, v in op.get("responses", {}).items() if k.startswith("2")), {}
+            )
             schema = ok.get("content", {}).get("application/json", {}).get("schema", {})
             if schema and _names_child(schema, components):
                 found[(method.upper(), path)] = op
@@ -369,7 +373,9 @@ async def test_concurrent_appends_in_one_instance_form_one_unbroken_chain(
 async def test_two_gateway_instances_append_at_once_on_one_store(gateway: Gateway) -> None:
     first = gateway.apps["gateway"]
     services = {n: a for n, a in gateway.apps.items() if n != "gateway"}
-    transports = {n: httpx.ASGITransport(app=a) for n, a in services.items()}
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        n: httpx.ASGITransport(app=a) for n, a in services.items()
+    }
     second = create_app(first.state.settings, transports=transports)  # same store
     async with second.router.lifespan_context(second):
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://gw2")

@@ -6,6 +6,7 @@ expected status in each cell. A new endpoint without an entry here fails the tes
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -217,12 +218,13 @@ async def build_world(gw: Gateway) -> World:
     await school.bus.publish(poison_report())
 
     async def letter() -> list[dict[str, Any]]:
-        return (await gw.get("admin1", "/v1/admin/dead-letters")).json()
+        found: list[dict[str, Any]] = (await gw.get("admin1", "/v1/admin/dead-letters")).json()
+        return found
 
     dead = (await eventually(letter))[0]["id"]
     notices: dict[str, str] = {}
     for user in ("officer1", "social1", "dispatcher1"):
-        inbox = await eventually(lambda u=user: _inbox(gw, u))
+        inbox = await eventually(functools.partial(_inbox, gw, user))
         notices[user] = inbox[0]["id"]
     return World(
         own_report=own,
@@ -240,7 +242,8 @@ async def build_world(gw: Gateway) -> World:
 
 
 async def _inbox(gw: Gateway, user: str) -> list[dict[str, Any]]:
-    return (await gw.get(user, "/v1/notifications")).json()
+    entries: list[dict[str, Any]] = (await gw.get(user, "/v1/notifications")).json()
+    return entries
 
 
 def expected(cell: Cell, allowed: list[str] | None, role: Role, own: bool) -> int:

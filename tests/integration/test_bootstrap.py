@@ -49,7 +49,7 @@ async def test_the_first_admin_is_created_once_and_can_log_in(
         nats_url=nats_url,
         internal_signing_key=SECRETS["HULEI_GATEWAY_INTERNAL_SIGNING_KEY"],
         jwt_secret=SECRETS["HULEI_GATEWAY_JWT_SECRET"],
-        audit_key=SECRETS["HULEI_GATEWAY_AUDIT_KEY"],  # type: ignore[arg-type]
+        audit_key=SECRETS["HULEI_GATEWAY_AUDIT_KEY"],
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):

@@ -56,7 +56,7 @@ class _CheckedStore(_CheckedWriter):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
         async with self._store.transaction() as tx:
-            yield _CheckedWriter(tx, self._written)  # type: ignore[misc]
+            yield _CheckedWriter(tx, self._written)
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,8 @@ async def test_a_report_becomes_a_case_two_tasks_and_notifications(gateway: Gate
     police = next(t for t in tasks if t["agency"] == "police")
 
     async def inbox(user: str) -> list[dict[str, Any]]:
-        return (await gateway.get(user, "/v1/notifications")).json()
+        entries: list[dict[str, Any]] = (await gateway.get(user, "/v1/notifications")).json()
+        return entries
 
     assert {n["task_id"] for n in await eventually(lambda: inbox("officer1"))} == {police["id"]}
 

@@ -715,7 +715,7 @@ def test_k8s_checks_catch_a_broken_manifest(
     objects = copy.deepcopy(rendered["dev"])
     breakage(objects)
     src = sources(objects, "dev", external)
-    run = {
+    run: Callable[[], list[str]] = {
         "hulei": lambda: dc.hulei_container_errors(objects, src),
         "ports": lambda: dc.port_errors(objects),
         "references": lambda: dc.reference_errors(objects, src),

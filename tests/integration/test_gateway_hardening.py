@@ -188,7 +188,7 @@ async def test_the_purpose_is_bounded_and_kept_in_the_audit_trail(gateway: Gatew
 
     purpose = "个案会商 " * 40  # 200 characters, not 200 bytes
     assert len(purpose) == 200
-    wire = {**headers, PURPOSE_HEADER: purpose.encode()}
+    wire: dict[str, Any] = {**headers, PURPOSE_HEADER: purpose.encode()}
     assert (await gateway.client.get("/v1/tasks", headers=wire)).status_code == 200
     entries = (await gateway.get("auditor1", "/v1/audit", actor="dispatcher1")).json()
     purposes = {e["purpose"] for e in entries}

@@ -14,12 +14,15 @@ from typing import Any
 import httpx
 import jsonschema
 
+from services.school_liaison import store as school_store
 from services.school_liaison import vault
 from services.school_liaison.app import create_app
+from services.school_liaison.models import ChildKey, PendingErasure, Report
 from services.school_liaison.privacy import Sealer, new_data_key, seal
 from services.school_liaison.retention import sweep_retention
 from services.school_liaison.settings import Settings
 from shared.bus import Bus
+from shared.contracts.school import ReportCategory, Severity
 from shared.events import utcnow
 from shared.identity import Principal, Role
 from shared.web import INTERNAL_HEADER
@@ -243,24 +246,30 @@ async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(
         store = app.state.runtime.store
         sealer: Sealer = app.state.sealer
         key, child, closed_at = new_data_key(), "child-due", utcnow() - timedelta(days=2)
+        sealed = seal({"x": 1}, data_key=key, record_id="rep-due")
+        report = Report(
+            id="rep-due",
+            school_id="sch-01",
+            category=ReportCategory.truancy,
+            severity=Severity.medium,
+            immediate_danger=False,
+            child_ref=child,
+            community_officer_id="officer1",
+            social_org_id="org-1",
+            case_id="case-due",
+            filed_by="teacher1",
+            filed_at=closed_at - timedelta(days=1),
+            sealed=sealed,
+            seal_v=vault.SEAL_VERSION,
+        )
+        child_key = ChildKey(
+            child_ref=child, wrapped=sealer.wrap(key, child_ref=child), created_at=report.filed_at
+        )
+        pending = PendingErasure(child_ref=child, closed_at=closed_at, closed_case_ids=["case-due"])
         async with store.transaction() as tx:
-            await tx.insert(
-                "child_keys", {"id": child, "wrapped": sealer.wrap(key, child_ref=child)}
-            )
-            await tx.insert(
-                "reports",
-                {
-                    "id": "rep-due",
-                    "child_ref": child,
-                    "case_id": "case-due",
-                    "sealed": seal({"x": 1}, data_key=key, record_id="rep-due"),
-                    "seal_v": vault.SEAL_VERSION,
-                },
-            )
-            await tx.insert(
-                "pending_erasures",
-                {"id": child, "closed_at": closed_at.isoformat(), "closed_case_ids": ["case-due"]},
-            )
+            await school_store.insert_child_key(tx, key=child_key)
+            await school_store.insert_report(tx, report=report)
+            await school_store.put_pending_erasure(tx, pending=pending)
 
         async def erased() -> bool:
             return await store.get("child_keys", child) is None

@@ -7,8 +7,7 @@ import hashlib
 from typing import Any
 
 from gateway.audit import AuditLog
-from services.school_liaison import domain
-from services.school_liaison import store as school_db
+from services.school_liaison import domain, store
 from services.school_liaison.privacy import fingerprint_key
 from shared.contracts.school import ReportCreate
 from tests.integration.test_gateway_security import client_token
@@ -128,15 +127,15 @@ async def _at_least(probe: Any, count: int) -> list[dict[str, Any]]:
 
 async def test_the_stored_fingerprint_is_keyed(gateway: Gateway) -> None:
     assert (await gateway.file("teacher1", REPORT, key="fp-1")).status_code == 201
-    record = await school_db.get_idempotency(
+    record = await store.get_idempotency(
         gateway.store("school_liaison"), user_id="teacher1", key="fp-1"
     )
     assert record is not None
     body = ReportCreate.model_validate(REPORT)
-    assert record["fingerprint"] != hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    assert record.fingerprint != hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     sealer = gateway.apps["school_liaison"].state.sealer  # holds the key derived from PII_KEY
-    assert record["fingerprint"] == domain.request_fingerprint(body, key=sealer.fingerprint_key)
+    assert record.fingerprint == domain.request_fingerprint(body, key=sealer.fingerprint_key)
     other = domain.request_fingerprint(body, key=fingerprint_key(b"\x01" * 32))
-    assert other != record["fingerprint"]
+    assert other != record.fingerprint
     replay = await gateway.file("teacher1", REPORT, key="fp-1")  # same body: still replayed
     assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.case_tracking.access import may_acknowledge, may_close, may_see_case, task_filter
 from services.case_tracking.domain import (
     PLANS,
     RESPONSE_TIME,
@@ -14,11 +15,7 @@ from services.case_tracking.domain import (
     Task,
     acknowledge,
     close_case,
-    may_acknowledge,
-    may_close,
-    may_see_case,
     take_report,
-    task_filter,
 )
 from shared.contracts.cases import Agency, CaseStatus, TaskStatus
 from shared.contracts.school import ReportCategory, ReportFiled, Severity

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.case_tracking.access import task_scope
 from services.case_tracking.domain import Case, Task
-from services.case_tracking.views import case_view, task_scope, task_view
+from services.case_tracking.views import case_view, task_view
 from shared.contracts.cases import (
     CaseFeedbackView,
     CaseView,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from fastapi import HTTPException
 from starlette.requests import Request
@@ -45,4 +47,5 @@ def test_a_cursor_we_did_not_make_is_a_422_naming_after(token: str) -> None:
     with pytest.raises(HTTPException) as caught:
         parse_after(token)
     assert caught.value.status_code == 422
-    assert caught.value.detail[0]["loc"] == ["query", "after"]
+    detail = cast(list[dict[str, Any]], caught.value.detail)
+    assert detail[0]["loc"] == ["query", "after"]

@@ -179,7 +179,7 @@ def test_the_demo_signing_key_in_another_encoding_is_refused() -> None:
         GatewaySettings(
             demo_mode=False,
             jwt_secret=REAL,
-            audit_key=REAL,  # type: ignore[arg-type]
+            audit_key=REAL,
             internal_signing_key=pem,
         )
     assert GatewaySettings(demo_mode=True, internal_signing_key=pem).signing_key is not None
@@ -194,7 +194,8 @@ def test_unreadable_keys_are_refused_naming_the_field(
     cls: type[BaseServiceSettings], field: str, bad: str
 ) -> None:
     with pytest.raises(ValidationError, match=field):
-        cls(demo_mode=True, **{field: bad})
+        fields: dict[str, Any] = {field: bad}
+        cls(demo_mode=True, **fields)
 
 
 def test_short_jwt_secret_refused() -> None:
@@ -211,5 +212,5 @@ def test_any_demo_secret_is_refused_in_any_secret_field(demo_value: str) -> None
             demo_mode=False,
             internal_signing_key=REAL_SIGNING_KEY,
             jwt_secret=demo_value,
-            audit_key=REAL,  # type: ignore[arg-type]
+            audit_key=REAL,
         )
