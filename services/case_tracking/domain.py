@@ -15,6 +15,7 @@ from shared.contracts.cases import (
     TaskStatus,
 )
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
+from shared.events import Timestamp
 
 
 class Case(BaseModel):
@@ -27,9 +28,9 @@ class Case(BaseModel):
     officer_ids: list[str]
     report_ids: list[str]
     categories: list[ReportCategory]
-    opened_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None = None
+    opened_at: Timestamp
+    updated_at: Timestamp
+    closed_at: Timestamp | None = None
     identity_review: bool = False
     chronology: list[ChronologyEntry]
 
@@ -46,10 +47,10 @@ class Task(BaseModel):
     assignee_user_id: str | None
     assignee_org_id: str | None
     risk_level: Severity
-    due_at: datetime
+    due_at: Timestamp
     status: TaskStatus = TaskStatus.open
-    created_at: datetime
-    acknowledged_at: datetime | None = None
+    created_at: Timestamp
+    acknowledged_at: Timestamp | None = None
     acknowledged_by: str | None = None
 
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import TypeAdapter
-
 from services.case_tracking.domain import URGENT, Case, Task
+from shared.events import stored_time
 from shared.store import Range, Reader, Store, Writer
 from shared.store.migrations import Migration
 
 CASES_C = "cases"
 TASKS_C = "tasks"
 _OLD_OPEN_CASE_BY_CHILD_C = "open_case_by_child"  # before v2: the child's id as a lock document
-_DATETIME = TypeAdapter(datetime)
 
 
 async def _task_indexes_v1(port: Store) -> None:
@@ -84,6 +82,6 @@ async def task_load(port: Reader, *, now: datetime) -> tuple[int, int]:
     urgent = await port.count(
         TASKS_C, where={"status": "open", "risk_level": [s.value for s in URGENT]}
     )
-    due = _DATETIME.dump_python(now, mode="json")
+    due = stored_time(now)
     overdue = await port.count(TASKS_C, where={"status": "open", "due_at": Range(lt=due)})
     return urgent, overdue

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
 from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
+from shared.events import Timestamp
 from shared.identity import Principal
 
 DUTY_DESK = "role:dispatcher"
@@ -26,15 +27,15 @@ class Notice(BaseModel):
     title: str
     case_id: str | None = None
     task_id: str | None = None
-    due_at: datetime | None = None
+    due_at: Timestamp | None = None
 
 
 class Notification(Notice):
     """An inbox entry."""
 
     id: str
-    created_at: datetime
-    read_at: datetime | None = None
+    created_at: Timestamp
+    read_at: Timestamp | None = None
 
 
 def deliver(notice: Notice, *, event_id: str, now: datetime) -> Notification:

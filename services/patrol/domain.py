@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from shared.contracts.cases import Agency, TaskCreated
+from shared.events import Timestamp
 from shared.identity import STATION_WIDE, Principal, Role
 
 # Police tasks that mean someone must go to the child's home or check on them in person.
@@ -21,9 +22,9 @@ class WelfareCheck(BaseModel):
     case_id: str
     school_id: str
     officer_id: str | None
-    due_at: datetime
+    due_at: Timestamp
     status: str = "planned"
-    created_at: datetime
+    created_at: Timestamp
 
 
 def needs_welfare_check(event: TaskCreated) -> bool:

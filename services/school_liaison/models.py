@@ -3,12 +3,12 @@ them into documents and back; the wire format (views, events) is in shared/contr
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from shared.contracts.school import ReportCategory, Severity
+from shared.events import Timestamp
 
 # A report's private part once unsealed: {"description": ..., "student": {...}}. Only ever held
 # in memory; at rest it is the `sealed` blob of its report.
@@ -37,11 +37,11 @@ class Report(BaseModel):
     social_org_id: str
     case_id: str | None = None
     filed_by: str
-    filed_at: datetime
+    filed_at: Timestamp
     sealed: str | None = None  # the private part under the child's data key; None once erased
     seal_v: int | None = None  # the format of `sealed` (vault.SEAL_VERSION)
     identity_mismatch: bool = False
-    erased_at: datetime | None = None
+    erased_at: Timestamp | None = None
 
 
 class IdempotencyRecord(BaseModel):
@@ -49,7 +49,7 @@ class IdempotencyRecord(BaseModel):
 
     report_id: str
     fingerprint: str  # keyed hash of the request body: the key reused with another body is a 409
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ChildKey(BaseModel):
@@ -57,7 +57,7 @@ class ChildKey(BaseModel):
 
     child_ref: str
     wrapped: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class PendingErasure(BaseModel):
@@ -68,5 +68,5 @@ class PendingErasure(BaseModel):
     """
 
     child_ref: str
-    closed_at: datetime | None
+    closed_at: Timestamp | None
     closed_case_ids: list[str]

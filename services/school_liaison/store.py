@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import TypeAdapter
-
 from services.school_liaison.models import (
     ChildKey,
     IdempotencyRecord,
@@ -15,6 +13,7 @@ from services.school_liaison.models import (
     School,
 )
 from shared.demo import DISTRICT, SCHOOLS
+from shared.events import stored_time
 from shared.store import Cursor, Doc, Range, Reader, Store, Writer
 from shared.store.migrations import Migration
 from shared.store.retry import transact
@@ -25,7 +24,6 @@ IDEMPOTENCY_C = "idempotency_keys"
 CHILD_KEYS_C = "child_keys"
 PENDING_ERASURES_C = "pending_erasures"
 # Bounds are written as the documents are (pydantic's JSON form), so strings compare in order.
-_DATETIME = TypeAdapter(datetime)
 
 
 async def _indexes_v1(port: Store) -> None:
@@ -168,7 +166,7 @@ async def erasures_closed_before(
     """A page of children whose cases closed before `cutoff`, oldest first (cancelled ones,
     with no closure time, never match), and the cursor of the next page. A prefilter: the
     sweep decides in its transaction."""
-    bound = _DATETIME.dump_python(cutoff, mode="json")
+    bound = stored_time(cutoff)
     docs = await port.find(
         PENDING_ERASURES_C,
         where={"closed_at": Range(lt=bound)},
