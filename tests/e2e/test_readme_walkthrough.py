@@ -76,7 +76,8 @@ def test_the_walkthrough_runs_as_pasted_and_ends_with_the_desks_open_tasks(
     gateway_url: str,
 ) -> None:
     script = walkthrough((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert "rep-…" not in script and "case-…" not in script  # ids are captured, not typed
+    assert "rep-…" not in script
+    assert "case-…" not in script
     env = {**os.environ, "HULEI": gateway_url, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
     run = subprocess.run(
         ["bash", "-c", "set -euo pipefail\n" + script],
@@ -89,14 +90,17 @@ def test_the_walkthrough_runs_as_pasted_and_ends_with_the_desks_open_tasks(
     out = run.stdout
     report = re.search(r"^report: (rep-\w+)$", out, re.MULTILINE)
     case = re.search(r"^case: (case-\w+)$", out, re.MULTILINE)
-    assert report and case, out
+    assert report, out
+    assert case, out
     case_id = case.group(1)
     assert re.search(r"^critical \[", out, re.MULTILINE), out  # the case's risk, chronology
     assert re.search(r"^acknowledged$", out, re.MULTILINE), out
     assert "Immediate home visit" in out  # officer1's inbox names his task
     # The second school's report about the same child joined the same case.
     joined = re.search(r"^report (rep-\w+) joined case: (case-\w+)$", out, re.MULTILINE)
-    assert joined and joined.group(1) != report.group(1) and joined.group(2) == case_id, out
+    assert joined, out
+    assert joined.group(1) != report.group(1), out
+    assert joined.group(2) == case_id, out
     # The last step: the desk's open tasks of that case — all but the acknowledged home visit,
     # the second report's two due as fast as the case's critical risk demands.
     rows = [line.split() for line in out.splitlines() if line.startswith(f"{case_id} ")]

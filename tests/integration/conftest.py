@@ -103,7 +103,10 @@ async def runtime(runtime_factory: RuntimeFactory) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 async def gateway(
-    nats_url: str, store_url: StoreUrl, declared: Platform, nats_login: NatsLogin
+    nats_url: str,
+    store_url: StoreUrl,
+    declared: Platform,  # noqa: ARG001 - the streams exist before the apps start
+    nats_login: NatsLogin,
 ) -> AsyncIterator[Gateway]:
     urls = {
         name: await store_url(name)

@@ -38,7 +38,7 @@ async def test_a_republished_event_is_stored_once(runtime: Runtime) -> None:
 async def test_handler_sees_each_event_and_the_consumer_acks_it(runtime: Runtime) -> None:
     seen: list[str] = []
 
-    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def effect(envelope: Envelope, _uow: UnitOfWork) -> None:
         seen.append(envelope.parse(ReportLinked).report_id)
 
     runtime.consume(SPEC, effect)
@@ -101,7 +101,7 @@ async def test_a_duplicate_delivery_changes_nothing_the_second_time(runtime: Run
     """Same event id, published without de-duplication (as after the window): applied once."""
     applied: list[str] = []
 
-    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def effect(envelope: Envelope, _uow: UnitOfWork) -> None:
         applied.append(envelope.id)
 
     runtime.consume(SPEC, effect)

@@ -84,6 +84,7 @@ async def test_racing_closings_answer_once_closed_and_otherwise_already_closed(
     )
     closed = [o for o in outcomes if not isinstance(o, BaseException)]
     refused = [o for o in outcomes if isinstance(o, BaseException)]
-    assert len(closed) == 1 and closed[0].status is CaseStatus.closed
+    assert len(closed) == 1
+    assert closed[0].status is CaseStatus.closed
     assert all(isinstance(o, service.AlreadyClosed) for o in refused), refused
     assert [e.type for e in [*a.events, *b.events]] == [CaseClosed.TYPE]

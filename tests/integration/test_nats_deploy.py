@@ -134,7 +134,8 @@ async def test_the_kubernetes_nats_config_serves_tls_and_only_its_accounts(
         )
         try:
             await nc.flush(timeout=3)
-            assert nc.connected_url is not None and nc.connected_url.scheme == "tls"
+            assert nc.connected_url is not None
+            assert nc.connected_url.scheme == "tls"
         finally:
             await nc.close()
         await assert_refused_without_credentials_or_trust(url, staged)

@@ -99,7 +99,8 @@ async def test_a_second_report_joins_the_open_case_and_flags_a_differing_identit
         "case.identity.flagged",
     ]
     stored = await get_case(rt.store, case_id=first.case.id)
-    assert stored is not None and stored.identity_review
+    assert stored is not None
+    assert stored.identity_review
     assert stored.report_ids == ["rep-1", "rep-2"]
 
 
@@ -110,7 +111,8 @@ async def test_school_staff_read_a_case_with_their_own_schools_tasks_only(
     await take(rt, report("rep-2", school_id="school-2"))
     case, tasks = await service.read_case(rt.store, caller=TEACHER_2, case_id=one.case.id)
     assert case.id == one.case.id
-    assert {t.school_id for t in tasks} == {"school-2"} and len(tasks) == 2
+    assert {t.school_id for t in tasks} == {"school-2"}
+    assert len(tasks) == 2
     _, agency_tasks = await service.read_case(rt.store, caller=OFFICER, case_id=one.case.id)
     assert agency_tasks == []  # the full view lists no tasks: the task list does
 
@@ -152,7 +154,8 @@ async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnit
     closed = await service.close_case(
         rt, caller=SUPERVISOR, case_id=one.case.id, reason="handed over"
     )
-    assert closed.status is CaseStatus.closed and closed.closed_at is not None
+    assert closed.status is CaseStatus.closed
+    assert closed.closed_at is not None
     assert await get_case(rt.store, case_id=one.case.id) == closed
     (event,) = rt.events
     assert event.parse(CaseClosed) == CaseClosed(
@@ -183,7 +186,8 @@ async def test_after_closing_the_next_report_about_the_child_opens_a_new_case(
     one = await take(rt, report())
     await service.close_case(rt, caller=SUPERVISOR, case_id=one.case.id, reason="done")
     again = await take(rt, report("rep-2", category=ReportCategory.truancy))
-    assert again.opened and again.case.id != one.case.id
+    assert again.opened
+    assert again.case.id != one.case.id
     assert again.case.risk_level is Severity.critical
 
 
@@ -192,10 +196,12 @@ async def test_the_assignee_acknowledges_a_task_once(rt: StoreUnits) -> None:
     police = one.tasks[0]
     rt.events.clear()
     acked = await service.acknowledge_task(rt, caller=OFFICER, task_id=police.id)
-    assert acked.status is TaskStatus.acknowledged and acked.acknowledged_by == "officer-1"
+    assert acked.status is TaskStatus.acknowledged
+    assert acked.acknowledged_by == "officer-1"
     assert await get_task(rt.store, task_id=police.id) == acked
     case = await get_case(rt.store, case_id=one.case.id)
-    assert case is not None and case.chronology[-1].kind == "task_acknowledged"
+    assert case is not None
+    assert case.chronology[-1].kind == "task_acknowledged"
     (event,) = rt.events
     assert event.parse(TaskAcknowledged).acknowledged_at == acked.acknowledged_at
 

@@ -44,8 +44,7 @@ async def guess(throttle: LoginThrottle, ok: bool = False, **who: str) -> int:
             await asyncio.sleep(0)  # the password check: others may run meanwhile
             attempt.ok = ok
     except HTTPException as refused:
-        assert refused.status_code == 429 and refused.headers is not None
-        return 429
+        return refused.status_code
     return 200 if ok else 401
 
 
@@ -53,7 +52,8 @@ async def retry_after(throttle: LoginThrottle, **who: str) -> int:
     with pytest.raises(HTTPException) as refused:
         async with throttle.attempt(account=who["account"], source=who["source"]):
             pass
-    assert refused.value.status_code == 429 and refused.value.headers is not None
+    assert refused.value.status_code == 429
+    assert refused.value.headers is not None
     return int(refused.value.headers["Retry-After"])
 
 
@@ -133,8 +133,10 @@ async def test_tables_stay_bounded_whatever_is_tried() -> None:
     for n in range(5000):
         await guess(throttle, account=f"password:u{n}", source=f"10.{n // 256 % 256}.{n % 256}.1")
         await limiter.check(f"client{n}")
-    assert len(throttle._pairs) == 100 and len(throttle._sources) == 100
-    assert len(throttle._turns) == 100 and throttle._in_progress == {}
+    assert len(throttle._pairs) == 100
+    assert len(throttle._sources) == 100
+    assert len(throttle._turns) == 100
+    assert throttle._in_progress == {}
     assert len(limiter._buckets) == 100
 
 

@@ -93,7 +93,8 @@ async def test_someone_elses_or_an_unknown_notification_is_not_found(rt: StoreUn
         with pytest.raises(service.NotFound):
             await service.mark_read(rt, caller=caller, notification_id=notification_id)
     stored = await get_notification(rt.store, notification_id=entry)
-    assert stored is not None and stored.read_at is None
+    assert stored is not None
+    assert stored.read_at is None
 
 
 async def test_entries_stored_before_the_models_still_read(rt: StoreUnits) -> None:
@@ -115,4 +116,5 @@ async def test_entries_stored_before_the_models_still_read(rt: StoreUnits) -> No
     (old,) = await service.inbox(rt.store, caller=OFFICER, unread_only=True, limit=10)
     assert (old.id, old.due_at) == ("ntf-old", DUE)
     read = await service.mark_read(rt, caller=OFFICER, notification_id="ntf-old")
-    assert read.read_at is not None and read.created_at == datetime(2024, 2, 1, 9, tzinfo=UTC)
+    assert read.read_at is not None
+    assert read.created_at == datetime(2024, 2, 1, 9, tzinfo=UTC)

@@ -73,18 +73,23 @@ async def test_a_filed_report_is_stored_sealed_and_announced_without_the_childs_
     rt = StoreUnits(port)
     answer = await _file(rt)
     report = answer.report
-    assert answer.disclosure is Disclosure.full and not answer.replayed
+    assert answer.disclosure is Disclosure.full
+    assert not answer.replayed
     student = BODY.student.model_dump(mode="json")
     assert answer.private == {"description": BODY.description, "student": student}
     stored = await store.get_report(port, report_id=report.id)
-    assert stored == report and stored.sealed is not None and stored.case_id is None
+    assert stored == report
+    assert stored.sealed is not None
+    assert stored.case_id is None
     assert await store.get_child_key(port, child_ref=report.child_ref) is not None
     assert await vault.open_report(port, SEALER, stored) == answer.private
 
     [event] = rt.events
     filed = event.parse(ReportFiled)
-    assert filed.report_id == report.id and filed.child_ref == report.child_ref
-    assert filed.community_officer_id == "officer1" and filed.social_org_id == "org-rainbow"
+    assert filed.report_id == report.id
+    assert filed.child_ref == report.child_ref
+    assert filed.community_officer_id == "officer1"
+    assert filed.social_org_id == "org-rainbow"
     assert filed.identity_mismatch is False
     wire = event.model_dump_json()
     for secret in SECRETS:
@@ -115,9 +120,11 @@ async def test_the_same_key_and_body_answers_with_the_first_report(port: Store) 
     rt = StoreUnits(port)
     first = await _file(rt, key="k-1")
     again = await _file(rt, key="k-1")
-    assert again.replayed and again.report == first.report
+    assert again.replayed
+    assert again.report == first.report
     assert again.private == first.private
-    assert len(rt.events) == 1 and await port.count(store.REPORTS_C) == 1
+    assert len(rt.events) == 1
+    assert await port.count(store.REPORTS_C) == 1
 
 
 async def test_the_same_key_with_another_body_is_refused(port: Store) -> None:
@@ -125,7 +132,8 @@ async def test_the_same_key_with_another_body_is_refused(port: Store) -> None:
     await _file(rt, key="k-1")
     with pytest.raises(service.KeyReused):
         await _file(rt, key="k-1", body=BODY.model_copy(update={"description": "other"}))
-    assert len(rt.events) == 1 and await port.count(store.REPORTS_C) == 1
+    assert len(rt.events) == 1
+    assert await port.count(store.REPORTS_C) == 1
 
 
 class RivalFirst(StoreUnits):
@@ -152,8 +160,10 @@ async def test_losing_the_race_for_a_key_answers_with_the_winners_report(port: S
 
     loser = RivalFirst(port, rival)
     answer = await _file(loser, key="k-1")
-    assert answer.replayed and answer.report == won[0].report
-    assert loser.events == [] and len(winner.events) == 1
+    assert answer.replayed
+    assert answer.report == won[0].report
+    assert loser.events == []
+    assert len(winner.events) == 1
     assert await port.count(store.REPORTS_C) == 1
 
 
@@ -203,7 +213,8 @@ async def test_another_name_for_a_known_id_number_is_flagged_not_told(port: Stor
     first = await _file(rt)
     second = await _file(rt, body=_student(name="Li Na"))
     assert second.report.child_ref == first.report.child_ref
-    assert second.report.identity_mismatch and not first.report.identity_mismatch
+    assert second.report.identity_mismatch
+    assert not first.report.identity_mismatch
     assert [e.parse(ReportFiled).identity_mismatch for e in rt.events] == [False, True]
     assert "Li Na" not in rt.events[1].model_dump_json()
 
@@ -232,7 +243,8 @@ async def test_a_report_opens_for_whom_it_shows_something_and_not_for_others(
 
     assert (await read(SOCIAL)).private is not None
     desk = await read(DESK)
-    assert desk.disclosure is Disclosure.minimal and desk.private is None  # never unsealed
+    assert desk.disclosure is Disclosure.minimal
+    assert desk.private is None
     for nobody in (OTHER_TEACHER, AUDITOR):
         with pytest.raises(service.NotFound):
             await read(nobody)
@@ -244,7 +256,8 @@ async def test_schools_listed_are_the_callers_own(port: Store) -> None:
     mine = await service.list_schools(port, caller=TEACHER)
     assert [s.id for s in mine] == ["sch-01"]
     served = await service.list_schools(port, caller=SOCIAL)
-    assert {s.social_org_id for s in served} == {"org-rainbow"} and len(served) == 7
+    assert {s.social_org_id for s in served} == {"org-rainbow"}
+    assert len(served) == 7
     assert len(await service.list_schools(port, caller=AUDITOR)) == 21
 
 
@@ -261,9 +274,11 @@ async def test_a_link_and_a_closure_lead_to_the_childs_erasure(port: Store) -> N
         pending = await service.start_retention(uow, closed=closed)
     assert uow.events == []
     linked = await store.get_report(port, report_id=report.id)
-    assert linked is not None and linked.case_id == "c-1"
+    assert linked is not None
+    assert linked.case_id == "c-1"
     assert await store.get_pending_erasure(port, child_ref=report.child_ref) == pending
-    assert pending.closed_at == closed_at and pending.closed_case_ids == ["c-1"]
+    assert pending.closed_at == closed_at
+    assert pending.closed_case_ids == ["c-1"]
 
     period = timedelta(days=30)
     async with unit_of_work(port) as uow:
@@ -282,6 +297,8 @@ async def test_a_link_and_a_closure_lead_to_the_childs_erasure(port: Store) -> N
         child_ref=report.child_ref, reports_erased=1, erased_at=now
     )
     erased = await store.get_report(port, report_id=report.id)
-    assert erased is not None and erased.sealed is None and erased.erased_at == now
+    assert erased is not None
+    assert erased.sealed is None
+    assert erased.erased_at == now
     assert await store.get_child_key(port, child_ref=report.child_ref) is None
     assert await store.get_idempotency(port, user_id="teacher1", key="k-1") is None

@@ -109,7 +109,8 @@ def test_social_worker_sees_name_and_family_contact_but_no_id_number() -> None:
 def test_station_desk_sees_no_description_and_no_student() -> None:
     view = _shaped(Disclosure.minimal)
     assert set(view) == PUBLIC
-    assert "Zhang" not in str(view) and "goodbye" not in str(view)
+    assert "Zhang" not in str(view)
+    assert "goodbye" not in str(view)
 
 
 @pytest.mark.parametrize("disclosure", list(Disclosure))

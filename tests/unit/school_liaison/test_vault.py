@@ -92,7 +92,8 @@ async def test_seal_report_seals_under_the_childs_key_and_open_report_opens_it()
     tx = _tx()
     private = {"description": "d", "student": {"name": "n"}}
     sealed = await vault.seal_report(tx, SEALER, report=REPORT, private=private, now=NOW)
-    assert sealed.seal_v == vault.SEAL_VERSION and sealed.sealed is not None
+    assert sealed.seal_v == vault.SEAL_VERSION
+    assert sealed.sealed is not None
     assert sealed.model_copy(update={"sealed": None, "seal_v": None}) == REPORT
     key = SEALER.unwrap(tx.rows["child_keys"][CHILD]["wrapped"], child_ref=CHILD)
     assert unseal(sealed.sealed, data_key=key, record_id="rep-1") == private
