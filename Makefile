@@ -49,10 +49,11 @@ test-e2e: $(STAMP) ## the platform as separate processes, as `make run` starts i
 chaos: $(STAMP) ## fault-injection suite, all eight scenarios; prints the table (REPORTS=1000)
 	$(BIN)/python -m tests.chaos --reports $(or $(REPORTS),1000)
 
-lint: $(STAMP) ## ruff (check + format check) and mypy
+lint: $(STAMP) ## ruff (check + format check), mypy (strict, tests too), the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

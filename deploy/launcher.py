@@ -28,7 +28,7 @@ import httpx
 
 from gateway.demo import USERS
 from shared.identity import generate_keypair
-from shared.nats_auth import ADMIN, REPLAYER, accounts_block, identities
+from shared.nats_auth import ADMIN, REPLAYER, Credentials, accounts_block, identities
 from shared.settings import (
     DEMO_INTERNAL_SIGNING_KEY,
     DEMO_INTERNAL_VERIFY_KEY,
@@ -236,9 +236,8 @@ class Platform:
             )
         return "\n".join(lines) + "\n"
 
-    def credentials(self, user: str) -> dict[str, str]:
-        """Keyword arguments for a Bus (or nats.connect) as one of the NATS identities."""
-        return {"user": user, "password": self.nats_passwords[user]}
+    def credentials(self, user: str) -> Credentials:
+        return Credentials(user=user, password=self.nats_passwords[user])
 
     def declare_streams(self) -> None:
         """Every stream and durable consumer, as `admin`, the way deployments do it."""

@@ -83,7 +83,7 @@ def _is_json(scope: Scope) -> bool:
     if ctype is None:
         return True  # FastAPI reads an untyped body as JSON
     main = ctype.split(b";")[0].strip().lower()
-    return main == b"application/json" or main.endswith(b"+json")
+    return bool(main == b"application/json" or main.endswith(b"+json"))
 
 
 class StrictJsonMiddleware:

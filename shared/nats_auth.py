@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 from shared.streams import CONSUMERS, PROCESSES, PUBLISHERS, STREAMS
 
@@ -27,6 +28,13 @@ REPLAYER = "replayer"
 ACCOUNT = "HULEI"
 DEADLETTER = "DEADLETTER"
 AUDIT = "AUDIT"
+
+
+class Credentials(TypedDict):
+    """Keyword arguments for a Bus (or nats.connect) as one identity."""
+
+    user: str
+    password: str
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import shlex
 import shutil
 import subprocess
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -253,7 +253,7 @@ def settings_env_errors(
     where: str,
     module: str,
     env: Mapping[str, str | None],
-    helpers: set[str] = frozenset(),
+    helpers: Collection[str] = frozenset(),
     *,
     validate: bool = True,
 ) -> list[str]:
@@ -534,7 +534,7 @@ def _is_hulei_image(image: str | None) -> bool:
 
 
 def _healthcheck_enabled(service: Obj) -> bool:
-    check = service.get("healthcheck")
+    check = service.get("healthcheck") or {}
     return bool(check) and not check.get("disable") and bool(check.get("test"))
 
 
@@ -889,12 +889,12 @@ def port_errors(objects: list[Obj]) -> list[str]:
         for rule in ingress["spec"].get("rules", []):
             for path in rule.get("http", {}).get("paths", []):
                 backend = path["backend"]["service"]
-                service = services.get(backend["name"])
-                if service is None:
+                target = services.get(backend["name"])
+                if target is None:
                     errors.append(f"{_name(ingress)}: no Service {backend['name']}")
                     continue
                 wanted = backend["port"].get("name", backend["port"].get("number"))
-                if not any(wanted in (p.get("name"), p["port"]) for p in service["spec"]["ports"]):
+                if not any(wanted in (p.get("name"), p["port"]) for p in target["spec"]["ports"]):
                     errors.append(
                         f"{_name(ingress)}: Service {backend['name']} has no port {wanted}"
                     )

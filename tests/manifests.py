@@ -199,7 +199,7 @@ def kubernetes(objects: list[Obj], external: Mapping[str, set[str]], source: str
             for f, t in cm.get("data", {}).items()
         },
         otlp={OTLP_K8S},
-        services=_k8s_services(objects, found),
+        services=_k8s_services(objects),
         postgres=_cnpg(objects, found),
     )
 
@@ -228,7 +228,7 @@ def _cnpg(objects: list[Obj], found: dc.Sources) -> Postgres | None:
     return Postgres(names, scripts, {}, roles)
 
 
-def _k8s_services(objects: list[Obj], found: dc.Sources) -> dict[tuple[str, int], tuple[str, int]]:
+def _k8s_services(objects: list[Obj]) -> dict[tuple[str, int], tuple[str, int]]:
     routes: dict[tuple[str, int], tuple[str, int]] = {}
     for service in dc._by_kind(objects, "Service").values():
         namespace = service["metadata"].get("namespace", "default")

@@ -206,7 +206,7 @@ def k8s_nats_errors(objects: list[dict[str, object]], sources: object) -> list[s
     from tests import deploy_checks as dc
 
     errors = []
-    for obj, spec, _labels in dc.pod_specs(objects):  # type: ignore[arg-type]
+    for obj, spec, _labels in dc.pod_specs(objects):
         for container in dc._containers(spec):
             where = f"{dc._name(obj)} container {container['name']}"
             refs = {

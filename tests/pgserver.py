@@ -70,7 +70,7 @@ class PgServer:
     def start(self) -> None:
         self.sock.mkdir()
         if self.user is not None:
-            os.chmod(self.root, 0o755)
+            os.chmod(self.root, 0o755)  # noqa: S103 - the postgres user must reach its files
             for path in (self.root, self.sock):
                 os.chown(path, self.user.pw_uid, self.user.pw_gid)
         self._run(

@@ -21,9 +21,10 @@ NatsLogin = Callable[[str], dict[str, Any]]
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, within: float = 5.0, interval: float = 0.02
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 5.0, interval: float = 0.02
 ) -> T:
-    """Await `probe()` until it returns something truthy; fail after `within` seconds."""
+    """Await `probe()` until it returns something truthy (so never None); fail after `within`
+    seconds."""
     deadline = time.monotonic() + within
     last: T | None = None
     while True:
@@ -57,7 +58,7 @@ USER_OF = {
     Role.admin: "admin1",
 }
 
-REPORT = {
+REPORT: dict[str, Any] = {
     "school_id": "sch-01",
     "category": "bullying_victim",
     "description": "Money taken from him on the way home, twice this week",

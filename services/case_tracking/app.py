@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.case_tracking import handlers
-from services.case_tracking import store as db
 from services.case_tracking.api import router
 from services.case_tracking.settings import Settings
+from services.case_tracking.store import MIGRATIONS, task_load
 from shared.events import utcnow
 from shared.runtime import Runtime
 from shared.store import Store
@@ -19,13 +19,13 @@ NAME = "case_tracking"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     async def setup(app: FastAPI, runtime: Runtime) -> None:
-        await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
+        await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
         handlers.register(runtime)
         urgent = runtime.metrics.gauge("hulei_open_urgent_tasks", "open critical/high tasks")
         overdue = runtime.metrics.gauge("hulei_overdue_tasks", "open tasks past their due time")
 
         async def task_gauges() -> None:
-            counts = await db.task_load(runtime.store, now=utcnow())
+            counts = await task_load(runtime.store, now=utcnow())
             urgent.set(counts[0])
             overdue.set(counts[1])
 

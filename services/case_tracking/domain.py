@@ -1,4 +1,5 @@
-"""Pure rules of case_tracking: one case per child, risk, the tasks a report starts, access."""
+"""Pure rules of case_tracking: one case per child, risk, the tasks a report starts, closing.
+Who may see and do what is in access.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from shared.contracts.cases import (
     TaskStatus,
 )
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
-from shared.identity import SCHOOL_STAFF, STATION_WIDE, Principal, Role
+from shared.events import Timestamp
 
 
 class Case(BaseModel):
@@ -27,9 +28,9 @@ class Case(BaseModel):
     officer_ids: list[str]
     report_ids: list[str]
     categories: list[ReportCategory]
-    opened_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None = None
+    opened_at: Timestamp
+    updated_at: Timestamp
+    closed_at: Timestamp | None = None
     identity_review: bool = False
     chronology: list[ChronologyEntry]
 
@@ -46,10 +47,10 @@ class Task(BaseModel):
     assignee_user_id: str | None
     assignee_org_id: str | None
     risk_level: Severity
-    due_at: datetime
+    due_at: Timestamp
     status: TaskStatus = TaskStatus.open
-    created_at: datetime
-    acknowledged_at: datetime | None = None
+    created_at: Timestamp
+    acknowledged_at: Timestamp | None = None
     acknowledged_by: str | None = None
 
 
@@ -257,48 +258,5 @@ def close_case(case: Case, *, by: str, reason: str, now: datetime) -> Case:
     )
 
 
-def may_close(principal: Principal) -> bool:
-    """Closing ends the station's work on a child and starts the clock towards erasing the
-    child's details: the supervisor's decision, not the desk's or a field worker's."""
-    return principal.role is Role.supervisor
-
-
-def may_see_case(principal: Principal, case: Case) -> bool:
-    if principal.role in STATION_WIDE:
-        return True
-    if principal.role is Role.police_officer:
-        return bool(set(case.school_ids) & set(principal.school_ids))
-    if principal.role is Role.social_worker:
-        return principal.org_id in case.org_ids
-    if principal.role in SCHOOL_STAFF:
-        return principal.school_id in case.school_ids
-    return False
-
-
-def may_acknowledge(principal: Principal, task: Task) -> bool:
-    if task.agency is Agency.police:
-        return principal.user_id == task.assignee_user_id
-    return principal.role is Role.social_worker and principal.org_id == task.assignee_org_id
-
-
-def task_filter(principal: Principal) -> dict[str, str] | None:
-    """Store filter for "my tasks"; None means the caller sees no task list at all."""
-    if principal.role in STATION_WIDE:
-        return {}
-    if principal.role is Role.police_officer:
-        return {"assignee_user_id": principal.user_id}
-    if principal.role is Role.social_worker and principal.org_id:
-        return {"assignee_org_id": principal.org_id}
-    if principal.role in SCHOOL_STAFF and principal.school_id:
-        return {"school_id": principal.school_id}
-    return None
-
-
+# Tasks the station dashboard counts as urgent.
 URGENT = frozenset({Severity.critical, Severity.high})
-
-
-def task_load(open_tasks: list[Task], *, now: datetime) -> tuple[int, int]:
-    """(open urgent tasks, overdue tasks) for the station's dashboard."""
-    urgent = sum(1 for t in open_tasks if t.risk_level in URGENT)
-    overdue = sum(1 for t in open_tasks if t.due_at < now)
-    return urgent, overdue

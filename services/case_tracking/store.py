@@ -5,36 +5,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import TypeAdapter
-
 from services.case_tracking.domain import URGENT, Case, Task
+from shared.events import stored_time
 from shared.store import Range, Reader, Store, Writer
 from shared.store.migrations import Migration
 
 CASES_C = "cases"
 TASKS_C = "tasks"
 _OLD_OPEN_CASE_BY_CHILD_C = "open_case_by_child"  # before v2: the child's id as a lock document
-_DATETIME = TypeAdapter(datetime)
 
 
-async def _task_indexes_v1(store: Store) -> None:
+async def _task_indexes_v1(port: Store) -> None:
     # (field, created_at): the task lists filter on one of these and page by creation time.
     for field in ("case_id", "assignee_user_id", "assignee_org_id", "child_ref"):
-        await store.ensure_index(TASKS_C, [field, "created_at"])
-    await store.ensure_index(TASKS_C, ["status", "due_at"])
+        await port.ensure_index(TASKS_C, [field, "created_at"])
+    await port.ensure_index(TASKS_C, ["status", "due_at"])
 
 
-async def _task_school_index_v3(store: Store) -> None:
+async def _task_school_index_v3(port: Store) -> None:
     # School staff read a case's tasks from their own school only.
-    await store.ensure_index(TASKS_C, ["school_id", "created_at"])
+    await port.ensure_index(TASKS_C, ["school_id", "created_at"])
 
 
-async def _one_open_case_per_child_v2(store: Store) -> None:
+async def _one_open_case_per_child_v2(port: Store) -> None:
     """Replaces the open_case_by_child documents: two reports racing for one child cannot
     open two cases, and closing a case frees the child without a second write."""
-    await store.ensure_index(CASES_C, ["child_ref"], unique=True, where={"status": "open"})
-    for link in await store.find(_OLD_OPEN_CASE_BY_CHILD_C):
-        await store.delete(_OLD_OPEN_CASE_BY_CHILD_C, link["id"])
+    await port.ensure_index(CASES_C, ["child_ref"], unique=True, where={"status": "open"})
+    for link in await port.find(_OLD_OPEN_CASE_BY_CHILD_C):
+        await port.delete(_OLD_OPEN_CASE_BY_CHILD_C, link["id"])
 
 
 MIGRATIONS = [
@@ -44,8 +42,8 @@ MIGRATIONS = [
 ]
 
 
-async def get_case(store: Reader, *, case_id: str) -> Case | None:
-    doc = await store.get(CASES_C, case_id)
+async def get_case(port: Reader, *, case_id: str) -> Case | None:
+    doc = await port.get(CASES_C, case_id)
     return Case.model_validate(doc) if doc else None
 
 
@@ -61,11 +59,6 @@ async def save_case(tx: Writer, *, case: Case, opened: bool) -> None:
     await (tx.insert(CASES_C, doc) if opened else tx.put(CASES_C, doc))
 
 
-async def release_child(tx: Writer, *, case: Case) -> None:
-    """Nothing to do since v2: a closed case no longer counts in the partial unique index.
-    Kept until api.py stops calling it."""
-
-
 async def insert_task(tx: Writer, *, task: Task) -> None:
     await tx.insert(TASKS_C, task.model_dump(mode="json"))
 
@@ -74,21 +67,21 @@ async def put_task(tx: Writer, *, task: Task) -> None:
     await tx.put(TASKS_C, task.model_dump(mode="json"))
 
 
-async def get_task(store: Reader, *, task_id: str) -> Task | None:
-    doc = await store.get(TASKS_C, task_id)
+async def get_task(port: Reader, *, task_id: str) -> Task | None:
+    doc = await port.get(TASKS_C, task_id)
     return Task.model_validate(doc) if doc else None
 
 
-async def find_tasks(store: Reader, *, where: dict[str, str], limit: int) -> list[Task]:
-    docs = await store.find(TASKS_C, where=where, order_by="created_at", limit=limit)
+async def find_tasks(port: Reader, *, where: dict[str, str], limit: int) -> list[Task]:
+    docs = await port.find(TASKS_C, where=where, order_by="created_at", limit=limit)
     return [Task.model_validate(d) for d in docs]
 
 
-async def task_load(store: Reader, *, now: datetime) -> tuple[int, int]:
+async def task_load(port: Reader, *, now: datetime) -> tuple[int, int]:
     """(open urgent tasks, open overdue tasks), counted by the store, not loaded."""
-    urgent = await store.count(
+    urgent = await port.count(
         TASKS_C, where={"status": "open", "risk_level": [s.value for s in URGENT]}
     )
-    due = _DATETIME.dump_python(now, mode="json")
-    overdue = await store.count(TASKS_C, where={"status": "open", "due_at": Range(lt=due)})
+    due = stored_time(now)
+    overdue = await port.count(TASKS_C, where={"status": "open", "due_at": Range(lt=due)})
     return urgent, overdue

@@ -9,6 +9,7 @@ school's reports, categories, chronology or tasks.
 
 from __future__ import annotations
 
+from services.case_tracking.access import feedback_only
 from services.case_tracking.domain import Case, Task
 from shared.contracts.cases import (
     CaseFeedbackView,
@@ -17,19 +18,7 @@ from shared.contracts.cases import (
     TaskFeedbackView,
     TaskView,
 )
-from shared.identity import SCHOOL_STAFF, Principal
-
-
-def feedback_only(principal: Principal) -> bool:
-    return principal.role in SCHOOL_STAFF
-
-
-def task_scope(principal: Principal) -> dict[str, str]:
-    """Extra store filter on a case's tasks: school staff see only their own school's."""
-    if feedback_only(principal):
-        assert principal.school_id, "may_see_case admits school staff only with a school"
-        return {"school_id": principal.school_id}
-    return {}
+from shared.identity import Principal
 
 
 def case_view(principal: Principal, case: Case, tasks: list[Task]) -> CaseView | CaseFeedbackView:

@@ -6,13 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from services.notifications import store as db
+from services.notifications import service
+from services.notifications.domain import Notification
 from shared.contracts.notifications import NotificationView
-from shared.events import utcnow
-from shared.store import Doc
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
+
+
+def _view(notification: Notification) -> NotificationView:
+    return NotificationView.model_validate(notification.model_dump())
 
 
 @router.get("/notifications", response_model=list[NotificationView])
@@ -21,14 +24,15 @@ async def my_inbox(
     rt: RuntimeDep,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[Doc]:
-    return await db.inbox(rt.store, recipients=caller.inbox_keys, unread_only=unread, limit=limit)
+) -> list[NotificationView]:
+    notifications = await service.inbox(rt.store, caller=caller, unread_only=unread, limit=limit)
+    return [_view(n) for n in notifications]
 
 
 @router.post("/notifications/{notice_id}/read", response_model=NotificationView)
-async def mark_read(notice_id: str, caller: CallerDep, rt: RuntimeDep) -> Doc:
-    notice = await db.get_notice(rt.store, notice_id=notice_id)
-    if notice is None or notice["recipient"] not in caller.inbox_keys:
-        raise HTTPException(404, "notification not found")
-    at = utcnow().isoformat()
-    return await rt.transact(lambda uow: db.mark_read(uow.tx, notice=notice, at=at))
+async def mark_read(notice_id: str, caller: CallerDep, rt: RuntimeDep) -> NotificationView:
+    try:
+        notification = await service.mark_read(rt, caller=caller, notification_id=notice_id)
+    except service.NotFound:
+        raise HTTPException(404, "notification not found") from None
+    return _view(notification)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notifications import handlers
-from services.notifications import store as db
 from services.notifications.api import router
 from services.notifications.settings import Settings
+from services.notifications.store import MIGRATIONS
 from shared.runtime import Runtime
 from shared.store import Store
 from shared.store.migrations import migrate
@@ -18,7 +18,7 @@ NAME = "notifications"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     async def setup(app: FastAPI, runtime: Runtime) -> None:
-        await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
+        await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
         handlers.register(runtime)
 
     return service_app(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
 
 from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
 from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
+from shared.events import Timestamp
+from shared.identity import Principal
 
 DUTY_DESK = "role:dispatcher"
 ADMIN_DESK = "role:admin"
@@ -14,14 +17,43 @@ SUPERVISOR_DESK = "role:supervisor"
 AUDITOR_DESK = "role:auditor"
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(BaseModel):
+    """Who is told what; delivered, it becomes a Notification in the recipient's inbox."""
+
+    model_config = ConfigDict(frozen=True)
+
     recipient: str
     kind: str
     title: str
-    case_id: str | None
-    task_id: str | None
-    due_at: datetime | None
+    case_id: str | None = None
+    task_id: str | None = None
+    due_at: Timestamp | None = None
+
+
+class Notification(Notice):
+    """An inbox entry."""
+
+    id: str
+    created_at: Timestamp
+    read_at: Timestamp | None = None
+
+
+def deliver(notice: Notice, *, event_id: str, now: datetime) -> Notification:
+    # The id is the event's and the recipient's: one event never puts two entries in an inbox.
+    return Notification(
+        **notice.model_dump(), id=f"ntf-{event_id}-{notice.recipient}", created_at=now
+    )
+
+
+def may_read(principal: Principal, notification: Notification) -> bool:
+    return notification.recipient in principal.inbox_keys
+
+
+def mark_read(notification: Notification, *, now: datetime) -> Notification:
+    """Read once, read: the first reading's time stays."""
+    if notification.read_at is not None:
+        return notification
+    return notification.model_copy(update={"read_at": now})
 
 
 def task_assignee(event: TaskCreated) -> str:
@@ -34,14 +66,28 @@ def notices_for_task_created(event: TaskCreated) -> list[Notice]:
     """The assignee gets the task; the duty dispatcher sees every new task."""
     title = f"[{event.risk_level.value}] {event.title}"
     return [
-        Notice(recipient, "task_assigned", title, event.case_id, event.task_id, event.due_at)
+        Notice(
+            recipient=recipient,
+            kind="task_assigned",
+            title=title,
+            case_id=event.case_id,
+            task_id=event.task_id,
+            due_at=event.due_at,
+        )
         for recipient in (task_assignee(event), DUTY_DESK)
     ]
 
 
 def notices_for_task_acknowledged(event: TaskAcknowledged) -> list[Notice]:
     title = f"Task acknowledged by {event.acknowledged_by}"
-    return [Notice(DUTY_DESK, "task_acknowledged", title, event.case_id, event.task_id, None)]
+    notice = Notice(
+        recipient=DUTY_DESK,
+        kind="task_acknowledged",
+        title=title,
+        case_id=event.case_id,
+        task_id=event.task_id,
+    )
+    return [notice]
 
 
 def notices_for_dead_letter(event: DeadLettered) -> list[Notice]:
@@ -51,7 +97,8 @@ def notices_for_dead_letter(event: DeadLettered) -> list[Notice]:
         f"{event.consumer} after {event.deliveries} attempts (dead letter {event.dead_letter_id})"
     )
     return [
-        Notice(desk, "dead_lettered", title, None, None, None) for desk in (DUTY_DESK, ADMIN_DESK)
+        Notice(recipient=desk, kind="dead_lettered", title=title)
+        for desk in (DUTY_DESK, ADMIN_DESK)
     ]
 
 
@@ -62,11 +109,14 @@ def notices_for_identity_flagged(event: CaseIdentityFlagged) -> list[Notice]:
         f"Identity review: report {event.report_id} from {event.school_id} gave this child's "
         "ID number with identity details that differ"
     )
-    return [Notice(SUPERVISOR_DESK, "identity_review", title, event.case_id, None, None)]
+    notice = Notice(
+        recipient=SUPERVISOR_DESK, kind="identity_review", title=title, case_id=event.case_id
+    )
+    return [notice]
 
 
 def notices_for_privileged_grant(event: PrivilegedGrantMade) -> list[Notice]:
     """Wide powers are reviewed by someone other than the admin who granted them."""
     schools = f" (schools {', '.join(event.school_ids)})" if event.school_ids else ""
     title = f"{event.granted_by} granted {event.account_id} the role {event.role}{schools}"
-    return [Notice(AUDITOR_DESK, "privileged_grant", title, None, None, None)]
+    return [Notice(recipient=AUDITOR_DESK, kind="privileged_grant", title=title)]

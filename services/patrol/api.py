@@ -6,10 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.patrol import domain
-from services.patrol import store as db
+from services.patrol import service
 from shared.contracts.patrol import WelfareCheckView
-from shared.store import Doc
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -18,8 +16,6 @@ router = APIRouter()
 @router.get("/welfare-checks", response_model=list[WelfareCheckView])
 async def list_welfare_checks(
     caller: CallerDep, rt: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
-) -> list[Doc]:
-    where = domain.welfare_check_filter(caller)
-    if where is None:
-        return []
-    return await db.find_welfare_checks(rt.store, where=where, limit=limit)
+) -> list[WelfareCheckView]:
+    checks = await service.welfare_checks(rt.store, caller=caller, limit=limit)
+    return [WelfareCheckView.model_validate(c.model_dump()) for c in checks]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.patrol import handlers
-from services.patrol import store as db
 from services.patrol.api import router
 from services.patrol.settings import Settings
+from services.patrol.store import MIGRATIONS
 from shared.runtime import Runtime
 from shared.store import Store
 from shared.store.migrations import migrate
@@ -18,7 +18,7 @@ NAME = "patrol"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     async def setup(app: FastAPI, runtime: Runtime) -> None:
-        await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
+        await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
         handlers.register(runtime)
 
     return service_app(

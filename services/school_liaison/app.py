@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.school_liaison import handlers, retention
-from services.school_liaison import store as db
 from services.school_liaison.api import router
 from services.school_liaison.privacy import Sealer
 from services.school_liaison.settings import Settings
+from services.school_liaison.store import MIGRATIONS, seed_demo_schools
 from shared.app import Background
 from shared.runtime import Runtime
 from shared.store import Store
@@ -22,9 +22,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     settings = settings or Settings()
 
     async def setup(app: FastAPI, runtime: Runtime) -> None:
-        await migrate(runtime.store, component=NAME, migrations=db.MIGRATIONS)
+        await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
         if settings.demo_mode:
-            await db.seed_demo_schools(runtime.store)
+            await seed_demo_schools(runtime.store)
         app.state.sealer = Sealer(settings.pii_key.get_secret_value())
         handlers.register(runtime)
 

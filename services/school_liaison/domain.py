@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.school_liaison.models import PendingErasure, Private, Report
 from services.school_liaison.privacy import normalised_name
 from shared.contracts.school import ReportCategory, ReportCreate, Severity
 from shared.identity import SCHOOL_STAFF, STATION_WIDE, Principal, Role
@@ -102,17 +103,16 @@ SOCIAL_STUDENT_FIELDS = (
 )
 
 
-def shape_report(
-    report: Mapping[str, Any], private: Mapping[str, Any] | None, disclosure: Disclosure
-) -> dict[str, Any]:
-    """The answer for a caller: what the role does not need is absent, not blank.
+def shape_report(report: Report, private: Private | None, disclosure: Disclosure) -> dict[str, Any]:
+    """The answer for a caller, as JSON: what the role does not need is absent, not blank.
 
     `private` is the unsealed part ({description, student}); None when it was not opened
     (minimal disclosure) or cannot be (the child's key is gone).
     """
-    view = {k: report[k] for k in REPORT_PUBLIC_FIELDS}
-    if report.get("erased_at"):
-        view["erased_at"] = report["erased_at"]
+    facts = report.model_dump(mode="json")
+    view = {k: facts[k] for k in REPORT_PUBLIC_FIELDS}
+    if report.erased_at is not None:
+        view["erased_at"] = facts["erased_at"]
         return view
     if private is None or disclosure is Disclosure.minimal:
         return view
@@ -174,18 +174,6 @@ def identity_differs(known: SealedIdentity | None, student: Mapping[str, Any]) -
 # --- retention -------------------------------------------------------------------------------
 
 
-class PendingErasure(BaseModel):
-    """What school_liaison knows about a child's closed cases.
-
-    `closed_at` is None while the erasure is cancelled (a newer report); the closed case ids
-    are kept, so the child's earlier reports still count as closed once a later case closes.
-    """
-
-    child_ref: str
-    closed_at: datetime | None
-    closed_case_ids: list[str]
-
-
 def record_closure(
     pending: PendingErasure | None, *, child_ref: str, case_id: str, closed_at: datetime
 ) -> PendingErasure:
@@ -207,21 +195,19 @@ def retention_expired(closed_at: datetime | None, *, retention: timedelta, now: 
     return closed_at is not None and closed_at + retention < now
 
 
-def only_closed_cases(
-    reports: Iterable[Mapping[str, Any]], *, closed_case_ids: Collection[str]
-) -> bool:
+def only_closed_cases(reports: Iterable[Report], *, closed_case_ids: Collection[str]) -> bool:
     """Every report still holding details belongs to a case known to be closed.
 
     Guards the races a cancellation cannot see: a report filed before the closure but taken
     into a new case after it, or filed before school_liaison heard of the closure. A report
     not linked to a case yet (case_id None) blocks the erasure too.
     """
-    return all(r.get("case_id") in closed_case_ids for r in reports if r.get("sealed") is not None)
+    return all(r.case_id in closed_case_ids for r in reports if r.sealed is not None)
 
 
 def erasure_due(
     pending: PendingErasure,
-    reports: Iterable[Mapping[str, Any]],
+    reports: Iterable[Report],
     *,
     retention: timedelta,
     now: datetime,

@@ -11,15 +11,14 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from services.school_liaison import domain
-from services.school_liaison import store as db
+from services.school_liaison import domain, store
+from services.school_liaison.service import SOURCE
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, utcnow
 from shared.runtime import Runtime, UnitOfWork
 from shared.store import Cursor
 
 log = logging.getLogger("hulei.school_liaison.retention")
-SOURCE = "school_liaison"
 
 
 def _retention(runtime: Runtime) -> timedelta:
@@ -37,43 +36,42 @@ async def sweep_retention(
     erased: list[str] = []
     page: Cursor | None = None
     while True:
-        # Only closures older than the retention period, by index; _erase_child decides in
+        # Only closures older than the retention period, by index; erase_child decides in
         # its transaction (a later report may have cancelled the erasure since).
-        due, page = await db.erasures_closed_before(
+        due, page = await store.erasures_closed_before(
             runtime.store, cutoff=now - retention, after=page
         )
         for pending in due:
-            if await _erase_child(
-                runtime, child_ref=pending.child_ref, retention=retention, now=now
-            ):
-                erased.append(pending.child_ref)
+            child_ref = pending.child_ref
+
+            async def work(uow: UnitOfWork, child_ref: str = child_ref) -> bool:
+                return await erase_child(uow, child_ref=child_ref, retention=retention, now=now)
+
+            if await runtime.transact(work):
+                erased.append(child_ref)
         if page is None:
             return erased
 
 
-async def _erase_child(
-    runtime: Runtime, *, child_ref: str, retention: timedelta, now: datetime
+async def erase_child(
+    uow: UnitOfWork, *, child_ref: str, retention: timedelta, now: datetime
 ) -> bool:
-    async def work(uow: UnitOfWork) -> bool:
-        # Re-read inside the transaction: a report filed since the scan cancels the erasure,
-        # and a second sweeper that got here first leaves nothing pending.
-        pending = await db.get_pending_erasure(uow.tx, child_ref=child_ref)
-        reports = await db.reports_of_child(uow.tx, child_ref=child_ref)
-        if pending is None or not domain.erasure_due(
-            pending, reports, retention=retention, now=now
-        ):
-            return False
-        sealed = [r for r in reports if r.get("sealed") is not None]
-        for report in sealed:
-            await db.erase_report(uow.tx, report=report, at=now)
-        await db.delete_idempotency_for(uow.tx, report_ids=[r["id"] for r in sealed])
-        await db.delete_child_key(uow.tx, child_ref=child_ref)
-        await db.delete_pending_erasure(uow.tx, child_ref=child_ref)
-        event = ChildErased(child_ref=child_ref, reports_erased=len(sealed), erased_at=now)
-        uow.emit(Envelope.wrap(event, source=SOURCE, subject=child_ref, correlation_id=child_ref))
-        return True
-
-    return await runtime.transact(work)
+    """Erase the child's details in `uow`'s transaction if the erasure is due; say whether."""
+    # Read in the transaction: a report filed since the scan cancels the erasure, and a
+    # second sweeper that got here first leaves nothing pending.
+    pending = await store.get_pending_erasure(uow.tx, child_ref=child_ref)
+    reports = await store.reports_of_child(uow.tx, child_ref=child_ref)
+    if pending is None or not domain.erasure_due(pending, reports, retention=retention, now=now):
+        return False
+    sealed = [r for r in reports if r.sealed is not None]
+    for report in sealed:
+        await store.erase_report(uow.tx, report=report, at=now)
+    await store.delete_idempotency_for(uow.tx, report_ids=[r.id for r in sealed])
+    await store.delete_child_key(uow.tx, child_ref=child_ref)
+    await store.delete_pending_erasure(uow.tx, child_ref=child_ref)
+    event = ChildErased(child_ref=child_ref, reports_erased=len(sealed), erased_at=now)
+    uow.emit(Envelope.wrap(event, source=SOURCE, subject=child_ref, correlation_id=child_ref))
+    return True
 
 
 async def sweep_periodically(runtime: Runtime, *, interval_s: float) -> None:

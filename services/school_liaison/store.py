@@ -1,14 +1,19 @@
 """school_liaison's persistence on the store port: schools, reports, idempotency records,
-children's wrapped keys and pending erasures."""
+children's wrapped keys and pending erasures. Models in, models out: documents stay here."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import TypeAdapter
-
 from services.school_liaison.demo import DISTRICT, SCHOOLS
-from services.school_liaison.domain import PendingErasure
+from services.school_liaison.models import (
+    ChildKey,
+    IdempotencyRecord,
+    PendingErasure,
+    Report,
+    School,
+)
+from shared.events import stored_time
 from shared.store import Cursor, Doc, Range, Reader, Store, Writer
 from shared.store.migrations import Migration
 from shared.store.retry import transact
@@ -19,17 +24,16 @@ IDEMPOTENCY_C = "idempotency_keys"
 CHILD_KEYS_C = "child_keys"
 PENDING_ERASURES_C = "pending_erasures"
 # Bounds are written as the documents are (pydantic's JSON form), so strings compare in order.
-_DATETIME = TypeAdapter(datetime)
 
 
-async def _indexes_v1(store: Store) -> None:
-    await store.ensure_index(REPORTS_C, ["school_id"])
-    await store.ensure_index(REPORTS_C, ["child_ref", "filed_at"])
-    await store.ensure_index(IDEMPOTENCY_C, ["report_id"])
+async def _indexes_v1(port: Store) -> None:
+    await port.ensure_index(REPORTS_C, ["school_id"])
+    await port.ensure_index(REPORTS_C, ["child_ref", "filed_at"])
+    await port.ensure_index(IDEMPOTENCY_C, ["report_id"])
 
 
-async def _erasures_by_closure_v2(store: Store) -> None:
-    await store.ensure_index(PENDING_ERASURES_C, ["closed_at"])
+async def _erasures_by_closure_v2(port: Store) -> None:
+    await port.ensure_index(PENDING_ERASURES_C, ["closed_at"])
 
 
 MIGRATIONS = [
@@ -40,101 +44,104 @@ MIGRATIONS = [
 ]
 
 
-async def seed_demo_schools(store: Store) -> None:
+async def seed_demo_schools(port: Store) -> None:
+    schools = [
+        School(
+            id=s.id,
+            name=s.name,
+            district=DISTRICT,
+            is_liaison_station=s.is_liaison_station,
+            community_officer_id=s.community_officer_id,
+            social_org_id=s.social_org_id,
+        )
+        for s in SCHOOLS
+    ]
+
     async def seed(tx: Writer) -> None:
-        for s in SCHOOLS:
-            await tx.put(
-                SCHOOLS_C,
-                {
-                    "id": s.id,
-                    "name": s.name,
-                    "district": DISTRICT,
-                    "is_liaison_station": s.is_liaison_station,
-                    "community_officer_id": s.community_officer_id,
-                    "social_org_id": s.social_org_id,
-                },
-            )
+        for school in schools:
+            await tx.put(SCHOOLS_C, school.model_dump(mode="json"))
 
-    await transact(store, seed)
+    await transact(port, seed)
 
 
-async def list_schools(store: Reader) -> list[Doc]:
-    return await store.find(SCHOOLS_C, order_by="id")
+async def list_schools(port: Reader) -> list[School]:
+    return [School.model_validate(d) for d in await port.find(SCHOOLS_C, order_by="id")]
 
 
-async def get_school(store: Reader, *, school_id: str) -> Doc | None:
-    return await store.get(SCHOOLS_C, school_id)
+async def get_school(port: Reader, *, school_id: str) -> School | None:
+    doc = await port.get(SCHOOLS_C, school_id)
+    return School.model_validate(doc) if doc else None
 
 
-async def get_report(store: Reader, *, report_id: str) -> Doc | None:
-    return await store.get(REPORTS_C, report_id)
+# --- reports -----------------------------------------------------------------------------------
 
 
-async def insert_report(tx: Writer, *, report: Doc) -> None:
-    await tx.insert(REPORTS_C, report)
+async def get_report(port: Reader, *, report_id: str) -> Report | None:
+    doc = await port.get(REPORTS_C, report_id)
+    return Report.model_validate(doc) if doc else None
 
 
-async def put_report(tx: Writer, *, report: Doc) -> None:
-    await tx.put(REPORTS_C, report)
+async def insert_report(tx: Writer, *, report: Report) -> None:
+    await tx.insert(REPORTS_C, report.model_dump(mode="json"))
 
 
-async def reports_of_child(store: Reader, *, child_ref: str) -> list[Doc]:
-    return await store.find(REPORTS_C, where={"child_ref": child_ref}, order_by="filed_at")
+async def reports_of_child(port: Reader, *, child_ref: str) -> list[Report]:
+    docs = await port.find(REPORTS_C, where={"child_ref": child_ref}, order_by="filed_at")
+    return [Report.model_validate(d) for d in docs]
 
 
-async def erase_report(tx: Writer, *, report: Doc, at: datetime) -> None:
+async def erase_report(tx: Writer, *, report: Report, at: datetime) -> None:
     """Drop the sealed details; the facts (school, category, severity, dates) stay for counting."""
-    await tx.put(REPORTS_C, {**report, "sealed": None, "erased_at": at.isoformat()})
+    erased = report.model_copy(update={"sealed": None, "erased_at": at})
+    await tx.put(REPORTS_C, erased.model_dump(mode="json"))
 
 
 async def set_report_case(tx: Writer, *, report_id: str, case_id: str) -> bool:
-    report = await tx.get(REPORTS_C, report_id)
+    report = await get_report(tx, report_id=report_id)
     if report is None:
         return False
-    await tx.put(REPORTS_C, {**report, "case_id": case_id})
+    await tx.put(REPORTS_C, report.model_copy(update={"case_id": case_id}).model_dump(mode="json"))
     return True
 
 
-def idempotency_id(*, user_id: str, key: str) -> str:
+# --- idempotency records -----------------------------------------------------------------------
+
+
+def _idempotency_id(*, user_id: str, key: str) -> str:
     return f"{user_id}:{key}"
 
 
-async def get_idempotency(store: Reader, *, user_id: str, key: str) -> Doc | None:
-    return await store.get(IDEMPOTENCY_C, idempotency_id(user_id=user_id, key=key))
+async def get_idempotency(port: Reader, *, user_id: str, key: str) -> IdempotencyRecord | None:
+    doc = await port.get(IDEMPOTENCY_C, _idempotency_id(user_id=user_id, key=key))
+    return IdempotencyRecord.model_validate(doc) if doc else None
 
 
 async def insert_idempotency(
-    tx: Writer, *, user_id: str, key: str, report_id: str, fingerprint: str, at: str
+    tx: Writer, *, user_id: str, key: str, record: IdempotencyRecord
 ) -> None:
-    await tx.insert(
-        IDEMPOTENCY_C,
-        {
-            "id": idempotency_id(user_id=user_id, key=key),
-            "report_id": report_id,
-            "fingerprint": fingerprint,
-            "created_at": at,
-        },
-    )
+    """Raises DuplicateKeyError when the caller already used `key` (a concurrent retry)."""
+    doc = {"id": _idempotency_id(user_id=user_id, key=key), **record.model_dump(mode="json")}
+    await tx.insert(IDEMPOTENCY_C, doc)
 
 
 async def delete_idempotency_for(tx: Writer, *, report_ids: list[str]) -> None:
     # The fingerprint is a hash of a body that named the child: it goes with the details.
-    for record in await tx.find(IDEMPOTENCY_C, where={"report_id": report_ids}):
-        await tx.delete(IDEMPOTENCY_C, record["id"])
+    for doc in await tx.find(IDEMPOTENCY_C, where={"report_id": report_ids}):
+        await tx.delete(IDEMPOTENCY_C, doc["id"])
 
 
 # --- children's keys ---------------------------------------------------------------------------
 
 
-async def get_child_key(store: Reader, *, child_ref: str) -> Doc | None:
-    return await store.get(CHILD_KEYS_C, child_ref)
+async def get_child_key(port: Reader, *, child_ref: str) -> ChildKey | None:
+    doc = await port.get(CHILD_KEYS_C, child_ref)
+    return ChildKey.model_validate({**doc, "child_ref": doc["id"]}) if doc else None
 
 
-async def insert_child_key(tx: Writer, *, child_ref: str, wrapped: str, at: datetime) -> None:
+async def insert_child_key(tx: Writer, *, key: ChildKey) -> None:
     """The child reference is the id: two reports racing for a new child get one key."""
-    await tx.insert(
-        CHILD_KEYS_C, {"id": child_ref, "wrapped": wrapped, "created_at": at.isoformat()}
-    )
+    doc = key.model_dump(mode="json", exclude={"child_ref"})
+    await tx.insert(CHILD_KEYS_C, {"id": key.child_ref, **doc})
 
 
 async def delete_child_key(tx: Writer, *, child_ref: str) -> None:
@@ -148,19 +155,19 @@ def _pending(doc: Doc) -> PendingErasure:
     return PendingErasure.model_validate({**doc, "child_ref": doc["id"]})
 
 
-async def get_pending_erasure(store: Reader, *, child_ref: str) -> PendingErasure | None:
-    doc = await store.get(PENDING_ERASURES_C, child_ref)
+async def get_pending_erasure(port: Reader, *, child_ref: str) -> PendingErasure | None:
+    doc = await port.get(PENDING_ERASURES_C, child_ref)
     return _pending(doc) if doc else None
 
 
 async def erasures_closed_before(
-    store: Reader, *, cutoff: datetime, after: Cursor | None = None, limit: int = 500
+    port: Reader, *, cutoff: datetime, after: Cursor | None = None, limit: int = 500
 ) -> tuple[list[PendingErasure], Cursor | None]:
     """A page of children whose cases closed before `cutoff`, oldest first (cancelled ones,
     with no closure time, never match), and the cursor of the next page. A prefilter: the
     sweep decides in its transaction."""
-    bound = _DATETIME.dump_python(cutoff, mode="json")
-    docs = await store.find(
+    bound = stored_time(cutoff)
+    docs = await port.find(
         PENDING_ERASURES_C,
         where={"closed_at": Range(lt=bound)},
         order_by="closed_at",

@@ -103,9 +103,9 @@ async def run(
             demo_mode=True,
             nats_url=platform.nats_url,
             nats_user="gateway",
-            nats_password=platform.nats_passwords["gateway"],  # type: ignore[arg-type]
+            nats_password=platform.nats_passwords["gateway"],
             replayer_nats_user="replayer",
-            replayer_nats_password=platform.nats_passwords["replayer"],  # type: ignore[arg-type]
+            replayer_nats_password=platform.nats_passwords["replayer"],
             store_url=f"sqlite:///{workdir / 'gateway.db'}",
             rate_per_s=1e6,  # measure the trail, not the rate limiter
             rate_burst=10**6,

@@ -27,7 +27,8 @@ def operator_env(local: Local) -> dict[str, str]:
     """What docs/operations.md's compose lines give the scripts: the published PostgreSQL, each
     role's password from .env, and the server's own client tools (the CronJob uses the server's
     image for the same reason: pg_dump must match the server)."""
-    assert local.pg is not None and local.spec.postgres is not None
+    assert local.pg is not None
+    assert local.spec.postgres is not None
     passwords = {k: v for k, v in local.spec.postgres.env.items() if k.startswith("PG_PASSWORD_")}
     return {
         "PATH": f"{local.pg.bin_dir}{os.pathsep}{os.environ['PATH']}",

@@ -97,10 +97,12 @@ def test_a_report_gives_both_tasks_and_notifications_within_two_seconds(client: 
     assert found, f"tasks and notifications not all there {elapsed:.2f}s after the 201"
     assert elapsed < BUDGET_S
     police = next(t for t in found["tasks"] if t["agency"] == "police")
-    assert police["kind"] == "home_visit" and police["assignee_user_id"] == "officer1"
+    assert police["kind"] == "home_visit"
+    assert police["assignee_user_id"] == "officer1"
     assert police["risk_level"] == "critical"
     case = client.get("officer1", f"/v1/cases/{found['case_id']}").json()
-    assert case["risk_level"] == "critical" and case["report_ids"] == [report_id]
+    assert case["risk_level"] == "critical"
+    assert case["report_ids"] == [report_id]
 
 
 def test_the_same_idempotency_key_twice_is_one_report_one_case_two_tasks(client: Client) -> None:
@@ -111,7 +113,10 @@ def test_the_same_idempotency_key_twice_is_one_report_one_case_two_tasks(client:
     assert second.headers.get("Idempotent-Replayed") == "true"
 
     def linked_case() -> str | None:
-        return client.get("teacher1", f"/v1/reports/{first.json()['id']}").json()["case_id"]
+        case_id: str | None = client.get("teacher1", f"/v1/reports/{first.json()['id']}").json()[
+            "case_id"
+        ]
+        return case_id
 
     case_id = poll(linked_case, within=5)
     assert case_id
@@ -179,7 +184,9 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
             proc.kill()
     assert proc.returncode == 0, out.decode()
     text = out.decode()
-    assert f"http://127.0.0.1:{gateway}" in text and "teacher1" in text and "stopped." in text
+    assert f"http://127.0.0.1:{gateway}" in text
+    assert "teacher1" in text
+    assert "stopped." in text
     for port in ports:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
@@ -205,10 +212,11 @@ def test_no_childs_name_or_id_in_any_file_the_run_wrote(platform: Platform) -> N
         b"Chen Jie",
         b"140502201105055555",
         b"140502201207077777",
-        str(REPORT["student"]["id_number"]).encode(),  # type: ignore[index]
+        str(REPORT["student"]["id_number"]).encode(),
     ]
     files = [p for p in platform.var_dir.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".db" for p in files) and any("jetstream" in str(p) for p in files)
+    assert any(p.suffix == ".db" for p in files)
+    assert any("jetstream" in str(p) for p in files)
     assert any(p.suffix == ".log" for p in files)
     leaks = [
         (str(p.relative_to(platform.var_dir)), s.decode())
@@ -222,7 +230,8 @@ def test_no_childs_name_or_id_in_any_file_the_run_wrote(platform: Platform) -> N
 def test_every_file_the_run_wrote_is_readable_by_its_owner_only(platform: Platform) -> None:
     """Databases, logs, NATS configs and JetStream data hold children's data: mode 0600/0700."""
     paths = [platform.var_dir, *platform.var_dir.rglob("*")]
-    assert any(p.suffix == ".db" for p in paths) and any("jetstream" in str(p) for p in paths)
+    assert any(p.suffix == ".db" for p in paths)
+    assert any("jetstream" in str(p) for p in paths)
     open_to_others = [
         (str(p.relative_to(platform.var_dir)), oct(p.stat().st_mode & 0o777))
         for p in paths

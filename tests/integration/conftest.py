@@ -103,7 +103,10 @@ async def runtime(runtime_factory: RuntimeFactory) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 async def gateway(
-    nats_url: str, store_url: StoreUrl, declared: Platform, nats_login: NatsLogin
+    nats_url: str,
+    store_url: StoreUrl,
+    declared: Platform,  # noqa: ARG001 - the streams exist before the apps start
+    nats_login: NatsLogin,
 ) -> AsyncIterator[Gateway]:
     urls = {
         name: await store_url(name)
@@ -127,7 +130,9 @@ async def gateway(
         "patrol": patrol_app(PatrolSettings(**common("patrol"))),
         "notifications": notifications_app(NotificationSettings(**common("notifications"))),
     }
-    transports = {name: httpx.ASGITransport(app=app) for name, app in apps.items()}
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        name: httpx.ASGITransport(app=app) for name, app in apps.items()
+    }
     front = gateway_app(GatewaySettings(**common("gateway")), transports=transports)
     async with AsyncExitStack() as stack:
         for app in [*apps.values(), front]:

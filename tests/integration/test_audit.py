@@ -37,7 +37,9 @@ def _names_child(schema: dict[str, Any], components: dict[str, Any]) -> bool:
     if schema.get("type") == "array":
         return _names_child(schema["items"], components)
     if "anyOf" in schema or "oneOf" in schema:  # an answer shaped per role
-        return any(_names_child(s, components) for s in schema.get("anyOf", schema.get("oneOf")))
+        return any(
+            _names_child(s, components) for s in schema.get("anyOf") or schema.get("oneOf") or []
+        )
     return bool({"child_ref", "case_id"} & set(schema.get("properties", {})))
 
 
@@ -55,7 +57,9 @@ def child_record_routes(gateway: Gateway) -> dict[tuple[str, str], dict[str, Any
     found = {}
     for path, item in doc["paths"].items():
         for method, op in item.items():
-            ok = next((v for k, v in op.get("responses", {}).items() if k.startswith("2")), {})
+            ok: dict[str, Any] = next(
+                (v for k, v in op.get("responses", {}).items() if k.startswith("2")), {}
+            )
             schema = ok.get("content", {}).get("application/json", {}).get("schema", {})
             if schema and _names_child(schema, components):
                 found[(method.upper(), path)] = op
@@ -74,7 +78,8 @@ async def entries_by(log: AuditLog, actor: str) -> list[Any]:
 async def test_every_route_that_shows_a_child_is_audited(gateway: Gateway) -> None:
     routes = child_record_routes(gateway)
     assert ("GET", "/v1/reports/{report_id}") in routes  # the check itself sees them
-    assert ("GET", "/v1/notifications") in routes and ("GET", "/v1/welfare-checks") in routes
+    assert ("GET", "/v1/notifications") in routes
+    assert ("GET", "/v1/welfare-checks") in routes
     unaudited = [key for key, op in routes.items() if AUDIT_KEY not in op]
     assert unaudited == []
 
@@ -97,7 +102,8 @@ async def test_every_route_that_shows_a_child_is_audited(gateway: Gateway) -> No
         recorded = {
             e.child_ref or e.object_id for e in new if e.child_ref or e.object_type == "case"
         }
-        assert recorded == named and (named or len(new) == 1), (key, named, new)
+        assert recorded == named, (key, named, new)
+        assert named or len(new) == 1, (key, named, new)
         assert {e.action for e in new} == {op[AUDIT_KEY]["action"]}
 
 
@@ -114,7 +120,8 @@ async def test_a_refused_look_is_audited_too_and_the_auditor_can_filter(
     assert {e["actor"] for e in by_child} >= {"teacher1"}
     assert all(e["child_ref"] == read["child_ref"] for e in by_child)
     refused = (await gateway.get("auditor1", "/v1/audit", outcome="not_found")).json()
-    assert refused and {e["outcome"] for e in refused} == {"not_found"}
+    assert refused
+    assert {e["outcome"] for e in refused} == {"not_found"}
     assert (await gateway.get("teacher1", "/v1/audit")).status_code == 403
 
 
@@ -131,7 +138,8 @@ async def test_logins_and_permission_changes_are_audited(gateway: Gateway) -> No
     ).status_code == 200
     entries = (await gateway.get("auditor1", "/v1/audit", limit=1000)).json()
     logins = [(e["actor"], e["outcome"]) for e in entries if e["action"] == "login"]
-    assert ("officer1", "denied") in logins and ("officer1", "allowed") in logins
+    assert ("officer1", "denied") in logins
+    assert ("officer1", "allowed") in logins
     changes = [e for e in entries if e["action"] == "permission_change"]
     assert any(e["object_id"] == "teacher2" and e["actor"] == "admin1" for e in changes)
     assert (await gateway.get("auditor1", "/v1/audit/verify")).json()["ok"] is True
@@ -157,7 +165,8 @@ async def test_pages_follow_the_link_header_and_filters_apply_in_the_store(
         url = r.links.get("next", {}).get("url", "")
         params = None  # the next link carries every parameter
     assert [e["seq"] for e in seen] == sorted((e["seq"] for e in seen), reverse=True)
-    assert len(seen) == 3 and {e["actor"] for e in seen} == {"pager1"}
+    assert len(seen) == 3
+    assert {e["actor"] for e in seen} == {"pager1"}
     last = await gateway.get("auditor1", "/v1/audit", actor="pager1", limit=3)
     assert "link" not in last.headers  # the last page announces no next one
     until = (await gateway.get("auditor1", "/v1/audit", until=start.isoformat())).json()
@@ -191,7 +200,8 @@ async def test_an_entry_of_the_old_unkeyed_format_is_listed_not_a_500(gateway: G
     old |= {"outcome": "allowed", "trace_id": None}
     await audit_of(gateway).store.insert(ENTRIES_C, old)
     r = await gateway.get("auditor1", "/v1/audit", actor="legacy")
-    assert r.status_code == 200 and [e["chain"] for e in r.json()] == [""]
+    assert r.status_code == 200
+    assert [e["chain"] for e in r.json()] == [""]
 
 
 async def test_times_at_the_edge_of_the_calendar_bound_nothing(gateway: Gateway) -> None:
@@ -241,7 +251,8 @@ async def test_an_intact_trail_verifies_incrementally_and_in_full(gateway: Gatew
         result = await _verify(gateway, full=full)
         assert result["ok"] is True, result
         [mine] = [c for c in result["chains"] if c["chain"] == log.chain]
-        assert mine["checkpoint_seq"] >= 6 and mine["problem"] is None
+        assert mine["checkpoint_seq"] >= 6
+        assert mine["problem"] is None
     incremental = (await _verify(gateway))["chains"]
     assert sum(c["checked"] for c in incremental) < log.head[0]  # not every entry again
 
@@ -251,7 +262,7 @@ async def test_a_deleted_middle_entry_is_named_missing(gateway: Gateway) -> None
     await log.store.delete(ENTRIES_C, entry_id(log.chain, 4))
     # Before the checkpoint: only the full check walks that far back.
     assert _problems(await _verify(gateway, full=True)) == {log.chain: (4, "missing")}
-    assert (await _verify(gateway))["ok"] is True  # what incremental does not prove (README)
+    assert (await _verify(gateway))["ok"] is True  # what incremental does not prove (docs/audit.md)
     event = Event(actor="late", action="read", object_type="report")
     for _ in range(3):
         await log.append(event)
@@ -326,7 +337,8 @@ async def test_the_audit_stream_refuses_delete_and_purge(gateway: Gateway, admin
     await _trail(gateway, 1)
     js = admin_bus.js  # not even NATS's admin identity may
     info = await js.stream_info("AUDIT")
-    assert info.config.deny_delete and info.config.deny_purge
+    assert info.config.deny_delete
+    assert info.config.deny_purge
     with pytest.raises(nats.js.errors.APIError):
         await js.purge_stream("AUDIT")
     with pytest.raises(nats.js.errors.APIError):
@@ -340,7 +352,8 @@ async def test_verify_without_nats_is_a_503_not_a_500(
     await gateway.auth("auditor1")
     nats_server.kill("nats")
     r = await gateway.get("auditor1", "/v1/audit/verify")
-    assert r.status_code == 503 and r.headers["Retry-After"]
+    assert r.status_code == 503
+    assert r.headers["Retry-After"]
 
 
 def _key(gateway: Gateway) -> str:
@@ -369,7 +382,9 @@ async def test_concurrent_appends_in_one_instance_form_one_unbroken_chain(
 async def test_two_gateway_instances_append_at_once_on_one_store(gateway: Gateway) -> None:
     first = gateway.apps["gateway"]
     services = {n: a for n, a in gateway.apps.items() if n != "gateway"}
-    transports = {n: httpx.ASGITransport(app=a) for n, a in services.items()}
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        n: httpx.ASGITransport(app=a) for n, a in services.items()
+    }
     second = create_app(first.state.settings, transports=transports)  # same store
     async with second.router.lifespan_context(second):
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://gw2")
@@ -385,7 +400,9 @@ async def test_two_gateway_instances_append_at_once_on_one_store(gateway: Gatewa
             answers = await asyncio.gather(*reads, *writes)
             assert {r.status_code for r in answers[: len(reads)]} == {200}
             a, b = first.state.audit, second.state.audit
-            assert a.chain != b.chain and a.head[0] >= 40 and b.head[0] >= 40
+            assert a.chain != b.chain
+            assert a.head[0] >= 40
+            assert b.head[0] >= 40
             await first.state.audit_checkpoints.publish_now()
             await second.state.audit_checkpoints.publish_now()
             for full in (False, True):
@@ -416,7 +433,8 @@ async def test_a_named_chain_resumes_after_a_restart_and_cannot_be_forked(
         await before.append(event)
     result = (await verify(after, js=gateway.apps["gateway"].state.bus.js, full=True)).model_dump()
     [chain] = [c for c in result["chains"] if c["chain"] == "gw-a"]
-    assert chain["problem"] is None and chain["last_seq"] == 3
+    assert chain["problem"] is None
+    assert chain["last_seq"] == 3
 
 
 async def test_the_benchmark_runs_on_a_small_trail(declared: Platform, tmp_path: Path) -> None:
@@ -439,10 +457,12 @@ async def test_an_erasure_by_retention_is_audited_once(gateway: Gateway) -> None
         return [e for e in found.json() if e["action"] == "erase"]
 
     [entry] = await eventually(entries)
-    assert entry["actor"] == "system:retention" and "2 report" in entry["purpose"]
+    assert entry["actor"] == "system:retention"
+    assert "2 report" in entry["purpose"]
     # The second delivery has been handled (acked) and added nothing.
     info = await gateway.apps["gateway"].state.bus.js.consumer_info("SCHOOL", "gateway-erasures")
-    assert info.num_pending == 0 and info.num_ack_pending == 0
+    assert info.num_pending == 0
+    assert info.num_ack_pending == 0
     assert len(await entries()) == 1
 
 

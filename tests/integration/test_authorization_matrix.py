@@ -6,6 +6,7 @@ expected status in each cell. A new endpoint without an entry here fails the tes
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def new_client(client_id: str) -> dict[str, str]:
     }
 
 
-def report_body(w: World, role: Role, own: bool) -> Request:
+def report_body(w: World, _role: Role, own: bool) -> Request:
     school = "sch-01" if own else "sch-10"
     body = {**REPORT, "school_id": school, "student": {"name": next_name(w, "Matrix ")}}
     return "POST", "/v1/reports", {"json": body}
@@ -217,12 +218,13 @@ async def build_world(gw: Gateway) -> World:
     await school.bus.publish(poison_report())
 
     async def letter() -> list[dict[str, Any]]:
-        return (await gw.get("admin1", "/v1/admin/dead-letters")).json()
+        found: list[dict[str, Any]] = (await gw.get("admin1", "/v1/admin/dead-letters")).json()
+        return found
 
     dead = (await eventually(letter))[0]["id"]
     notices: dict[str, str] = {}
     for user in ("officer1", "social1", "dispatcher1"):
-        inbox = await eventually(lambda u=user: _inbox(gw, u))
+        inbox = await eventually(functools.partial(_inbox, gw, user))
         notices[user] = inbox[0]["id"]
     return World(
         own_report=own,
@@ -240,7 +242,8 @@ async def build_world(gw: Gateway) -> World:
 
 
 async def _inbox(gw: Gateway, user: str) -> list[dict[str, Any]]:
-    return (await gw.get(user, "/v1/notifications")).json()
+    entries: list[dict[str, Any]] = (await gw.get(user, "/v1/notifications")).json()
+    return entries
 
 
 def expected(cell: Cell, allowed: list[str] | None, role: Role, own: bool) -> int:
@@ -333,7 +336,8 @@ async def test_a_linked_report_from_another_school_opens_only_what_each_role_nee
             assert {t["id"] for t in tasks.json()} == theirs
             assert all(set(t) == set(TaskFeedbackView.model_fields) for t in tasks.json())
             for word in foreign:
-                assert word not in case.text and word not in tasks.text, (row.user, word)
+                assert word not in case.text, (row.user, word)
+                assert word not in tasks.text, (row.user, word)
         else:
             assert set(case.json()["report_ids"]) == {own, linked}
             assert set(case.json()["school_ids"]) == {"sch-01", "sch-10"}
@@ -342,9 +346,11 @@ async def test_a_linked_report_from_another_school_opens_only_what_each_role_nee
 
     # Her own task list (no case_id) is feedback too; school 1's teacher sees nothing of hers.
     mine = (await gateway.get("teacher10", "/v1/tasks")).json()
-    assert {t["id"] for t in mine} == theirs and "assignee_user_id" not in mine[0]
+    assert {t["id"] for t in mine} == theirs
+    assert "assignee_user_id" not in mine[0]
     first_school = (await gateway.get("teacher1", f"/v1/cases/{case_id}")).json()
-    assert first_school["report_ids"] == [own] and linked not in str(first_school)
+    assert first_school["report_ids"] == [own]
+    assert linked not in str(first_school)
 
     # Each of those reads is audited against the child, as every read of a case is.
     log: AuditLog = gateway.apps["gateway"].state.audit

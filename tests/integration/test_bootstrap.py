@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -32,15 +33,17 @@ def bootstrap(store_url: str, password: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.usefixtures("declared")
 async def test_the_first_admin_is_created_once_and_can_log_in(
-    tmp_path: Path, nats_url: str, declared: object, nats_login: NatsLogin
+    tmp_path: Path, nats_url: str, nats_login: NatsLogin
 ) -> None:
     store_url = f"sqlite:///{tmp_path / 'gateway.db'}"
     assert bootstrap(store_url, "short").returncode != 0
     first = bootstrap(store_url, "a-long-admin-password")
     assert first.returncode == 0, first.stderr
     again = bootstrap(store_url, "another-long-password")
-    assert again.returncode != 0 and "already exists" in again.stderr
+    assert again.returncode != 0
+    assert "already exists" in again.stderr
 
     settings = Settings(
         **nats_login("gateway"),
@@ -49,7 +52,7 @@ async def test_the_first_admin_is_created_once_and_can_log_in(
         nats_url=nats_url,
         internal_signing_key=SECRETS["HULEI_GATEWAY_INTERNAL_SIGNING_KEY"],
         jwt_secret=SECRETS["HULEI_GATEWAY_JWT_SECRET"],
-        audit_key=SECRETS["HULEI_GATEWAY_AUDIT_KEY"],  # type: ignore[arg-type]
+        audit_key=SECRETS["HULEI_GATEWAY_AUDIT_KEY"],
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):

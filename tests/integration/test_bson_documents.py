@@ -5,7 +5,7 @@ the core flow runs on SQLite with every written document encoded as BSON on the 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -56,12 +56,12 @@ class _CheckedStore(_CheckedWriter):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
         async with self._store.transaction() as tx:
-            yield _CheckedWriter(tx, self._written)  # type: ignore[misc]
+            yield _CheckedWriter(tx, self._written)
 
 
 @pytest.fixture(autouse=True)
-def written(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every store the services and the gateway open is wrapped; yields the collections
+def written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every store the services and the gateway open is wrapped; returns the collections
     written to, so the test can tell it saw the writes it meant to check."""
     collections: list[str] = []
 
@@ -72,7 +72,7 @@ def written(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
             return _CheckedStore(await real(url), collections)
 
         monkeypatch.setattr(module, "open_store", checked)
-    yield collections
+    return collections
 
 
 async def test_every_document_of_the_core_flow_is_bson_encodable(

@@ -38,7 +38,7 @@ async def test_a_republished_event_is_stored_once(runtime: Runtime) -> None:
 async def test_handler_sees_each_event_and_the_consumer_acks_it(runtime: Runtime) -> None:
     seen: list[str] = []
 
-    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def effect(envelope: Envelope, _uow: UnitOfWork) -> None:
         seen.append(envelope.parse(ReportLinked).report_id)
 
     runtime.consume(SPEC, effect)
@@ -46,7 +46,7 @@ async def test_handler_sees_each_event_and_the_consumer_acks_it(runtime: Runtime
 
     async def all_acked() -> bool:
         info = await runtime.bus.js.consumer_info("CASES", SPEC.durable)
-        return info.num_pending == 0 and info.num_ack_pending == 0
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
     await eventually(all_acked)
     assert sorted(seen) == sorted(f"rep-{n}" for n in range(20))
@@ -94,14 +94,14 @@ async def test_a_poison_event_is_dead_lettered_and_does_not_block_the_next(
     assert message.headers is not None
     assert message.headers["Hulei-Original-Subject"] == "case.report.linked.v1"
     assert "ValueError" in message.headers["Hulei-Reason"]
-    assert Envelope.model_validate_json(message.data).id == poison.id
+    assert Envelope.model_validate_json(message.data or b"").id == poison.id
 
 
 async def test_a_duplicate_delivery_changes_nothing_the_second_time(runtime: Runtime) -> None:
     """Same event id, published without de-duplication (as after the window): applied once."""
     applied: list[str] = []
 
-    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def effect(envelope: Envelope, _uow: UnitOfWork) -> None:
         applied.append(envelope.id)
 
     runtime.consume(SPEC, effect)

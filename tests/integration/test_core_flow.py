@@ -21,7 +21,8 @@ async def test_a_report_becomes_a_case_two_tasks_and_notifications(gateway: Gate
     r = await gateway.file("teacher1", REPORT)
     assert r.status_code == 201, r.text
     report = r.json()
-    assert report["severity"] == "high" and report["case_id"] is None
+    assert report["severity"] == "high"
+    assert report["case_id"] is None
 
     tasks = await gateway.tasks_of(report["id"], 2)
     assert {(t["agency"], t["assignee_user_id"], t["assignee_org_id"]) for t in tasks} == {
@@ -31,7 +32,8 @@ async def test_a_report_becomes_a_case_two_tasks_and_notifications(gateway: Gate
     police = next(t for t in tasks if t["agency"] == "police")
 
     async def inbox(user: str) -> list[dict[str, Any]]:
-        return (await gateway.get(user, "/v1/notifications")).json()
+        entries: list[dict[str, Any]] = (await gateway.get(user, "/v1/notifications")).json()
+        return entries
 
     assert {n["task_id"] for n in await eventually(lambda: inbox("officer1"))} == {police["id"]}
 
@@ -47,7 +49,8 @@ async def test_a_report_becomes_a_case_two_tasks_and_notifications(gateway: Gate
     ack = await gateway.client.post(
         f"/v1/tasks/{police['id']}/ack", headers=await gateway.auth("officer1")
     )
-    assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"
+    assert ack.status_code == 200
+    assert ack.json()["status"] == "acknowledged"
     case = (await gateway.get("officer1", f"/v1/cases/{police['case_id']}")).json()
     assert [e["kind"] for e in case["chronology"]] == [
         "report_filed",
@@ -140,13 +143,16 @@ async def test_the_child_is_named_in_no_event_and_no_other_store(
     await gateway.tasks_of(r.json()["id"], 2)
     name, id_number = REPORT["student"]["name"], REPORT["student"]["id_number"]
     school_rows = await gateway.store("school_liaison").find("reports")
-    assert name not in str(school_rows) and id_number not in str(school_rows)  # sealed at rest
+    assert name not in str(school_rows)
+    assert id_number not in str(school_rows)
     for service in ("case_tracking", "notifications", "patrol"):
         for collection in ("cases", "tasks", "inbox", "welfare_checks", "processed_events"):
             rows = str(await gateway.store(service).find(collection))
-            assert name not in rows and id_number not in rows
+            assert name not in rows
+            assert id_number not in rows
     for stream in ("SCHOOL", "CASES"):
         info = await admin_bus.js.stream_info(stream)
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             data = (await admin_bus.js.get_msg(stream, seq)).data or b""
-            assert name.encode() not in data and id_number.encode() not in data
+            assert name.encode() not in data
+            assert id_number.encode() not in data

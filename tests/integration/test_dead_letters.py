@@ -39,7 +39,8 @@ async def test_admin_lists_and_replays_a_dead_letter_and_the_desks_are_told(
     await gateway.tasks_of(good.json()["id"], 2)
 
     async def letters() -> list[dict[str, Any]]:
-        return (await gateway.get("admin1", "/v1/admin/dead-letters")).json()
+        found: list[dict[str, Any]] = (await gateway.get("admin1", "/v1/admin/dead-letters")).json()
+        return found
 
     [letter] = await eventually(letters)
     assert letter["event_id"] == poison.id
@@ -89,11 +90,14 @@ async def test_a_replay_after_the_cause_is_fixed_applies_the_event_once(
     assert letter.deliveries == runtime.bus.max_deliver
 
     broken["yes"] = False
-    replay = {"replayer": runtime.bus, "seq": letter.id, "by": "admin1"}
-    assert await replay_dead_letter(runtime.bus, **replay) is not None
+
+    def replay() -> Any:
+        return replay_dead_letter(runtime.bus, replayer=runtime.bus, seq=letter.id, by="admin1")
+
+    assert await replay() is not None
     await eventually(lambda: runtime.store.get("applied", event.id))
     assert await list_dead_letters(runtime.bus) == []
-    assert await replay_dead_letter(runtime.bus, **replay) is None
+    assert await replay() is None
 
 
 async def test_a_store_outage_is_waited_out_not_dead_lettered(

@@ -122,7 +122,8 @@ def test_overlay_renders_the_whole_platform(rendered: dict[str, list[Obj]], over
     assert find(objects, "NetworkPolicy", "default-deny-all")["spec"]["podSelector"] == {}
     find(objects, "Ingress", "gateway")
     namespaces = {o["metadata"].get("namespace") for o in objects if o["kind"] != "Namespace"}
-    assert len(namespaces) == 1 and None not in namespaces
+    assert len(namespaces) == 1
+    assert None not in namespaces
 
 
 @overlays
@@ -224,7 +225,8 @@ def test_alerts_query_exported_metrics_and_say_what_to_do(
     assert {"HuleiNatsDown", "HuleiPostgresDown", "HuleiDeadLetters"} <= names
     for metric in ("hulei_dead_letters", "hulei_consumer_pending", "hulei_outbox_pending"):
         assert metric in exprs
-    assert "cnpg_collector_up" in exprs and 'up{job="nats-headless"}' in exprs
+    assert "cnpg_collector_up" in exprs
+    assert 'up{job="nats-headless"}' in exprs
 
 
 @overlays
@@ -715,7 +717,7 @@ def test_k8s_checks_catch_a_broken_manifest(
     objects = copy.deepcopy(rendered["dev"])
     breakage(objects)
     src = sources(objects, "dev", external)
-    run = {
+    run: Callable[[], list[str]] = {
         "hulei": lambda: dc.hulei_container_errors(objects, src),
         "ports": lambda: dc.port_errors(objects),
         "references": lambda: dc.reference_errors(objects, src),
@@ -1036,7 +1038,7 @@ def _as_server_user(root: Path, *args: str) -> list[str]:
     user = next(u for n in ("postgres", "nobody") if (u := _user(n)) is not None)
     for path in (root, *root.rglob("*")):
         os.chown(path, user.pw_uid, user.pw_gid)
-    os.chmod(root, 0o755)
+    os.chmod(root, 0o755)  # noqa: S103 - the unprivileged server must reach its files
     ids = [f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
     return ["setpriv", *ids, *args]
 

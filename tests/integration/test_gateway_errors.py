@@ -46,7 +46,8 @@ async def test_a_malformed_report_is_422_naming_the_field(
 
 async def test_an_unknown_school_is_422(gateway: Gateway) -> None:
     r = await gateway.file("teacher1", {**REPORT, "school_id": "sch-99"})
-    assert r.status_code == 422 and field_of(r) == ["school_id"]
+    assert r.status_code == 422
+    assert field_of(r) == ["school_id"]
     assert await stored_reports(gateway) == 0
 
 
@@ -116,8 +117,9 @@ async def test_only_the_assignee_acknowledges(gateway: Gateway) -> None:
     assert await ack("officer1", police["id"]) == 200  # twice is harmless
 
 
+@pytest.mark.usefixtures("declared")
 async def test_a_service_that_is_down_gives_503_with_retry_after(
-    tmp_path: Any, nats_url: str, declared: object, nats_login: NatsLogin
+    tmp_path: Any, nats_url: str, nats_login: NatsLogin
 ) -> None:
     settings = GatewaySettings(
         **nats_login("gateway"),

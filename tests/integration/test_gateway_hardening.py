@@ -63,7 +63,8 @@ async def test_the_event_loop_keeps_turning_while_passwords_are_checked(gateway:
     took = asyncio.get_running_loop().time() - start
     running = False
     await beat
-    assert health.status_code == 200 and in_flight > 0
+    assert health.status_code == 200
+    assert in_flight > 0
     # Relative, not absolute, so a slow machine does not matter: on the loop, the checks
     # stalled it for nearly the whole batch; off it, stalls are a small part of it.
     assert longest_stall < took / 2, f"loop stalled {longest_stall:.2f}s of {took:.2f}s"
@@ -77,7 +78,8 @@ async def test_an_attacker_elsewhere_does_not_lock_the_owner_out(gateway: Gatewa
         codes = [(await login(attacker, "officer3", "guess")).status_code for _ in range(5)]
         assert codes == [401, 401, 401, 429, 429]
         refused = await login(attacker, "officer3", "demo")  # even the right one must wait
-        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) >= 1
         assert (await login(owner, "officer3", "demo")).status_code == 200
 
 
@@ -95,7 +97,8 @@ async def test_password_spraying_from_one_address_is_stopped(gateway: Gateway) -
         for n in range(5):
             assert (await login(sprayer, f"user{n}", "Spring2026!")).status_code == 401
         stopped = await login(sprayer, "teacher1", "demo")
-        assert stopped.status_code == 429 and int(stopped.headers["Retry-After"]) >= 1
+        assert stopped.status_code == 429
+        assert int(stopped.headers["Retry-After"]) >= 1
         assert (await login(other, "teacher1", "demo")).status_code == 200
 
 
@@ -162,7 +165,8 @@ async def test_the_services_refuse_unsendable_json_too(gateway: Gateway) -> None
             content=b'{"description": NaN}',
             headers={"Content-Type": "application/json"},
         )
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "description"]
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "description"]
 
 
 async def test_audit_times_without_a_timezone_are_422_naming_the_parameter(
@@ -188,11 +192,12 @@ async def test_the_purpose_is_bounded_and_kept_in_the_audit_trail(gateway: Gatew
 
     purpose = "个案会商 " * 40  # 200 characters, not 200 bytes
     assert len(purpose) == 200
-    wire = {**headers, PURPOSE_HEADER: purpose.encode()}
+    wire: dict[str, Any] = {**headers, PURPOSE_HEADER: purpose.encode()}
     assert (await gateway.client.get("/v1/tasks", headers=wire)).status_code == 200
     entries = (await gateway.get("auditor1", "/v1/audit", actor="dispatcher1")).json()
     purposes = {e["purpose"] for e in entries}
-    assert purpose in purposes and not any(p and len(p) > 200 for p in purposes)
+    assert purpose in purposes
+    assert not any(p and len(p) > 200 for p in purposes)
 
 
 # --- 422s do not echo ---------------------------------------------------------------------------
@@ -204,11 +209,15 @@ async def test_a_422_names_the_field_and_rule_but_never_the_value(gateway: Gatew
     r = await gateway.call("teacher1", "POST", "/v1/reports", json=body)
     assert r.status_code == 422
     [error] = r.json()["detail"]
-    assert error["loc"] == ["body", "student", "id_number"] and "32" in error["msg"]
-    assert id_number not in r.text and "Li Ming" not in r.text and "input" not in error
+    assert error["loc"] == ["body", "student", "id_number"]
+    assert "32" in error["msg"]
+    assert id_number not in r.text
+    assert "Li Ming" not in r.text
+    assert "input" not in error
 
     # The services answer the same way (the gateway passes their 422s on).
     services: Services = gateway.apps["gateway"].state.services
     teacher = Principal(user_id="teacher1", role=Role.teacher, school_id="sch-01")
     direct = await services.call("school_liaison", "POST", "/reports", principal=teacher, json=body)
-    assert direct.status_code == 422 and id_number not in direct.text
+    assert direct.status_code == 422
+    assert id_number not in direct.text

@@ -26,7 +26,7 @@ from deploy.streams import declare
 from shared.bus import Bus
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, utcnow
-from shared.nats_auth import ADMIN, password_variable
+from shared.nats_auth import ADMIN, Credentials, password_variable
 from tests import deploy_checks as dc
 from tests.nats_deploy import Staged, stage
 
@@ -52,8 +52,8 @@ def running(staged: Staged, workdir: Path, env: dict[str, str]) -> Iterator[str]
         log.close()
 
 
-def login(staged: Staged, user: str) -> dict[str, str]:
-    return {"user": user, "password": staged.env[password_variable(user)]}
+def login(staged: Staged, user: str) -> Credentials:
+    return Credentials(user=user, password=staged.env[password_variable(user)])
 
 
 async def assert_refused_without_credentials_or_trust(url: str, staged: Staged) -> None:
@@ -134,7 +134,8 @@ async def test_the_kubernetes_nats_config_serves_tls_and_only_its_accounts(
         )
         try:
             await nc.flush(timeout=3)
-            assert nc.connected_url is not None and nc.connected_url.scheme == "tls"
+            assert nc.connected_url is not None
+            assert nc.connected_url.scheme == "tls"
         finally:
             await nc.close()
         await assert_refused_without_credentials_or_trust(url, staged)

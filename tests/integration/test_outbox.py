@@ -45,11 +45,14 @@ async def _empty(rt: Runtime) -> bool:
 
 
 async def test_a_rolled_back_unit_of_work_publishes_nothing(runtime: Runtime) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing() -> None:
         async with runtime.unit_of_work() as uow:
             await uow.tx.put("things", {"id": "t"})
             uow.emit(linked(1))
             raise RuntimeError("validation failed late")
+
+    with pytest.raises(RuntimeError, match="late"):
+        await failing()
     assert await runtime.store.find(COLLECTION) == []
     assert await runtime.store.get("things", "t") is None
     assert await messages(runtime) == 0

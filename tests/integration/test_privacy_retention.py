@@ -13,13 +13,17 @@ from typing import Any
 
 import httpx
 import jsonschema
+import pytest
 
+from services.school_liaison import store as school_store
 from services.school_liaison import vault
 from services.school_liaison.app import create_app
+from services.school_liaison.models import ChildKey, PendingErasure, Report
 from services.school_liaison.privacy import Sealer, new_data_key, seal
 from services.school_liaison.retention import sweep_retention
 from services.school_liaison.settings import Settings
 from shared.bus import Bus
+from shared.contracts.school import ReportCategory, Severity
 from shared.events import utcnow
 from shared.identity import Principal, Role
 from shared.web import INTERNAL_HEADER
@@ -109,7 +113,10 @@ async def _stored_bytes(gateway: Gateway, tmp_path: Path, store_backend: str) ->
     conn = await asyncpg.connect(url)
     try:
         tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        rows = [await conn.fetch(f"SELECT id, doc::text FROM {t['tablename']}") for t in tables]
+        rows = [
+            await conn.fetch(f"SELECT id, doc::text FROM {t['tablename']}")  # noqa: S608 - catalogue names
+            for t in tables
+        ]
     finally:
         await conn.close()
     return "".join(f"{r[0]} {r[1]}" for table in rows for r in table).encode()
@@ -159,7 +166,8 @@ async def test_closing_a_case_is_the_supervisors_once(gateway: Gateway) -> None:
         assert (await _close(gateway, case_id, SUPERVISOR, bad)).status_code == 422, bad
     closed = await _close(gateway, case_id, SUPERVISOR, "Counselling completed")
     assert closed.status_code == 200, closed.text
-    assert closed.json()["status"] == "closed" and closed.json()["closed_at"]
+    assert closed.json()["status"] == "closed"
+    assert closed.json()["closed_at"]
     assert closed.json()["chronology"][-1]["kind"] == "case_closed"
     assert (await _close(gateway, case_id, SUPERVISOR, "again")).status_code == 409
     case = (await gateway.get("officer1", f"/v1/cases/{case_id}")).json()
@@ -175,7 +183,8 @@ async def test_a_closed_case_past_retention_is_erased_and_the_child_starts_afres
     assert await store.get("child_keys", child) is not None
     assert (await _close(gateway, case_id, SUPERVISOR, "Family supported")).status_code == 200
     pending = await eventually(lambda: _pending(gateway, child))
-    assert pending["closed_case_ids"] == [case_id] and pending["closed_at"]
+    assert pending["closed_case_ids"] == [case_id]
+    assert pending["closed_at"]
 
     runtime = gateway.apps["school_liaison"].state.runtime
     assert await sweep_retention(runtime, now=utcnow()) == []  # not due yet
@@ -186,7 +195,8 @@ async def test_a_closed_case_past_retention_is_erased_and_the_child_starts_afres
         view = await _view(gateway, user, rid)
         assert set(view) == PUBLIC | {"erased_at"}, user
     stored = await store.get("reports", rid)
-    assert stored["sealed"] is None and stored["category"] == "self_harm"  # still counted
+    assert stored["sealed"] is None
+    assert stored["category"] == "self_harm"
     assert await store.get("child_keys", child) is None
     assert await store.get("pending_erasures", child) is None
     assert await store.get("idempotency_keys", "teacher1:first-report") is None
@@ -201,7 +211,8 @@ async def test_a_closed_case_past_retention_is_erased_and_the_child_starts_afres
         return dict(json.loads(msg.data or b"{}"))
 
     event = await eventually(erased_event)
-    assert event["data"]["child_ref"] == child and event["data"]["reports_erased"] == 1
+    assert event["data"]["child_ref"] == child
+    assert event["data"]["reports_erased"] == 1
 
     again = await _file_and_link(gateway)
     assert again["child_ref"] == child
@@ -217,7 +228,8 @@ async def test_a_new_report_after_closure_cancels_the_erasure(gateway: Gateway) 
     await eventually(lambda: _pending(gateway, child))
     newer = await _file_and_link(gateway)
     pending = await _pending(gateway, child)
-    assert pending is not None and pending["closed_at"] is None
+    assert pending is not None
+    assert pending["closed_at"] is None
 
     runtime = gateway.apps["school_liaison"].state.runtime
     assert await sweep_retention(runtime, now=_past_retention(gateway)) == []
@@ -225,8 +237,9 @@ async def test_a_new_report_after_closure_cancels_the_erasure(gateway: Gateway) 
         assert (await _view(gateway, "teacher1", rid))["student"] == STUDENT
 
 
+@pytest.mark.usefixtures("declared")
 async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(
-    nats_url: str, store_url: StoreUrl, declared: object, nats_login: NatsLogin
+    nats_url: str, store_url: StoreUrl, nats_login: NatsLogin
 ) -> None:
     settings = Settings(
         **nats_login("school_liaison"),
@@ -243,24 +256,30 @@ async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(
         store = app.state.runtime.store
         sealer: Sealer = app.state.sealer
         key, child, closed_at = new_data_key(), "child-due", utcnow() - timedelta(days=2)
+        sealed = seal({"x": 1}, data_key=key, record_id="rep-due")
+        report = Report(
+            id="rep-due",
+            school_id="sch-01",
+            category=ReportCategory.truancy,
+            severity=Severity.medium,
+            immediate_danger=False,
+            child_ref=child,
+            community_officer_id="officer1",
+            social_org_id="org-1",
+            case_id="case-due",
+            filed_by="teacher1",
+            filed_at=closed_at - timedelta(days=1),
+            sealed=sealed,
+            seal_v=vault.SEAL_VERSION,
+        )
+        child_key = ChildKey(
+            child_ref=child, wrapped=sealer.wrap(key, child_ref=child), created_at=report.filed_at
+        )
+        pending = PendingErasure(child_ref=child, closed_at=closed_at, closed_case_ids=["case-due"])
         async with store.transaction() as tx:
-            await tx.insert(
-                "child_keys", {"id": child, "wrapped": sealer.wrap(key, child_ref=child)}
-            )
-            await tx.insert(
-                "reports",
-                {
-                    "id": "rep-due",
-                    "child_ref": child,
-                    "case_id": "case-due",
-                    "sealed": seal({"x": 1}, data_key=key, record_id="rep-due"),
-                    "seal_v": vault.SEAL_VERSION,
-                },
-            )
-            await tx.insert(
-                "pending_erasures",
-                {"id": child, "closed_at": closed_at.isoformat(), "closed_case_ids": ["case-due"]},
-            )
+            await school_store.insert_child_key(tx, key=child_key)
+            await school_store.insert_report(tx, report=report)
+            await school_store.put_pending_erasure(tx, pending=pending)
 
         async def erased() -> bool:
             return await store.get("child_keys", child) is None

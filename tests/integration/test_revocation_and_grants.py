@@ -7,8 +7,7 @@ import hashlib
 from typing import Any
 
 from gateway.audit import AuditLog
-from services.school_liaison import domain
-from services.school_liaison import store as school_db
+from services.school_liaison import domain, store
 from services.school_liaison.privacy import fingerprint_key
 from shared.contracts.school import ReportCreate
 from tests.integration.test_gateway_security import client_token
@@ -74,7 +73,8 @@ async def test_a_rotated_client_secret_ends_the_old_secret_and_its_tokens(gatewa
     old = await client_token(gateway, "ngo-cms", old_secret)
     assert await works(gateway, old)
     rotated = await gateway.call("admin1", "POST", "/v1/admin/clients/ngo-cms/secret")
-    assert rotated.status_code == 200 and rotated.json()["client_secret"] != old_secret
+    assert rotated.status_code == 200
+    assert rotated.json()["client_secret"] != old_secret
     assert not await works(gateway, old)
     form = {"grant_type": "client_credentials", "client_id": "ngo-cms", "client_secret": old_secret}
     assert (await gateway.client.post("/v1/auth/token", data=form)).status_code == 401
@@ -112,7 +112,9 @@ async def test_a_wide_grant_is_audited_as_privileged_and_reaches_the_auditors_de
     notices = await eventually(lambda: _at_least(on_the_desk, 3))
     assert all(n["recipient"] == "role:auditor" for n in notices)
     titles = " ".join(n["title"] for n in notices)
-    assert "desk9" in titles and "dispatcher" in titles and "sch-02" in titles
+    assert "desk9" in titles
+    assert "dispatcher" in titles
+    assert "sch-02" in titles
     assert "client:station-bot" in titles
     admin_inbox = (await gateway.get("admin1", "/v1/notifications")).json()
     assert not [n for n in admin_inbox if n["kind"] == "privileged_grant"]
@@ -128,15 +130,16 @@ async def _at_least(probe: Any, count: int) -> list[dict[str, Any]]:
 
 async def test_the_stored_fingerprint_is_keyed(gateway: Gateway) -> None:
     assert (await gateway.file("teacher1", REPORT, key="fp-1")).status_code == 201
-    record = await school_db.get_idempotency(
+    record = await store.get_idempotency(
         gateway.store("school_liaison"), user_id="teacher1", key="fp-1"
     )
     assert record is not None
     body = ReportCreate.model_validate(REPORT)
-    assert record["fingerprint"] != hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    assert record.fingerprint != hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     sealer = gateway.apps["school_liaison"].state.sealer  # holds the key derived from PII_KEY
-    assert record["fingerprint"] == domain.request_fingerprint(body, key=sealer.fingerprint_key)
+    assert record.fingerprint == domain.request_fingerprint(body, key=sealer.fingerprint_key)
     other = domain.request_fingerprint(body, key=fingerprint_key(b"\x01" * 32))
-    assert other != record["fingerprint"]
+    assert other != record.fingerprint
     replay = await gateway.file("teacher1", REPORT, key="fp-1")  # same body: still replayed
-    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"

@@ -104,22 +104,30 @@ async def test_transaction_commits_all_writes_together(store: Store) -> None:
 
 async def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
     await store.put("b", {"id": "kept", "v": 1})
-    with pytest.raises(RuntimeError):
+
+    async def failing() -> None:
         async with store.transaction() as tx:
             await tx.insert("a", {"id": "1"})
             await tx.put("b", {"id": "kept", "v": 2})
             await tx.delete("b", "kept")
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await failing()
     assert await store.get("a", "1") is None
     assert await store.get("b", "kept") == {"id": "kept", "v": 1}
 
 
 async def test_a_duplicate_inside_a_transaction_rolls_it_back(store: Store) -> None:
     await store.insert("keys", {"id": "k"})
-    with pytest.raises(DuplicateKeyError):
+
+    async def duplicate() -> None:
         async with store.transaction() as tx:
             await tx.insert("reports", {"id": "r1"})
             await tx.insert("keys", {"id": "k"})
+
+    with pytest.raises(DuplicateKeyError):
+        await duplicate()
     assert await store.get("reports", "r1") is None
 
 
@@ -134,10 +142,13 @@ async def test_ensure_index_is_idempotent_and_queries_still_work(store: Store) -
 async def test_a_collection_first_seen_in_a_failed_transaction_is_usable_after(
     store: Store,
 ) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing() -> None:
         async with store.transaction() as tx:
             await tx.insert("fresh", {"id": "1"})
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await failing()
     async with store.transaction() as tx:
         await tx.insert("fresh", {"id": "2"})
     assert [d["id"] for d in await store.find("fresh")] == ["2"]
@@ -202,10 +213,14 @@ async def test_a_unique_index_refuses_a_second_document_with_the_same_values(sto
     await store.insert("accounts", {"id": "c", "email": "y@example.org"})
     with pytest.raises(DuplicateKeyError):
         await store.put("accounts", {"id": "c", "email": "x@example.org"})
-    with pytest.raises(DuplicateKeyError):
+
+    async def duplicate() -> None:
         async with store.transaction() as tx:
             await tx.insert("accounts", {"id": "d", "email": "z@example.org"})
             await tx.put("accounts", {"id": "e", "email": "z@example.org"})
+
+    with pytest.raises(DuplicateKeyError):
+        await duplicate()
     assert await store.get("accounts", "d") is None
     assert await store.get("accounts", "c") == {"id": "c", "email": "y@example.org"}
 

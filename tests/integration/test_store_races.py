@@ -54,7 +54,8 @@ async def test_a_migration_runs_once_and_is_recorded(replicas: tuple[Store, Stor
     assert await migrate(a, component="svc", migrations=plan) == []
     assert len(runs) == 1
     record = await a.get(COLLECTION, "svc:1")
-    assert record is not None and record["status"] == "applied"
+    assert record is not None
+    assert record["status"] == "applied"
     assert record["description"] == "things by kind"
 
 
@@ -64,7 +65,7 @@ async def test_replicas_starting_together_run_a_step_once(replicas: tuple[Store,
     runs: list[str] = []
 
     def plan(name: str) -> list[Migration]:
-        async def step(store: Store) -> None:
+        async def step(_store: Store) -> None:
             runs.append(name)
             started.set()
             await release.wait()
@@ -87,13 +88,13 @@ async def test_a_failed_step_is_tried_again_at_the_next_start(
 ) -> None:
     a, _ = replicas
 
-    async def broken(store: Store) -> None:
+    async def broken(_store: Store) -> None:
         raise RuntimeError("disk full")
 
-    async def fixed(store: Store) -> None:
+    async def fixed(_store: Store) -> None:
         return None
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         await migrate(a, component="svc", migrations=[Migration(1, "x", broken)])
     assert await a.get(COLLECTION, "svc:1") is None
     assert await migrate(a, component="svc", migrations=[Migration(1, "x", fixed)]) == [1]
@@ -108,7 +109,7 @@ async def test_a_step_left_running_by_a_dead_process_is_taken_over(
         {"id": "svc:1", "status": "running", "owner": "dead", "claimed_at": time.time() - 3600},
     )
 
-    async def step(store: Store) -> None:
+    async def step(_store: Store) -> None:
         return None
 
     plan = [Migration(1, "x", step)]
@@ -116,9 +117,9 @@ async def test_a_step_left_running_by_a_dead_process_is_taken_over(
 
 
 async def test_versions_out_of_order_are_refused(replicas: tuple[Store, Store]) -> None:
-    async def step(store: Store) -> None:
+    async def step(_store: Store) -> None:
         return None
 
-    with pytest.raises(ValueError):
-        backwards = [Migration(2, "b", step), Migration(1, "a", step)]
+    backwards = [Migration(2, "b", step), Migration(1, "a", step)]
+    with pytest.raises(ValueError, match="increasing"):
         await migrate(replicas[0], component="svc", migrations=backwards)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.case_tracking.access import may_acknowledge, may_close, may_see_case, task_filter
 from services.case_tracking.domain import (
     PLANS,
     RESPONSE_TIME,
@@ -14,11 +15,7 @@ from services.case_tracking.domain import (
     Task,
     acknowledge,
     close_case,
-    may_acknowledge,
-    may_close,
-    may_see_case,
     take_report,
-    task_filter,
 )
 from shared.contracts.cases import Agency, CaseStatus, TaskStatus
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
@@ -299,7 +296,9 @@ def test_a_matching_report_neither_flags_nor_clears_the_review() -> None:
 def test_a_first_report_with_a_mismatch_flags_the_new_case() -> None:
     # A closed case's child may have sealed reports left: the next report opens a new case.
     intake = first(report(identity_mismatch=True))
-    assert intake.opened and intake.case.identity_review and intake.identity_flagged
+    assert intake.opened
+    assert intake.case.identity_review
+    assert intake.identity_flagged
 
 
 def _tasks() -> tuple[Task, Task]:
@@ -379,7 +378,8 @@ def test_close_case_records_who_why_and_when_without_mutating_the_case() -> None
     assert closed.chronology[:-1] == before.chronology
     last = closed.chronology[-1]
     assert (last.kind, last.at) == ("case_closed", T1)
-    assert "supervisor-1" in last.text and "counselling done" in last.text
+    assert "supervisor-1" in last.text
+    assert "counselling done" in last.text
     assert case == before
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.case_tracking.access import task_scope
 from services.case_tracking.domain import Case, Task
-from services.case_tracking.views import case_view, task_scope, task_view
+from services.case_tracking.views import case_view, task_view
 from shared.contracts.cases import (
     CaseFeedbackView,
     CaseView,
@@ -71,7 +72,8 @@ def test_the_first_school_does_not_see_the_second_schools_report_either() -> Non
     assert isinstance(view, CaseFeedbackView)
     assert view.report_ids == ["rep-1"]
     assert {t.report_id for t in view.tasks} == {"rep-1"}
-    assert "truancy" not in view.model_dump_json() and "identity" not in view.model_dump_json()
+    assert "truancy" not in view.model_dump_json()
+    assert "identity" not in view.model_dump_json()
 
 
 @pytest.mark.parametrize("principal", AGENCIES_AND_DESK, ids=lambda p: p.role.value)
@@ -92,7 +94,8 @@ def test_school_staff_get_tasks_without_assignees_and_only_their_schools() -> No
     shown = task_view(TEACHER_2, tasks[2])
     assert isinstance(shown, TaskFeedbackView)
     dumped = shown.model_dump()
-    assert "assignee_user_id" not in dumped and "acknowledged_by" not in dumped
+    assert "assignee_user_id" not in dumped
+    assert "acknowledged_by" not in dumped
     assert (dumped["case_id"], dumped["child_ref"]) == (tasks[2].case_id, tasks[2].child_ref)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,13 @@ from gateway.audit_keys import AuditKeys
 
 pytestmark = pytest.mark.unit
 
-DOC = {"id": "gw:000000000001", "chain": "gw", "seq": 1, "actor": "a", "prev_mac": "0" * 64}
+DOC: dict[str, Any] = {
+    "id": "gw:000000000001",
+    "chain": "gw",
+    "seq": 1,
+    "actor": "a",
+    "prev_mac": "0" * 64,
+}
 
 
 def test_the_mac_depends_on_the_key_and_on_every_field() -> None:
@@ -27,5 +34,6 @@ def test_the_mac_depends_on_the_key_and_on_every_field() -> None:
 
 def test_entry_and_checkpoint_keys_are_distinct_derivations() -> None:
     keys = AuditKeys.derive("k" * 40)
-    assert keys.entry != keys.checkpoint and b"k" * 32 not in (keys.entry, keys.checkpoint)
+    assert keys.entry != keys.checkpoint
+    assert b"k" * 32 not in (keys.entry, keys.checkpoint)
     assert keys.sign("gw", 1, "m") != AuditKeys.derive("l" * 40).sign("gw", 1, "m")

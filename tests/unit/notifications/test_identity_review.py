@@ -19,5 +19,6 @@ def test_the_supervisor_desk_is_told_which_case_and_report() -> None:
         "case-1",
     )
     assert SUPERVISOR_DESK == "role:supervisor"
-    assert "rep-2" in notice.title and "sch-10" in notice.title
+    assert "rep-2" in notice.title
+    assert "sch-10" in notice.title
     assert (notice.task_id, notice.due_at) == (None, None)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from services.school_liaison.domain import (
-    PendingErasure,
     cancel_erasure,
     erasure_due,
     only_closed_cases,
     record_closure,
     retention_expired,
 )
+from services.school_liaison.models import PendingErasure, Report
+from shared.contracts.school import ReportCategory, Severity
 
 pytestmark = pytest.mark.unit
 
@@ -23,8 +23,21 @@ RETENTION = timedelta(days=1095)
 CHILD = "child-abc"
 
 
-def report(case_id: str | None, *, sealed: str | None = "blob") -> dict[str, Any]:
-    return {"id": f"rep-{case_id}", "child_ref": CHILD, "case_id": case_id, "sealed": sealed}
+def report(case_id: str | None, *, sealed: str | None = "blob") -> Report:
+    return Report(
+        id=f"rep-{case_id}",
+        school_id="sch-1",
+        category=ReportCategory.truancy,
+        severity=Severity.medium,
+        immediate_danger=False,
+        child_ref=CHILD,
+        community_officer_id="officer-1",
+        social_org_id="org-1",
+        case_id=case_id,
+        filed_by="teacher-1",
+        filed_at=T0,
+        sealed=sealed,
+    )
 
 
 def closed(case_id: str = "case-1", at: datetime = T0) -> PendingErasure:
@@ -106,7 +119,7 @@ def test_not_due_once_a_new_report_cancelled_it() -> None:
     [report(None), report("case-2")],
     ids=["not-linked-yet", "in-a-newer-open-case"],
 )
-def test_a_report_outside_the_closed_cases_holds_the_erasure_back(newer: dict[str, Any]) -> None:
+def test_a_report_outside_the_closed_cases_holds_the_erasure_back(newer: Report) -> None:
     """The report raced the closure (filed before school_liaison heard of it, or taken into
     a new case after it): the cancellation could not see it, this check does."""
     reports = [report("case-1"), newer]

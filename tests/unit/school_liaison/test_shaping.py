@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from services.school_liaison.domain import (
     report_disclosure,
     shape_report,
 )
+from services.school_liaison.models import Report
 from shared.contracts.school import ReportView, StudentDetails
 from shared.identity import Principal, Role
 
@@ -20,21 +22,23 @@ pytestmark = pytest.mark.unit
 
 SCHOOL = "school-1"
 ORG = "org-1"
-REPORT: dict[str, Any] = {
-    "id": "rep-1",
-    "school_id": SCHOOL,
-    "category": "self_harm",
-    "severity": "critical",
-    "immediate_danger": False,
-    "child_ref": "child-abc",
-    "community_officer_id": "officer-1",
-    "social_org_id": ORG,
-    "case_id": "case-1",
-    "filed_by": "teacher-1",
-    "filed_at": "2024-02-01T09:00:00+00:00",
-    "sealed": "b64-blob",
-    "seal_v": 2,
-}
+REPORT = Report.model_validate(
+    {
+        "id": "rep-1",
+        "school_id": SCHOOL,
+        "category": "self_harm",
+        "severity": "critical",
+        "immediate_danger": False,
+        "child_ref": "child-abc",
+        "community_officer_id": "officer-1",
+        "social_org_id": ORG,
+        "case_id": "case-1",
+        "filed_by": "teacher-1",
+        "filed_at": "2024-02-01T09:00:00+00:00",
+        "sealed": "b64-blob",
+        "seal_v": 2,
+    }
+)
 STUDENT = StudentDetails.model_validate(
     {
         "name": "Zhang Wei",
@@ -80,7 +84,7 @@ def test_report_disclosure(principal: Principal, expected: Disclosure | None) ->
     assert readable is (expected is not None)
 
 
-def _shaped(disclosure: Disclosure, report: dict[str, Any] | None = None) -> dict[str, Any]:
+def _shaped(disclosure: Disclosure, report: Report | None = None) -> dict[str, Any]:
     view = shape_report(report or REPORT, PRIVATE, disclosure)
     ReportView.model_validate(view)  # every shape is a valid answer of the contract
     return view
@@ -105,7 +109,8 @@ def test_social_worker_sees_name_and_family_contact_but_no_id_number() -> None:
 def test_station_desk_sees_no_description_and_no_student() -> None:
     view = _shaped(Disclosure.minimal)
     assert set(view) == PUBLIC
-    assert "Zhang" not in str(view) and "goodbye" not in str(view)
+    assert "Zhang" not in str(view)
+    assert "goodbye" not in str(view)
 
 
 @pytest.mark.parametrize("disclosure", list(Disclosure))
@@ -117,7 +122,9 @@ def test_internal_fields_never_leave(disclosure: Disclosure) -> None:
 
 @pytest.mark.parametrize("disclosure", list(Disclosure))
 def test_erased_report_shows_when_and_no_details_to_anyone(disclosure: Disclosure) -> None:
-    erased = {**REPORT, "sealed": None, "erased_at": "2030-01-01T00:00:00+00:00"}
+    erased = REPORT.model_copy(
+        update={"sealed": None, "erased_at": datetime(2030, 1, 1, tzinfo=UTC)}
+    )
     view = shape_report(erased, None, disclosure)
     assert set(view) == PUBLIC | {"erased_at"}
     ReportView.model_validate(view)

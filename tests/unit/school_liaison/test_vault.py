@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from services.school_liaison import vault
+from services.school_liaison.models import Report
 from services.school_liaison.privacy import WRAP_V2, Sealer, new_data_key, unseal
+from shared.contracts.school import ReportCategory, Severity
 from shared.store import Doc, DuplicateKeyError
 
 pytestmark = pytest.mark.unit
@@ -45,6 +47,24 @@ def _tx(**kw: Any) -> Any:
     return FakeTx(**kw)
 
 
+def _rival(key: bytes) -> Doc:
+    return {"id": CHILD, "wrapped": SEALER.wrap(key, child_ref=CHILD), "created_at": "2024-01-01"}
+
+
+REPORT = Report(
+    id="rep-1",
+    school_id="sch-1",
+    category=ReportCategory.truancy,
+    severity=Severity.medium,
+    immediate_danger=False,
+    child_ref=CHILD,
+    community_officer_id="officer-1",
+    social_org_id="org-1",
+    filed_by="teacher-1",
+    filed_at=NOW,
+)
+
+
 async def test_first_report_creates_a_wrapped_key_and_the_next_one_reuses_it() -> None:
     tx = _tx()
     key = await vault.data_key_for(tx, SEALER, child_ref=CHILD, now=NOW)
@@ -56,12 +76,12 @@ async def test_first_report_creates_a_wrapped_key_and_the_next_one_reuses_it() -
 
 async def test_losing_the_race_uses_the_winners_key() -> None:
     winner = new_data_key()
-    rival = {"id": CHILD, "wrapped": SEALER.wrap(winner, child_ref=CHILD)}
+    rival = _rival(winner)
     assert await vault.data_key_for(_tx(rival=rival), SEALER, child_ref=CHILD, now=NOW) == winner
 
 
 async def test_losing_to_a_key_not_yet_visible_asks_for_a_retry() -> None:
-    rival = {"id": CHILD, "wrapped": SEALER.wrap(new_data_key(), child_ref=CHILD)}
+    rival = _rival(new_data_key())
     with pytest.raises(vault.ChildKeyRace):
         await vault.data_key_for(
             _tx(rival=rival, rival_visible=False), SEALER, child_ref=CHILD, now=NOW
@@ -70,19 +90,20 @@ async def test_losing_to_a_key_not_yet_visible_asks_for_a_retry() -> None:
 
 async def test_seal_report_seals_under_the_childs_key_and_open_report_opens_it() -> None:
     tx = _tx()
-    report = {"id": "rep-1", "child_ref": CHILD}
     private = {"description": "d", "student": {"name": "n"}}
-    sealed = await vault.seal_report(tx, SEALER, report=report, private=private, now=NOW)
-    assert sealed["seal_v"] == vault.SEAL_VERSION
+    sealed = await vault.seal_report(tx, SEALER, report=REPORT, private=private, now=NOW)
+    assert sealed.seal_v == vault.SEAL_VERSION
+    assert sealed.sealed is not None
+    assert sealed.model_copy(update={"sealed": None, "seal_v": None}) == REPORT
     key = SEALER.unwrap(tx.rows["child_keys"][CHILD]["wrapped"], child_ref=CHILD)
-    assert unseal(sealed["sealed"], data_key=key, record_id="rep-1") == private
+    assert unseal(sealed.sealed, data_key=key, record_id="rep-1") == private
     assert await vault.open_report(tx, SEALER, sealed) == private
 
 
 async def test_without_the_childs_key_a_report_opens_to_nothing() -> None:
     tx = _tx()
-    report = {"id": "rep-1", "child_ref": CHILD}
-    sealed = await vault.seal_report(tx, SEALER, report=report, private={"a": 1}, now=NOW)
+    sealed = await vault.seal_report(tx, SEALER, report=REPORT, private={"a": 1}, now=NOW)
+    unsealed = sealed.model_copy(update={"sealed": None})
+    assert await vault.open_report(tx, SEALER, unsealed) is None
     del tx.rows["child_keys"][CHILD]  # erased
     assert await vault.open_report(tx, SEALER, sealed) is None
-    assert await vault.open_report(tx, SEALER, {**sealed, "sealed": None}) is None

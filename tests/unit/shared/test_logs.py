@@ -19,7 +19,8 @@ def record(msg: str) -> logging.LogRecord:
 
 def test_a_line_is_json_with_service_level_and_message() -> None:
     line = json.loads(JsonFormatter("case_tracking").format(record('quote " and ünïcode')))
-    assert line["service"] == "case_tracking" and line["level"] == "WARNING"
+    assert line["service"] == "case_tracking"
+    assert line["level"] == "WARNING"
     assert line["msg"] == 'quote " and ünïcode'
     assert "trace_id" not in line
 

@@ -52,4 +52,5 @@ def test_the_accounts_block_reads_passwords_from_env_or_writes_them() -> None:
     env = accounts_block()
     assert "password: $NATS_PASSWORD_GATEWAY" in env
     literal = accounts_block({i.user: f"pw-{i.user}" for i in identities()})
-    assert 'password: "pw-gateway"' in literal and "$NATS_PASSWORD" not in literal
+    assert 'password: "pw-gateway"' in literal
+    assert "$NATS_PASSWORD" not in literal

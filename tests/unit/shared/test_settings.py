@@ -139,7 +139,8 @@ def test_secrets_are_secretstr_and_hidden_from_repr(
 ) -> None:
     settings = cls(demo_mode=False, **real_secrets(cls))
     assert isinstance(getattr(settings, field), SecretStr)
-    assert REAL_VALUES[field] not in repr(settings) and REAL_VALUES[field] not in str(settings)
+    assert REAL_VALUES[field] not in repr(settings)
+    assert REAL_VALUES[field] not in str(settings)
     assert REAL_VALUES[field] not in settings.model_dump_json()
 
 
@@ -179,7 +180,7 @@ def test_the_demo_signing_key_in_another_encoding_is_refused() -> None:
         GatewaySettings(
             demo_mode=False,
             jwt_secret=REAL,
-            audit_key=REAL,  # type: ignore[arg-type]
+            audit_key=REAL,
             internal_signing_key=pem,
         )
     assert GatewaySettings(demo_mode=True, internal_signing_key=pem).signing_key is not None
@@ -193,8 +194,9 @@ def test_the_demo_signing_key_in_another_encoding_is_refused() -> None:
 def test_unreadable_keys_are_refused_naming_the_field(
     cls: type[BaseServiceSettings], field: str, bad: str
 ) -> None:
+    fields: dict[str, Any] = {field: bad}
     with pytest.raises(ValidationError, match=field):
-        cls(demo_mode=True, **{field: bad})
+        cls(demo_mode=True, **fields)
 
 
 def test_short_jwt_secret_refused() -> None:
@@ -211,5 +213,5 @@ def test_any_demo_secret_is_refused_in_any_secret_field(demo_value: str) -> None
             demo_mode=False,
             internal_signing_key=REAL_SIGNING_KEY,
             jwt_secret=demo_value,
-            audit_key=REAL,  # type: ignore[arg-type]
+            audit_key=REAL,
         )

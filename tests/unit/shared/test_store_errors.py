@@ -54,18 +54,19 @@ async def test_transact_runs_the_work_again_until_it_commits() -> None:
     store = _Flaky(conflicts=2)
     runs: list[int] = []
 
-    async def work(tx: Any) -> str:
+    async def work(_tx: Any) -> str:
         runs.append(1)
         return "done"
 
     assert await transact(store, work) == "done"  # type: ignore[arg-type]
-    assert store.attempts == 3 and len(runs) == 3
+    assert store.attempts == 3
+    assert len(runs) == 3
 
 
 async def test_transact_gives_up_with_store_unavailable_after_its_attempts() -> None:
     store = _Flaky(conflicts=100)
 
-    async def work(tx: Any) -> None:
+    async def work(_tx: Any) -> None:
         return None
 
     with pytest.raises(StoreUnavailableError) as info:

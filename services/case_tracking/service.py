@@ -1,0 +1,212 @@
+"""case_tracking's use cases: a filed report joins its child's case and starts two tasks; cases
+and tasks read as the caller may see them; a supervisor closes a case; an assignee acknowledges a
+task.
+
+One calling convention, keyword-only after the first argument:
+- reads take the store port: `read_case(port, *, ...)`, `list_tasks(port, *, ...)`;
+- the work of one transaction takes its unit of work, whose transaction the caller owns:
+  `take_report(uow, *, ...)` (the consumer's, which makes it idempotent and retries it);
+- a request that runs its own transactions (retries) takes what it needs of the Runtime, a
+  `Transactor`: `close_case(rt, *, ...)`, `acknowledge_task(rt, *, ...)`.
+What a caller can get wrong is an exception here (NotFound, NotAllowed, AlreadyClosed); api.py
+turns each into its status.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from services.case_tracking import access, domain, store
+from services.case_tracking.domain import Case, Intake, Task
+from shared.contracts.cases import (
+    CaseClosed,
+    CaseIdentityFlagged,
+    CaseOpened,
+    CaseStatus,
+    CaseUpdated,
+    ReportLinked,
+    TaskAcknowledged,
+    TaskCreated,
+    TaskStatus,
+)
+from shared.contracts.school import ReportFiled
+from shared.events import Envelope, new_id, utcnow
+from shared.identity import Principal
+from shared.runtime import UnitOfWork, Work
+from shared.store import Reader, Store
+
+SOURCE = "case_tracking"
+# Tasks of one case the feedback view lists: two per report, far fewer than this.
+CASE_TASKS_LIMIT = 500
+R = TypeVar("R")
+
+
+class Transactor(Protocol):
+    """What a request's use case needs of the Runtime (which is one): its store, and units of
+    work run again from the start when they lose a race, their events committed with them."""
+
+    @property
+    def store(self) -> Store: ...
+
+    async def transact(self, work: Work[R]) -> R: ...
+
+
+class NotFound(Exception):
+    """There is no such case or task, or none the caller may see (the same answer, on purpose)."""
+
+
+class NotAllowed(Exception):
+    """The caller may see this but not do it."""
+
+
+class AlreadyClosed(Exception):
+    """The case is closed already."""
+
+
+async def take_report(uow: UnitOfWork, *, report: ReportFiled, cause: Envelope) -> Intake:
+    """The report joins its child's open case or opens one; the case's events follow `cause`.
+    Two reports racing to open a case for one child: the second insert fails on the unique
+    index, and the redelivered report then joins the case the first one opened."""
+    existing = await store.open_case_for_child(uow.tx, child_ref=report.child_ref)
+    intake = domain.take_report(
+        existing,
+        report,
+        now=utcnow(),
+        new_case_id="case-" + new_id(),
+        new_task_ids=("task-" + new_id(), "task-" + new_id()),
+    )
+    await store.save_case(uow.tx, case=intake.case, opened=intake.opened)
+    for task in intake.tasks:
+        await store.insert_task(uow.tx, task=task)
+    uow.emit(*_intake_events(intake, report=report, cause=cause))
+    return intake
+
+
+def _intake_events(intake: Intake, *, report: ReportFiled, cause: Envelope) -> list[Envelope]:
+    case = intake.case
+
+    def follow(
+        data: CaseOpened | CaseUpdated | ReportLinked | TaskCreated | CaseIdentityFlagged,
+        subject: str,
+    ) -> Envelope:
+        return cause.follow(data, source=SOURCE, subject=subject)
+
+    if intake.opened:
+        opened = CaseOpened(
+            case_id=case.id,
+            child_ref=case.child_ref,
+            school_id=report.school_id,
+            risk_level=case.risk_level,
+        )
+        events = [follow(opened, case.id)]
+    else:
+        updated = CaseUpdated(
+            case_id=case.id, report_id=report.report_id, risk_level=case.risk_level
+        )
+        events = [follow(updated, case.id)]
+    events.append(
+        follow(ReportLinked(report_id=report.report_id, case_id=case.id), report.report_id)
+    )
+    for task in intake.tasks:
+        created = TaskCreated.model_validate(
+            task.model_dump(include=set(TaskCreated.model_fields) - {"task_id"})
+            | {"task_id": task.id}
+        )
+        events.append(follow(created, task.id))
+    if intake.identity_flagged:
+        flagged = CaseIdentityFlagged(
+            case_id=case.id, report_id=report.report_id, school_id=report.school_id
+        )
+        events.append(follow(flagged, case.id))
+    return events
+
+
+async def visible_case(port: Reader, *, caller: Principal, case_id: str) -> Case:
+    """The case, if the caller may see it; else NotFound (whether it exists is not theirs to
+    learn)."""
+    case = await store.get_case(port, case_id=case_id)
+    if case is None or not access.may_see_case(caller, case):
+        raise NotFound(case_id)
+    return case
+
+
+async def read_case(port: Reader, *, caller: Principal, case_id: str) -> tuple[Case, list[Task]]:
+    """The case and, for callers who get the feedback view, the tasks it lists (else none)."""
+    case = await visible_case(port, caller=caller, case_id=case_id)
+    if not access.feedback_only(caller):
+        return case, []
+    where = {"case_id": case.id, **access.task_scope(caller)}
+    return case, await store.find_tasks(port, where=where, limit=CASE_TASKS_LIMIT)
+
+
+async def list_tasks(
+    port: Reader,
+    *,
+    caller: Principal,
+    case_id: str | None,
+    status: TaskStatus | None,
+    limit: int,
+) -> list[Task]:
+    """A visible case's tasks (within the caller's scope), or else the caller's own."""
+    if case_id is not None:
+        await visible_case(port, caller=caller, case_id=case_id)
+        where = {"case_id": case_id, **access.task_scope(caller)}
+    else:
+        mine = access.task_filter(caller)
+        if mine is None:
+            return []
+        where = mine
+    if status is not None:
+        where = {**where, "status": status.value}
+    return await store.find_tasks(port, where=where, limit=limit)
+
+
+async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason: str) -> Case:
+    """Closes the case and announces it (retention starts counting; a new report for the child
+    opens a new case). AlreadyClosed if it is closed already."""
+
+    async def work(uow: UnitOfWork) -> Case:
+        # Read, checked and written in one transaction, so two closings cannot both apply.
+        case = await visible_case(uow.tx, caller=caller, case_id=case_id)
+        if not access.may_close(caller):
+            raise NotAllowed("only a supervisor may close a case")
+        if case.status is CaseStatus.closed:
+            raise AlreadyClosed(case_id)
+        now = utcnow()
+        case = domain.close_case(case, by=caller.user_id, reason=reason, now=now)
+        await store.save_case(uow.tx, case=case, opened=False)
+        closed = CaseClosed(case_id=case.id, child_ref=case.child_ref, closed_at=now)
+        uow.announce(closed, source=SOURCE, subject=case.id, correlation_id=case.id)
+        return case
+
+    return await rt.transact(work)
+
+
+async def acknowledge_task(rt: Transactor, *, caller: Principal, task_id: str) -> Task:
+    """The assignee takes the task up; acknowledging it again changes nothing."""
+
+    async def work(uow: UnitOfWork) -> Task:
+        # Read, checked and written in one transaction, so two acknowledgements cannot both
+        # apply.
+        task = await store.get_task(uow.tx, task_id=task_id)
+        case = await store.get_case(uow.tx, case_id=task.case_id) if task else None
+        if task is None or case is None or not access.may_see_case(caller, case):
+            raise NotFound(task_id)
+        if not access.may_acknowledge(caller, task):
+            raise NotAllowed("only the task's assignee may acknowledge it")
+        if task.status is not TaskStatus.open:
+            return task
+        now = utcnow()
+        case, task = domain.acknowledge(case, task, by=caller.user_id, now=now)
+        await store.put_task(uow.tx, task=task)
+        await store.save_case(uow.tx, case=case, opened=False)
+        event = TaskAcknowledged(
+            task_id=task.id,
+            case_id=task.case_id,
+            acknowledged_by=caller.user_id,
+            acknowledged_at=now,
+        )
+        uow.announce(event, source=SOURCE, subject=task.id, correlation_id=task.case_id)
+        return task
+
+    return await rt.transact(work)

@@ -1,0 +1,226 @@
+"""case_tracking's use cases on a real SQLite store: what each stores, announces and refuses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.case_tracking import service
+from services.case_tracking.domain import Intake
+from services.case_tracking.store import MIGRATIONS, get_case, get_task
+from shared.contracts.cases import (
+    CaseClosed,
+    CaseOpened,
+    CaseStatus,
+    ReportLinked,
+    TaskAcknowledged,
+    TaskCreated,
+    TaskStatus,
+)
+from shared.contracts.school import ReportCategory, ReportFiled, Severity
+from shared.events import Envelope
+from shared.identity import Principal, Role
+from tests.unit.case_tracking.test_domain import report
+from tests.unit.units import StoreUnits, sqlite_port
+
+OFFICER = Principal(user_id="officer-1", role=Role.police_officer, school_ids=("school-1",))
+OTHER_OFFICER = Principal(user_id="officer-9", role=Role.police_officer, school_ids=("school-1",))
+FAR_OFFICER = Principal(user_id="officer-7", role=Role.police_officer, school_ids=("school-7",))
+SOCIAL = Principal(user_id="w1", role=Role.social_worker, org_id="org-1")
+SUPERVISOR = Principal(user_id="sup", role=Role.supervisor)
+DISPATCHER = Principal(user_id="desk", role=Role.dispatcher)
+TEACHER_1 = Principal(user_id="t1", role=Role.teacher, school_id="school-1")
+TEACHER_2 = Principal(user_id="t2", role=Role.teacher, school_id="school-2")
+
+
+@pytest.fixture
+async def rt(tmp_path: Path) -> AsyncIterator[StoreUnits]:
+    port = await sqlite_port(tmp_path, component="case_tracking", migrations=MIGRATIONS)
+    yield StoreUnits(port)
+    await port.close()
+
+
+def types(rt: StoreUnits) -> list[str]:
+    """The types of the events announced so far, in order."""
+    return [e.type for e in rt.events]
+
+
+def filed(r: ReportFiled) -> Envelope:
+    return Envelope.wrap(
+        r, source="school_liaison", subject=r.report_id, correlation_id=r.report_id
+    )
+
+
+async def take(rt: StoreUnits, r: ReportFiled) -> Intake:
+    cause = filed(r)
+    return await rt.transact(lambda uow: service.take_report(uow, report=r, cause=cause))
+
+
+async def test_a_first_report_opens_a_case_stores_two_tasks_and_announces_them(
+    rt: StoreUnits,
+) -> None:
+    r = report()
+    cause = filed(r)
+    intake = await rt.transact(lambda uow: service.take_report(uow, report=r, cause=cause))
+    assert intake.opened
+    stored = await get_case(rt.store, case_id=intake.case.id)
+    assert stored == intake.case
+    for task in intake.tasks:
+        assert await get_task(rt.store, task_id=task.id) == task
+    assert types(rt) == [
+        CaseOpened.TYPE,
+        ReportLinked.TYPE,
+        TaskCreated.TYPE,
+        TaskCreated.TYPE,
+    ]
+    # Each event follows the report: its correlation, caused by the ReportFiled envelope.
+    assert {(e.correlation_id, e.causation_id, e.source) for e in rt.events} == {
+        (cause.correlation_id, cause.id, "case_tracking")
+    }
+    created = [e.parse(TaskCreated) for e in rt.events if e.type == TaskCreated.TYPE]
+    assert [c.task_id for c in created] == [t.id for t in intake.tasks]
+
+
+async def test_a_second_report_joins_the_open_case_and_flags_a_differing_identity(
+    rt: StoreUnits,
+) -> None:
+    first = await take(rt, report())
+    rt.events.clear()
+    second = await take(rt, report("rep-2", school_id="school-2", identity_mismatch=True))
+    assert not second.opened
+    assert second.case.id == first.case.id
+    assert types(rt) == [
+        "case.updated",
+        ReportLinked.TYPE,
+        TaskCreated.TYPE,
+        TaskCreated.TYPE,
+        "case.identity.flagged",
+    ]
+    stored = await get_case(rt.store, case_id=first.case.id)
+    assert stored is not None
+    assert stored.identity_review
+    assert stored.report_ids == ["rep-1", "rep-2"]
+
+
+async def test_school_staff_read_a_case_with_their_own_schools_tasks_only(
+    rt: StoreUnits,
+) -> None:
+    one = await take(rt, report())
+    await take(rt, report("rep-2", school_id="school-2"))
+    case, tasks = await service.read_case(rt.store, caller=TEACHER_2, case_id=one.case.id)
+    assert case.id == one.case.id
+    assert {t.school_id for t in tasks} == {"school-2"}
+    assert len(tasks) == 2
+    _, agency_tasks = await service.read_case(rt.store, caller=OFFICER, case_id=one.case.id)
+    assert agency_tasks == []  # the full view lists no tasks: the task list does
+
+
+async def test_a_case_out_of_scope_or_unknown_is_not_found(rt: StoreUnits) -> None:
+    one = await take(rt, report())
+    for caller, case_id in [(FAR_OFFICER, one.case.id), (SUPERVISOR, "case-none")]:
+        with pytest.raises(service.NotFound):
+            await service.read_case(rt.store, caller=caller, case_id=case_id)
+        with pytest.raises(service.NotFound):
+            await service.list_tasks(
+                rt.store, caller=caller, case_id=case_id, status=None, limit=10
+            )
+
+
+async def test_task_lists_by_case_by_assignee_and_by_status(rt: StoreUnits) -> None:
+    one = await take(rt, report())
+    police, social = one.tasks
+
+    async def listed(
+        caller: Principal, *, case_id: str | None = None, status: TaskStatus | None = None
+    ) -> set[str]:
+        found = await service.list_tasks(
+            rt.store, caller=caller, case_id=case_id, status=status, limit=10
+        )
+        return {t.id for t in found}
+
+    assert await listed(DISPATCHER, case_id=one.case.id) == {police.id, social.id}
+    assert await listed(OFFICER) == {police.id}
+    assert await listed(SOCIAL) == {social.id}
+    assert await listed(Principal(user_id="a", role=Role.auditor)) == set()
+    await service.acknowledge_task(rt, caller=OFFICER, task_id=police.id)
+    assert await listed(DISPATCHER, status=TaskStatus.open) == {social.id}
+
+
+async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnits) -> None:
+    one = await take(rt, report())
+    rt.events.clear()
+    closed = await service.close_case(
+        rt, caller=SUPERVISOR, case_id=one.case.id, reason="handed over"
+    )
+    assert closed.status is CaseStatus.closed
+    assert closed.closed_at is not None
+    assert await get_case(rt.store, case_id=one.case.id) == closed
+    (event,) = rt.events
+    assert event.parse(CaseClosed) == CaseClosed(
+        case_id=one.case.id, child_ref=one.case.child_ref, closed_at=closed.closed_at
+    )
+    with pytest.raises(service.AlreadyClosed):
+        await service.close_case(rt, caller=SUPERVISOR, case_id=one.case.id, reason="again")
+    assert len(rt.events) == 1
+
+
+async def test_closing_is_refused_to_others_and_changes_nothing(rt: StoreUnits) -> None:
+    one = await take(rt, report())
+    rt.events.clear()
+    with pytest.raises(service.NotAllowed):
+        await service.close_case(rt, caller=DISPATCHER, case_id=one.case.id, reason="r")
+    with pytest.raises(service.NotFound):
+        await service.close_case(rt, caller=FAR_OFFICER, case_id=one.case.id, reason="r")
+    with pytest.raises(service.NotFound):
+        await service.close_case(rt, caller=SUPERVISOR, case_id="case-none", reason="r")
+    assert await get_case(rt.store, case_id=one.case.id) == one.case
+    assert rt.events == []
+
+
+async def test_after_closing_the_next_report_about_the_child_opens_a_new_case(
+    rt: StoreUnits,
+) -> None:
+    """Closing frees the child by itself (the partial unique index counts open cases only)."""
+    one = await take(rt, report())
+    await service.close_case(rt, caller=SUPERVISOR, case_id=one.case.id, reason="done")
+    again = await take(rt, report("rep-2", category=ReportCategory.truancy))
+    assert again.opened
+    assert again.case.id != one.case.id
+    assert again.case.risk_level is Severity.critical
+
+
+async def test_the_assignee_acknowledges_a_task_once(rt: StoreUnits) -> None:
+    one = await take(rt, report())
+    police = one.tasks[0]
+    rt.events.clear()
+    acked = await service.acknowledge_task(rt, caller=OFFICER, task_id=police.id)
+    assert acked.status is TaskStatus.acknowledged
+    assert acked.acknowledged_by == "officer-1"
+    assert await get_task(rt.store, task_id=police.id) == acked
+    case = await get_case(rt.store, case_id=one.case.id)
+    assert case is not None
+    assert case.chronology[-1].kind == "task_acknowledged"
+    (event,) = rt.events
+    assert event.parse(TaskAcknowledged).acknowledged_at == acked.acknowledged_at
+
+    again = await service.acknowledge_task(rt, caller=OFFICER, task_id=police.id)
+    assert again == acked
+    assert len(rt.events) == 1
+
+
+async def test_acknowledging_is_refused_to_others_and_changes_nothing(rt: StoreUnits) -> None:
+    one = await take(rt, report())
+    police, social = one.tasks
+    rt.events.clear()
+    with pytest.raises(service.NotAllowed):
+        await service.acknowledge_task(rt, caller=OTHER_OFFICER, task_id=police.id)
+    with pytest.raises(service.NotAllowed):
+        await service.acknowledge_task(rt, caller=OFFICER, task_id=social.id)
+    with pytest.raises(service.NotFound):
+        await service.acknowledge_task(rt, caller=FAR_OFFICER, task_id=police.id)
+    with pytest.raises(service.NotFound):
+        await service.acknowledge_task(rt, caller=OFFICER, task_id="task-none")
+    assert await get_task(rt.store, task_id=police.id) == police
+    assert rt.events == []
