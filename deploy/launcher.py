@@ -244,7 +244,7 @@ class Platform:
         argv = [sys.executable, "-m", "deploy.streams", "--nats-url", self.nats_url]
         argv += ["--replicas", str(min(self.nats_nodes, 3))]
         env = {**os.environ, "NATS_USER": ADMIN, "NATS_PASSWORD": self.nats_passwords[ADMIN]}
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - our interpreter and module, no shell
             argv,
             env=env,
             cwd=Path(__file__).resolve().parents[1],
@@ -283,7 +283,7 @@ class Platform:
     def _spawn(self, name: str, argv: list[str], *, env: dict[str, str]) -> None:
         log = self._log(name)
         try:
-            self.procs[name] = subprocess.Popen(
+            self.procs[name] = subprocess.Popen(  # noqa: S603 - argv of our own modules
                 argv, stdout=log, stderr=log, env=env, cwd=Path(__file__).resolve().parents[1]
             )
         finally:
@@ -341,7 +341,7 @@ def main() -> None:
 
     stopping = False
 
-    def on_signal(signum: int, _frame: object) -> None:
+    def on_signal(_signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
 

@@ -41,7 +41,7 @@ CASEWORK = (*SCHOOL_STAFF, R.police_officer, R.social_worker, R.dispatcher, R.su
 
 class Token(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
 
 

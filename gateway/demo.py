@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEMO_PASSWORD = "demo"
+DEMO_PASSWORD = "demo"  # noqa: S105 - demo accounts exist only in demo mode
 OFFICERS = 7  # community officers, three neighbouring schools each
 SOCIAL_ORGS = ("org-rainbow", "org-sunflower", "org-harbour")
 

@@ -59,7 +59,7 @@ class Background(Generic[P]):
     run: Callable[[P], Coroutine[Any, Any, None]]
 
 
-async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
     """The store is down or a transaction kept conflicting: retry later, not a bug (no 500)."""
     return JSONResponse(
         {"detail": "the store is unavailable; retry later"},
@@ -68,7 +68,7 @@ async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
     # No stack trace or internals in the answer; the trace id finds the logs.
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(

@@ -26,7 +26,7 @@ def client_error(loc: list[str | int], msg: str, kind: str) -> dict[str, Any]:
     return {"loc": loc, "msg": msg, "type": kind}
 
 
-async def validation_failed(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def validation_failed(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422, without the `input` (and `ctx`, which can quote it) of each error."""
     detail = [client_error(list(e["loc"]), e["msg"], e["type"]) for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)

@@ -5,6 +5,7 @@ Labels never carry ids or personal data: routes are templates (`/reports/{report
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -14,6 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Refresher = Callable[[], Awaitable[None]]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+log = logging.getLogger("hulei.metrics")
 
 
 class Metrics:
@@ -78,7 +82,7 @@ class Metrics:
             try:
                 await refresh()
             except Exception:  # a metric that cannot be read now must not fail the scrape
-                continue
+                log.debug("metric refresh failed", exc_info=True)
         return generate_latest(self.registry)
 
 

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.identity import load_verify_key, raw_public
 
 # Known demo secrets: allowed only in demo mode, refused anywhere else.
-DEMO_JWT_SECRET = "demo-jwt-secret-change-me-0123456789abcdef"
+DEMO_JWT_SECRET = "demo-jwt-secret-change-me-0123456789abcdef"  # noqa: S105 - refused outside demo
 DEMO_PII_KEY = "ZGVtby1waWkta2V5LWNoYW5nZS1tZS0wMTIzNDU2Nzg="  # base64 of 32 bytes
 # The demo Ed25519 pair for internal tokens (base64 of the raw keys). Published here, so a
 # service outside demo mode must never trust the public half.

@@ -93,10 +93,10 @@ PUBLISHERS: tuple[tuple[str, frozenset[str]], ...] = (
 def subject_matches(pattern: str, subject: str) -> bool:
     """NATS wildcards: `*` is one token, a final `>` one or more."""
     want, got = pattern.split("."), subject.split(".")
-    for i, token in enumerate(want):
-        if token == ">":
+    for i, part in enumerate(want):
+        if part == ">":
             return len(got) > i
-        if i >= len(got) or token not in ("*", got[i]):
+        if i >= len(got) or part not in ("*", got[i]):
             return False
     return len(want) == len(got)
 

@@ -18,7 +18,7 @@ NAME = "case_tracking"
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
-    async def setup(app: FastAPI, runtime: Runtime) -> None:
+    async def setup(_app: FastAPI, runtime: Runtime) -> None:
         await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
         handlers.register(runtime)
         urgent = runtime.metrics.gauge("hulei_open_urgent_tasks", "open critical/high tasks")

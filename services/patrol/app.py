@@ -17,7 +17,7 @@ NAME = "patrol"
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
-    async def setup(app: FastAPI, runtime: Runtime) -> None:
+    async def setup(_app: FastAPI, runtime: Runtime) -> None:
         await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
         handlers.register(runtime)
 

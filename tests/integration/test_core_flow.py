@@ -100,11 +100,13 @@ async def test_spans_are_named_by_route_template_and_continue_into_the_service(
     named = {s.name: s for s in finished}
     edge, inner = named["GET /v1/cases/{case_id}"], named["GET /cases/{case_id}"]
     assert edge.kind == SpanKind.SERVER
-    assert edge.attributes is not None and edge.attributes["http.route"] == "/v1/cases/{case_id}"
+    assert edge.attributes is not None
+    assert edge.attributes["http.route"] == "/v1/cases/{case_id}"
     # The service's span is the child of the gateway's httpx client span, in the same trace.
     client = next(s for s in finished if s.kind == SpanKind.CLIENT)
     assert inner.context.trace_id == edge.context.trace_id
-    assert inner.parent is not None and inner.parent.span_id == client.context.span_id
+    assert inner.parent is not None
+    assert inner.parent.span_id == client.context.span_id
 
 
 async def test_the_same_idempotency_key_gives_one_report_one_case_two_tasks(

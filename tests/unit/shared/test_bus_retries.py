@@ -21,7 +21,7 @@ class _JetStream:
         self.failures, self.error = failures, error
         self.calls: list[dict[str, Any]] = []
 
-    async def publish(self, subject: str, payload: bytes, **kwargs: Any) -> None:
+    async def publish(self, subject: str, _payload: bytes, **kwargs: Any) -> None:
         self.calls.append({"subject": subject, **kwargs})
         if len(self.calls) <= self.failures:
             raise self.error

@@ -78,10 +78,10 @@ async def test_transact_gives_up_with_store_unavailable_after_its_attempts() -> 
 async def test_transact_does_not_rerun_work_that_failed_for_another_reason() -> None:
     store = _Flaky(conflicts=0)
 
-    async def work(tx: Any) -> None:
+    async def work(_tx: Any) -> None:
         raise ValueError("a bug, not a race")
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a bug"):
         await transact(store, work)  # type: ignore[arg-type]
     assert store.attempts == 1
 
