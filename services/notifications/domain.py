@@ -7,14 +7,15 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
+from shared.contracts.notifications import org_inbox, role_inbox, user_inbox
 from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
 from shared.events import Timestamp
-from shared.identity import Principal
+from shared.identity import Principal, Role
 
-DUTY_DESK = "role:dispatcher"
-ADMIN_DESK = "role:admin"
-SUPERVISOR_DESK = "role:supervisor"
-AUDITOR_DESK = "role:auditor"
+DUTY_DESK = role_inbox(Role.dispatcher)
+ADMIN_DESK = role_inbox(Role.admin)
+SUPERVISOR_DESK = role_inbox(Role.supervisor)
+AUDITOR_DESK = role_inbox(Role.auditor)
 
 
 class Notice(BaseModel):
@@ -56,10 +57,12 @@ def mark_read(notification: Notification, *, now: datetime) -> Notification:
     return notification.model_copy(update={"read_at": now})
 
 
-def task_assignee(event: TaskCreated) -> str:
+def task_assignee(event: TaskCreated) -> str | None:
     if event.assignee_user_id:
-        return f"user:{event.assignee_user_id}"
-    return f"org:{event.assignee_org_id}"
+        return user_inbox(event.assignee_user_id)
+    if event.assignee_org_id:
+        return org_inbox(event.assignee_org_id)
+    return None  # nobody to tell but the desk, which sees every task
 
 
 def notices_for_task_created(event: TaskCreated) -> list[Notice]:
@@ -75,6 +78,7 @@ def notices_for_task_created(event: TaskCreated) -> list[Notice]:
             due_at=event.due_at,
         )
         for recipient in (task_assignee(event), DUTY_DESK)
+        if recipient is not None
     ]
 
 

@@ -51,6 +51,11 @@ def test_task_created_notifies_the_assignee_and_the_dispatcher(
         assert "Immediate home visit" in n.title
 
 
+def test_a_task_without_an_assignee_goes_to_the_desk_alone() -> None:
+    unassigned = created(Agency.social_work).model_copy(update={"assignee_org_id": None})
+    assert [n.recipient for n in notices_for_task_created(unassigned)] == ["role:dispatcher"]
+
+
 def test_task_acknowledged_notifies_the_dispatcher_desk() -> None:
     event = TaskAcknowledged(
         task_id="task-1", case_id="case-1", acknowledged_by="officer-1", acknowledged_at=T0
