@@ -29,6 +29,7 @@ from shared.metrics import Metrics, MetricsMiddleware, metrics_response
 from shared.settings import BaseServiceSettings
 from shared.store import StoreUnavailableError
 from shared.telemetry import current_trace_id, setup_tracing
+from shared.usecases import Refused
 
 log = logging.getLogger("hulei.app")
 RETRY_AFTER_S = "5"
@@ -66,6 +67,13 @@ async def store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": RETRY_AFTER_S},
     )
+
+
+async def refused(_request: Request, exc: Exception) -> JSONResponse:
+    """A use case's refusal (shared/usecases.py), answered with its status."""
+    if not isinstance(exc, Refused):
+        raise TypeError(f"registered for Refused, got {type(exc).__name__}")
+    return JSONResponse(exc.body(), status_code=exc.status)
 
 
 async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -142,6 +150,7 @@ def build_app(
     # Outside the JSON check, so its refusals are counted too (as route "unmatched").
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_exception_handler(StoreUnavailableError, store_unavailable)
+    app.add_exception_handler(Refused, refused)
     app.add_exception_handler(Exception, unexpected)
     # Server spans named by route template (`GET /v1/cases/{case_id}`), continuing the
     # caller's trace (traceparent); no per-message receive/send spans.

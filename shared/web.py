@@ -45,13 +45,6 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
-def field_error(location: str, field: str, message: str) -> HTTPException:
-    """A 422 shaped like FastAPI's own validation errors, naming the field."""
-    return HTTPException(
-        422, detail=[{"loc": [location, field], "msg": message, "type": "value_error"}]
-    )
-
-
 def service_app(
     *,
     name: str,

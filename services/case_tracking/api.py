@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from services.case_tracking import service, views
 from shared.contracts.cases import (
@@ -22,23 +22,13 @@ router = APIRouter()
 
 @router.get("/cases/{case_id}", response_model=CaseView | CaseFeedbackView)
 async def get_case(case_id: str, caller: CallerDep, rt: RuntimeDep) -> CaseView | CaseFeedbackView:
-    try:
-        case, tasks = await service.read_case(rt.store, caller=caller, case_id=case_id)
-    except service.NotFound:
-        raise HTTPException(404, "case not found") from None
+    case, tasks = await service.read_case(rt.store, caller=caller, case_id=case_id)
     return views.case_view(caller, case, tasks)
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseView)
 async def close_case(case_id: str, body: CaseClose, caller: CallerDep, rt: RuntimeDep) -> CaseView:
-    try:
-        case = await service.close_case(rt, caller=caller, case_id=case_id, reason=body.reason)
-    except service.NotFound:
-        raise HTTPException(404, "case not found") from None
-    except service.NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from None
-    except service.AlreadyClosed:
-        raise HTTPException(409, "case is already closed") from None
+    case = await service.close_case(rt, caller=caller, case_id=case_id, reason=body.reason)
     return CaseView.model_validate(case.model_dump())
 
 
@@ -50,21 +40,13 @@ async def list_tasks(
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[TaskView | TaskFeedbackView]:
-    try:
-        tasks = await service.list_tasks(
-            rt.store, caller=caller, case_id=case_id, status=status, limit=limit
-        )
-    except service.NotFound:
-        raise HTTPException(404, "case not found") from None
+    tasks = await service.list_tasks(
+        rt.store, caller=caller, case_id=case_id, status=status, limit=limit
+    )
     return [views.task_view(caller, t) for t in tasks]
 
 
 @router.post("/tasks/{task_id}/ack", response_model=TaskView)
 async def acknowledge_task(task_id: str, caller: CallerDep, rt: RuntimeDep) -> TaskView:
-    try:
-        task = await service.acknowledge_task(rt, caller=caller, task_id=task_id)
-    except service.NotFound:
-        raise HTTPException(404, "task not found") from None
-    except service.NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from None
+    task = await service.acknowledge_task(rt, caller=caller, task_id=task_id)
     return TaskView.model_validate(task.model_dump())

@@ -2,19 +2,10 @@
 and tasks read as the caller may see them; a supervisor closes a case; an assignee acknowledges a
 task.
 
-One calling convention, keyword-only after the first argument:
-- reads take the store port: `read_case(port, *, ...)`, `list_tasks(port, *, ...)`;
-- the work of one transaction takes its unit of work, whose transaction the caller owns:
-  `take_report(uow, *, ...)` (the consumer's, which makes it idempotent and retries it);
-- a request that runs its own transactions (retries) takes what it needs of the Runtime, a
-  `Transactor`: `close_case(rt, *, ...)`, `acknowledge_task(rt, *, ...)`.
-What a caller can get wrong is an exception here (NotFound, NotAllowed, AlreadyClosed); api.py
-turns each into its status.
+The calling convention and the refusals are shared/usecases.py's.
 """
 
 from __future__ import annotations
-
-from typing import Protocol, TypeVar
 
 from services.case_tracking import access, domain, store
 from services.case_tracking.domain import Case, Intake, Task
@@ -32,35 +23,13 @@ from shared.contracts.cases import (
 from shared.contracts.school import ReportFiled
 from shared.events import Envelope, new_id, utcnow
 from shared.identity import Principal
-from shared.runtime import UnitOfWork, Work
-from shared.store import Reader, Store
+from shared.runtime import UnitOfWork
+from shared.store import Reader
+from shared.usecases import Conflict, NotAllowed, NotFound, Transactor
 
 SOURCE = "case_tracking"
 # Tasks of one case the feedback view lists: two per report, far fewer than this.
 CASE_TASKS_LIMIT = 500
-R = TypeVar("R")
-
-
-class Transactor(Protocol):
-    """What a request's use case needs of the Runtime (which is one): its store, and units of
-    work run again from the start when they lose a race, their events committed with them."""
-
-    @property
-    def store(self) -> Store: ...
-
-    async def transact(self, work: Work[R]) -> R: ...
-
-
-class NotFound(Exception):
-    """There is no such case or task, or none the caller may see (the same answer, on purpose)."""
-
-
-class NotAllowed(Exception):
-    """The caller may see this but not do it."""
-
-
-class AlreadyClosed(Exception):
-    """The case is closed already."""
 
 
 async def take_report(uow: UnitOfWork, *, report: ReportFiled, cause: Envelope) -> Intake:
@@ -126,7 +95,7 @@ async def visible_case(port: Reader, *, caller: Principal, case_id: str) -> Case
     learn)."""
     case = await store.get_case(port, case_id=case_id)
     if case is None or not access.may_see_case(caller, case):
-        raise NotFound(case_id)
+        raise NotFound("case not found")
     return case
 
 
@@ -171,7 +140,7 @@ async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason:
         if not access.may_close(caller):
             raise NotAllowed("only a supervisor may close a case")
         if case.status is CaseStatus.closed:
-            raise AlreadyClosed(case_id)
+            raise Conflict("case is already closed")
         now = utcnow()
         case = domain.close_case(case, by=caller.user_id, reason=reason, now=now)
         await store.save_case(uow.tx, case=case, opened=False)
@@ -191,7 +160,7 @@ async def acknowledge_task(rt: Transactor, *, caller: Principal, task_id: str) -
         task = await store.get_task(uow.tx, task_id=task_id)
         case = await store.get_case(uow.tx, case_id=task.case_id) if task else None
         if task is None or case is None or not access.may_see_case(caller, case):
-            raise NotFound(task_id)
+            raise NotFound("task not found")
         if not access.may_acknowledge(caller, task):
             raise NotAllowed("only the task's assignee may acknowledge it")
         if task.status is not TaskStatus.open:

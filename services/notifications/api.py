@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from services.notifications import service
 from services.notifications.domain import Notification
@@ -31,8 +31,5 @@ async def my_inbox(
 
 @router.post("/notifications/{notice_id}/read", response_model=NotificationView)
 async def mark_read(notice_id: str, caller: CallerDep, rt: RuntimeDep) -> NotificationView:
-    try:
-        notification = await service.mark_read(rt, caller=caller, notification_id=notice_id)
-    except service.NotFound:
-        raise HTTPException(404, "notification not found") from None
+    notification = await service.mark_read(rt, caller=caller, notification_id=notice_id)
     return _view(notification)

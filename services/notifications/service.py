@@ -1,42 +1,18 @@
 """notifications' use cases: notices delivered into inboxes, an inbox read, a notification
 marked read.
 
-One calling convention, keyword-only after the first argument:
-- reads take the store port: `inbox(port, *, ...)`;
-- the work of one transaction takes its unit of work, whose transaction the caller owns:
-  `deliver(uow, *, ...)` (the consumer's, which makes it idempotent and retries it);
-- a request that runs its own transactions (retries) takes what it needs of the Runtime, a
-  `Transactor`: `mark_read(rt, *, ...)`.
-What a caller can get wrong is an exception here (NotFound); api.py turns it into its status.
+The calling convention and the refusals are shared/usecases.py's.
 """
 
 from __future__ import annotations
-
-from typing import Protocol, TypeVar
 
 from services.notifications import domain, store
 from services.notifications.domain import Notice, Notification
 from shared.events import utcnow
 from shared.identity import Principal
-from shared.runtime import UnitOfWork, Work
-from shared.store import Reader, Store
-
-R = TypeVar("R")
-
-
-class Transactor(Protocol):
-    """What a request's use case needs of the Runtime (which is one): its store, and units of
-    work run again from the start when they lose a race, their events committed with them."""
-
-    @property
-    def store(self) -> Store: ...
-
-    async def transact(self, work: Work[R]) -> R: ...
-
-
-class NotFound(Exception):
-    """There is no such notification in the caller's inboxes (whether it exists elsewhere is
-    not theirs to learn)."""
+from shared.runtime import UnitOfWork
+from shared.store import Reader
+from shared.usecases import NotFound, Transactor
 
 
 async def deliver(uow: UnitOfWork, *, notices: list[Notice], event_id: str) -> list[Notification]:
@@ -67,7 +43,7 @@ async def mark_read(rt: Transactor, *, caller: Principal, notification_id: str) 
     async def work(uow: UnitOfWork) -> Notification:
         current = await store.get_notification(uow.tx, notification_id=notification_id)
         if current is None or not domain.may_read(caller, current):
-            raise NotFound(notification_id)
+            raise NotFound("notification not found")
         notification = domain.mark_read(current, now=utcnow())
         if notification != current:
             await store.put_notification(uow.tx, notification=notification)

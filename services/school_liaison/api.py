@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from services.school_liaison import domain, service
 from services.school_liaison.privacy import Sealer
 from shared.contracts.school import ReportCreate, ReportView, SchoolView
-from shared.web import CallerDep, RuntimeDep, field_error
+from shared.usecases import InvalidField
+from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
@@ -43,21 +44,10 @@ async def file_report(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-        raise field_error("header", "Idempotency-Key", "must be 1 to 200 characters")
-    try:
-        answer = await service.file_report(
-            rt, sealer=_sealer(request), caller=caller, body=body, idempotency_key=idempotency_key
-        )
-    except service.UnknownSchool:
-        raise field_error("body", "school_id", "unknown school") from None
-    except service.NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from None
-    except service.KeyReused:
-        raise HTTPException(
-            409, "Idempotency-Key was already used with a different request"
-        ) from None
-    except service.NotFound:
-        raise HTTPException(404, "report not found") from None
+        raise InvalidField("header", "Idempotency-Key", "must be 1 to 200 characters")
+    answer = await service.file_report(
+        rt, sealer=_sealer(request), caller=caller, body=body, idempotency_key=idempotency_key
+    )
     return _answer(answer, status_code=201)
 
 
@@ -65,10 +55,7 @@ async def file_report(
 async def get_report(
     report_id: str, caller: CallerDep, rt: RuntimeDep, request: Request
 ) -> JSONResponse:
-    try:
-        answer = await service.read_report(
-            rt.store, sealer=_sealer(request), caller=caller, report_id=report_id
-        )
-    except service.NotFound:
-        raise HTTPException(404, "report not found") from None
+    answer = await service.read_report(
+        rt.store, sealer=_sealer(request), caller=caller, report_id=report_id
+    )
     return _answer(answer)

@@ -1,19 +1,13 @@
 """school_liaison's use cases: filing and reading reports, and what its events change.
 
-One calling convention, keyword-only after the first argument:
-- reads take the store port: `list_schools(port, *, ...)`, `read_report(port, *, ...)`;
-- the work of one transaction takes its unit of work, whose transaction the caller owns:
-  `record_report(uow, *, ...)`, `link_report(uow, *, ...)`, `start_retention(uow, *, ...)`;
-- a request that runs its own transactions (retries, idempotency) takes what it needs of the
-  Runtime, a `Transactor`: `file_report(rt, *, ...)`.
-What a caller can get wrong is an exception here (UnknownSchool, NotAllowed, NotFound,
-KeyReused); api.py turns each into its status. The child's details never leave `Private`.
+The calling convention and the refusals are shared/usecases.py's. The child's details never
+leave `Private`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from services.school_liaison import domain, store, vault
 from services.school_liaison.models import (
@@ -29,38 +23,13 @@ from shared.contracts.school import ReportCreate, ReportFiled
 from shared.events import new_id, utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork, Work
-from shared.store import DuplicateKeyError, Reader, Store
+from shared.store import DuplicateKeyError, Reader
+from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound, Transactor
 
 SOURCE = "school_liaison"
 # A lost race for a new child's key costs one retry; more than a few means something else.
-KEY_RACE_ATTEMPTS = 3
 R = TypeVar("R")
-
-
-class Transactor(Protocol):
-    """What a request's use case needs of the Runtime (which is one): its store, and units of
-    work run again from the start when they lose a race, their events committed with them."""
-
-    @property
-    def store(self) -> Store: ...
-
-    async def transact(self, work: Work[R]) -> R: ...
-
-
-class UnknownSchool(Exception):
-    """The request names a school the directory does not have."""
-
-
-class NotAllowed(Exception):
-    """The caller may see this but not do it."""
-
-
-class NotFound(Exception):
-    """There is no such report, or none the caller may see (the same answer, on purpose)."""
-
-
-class KeyReused(Exception):
-    """The Idempotency-Key already filed a report from a different request body."""
+KEY_RACE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -90,7 +59,7 @@ async def read_report(
 ) -> ReportAnswer:
     report = await store.get_report(port, report_id=report_id)
     if report is None:
-        raise NotFound(report_id)
+        raise NotFound("report not found")
     return await _disclose(port, sealer=sealer, caller=caller, report=report)
 
 
@@ -107,7 +76,7 @@ async def _disclose(
         caller, school_id=report.school_id, social_org_id=report.social_org_id
     )
     if disclosure is None:
-        raise NotFound(report.id)
+        raise NotFound("report not found")
     if private is None and disclosure is not domain.Disclosure.minimal:
         # Opened only for a role that will see some of it.
         private = await vault.open_report(port, sealer, report)
@@ -129,7 +98,7 @@ async def file_report(
     the first request filed, even when the two race."""
     school = await store.get_school(rt.store, school_id=body.school_id)
     if school is None:
-        raise UnknownSchool(body.school_id)
+        raise InvalidField("body", "school_id", "unknown school")
     if not domain.may_file_for(caller, body.school_id):
         raise NotAllowed("only staff of this school may file reports for it")
     fingerprint = domain.request_fingerprint(body, key=sealer.fingerprint_key)
@@ -225,7 +194,7 @@ async def _replay(
     if record is None:
         return None
     if record.fingerprint != fingerprint:
-        raise KeyReused(key)
+        raise Conflict("Idempotency-Key was already used with a different request")
     report = await store.get_report(port, report_id=record.report_id)
     if report is None:
         # Committed together and reports are never deleted: a damaged store, not a request.

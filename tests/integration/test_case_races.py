@@ -17,6 +17,7 @@ from shared.events import Envelope
 from shared.identity import Principal, Role
 from shared.store import open_store
 from shared.store.migrations import migrate
+from shared.usecases import Conflict
 from tests.support import StoreUrl, every_store
 from tests.unit.case_tracking.test_domain import report
 from tests.unit.units import StoreUnits
@@ -86,5 +87,5 @@ async def test_racing_closings_answer_once_closed_and_otherwise_already_closed(
     refused = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(closed) == 1
     assert closed[0].status is CaseStatus.closed
-    assert all(isinstance(o, service.AlreadyClosed) for o in refused), refused
+    assert all(isinstance(o, Conflict) for o in refused), refused
     assert [e.type for e in [*a.events, *b.events]] == [CaseClosed.TYPE]

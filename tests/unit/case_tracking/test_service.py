@@ -22,6 +22,7 @@ from shared.contracts.cases import (
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
 from shared.events import Envelope
 from shared.identity import Principal, Role
+from shared.usecases import Conflict, NotAllowed, NotFound
 from tests.unit.case_tracking.test_domain import report
 from tests.unit.units import StoreUnits, sqlite_port
 
@@ -120,9 +121,9 @@ async def test_school_staff_read_a_case_with_their_own_schools_tasks_only(
 async def test_a_case_out_of_scope_or_unknown_is_not_found(rt: StoreUnits) -> None:
     one = await take(rt, report())
     for caller, case_id in [(FAR_OFFICER, one.case.id), (SUPERVISOR, "case-none")]:
-        with pytest.raises(service.NotFound):
+        with pytest.raises(NotFound):
             await service.read_case(rt.store, caller=caller, case_id=case_id)
-        with pytest.raises(service.NotFound):
+        with pytest.raises(NotFound):
             await service.list_tasks(
                 rt.store, caller=caller, case_id=case_id, status=None, limit=10
             )
@@ -161,7 +162,7 @@ async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnit
     assert event.parse(CaseClosed) == CaseClosed(
         case_id=one.case.id, child_ref=one.case.child_ref, closed_at=closed.closed_at
     )
-    with pytest.raises(service.AlreadyClosed):
+    with pytest.raises(Conflict):
         await service.close_case(rt, caller=SUPERVISOR, case_id=one.case.id, reason="again")
     assert len(rt.events) == 1
 
@@ -169,11 +170,11 @@ async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnit
 async def test_closing_is_refused_to_others_and_changes_nothing(rt: StoreUnits) -> None:
     one = await take(rt, report())
     rt.events.clear()
-    with pytest.raises(service.NotAllowed):
+    with pytest.raises(NotAllowed):
         await service.close_case(rt, caller=DISPATCHER, case_id=one.case.id, reason="r")
-    with pytest.raises(service.NotFound):
+    with pytest.raises(NotFound):
         await service.close_case(rt, caller=FAR_OFFICER, case_id=one.case.id, reason="r")
-    with pytest.raises(service.NotFound):
+    with pytest.raises(NotFound):
         await service.close_case(rt, caller=SUPERVISOR, case_id="case-none", reason="r")
     assert await get_case(rt.store, case_id=one.case.id) == one.case
     assert rt.events == []
@@ -214,13 +215,13 @@ async def test_acknowledging_is_refused_to_others_and_changes_nothing(rt: StoreU
     one = await take(rt, report())
     police, social = one.tasks
     rt.events.clear()
-    with pytest.raises(service.NotAllowed):
+    with pytest.raises(NotAllowed):
         await service.acknowledge_task(rt, caller=OTHER_OFFICER, task_id=police.id)
-    with pytest.raises(service.NotAllowed):
+    with pytest.raises(NotAllowed):
         await service.acknowledge_task(rt, caller=OFFICER, task_id=social.id)
-    with pytest.raises(service.NotFound):
+    with pytest.raises(NotFound):
         await service.acknowledge_task(rt, caller=FAR_OFFICER, task_id=police.id)
-    with pytest.raises(service.NotFound):
+    with pytest.raises(NotFound):
         await service.acknowledge_task(rt, caller=OFFICER, task_id="task-none")
     assert await get_task(rt.store, task_id=police.id) == police
     assert rt.events == []

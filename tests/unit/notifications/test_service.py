@@ -13,6 +13,7 @@ from services.notifications import service
 from services.notifications.domain import DUTY_DESK, Notice
 from services.notifications.store import INBOX_C, MIGRATIONS, get_notification
 from shared.identity import Principal, Role
+from shared.usecases import NotFound
 from tests.unit.units import StoreUnits, sqlite_port
 
 OFFICER = Principal(user_id="officer-1", role=Role.police_officer)
@@ -90,7 +91,7 @@ async def test_marking_read_keeps_the_first_reading_and_drops_it_from_unread(
 async def test_someone_elses_or_an_unknown_notification_is_not_found(rt: StoreUnits) -> None:
     (entry,) = await deliver(rt, "evt-1", assigned("user:officer-1"))
     for caller, notification_id in [(DISPATCHER, entry), (OFFICER, "ntf-none")]:
-        with pytest.raises(service.NotFound):
+        with pytest.raises(NotFound):
             await service.mark_read(rt, caller=caller, notification_id=notification_id)
     stored = await get_notification(rt.store, notification_id=entry)
     assert stored is not None

@@ -20,6 +20,7 @@ from shared.contracts.school import ChildErased, ReportCreate, ReportFiled
 from shared.identity import Principal, Role
 from shared.runtime import Work
 from shared.store import Store
+from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound
 from tests.unit.units import StoreUnits, sqlite_port, unit_of_work
 
 SEALER = Sealer(base64.b64encode(bytes(range(32))).decode())
@@ -99,9 +100,9 @@ async def test_a_filed_report_is_stored_sealed_and_announced_without_the_childs_
 @pytest.mark.parametrize(
     ("body", "caller", "error"),
     [
-        (BODY.model_copy(update={"school_id": "sch-99"}), TEACHER, service.UnknownSchool),
-        (BODY, OTHER_TEACHER, service.NotAllowed),
-        (BODY, SOCIAL, service.NotAllowed),
+        (BODY.model_copy(update={"school_id": "sch-99"}), TEACHER, InvalidField),
+        (BODY, OTHER_TEACHER, NotAllowed),
+        (BODY, SOCIAL, NotAllowed),
     ],
     ids=["unknown-school", "another-schools-teacher", "social-worker"],
 )
@@ -130,7 +131,7 @@ async def test_the_same_key_and_body_answers_with_the_first_report(port: Store) 
 async def test_the_same_key_with_another_body_is_refused(port: Store) -> None:
     rt = StoreUnits(port)
     await _file(rt, key="k-1")
-    with pytest.raises(service.KeyReused):
+    with pytest.raises(Conflict):
         await _file(rt, key="k-1", body=BODY.model_copy(update={"description": "other"}))
     assert len(rt.events) == 1
     assert await port.count(store.REPORTS_C) == 1
@@ -173,7 +174,7 @@ async def test_losing_the_race_for_a_key_to_another_body_is_refused(port: Store)
     async def rival() -> None:
         await _file(StoreUnits(port), key="k-1", body=other)
 
-    with pytest.raises(service.KeyReused):
+    with pytest.raises(Conflict):
         await _file(RivalFirst(port, rival), key="k-1")
     assert await port.count(store.REPORTS_C) == 1
 
@@ -246,9 +247,9 @@ async def test_a_report_opens_for_whom_it_shows_something_and_not_for_others(
     assert desk.disclosure is Disclosure.minimal
     assert desk.private is None
     for nobody in (OTHER_TEACHER, AUDITOR):
-        with pytest.raises(service.NotFound):
+        with pytest.raises(NotFound):
             await read(nobody)
-    with pytest.raises(service.NotFound):
+    with pytest.raises(NotFound):
         await service.read_report(port, sealer=SEALER, caller=TEACHER, report_id="rep-nope")
 
 
