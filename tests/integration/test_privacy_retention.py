@@ -18,16 +18,16 @@ import pytest
 from services.school_liaison import store as school_store
 from services.school_liaison import vault
 from services.school_liaison.app import create_app
-from services.school_liaison.models import ChildKey, PendingErasure, Report
+from services.school_liaison.models import ChildKey, PendingErasure
 from services.school_liaison.privacy import Sealer, new_data_key, seal
 from services.school_liaison.retention import sweep_retention
 from services.school_liaison.settings import Settings
 from shared.bus import Bus
-from shared.contracts.school import ReportCategory, Severity
 from shared.events import utcnow
 from shared.identity import Principal, Role
 from shared.web import INTERNAL_HEADER
 from tests.support import Gateway, NatsLogin, StoreUrl, eventually, every_store
+from tests.unit.school_liaison.factories import a_report
 
 __all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 
@@ -257,18 +257,11 @@ async def test_the_background_sweep_erases_due_children_and_stops_with_the_app(
         sealer: Sealer = app.state.sealer
         key, child, closed_at = new_data_key(), "child-due", utcnow() - timedelta(days=2)
         sealed = seal({"x": 1}, data_key=key, record_id="rep-due")
-        report = Report(
+        report = a_report(
             id="rep-due",
-            school_id="sch-01",
-            category=ReportCategory.truancy,
-            severity=Severity.medium,
-            immediate_danger=False,
             child_ref=child,
-            community_officer_id="officer1",
-            social_org_id="org-1",
-            case_id="case-due",
-            filed_by="teacher1",
             filed_at=closed_at - timedelta(days=1),
+            case_id="case-due",
             sealed=sealed,
             seal_v=vault.SEAL_VERSION,
         )

@@ -14,7 +14,7 @@ from services.school_liaison.domain import (
     retention_expired,
 )
 from services.school_liaison.models import PendingErasure, Report
-from shared.contracts.school import ReportCategory, Severity
+from tests.unit.school_liaison.factories import a_report
 
 pytestmark = pytest.mark.unit
 
@@ -24,19 +24,8 @@ CHILD = "child-abc"
 
 
 def report(case_id: str | None, *, sealed: str | None = "blob") -> Report:
-    return Report(
-        id=f"rep-{case_id}",
-        school_id="sch-1",
-        category=ReportCategory.truancy,
-        severity=Severity.medium,
-        immediate_danger=False,
-        child_ref=CHILD,
-        community_officer_id="officer-1",
-        social_org_id="org-1",
-        case_id=case_id,
-        filed_by="teacher-1",
-        filed_at=T0,
-        sealed=sealed,
+    return a_report(
+        id=f"rep-{case_id}", child_ref=CHILD, filed_at=T0, case_id=case_id, sealed=sealed
     )
 
 

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from services.school_liaison import vault
-from services.school_liaison.models import Report
 from services.school_liaison.privacy import WRAP_V2, Sealer, new_data_key, unseal
-from shared.contracts.school import ReportCategory, Severity
 from shared.store import Doc, DuplicateKeyError
+from tests.unit.school_liaison.factories import a_report
 
 pytestmark = pytest.mark.unit
 
@@ -51,18 +50,7 @@ def _rival(key: bytes) -> Doc:
     return {"id": CHILD, "wrapped": SEALER.wrap(key, child_ref=CHILD), "created_at": "2024-01-01"}
 
 
-REPORT = Report(
-    id="rep-1",
-    school_id="sch-1",
-    category=ReportCategory.truancy,
-    severity=Severity.medium,
-    immediate_danger=False,
-    child_ref=CHILD,
-    community_officer_id="officer-1",
-    social_org_id="org-1",
-    filed_by="teacher-1",
-    filed_at=NOW,
-)
+REPORT = a_report(child_ref=CHILD, filed_at=NOW)
 
 
 async def test_first_report_creates_a_wrapped_key_and_the_next_one_reuses_it() -> None:
