@@ -1,0 +1,106 @@
+"""CPU per report across the platform's processes, and end-to-end throughput.
+
+    python -m tests.bench.cpu [--reports 300] [--concurrency 8]
+
+Starts the platform as `make run` does (same durable settings) in a temporary directory, files
+`--reports` concern reports through the gateway, waits until case_tracking holds both tasks of
+each and notifications the inbox entries (read from their SQLite files, read-only: no audited
+polling), and prints the CPU time (user + system, from /proc) all processes spent per report.
+The quick measure the changes of issue 15 are judged by; `make bench` is the full table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from deploy.launcher import Platform, Ports
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def count(db: Path, table: str) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        (n,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 - ours
+        return int(n)
+
+
+async def file_reports(url: str, *, reports: int, concurrency: int) -> float:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        token = (
+            await http.post("/v1/auth/token", data={"username": "teacher1", "password": "demo"})
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        numbers = iter(range(reports))
+        started = time.perf_counter()
+
+        async def worker() -> None:
+            for n in numbers:
+                body = {
+                    "school_id": "sch-01",
+                    "category": "truancy",
+                    "description": "Absent since Monday",
+                    "student": {"name": f"Bench Student {n}"},
+                }
+                r = await http.post("/v1/reports", json=body, headers=headers)
+                r.raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
+        # One client files everything: lift the per-client rate limit, not the work.
+        lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
+        platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
+        platform.start()
+        try:
+            pids = [p.pid for p in platform.procs.values()]
+            before = cpu_seconds(pids)
+            posted_s = asyncio.run(
+                file_reports(
+                    platform.gateway_url, reports=args.reports, concurrency=args.concurrency
+                )
+            )
+            started = time.monotonic()
+            var = Path(tmp)
+            while (
+                count(var / "case_tracking.db", "tasks") < 2 * args.reports
+                or count(var / "notifications.db", "inbox") < 4 * args.reports
+            ):
+                if time.monotonic() - started > 300:
+                    raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
+                time.sleep(0.05)  # a bounded poll
+            done_s = posted_s + time.monotonic() - started
+            used = cpu_seconds(pids) - before
+        finally:
+            platform.stop()
+    print(
+        f"{args.reports} reports at concurrency {args.concurrency}: "
+        f"POST {args.reports / posted_s:.0f}/s, end to end {args.reports / done_s:.0f}/s, "
+        f"CPU {1000 * used / args.reports:.1f} ms per report (all processes)"
+    )
+
+
+if __name__ == "__main__":
+    main()
