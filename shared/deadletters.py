@@ -14,7 +14,8 @@ from __future__ import annotations
 import nats.js.errors
 from nats.js.api import RawStreamMsg
 
-from shared.bus import Bus, peek_envelope
+from shared.bus import Bus
+from shared.consumer import peek_envelope
 from shared.contracts.ops import DeadLetteredView, DeadLetterReplayed
 from shared.events import Envelope
 

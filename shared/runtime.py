@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from shared.bus import Bus, Handler, bus_from_settings
+from shared.bus import Bus, bus_from_settings
+from shared.consumer import Delivery, Outcome
 from shared.events import Envelope, EventData, utcnow
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
 from shared.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
 from shared.outbox import OutboxRelay, add_to_outbox
 from shared.settings import BaseServiceSettings
-from shared.store import Store, Writer, open_store
+from shared.store import ConflictError, Store, Writer, open_store
 from shared.store.migrations import migrate
 from shared.store.retry import transact
 from shared.streams import ConsumerSpec
@@ -56,6 +57,29 @@ EventEffect = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 Work = Callable[[UnitOfWork], Awaitable[R]]
 
 
+class _EffectFailed(Exception):
+    """The effect of the `index`-th event of a batch raised `error`."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+
+
+async def _once(
+    spec: ConsumerSpec, effect: EventEffect, envelope: Envelope, uow: UnitOfWork
+) -> bool:
+    """Apply `effect` unless this consumer did already; False for a duplicate. Checked and
+    marked in the effect's transaction: a concurrent duplicate (another replica) conflicts, is
+    run again, and stops here; a repeat within one batch sees the first one's mark."""
+    marker = f"{spec.durable}:{envelope.id}"
+    if await uow.tx.get(PROCESSED, marker) is not None:
+        return False
+    await uow.tx.insert(PROCESSED, {"id": marker, "at": utcnow().isoformat()})
+    await effect(envelope, uow)
+    return True
+
+
 @dataclass
 class Runtime:
     name: str
@@ -91,29 +115,51 @@ class Runtime:
             self.relay.notify()
         return result
 
-    def once(self, spec: ConsumerSpec, effect: EventEffect) -> Handler:
-        """Wrap an effect so a redelivered event changes nothing the second time."""
-
-        async def handler(envelope: Envelope) -> bool:
-            marker = f"{spec.durable}:{envelope.id}"
-            if await self.store.get(PROCESSED, marker) is not None:
-                return False
-
-            async def work(uow: UnitOfWork) -> bool:
-                # Checked again and marked in the same transaction as the effect: a concurrent
-                # duplicate (another replica) conflicts, is run again, and stops here.
-                if await uow.tx.get(PROCESSED, marker) is not None:
-                    return False
-                await uow.tx.insert(PROCESSED, {"id": marker, "at": utcnow().isoformat()})
-                await effect(envelope, uow)
-                return True
-
-            return await self.transact(work)
-
-        return handler
-
     def consume(self, spec: ConsumerSpec, effect: EventEffect) -> None:
-        self.bus.consume(spec, self.once(spec, effect))
+        """Run `effect` for each event of `spec`, idempotently, a fetched batch per commit."""
+
+        async def handle(deliveries: Sequence[Delivery]) -> list[Outcome]:
+            return await self._apply(spec, effect, deliveries)
+
+        self.bus.consume_batches(spec, handle)
+
+    async def _apply(
+        self, spec: ConsumerSpec, effect: EventEffect, batch: Sequence[Delivery]
+    ) -> list[Outcome]:
+        """Every effect of `batch` in one transaction (one commit, one fsync), with one outcome
+        per event: a failing event fails alone, the others are applied exactly once."""
+        if not batch:
+            return []
+
+        async def work(uow: UnitOfWork) -> list[Outcome]:
+            outcomes: list[Outcome] = []
+            for index, delivery in enumerate(batch):
+                try:
+                    with delivery.traced():
+                        outcomes.append(await _once(spec, effect, delivery.envelope, uow))
+                except ConflictError:
+                    raise  # the whole batch lost a race: run it again from the start
+                except Exception as exc:
+                    raise _EffectFailed(index, exc) from exc
+            return outcomes
+
+        try:
+            return await self.transact(work)
+        except _EffectFailed as failed:
+            # Rolled back: the events before it are committed again without it, the failed one
+            # alone is retried or dead-lettered (its own delivery count), the rest go on.
+            head = await self._apply(spec, effect, batch[: failed.index])
+            tail = await self._apply(spec, effect, batch[failed.index + 1 :])
+            return [*head, failed.error, *tail]
+        except Exception as exc:
+            if len(batch) == 1:
+                return [exc]
+            # The commit itself failed (an outage; conflicts to the last attempt): smaller
+            # transactions may get through, and each event keeps its own fate.
+            outcomes: list[Outcome] = []
+            for delivery in batch:
+                outcomes.extend(await self._apply(spec, effect, [delivery]))
+            return outcomes
 
     async def ready(self) -> dict[str, bool]:
         try:

@@ -1,0 +1,300 @@
+"""Durable pull consumers: fetch a batch, hand it to the handler whole, settle each message.
+
+A message is acked only after the handler returned its outcome (its effect committed); a
+failed one is nak'ed with backoff and, after `max_deliver` deliveries, moved to the DEADLETTER
+stream so it never blocks the messages behind it. An event whose `source` may not publish its
+subject (`shared.streams.PUBLISHERS`) is dead-lettered at once, never handled. The handler
+gets the whole batch so it can commit it in one transaction (`Runtime.consume`); it reports
+one outcome per event, so one poison event fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind, Tracer
+
+from shared.contracts.ops import DeadLettered
+from shared.events import Envelope
+from shared.metrics import Metrics
+from shared.store import StoreUnavailableError
+from shared.streams import ConsumerSpec, publishers_of
+from shared.telemetry import extract
+
+if TYPE_CHECKING:
+    from shared.bus import Bus
+
+log = logging.getLogger("hulei.bus")
+FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is replaced
+
+# A handler returns False when it recognised the event as already handled (a duplicate).
+Handler = Callable[[Envelope], Awaitable[bool | None]]
+# Per event of a batch: True or None handled, False a duplicate, an exception a failure.
+Outcome = bool | None | Exception
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One decoded message of a batch, with the trace its publisher sent along."""
+
+    envelope: Envelope
+    msg: Msg
+    durable: str
+    tracer: Tracer
+
+    @contextmanager
+    def traced(self) -> Iterator[None]:
+        """The span of handling this event, a child of the publisher's trace."""
+        with self.tracer.start_as_current_span(
+            f"consume {self.msg.subject}", context=extract(self.msg.headers), kind=SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.consumer.group.name", self.durable)
+            yield
+
+
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[Outcome]]]
+
+
+def one_at_a_time(handler: Handler) -> BatchHandler:
+    async def run(deliveries: Sequence[Delivery]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for delivery in deliveries:
+            try:
+                with delivery.traced():
+                    outcomes.append(await handler(delivery.envelope))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    return run
+
+
+def peek_envelope(data: bytes) -> dict[str, str]:
+    """The id, type and correlation of an envelope, if the bytes are one at all."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {k: str(raw[k]) for k in ("id", "type", "correlation_id") if raw.get(k)}
+
+
+def backoff_s(delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+    """Redelivery delay after the n-th failed delivery: `base` doubling, capped at `cap`."""
+    return float(min(cap, base * 2 ** max(0, delivered - 1)))
+
+
+@asynccontextmanager
+async def _working_on(msgs: Sequence[Msg], *, every_s: float) -> AsyncIterator[None]:
+    """Keep the messages ours while a slow handler runs (e.g. a store waiting on a lock)."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            for msg in msgs:
+                with suppress(Exception):
+                    await msg.in_progress()
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        ticker.cancel()
+        with suppress(asyncio.CancelledError):
+            await ticker
+
+
+class PullConsumer:
+    """The pull loop of one durable consumer of `bus`."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        spec: ConsumerSpec,
+        handler: BatchHandler,
+        *,
+        batch: int,
+        name: str,
+        metrics: Metrics,
+        tracer: Tracer,
+        stopping: asyncio.Event,
+    ) -> None:
+        self._bus = bus
+        self._spec = spec
+        self._handler = handler
+        self._batch = batch
+        self._name = name
+        self._metrics = metrics
+        self._tracer = tracer
+        self._stopping = stopping
+
+    async def _stalled(self) -> bool:
+        try:
+            info = await self._bus.js.consumer_info(
+                self._spec.stream, self._spec.durable, timeout=2.0
+            )
+        except Exception:
+            return True  # cannot even ask: rebuild the subscription
+        return bool(info.num_pending)
+
+    async def run(self) -> None:
+        spec = self._spec
+        sub: JetStreamContext.PullSubscription | None = None
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                if sub is None:
+                    sub = await self._bus.bind(spec)
+                # Long poll for one message so it is handled the moment it arrives; a long fetch
+                # of a whole batch would hold it until the batch filled or the request expired.
+                # The server wants the idle heartbeat under half the request's lifetime.
+                msgs = await sub.fetch(1, timeout=FETCH_TIMEOUT_S, heartbeat=FETCH_TIMEOUT_S / 4)
+                failures = 0
+            except nats.errors.TimeoutError:
+                if sub is not None and await self._stalled():
+                    # Messages wait but none came: the subscription went stale (seen with
+                    # nats-py after a server restart). Recreate it.
+                    log.warning("consumer %s stalled; recreating its subscription", spec.durable)
+                    with suppress(Exception):
+                        await sub.unsubscribe()
+                    sub = None
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # A stalled or broken subscription (e.g. after a server restart) is recreated.
+                failures += 1
+                log.warning("consumer %s fetch failed (%d): %r", spec.durable, failures, exc)
+                if sub is not None:
+                    with suppress(Exception):
+                        await sub.unsubscribe()
+                sub = None
+                await asyncio.sleep(min(5.0, 0.2 * failures))
+                continue
+            await self._handle_batch(msgs)
+            # Then drain a backlog in batches while one is there.
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(self._batch, timeout=0.05)
+                except Exception:
+                    break  # nothing ready (or a fault the long poll above will see)
+                await self._handle_batch(msgs)
+
+    async def _handle_batch(self, msgs: list[Msg]) -> None:
+        """The batch in order, in one call of the handler. If stopped before or during it,
+        what is not settled goes straight back to the stream (nak) for another replica or the
+        next start, instead of waiting out the ack timeout."""
+        settled: set[int] = set()
+        try:
+            if self._stopping.is_set():
+                return
+            deliveries: list[Delivery] = []
+            for msg in msgs:
+                delivery = await self._admit(msg)
+                if delivery is None:
+                    settled.add(id(msg))
+                else:
+                    deliveries.append(delivery)
+            if not deliveries:
+                return
+            every_s = self._spec.ack_wait_s / 3
+            async with _working_on([d.msg for d in deliveries], every_s=every_s):
+                outcomes = await self._handler(deliveries)
+            for delivery, outcome in zip(deliveries, outcomes, strict=True):
+                await self._settle(delivery, outcome)
+                settled.add(id(delivery.msg))
+        finally:
+            for msg in msgs:
+                if id(msg) not in settled:
+                    with suppress(Exception):
+                        await msg.nak()
+
+    async def _admit(self, msg: Msg) -> Delivery | None:
+        """The message as a delivery to handle, or None when it was dead-lettered at once."""
+        durable = self._spec.durable
+        consumed = self._metrics.events_consumed
+        if msg.metadata.num_delivered > 1:
+            self._metrics.redeliveries.labels(self._name, durable).inc()
+        try:
+            envelope = Envelope.model_validate_json(msg.data)
+        except ValueError as exc:
+            await self._dead_letter(msg, f"undecodable envelope: {exc}")
+            consumed.labels(self._name, durable, "unknown", "dead_lettered").inc()
+            return None
+        if envelope.source not in publishers_of(msg.subject):
+            # The server let its publisher through, yet the envelope claims another owner:
+            # a forgery or a bug. Never handled, never retried.
+            reason = f"source {envelope.source!r} may not publish {msg.subject}"
+            await self._dead_letter(msg, reason)
+            consumed.labels(self._name, durable, envelope.type, "dead_lettered").inc()
+            return None
+        return Delivery(envelope=envelope, msg=msg, durable=durable, tracer=self._tracer)
+
+    async def _settle(self, delivery: Delivery, outcome: Outcome) -> None:
+        msg, durable = delivery.msg, self._spec.durable
+        consumed = self._metrics.events_consumed.labels
+        if not isinstance(outcome, Exception):
+            await msg.ack()
+            result = "duplicate" if outcome is False else "ok"
+            consumed(self._name, durable, delivery.envelope.type, result).inc()
+            return
+        delivered = msg.metadata.num_delivered
+        # A store that is down or busy is an outage, not a poison event: wait it out (with
+        # backoff) however many deliveries it takes; dead letters are for events no retry fixes.
+        outage = isinstance(outcome, StoreUnavailableError)
+        if delivered >= self._bus.max_deliver and not outage:
+            await self._dead_letter(msg, f"{type(outcome).__name__}: {outcome}")
+            result = "dead_lettered"
+        else:
+            log.warning("handler %s failed (delivery %d): %r", durable, delivered, outcome)
+            await msg.nak(delay=self._bus.redelivery_delay_s(delivered))
+            result = "failed"
+        consumed(self._name, durable, delivery.envelope.type, result).inc()
+
+    async def _dead_letter(self, msg: Msg, reason: str) -> None:
+        """Copy to DEADLETTER, raise the ops.dead_lettered alert, then ack the original.
+
+        Both publishes carry ids derived from the original's stream sequence, so a crash
+        before the ack and the redelivery that follows store nothing twice.
+        """
+        meta = msg.metadata
+        durable = self._spec.durable
+        key = f"{durable}:{meta.sequence.stream}"
+        reason = reason[:500]
+        headers = {
+            "Nats-Msg-Id": f"dl:{key}",
+            "Hulei-Original-Subject": msg.subject,
+            "Hulei-Consumer": durable,
+            "Hulei-Deliveries": str(meta.num_delivered),
+            "Hulei-Reason": reason,
+        }
+        ack = await self._bus.js.publish(f"deadletter.{durable}", msg.data, headers=headers)
+        original = peek_envelope(msg.data)
+        alert = DeadLettered(
+            dead_letter_id=ack.seq,
+            consumer=durable,
+            original_subject=msg.subject,
+            event_id=original.get("id"),
+            event_type=original.get("type"),
+            reason=reason,
+            deliveries=meta.num_delivered,
+        )
+        envelope = Envelope.wrap(
+            alert,
+            source=self._name,
+            subject=str(ack.seq),
+            correlation_id=original.get("correlation_id") or f"dl-{key}",
+        ).model_copy(update={"id": f"dl-alert-{key}"})
+        await self._bus.publish(envelope)
+        await msg.ack()
+        log.error("dead-lettered %s from %s: %s", msg.subject, durable, reason)
