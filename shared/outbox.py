@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
+from typing import NamedTuple
 
 from shared.bus import Bus
 from shared.events import Envelope
@@ -19,6 +20,7 @@ from shared.store.retry import transact
 
 log = logging.getLogger("hulei.outbox")
 COLLECTION = "outbox"
+BATCH = 500  # entries read, published and deleted per pass
 
 
 class _Sequence:
@@ -53,6 +55,11 @@ async def add_to_outbox(tx: Writer, *envelopes: Envelope) -> None:
         )
 
 
+class _Pass(NamedTuple):
+    full: bool  # as many pending as asked for: there may be more
+    published: int
+
+
 class OutboxRelay:
     def __init__(
         self, *, store: Store, bus: Bus, concurrency: int = 64, poll_s: float = 1.0
@@ -83,28 +90,33 @@ class OutboxRelay:
             if not self._bus.connected:
                 continue  # publishing now would only wait out timeouts; reconnect wakes us
             try:
-                while await self.drain() > 0:
+                # A short batch means the outbox is drained: no further read to find it empty.
+                while (passed := await self._pass()).full and passed.published:
                     pass
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("outbox relay pass failed, will retry: %r", exc)
 
-    async def drain(self, *, batch: int = 500) -> int:
-        """Publish up to `batch` pending events concurrently; return how many were published."""
+    async def drain(self) -> int:
+        """Publish up to a batch of pending events; return how many were published."""
+        return (await self._pass()).published
+
+    async def _pass(self, batch: int = BATCH) -> _Pass:
+        """Publish up to `batch` pending events concurrently, then delete the published ones
+        in one commit."""
         pending = await self._store.find(COLLECTION, order_by="seq", limit=batch)
-        if not pending:
-            return 0
         results = await asyncio.gather(*(self._relay_one(doc) for doc in pending))
-        published = [event_id for event_id in results if event_id is not None]
-        # One commit for the whole batch: a crash here only means a re-publish JetStream drops.
+        sent = [event_id for event_id in results if event_id is not None]
+        # A crash before this commit only means a re-publish that JetStream drops.
 
         async def remove(tx: Writer) -> None:
-            for event_id in published:
+            for event_id in sent:
                 await tx.delete(COLLECTION, event_id)
 
-        await transact(self._store, remove)
-        return len(published)
+        if sent:
+            await transact(self._store, remove)
+        return _Pass(full=len(pending) == batch, published=len(sent))
 
     async def _relay_one(self, doc: dict[str, object]) -> str | None:
         async with self._limit:
