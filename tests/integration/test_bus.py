@@ -145,7 +145,12 @@ async def test_a_backlog_is_committed_a_batch_at_a_time_and_a_repeat_applied_onc
         await uow.tx.insert("effects", {"id": envelope.id})
 
     runtime.consume(SPEC, effect)
-    await eventually(lambda: _all_acked(runtime))
+
+    async def all_applied() -> bool:
+        return len(applied) >= len(events)
+
+    await eventually(all_applied)
+    await eventually(lambda: _all_acked(runtime))  # the repeat too
     assert sorted(applied) == sorted(e.id for e in events)  # each once, the repeat skipped
     assert len(await runtime.store.find("effects")) == len(events)
     # The long poll hands over the first event alone, the rest come in one batch.
@@ -205,7 +210,13 @@ async def test_two_replicas_consuming_in_batches_count_every_event_once(
         await _backlog(a, *events)
         a.consume(SPEC, count)
         b.consume(SPEC, count)
-        await eventually(lambda: _all_acked(a), within=30)
+
+        async def counted() -> list[str]:
+            counter = await a.store.get("counters", "c")
+            return counter["seen"] if counter and len(counter["seen"]) >= len(events) else []
+
+        await eventually(counted, within=30)
+        await eventually(lambda: _all_acked(a))
         counter = await a.store.get("counters", "c")
     assert counter is not None
     assert sorted(counter["seen"]) == sorted(e.id for e in events)
