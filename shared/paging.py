@@ -48,15 +48,17 @@ def parse_after(token: str | None) -> Cursor | None:
         raise HTTPException(422, detail) from exc
 
 
-def next_link(request: Request, cursor: Cursor | None) -> str | None:
-    """The `Link` header value for the page after `cursor` (None: this was the last page)."""
+def next_link(request: Request, cursor: Cursor | str | None) -> str | None:
+    """The `Link` header value for the page after `cursor` (None: this was the last page); a
+    string is a cursor already encoded (one a service handed the gateway)."""
     if cursor is None:
         return None
-    url = request.url.include_query_params(**{AFTER_PARAM: cursor.encode()})
+    token = cursor if isinstance(cursor, str) else cursor.encode()
+    url = request.url.include_query_params(**{AFTER_PARAM: token})
     return f'<{url}>; rel="next"'
 
 
-def set_next_link(response: Response, request: Request, cursor: Cursor | None) -> None:
+def set_next_link(response: Response, request: Request, cursor: Cursor | str | None) -> None:
     link = next_link(request, cursor)
     if link is not None:
         response.headers["Link"] = link

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from services.notifications import service
 from services.notifications.domain import Notification
 from shared.contracts.notifications import NotificationView
+from shared.paging import AfterParam, parse_after, set_next_link
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -22,10 +23,16 @@ def _view(notification: Notification) -> NotificationView:
 async def my_inbox(
     caller: CallerDep,
     rt: RuntimeDep,
+    request: Request,
+    response: Response,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: AfterParam = None,
 ) -> list[NotificationView]:
-    notifications = await service.inbox(rt.store, caller=caller, unread_only=unread, limit=limit)
+    notifications, cursor = await service.inbox(
+        rt.store, caller=caller, unread_only=unread, limit=limit, after=parse_after(after)
+    )
+    set_next_link(response, request, cursor)
     return [_view(n) for n in notifications]
 
 
