@@ -261,3 +261,30 @@ async def test_acknowledging_is_refused_to_others_and_changes_nothing(rt: StoreU
         await service.acknowledge_task(rt, caller=OFFICER, task_id="task-none")
     assert await get_task(rt.store, task_id=police.id) == police
     assert rt.events == []
+
+
+async def test_a_cases_tasks_page_within_the_callers_school_and_status(rt: StoreUnits) -> None:
+    """A case's tasks are filtered after the case's index is read: pages are still full."""
+    for n, school in enumerate(["school-1", "school-2", "school-1", "school-2", "school-2"]):
+        intake = await take(rt, report(f"rep-{n}", school_id=school))
+    case_id = intake.case.id
+    whole, _ = await service.list_tasks(
+        rt.store, caller=TEACHER_2, case_id=case_id, status=None, limit=100
+    )
+    assert len(whole) == 6
+    assert {t.school_id for t in whole} == {"school-2"}
+    pages, cursor = [], None
+    while True:
+        page, cursor = await service.list_tasks(
+            rt.store, caller=TEACHER_2, case_id=case_id, status=None, limit=4, after=cursor
+        )
+        pages.append([t.id for t in page])
+        if cursor is None:
+            break
+    assert pages == [[t.id for t in whole[:4]], [t.id for t in whole[4:]]]
+    police = next(t for t in whole if t.agency.value == "police")
+    await service.acknowledge_task(rt, caller=OFFICER, task_id=police.id)
+    still_open, _ = await service.list_tasks(
+        rt.store, caller=TEACHER_2, case_id=case_id, status=TaskStatus.open, limit=100
+    )
+    assert [t.id for t in still_open] == [t.id for t in whole if t.id != police.id]
