@@ -9,22 +9,23 @@ its token version, so tokens issued before it stop working.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import store
 from gateway.access import AuditedRoute, CallerDep, authorized, policy
 from gateway.audit import AuditLog, Event
 from gateway.auth import CLIENT_PREFIX, Passwords
+from gateway.pages import Limit, paged
 from shared.bus import Bus
 from shared.contracts.ops import DeadLetteredView, PrivilegedGrantMade
 from shared.deadletters import list_dead_letters, replay_dead_letter
 from shared.errors import client_error
 from shared.events import Envelope, new_id
 from shared.identity import STATION_WIDE, Principal, Role
-from shared.paging import LINK_RESPONSE, AfterParam, parse_after, set_next_link
+from shared.paging import AfterParam, parse_after, set_next_link
 from shared.store import Cursor, Doc, DuplicateKeyError, Store, Writer
 from shared.store.retry import transact
 from shared.telemetry import current_trace_id
@@ -154,11 +155,7 @@ def get_bus(request: Request) -> Bus:
 BusDep = Annotated[Bus, Depends(get_bus)]
 
 
-Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-PAGED: dict[int | str, dict[str, Any]] = {
-    200: LINK_RESPONSE,
-    422: {"description": "a bad limit or page cursor (the `loc` names it)"},
-}
+PAGED = paged({})
 
 
 @router.get("/users", response_model=list[AccountView], responses=PAGED, openapi_extra=ADMIN)
