@@ -8,9 +8,11 @@ A client follows `rel="next"` until the header is absent. The `after` token is a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Query, Request, Response
+from pydantic import BaseModel
 
 from shared.store import Cursor
 
@@ -62,3 +64,12 @@ def set_next_link(response: Response, request: Request, cursor: Cursor | str | N
     link = next_link(request, cursor)
     if link is not None:
         response.headers["Link"] = link
+
+
+def page_response(request: Request, items: Sequence[BaseModel], cursor: Cursor | None) -> Response:
+    """A page of views, each encoded once as its own model: FastAPI would validate the list
+    against the route's response model again and encode it after, a third of a page's CPU."""
+    body = b"[" + b",".join(item.__pydantic_serializer__.to_json(item) for item in items) + b"]"
+    response = Response(body, media_type="application/json")
+    set_next_link(response, request, cursor)
+    return response

@@ -15,7 +15,7 @@ from shared.contracts.cases import (
     TaskStatus,
     TaskView,
 )
-from shared.paging import AfterParam, parse_after, set_next_link
+from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -38,12 +38,11 @@ async def list_tasks(
     caller: CallerDep,
     rt: RuntimeDep,
     request: Request,
-    response: Response,
     case_id: Annotated[str | None, Query(max_length=80)] = None,
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
     after: AfterParam = None,
-) -> list[TaskView | TaskFeedbackView]:
+) -> Response:
     tasks, cursor = await service.list_tasks(
         rt.store,
         caller=caller,
@@ -52,8 +51,7 @@ async def list_tasks(
         limit=limit,
         after=parse_after(after),
     )
-    set_next_link(response, request, cursor)
-    return [views.task_view(caller, t) for t in tasks]
+    return page_response(request, [views.task_view(caller, t) for t in tasks], cursor)
 
 
 @router.post("/tasks/{task_id}/ack", response_model=TaskView)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.notifications import service
 from services.notifications.domain import Notification
 from shared.contracts.notifications import NotificationView
-from shared.paging import AfterParam, parse_after, set_next_link
+from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -24,16 +24,14 @@ async def my_inbox(
     caller: CallerDep,
     rt: RuntimeDep,
     request: Request,
-    response: Response,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: AfterParam = None,
-) -> list[NotificationView]:
+) -> Response:
     notifications, cursor = await service.inbox(
         rt.store, caller=caller, unread_only=unread, limit=limit, after=parse_after(after)
     )
-    set_next_link(response, request, cursor)
-    return [_view(n) for n in notifications]
+    return page_response(request, [_view(n) for n in notifications], cursor)
 
 
 @router.post("/notifications/{notice_id}/read", response_model=NotificationView)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.patrol import service
 from shared.contracts.patrol import WelfareCheckView
-from shared.paging import AfterParam, parse_after, set_next_link
+from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -19,12 +19,11 @@ async def list_welfare_checks(
     caller: CallerDep,
     rt: RuntimeDep,
     request: Request,
-    response: Response,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
     after: AfterParam = None,
-) -> list[WelfareCheckView]:
+) -> Response:
     checks, cursor = await service.welfare_checks(
         rt.store, caller=caller, limit=limit, after=parse_after(after)
     )
-    set_next_link(response, request, cursor)
-    return [WelfareCheckView.model_validate(c.model_dump()) for c in checks]
+    views = [WelfareCheckView.model_validate(c.model_dump()) for c in checks]
+    return page_response(request, views, cursor)
