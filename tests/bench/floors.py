@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -40,6 +41,11 @@ def _process(argv: list[str], *, log: Path) -> Iterator[subprocess.Popen[bytes]]
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _listening(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
 
 
 def report_body(n: int, *, tag: str) -> dict[str, Any]:
@@ -102,6 +108,11 @@ async def jetstream_floor(*, one_by_one: int, pipelined: int, workdir: Path) -> 
         f'listen: "127.0.0.1:{port}"\njetstream {{ store_dir: "{store}", sync_interval: always }}\n'
     )
     with _process([nats_server_binary(), "-c", str(config)], log=workdir / "nats-floor.log"):
+        wait_until(
+            lambda: _listening(port),
+            within=30,
+            what="the floor's NATS server",
+        )
         nc = await nats.connect(f"nats://127.0.0.1:{port}", connect_timeout=10)
         try:
             js = nc.jetstream()

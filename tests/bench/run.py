@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ async def measure_platform(
         return f"errors {errors}" if errors else ""
 
     for c in CONCURRENCIES:
+        print(f"  POST /v1/reports, closed loop, c={c} …", flush=True)
         load = await bench.closed(concurrency=c, duration_s=sizes.post_s, tag=f"c{c}")
         row = Row(group, f"POST /v1/reports, c={c}", load.rate, *_p(percentiles(load.latencies_ms)))
         row.ratio = load.rate / floor_rates[c] if floor_rates.get(c) else None
@@ -110,6 +112,7 @@ async def measure_platform(
     phases: dict[int, tuple[int, int]] = {}
     for rate in LATENCY_RATES:
         first = len(bench.accepted)
+        print(f"  open loop, {rate} reports/s …", flush=True)
         load = await bench.open(rate=rate, duration_s=sizes.latency_s, tag=f"open{rate}")
         phases[rate] = (first, len(bench.accepted))
         extra[f"open_loop_{rate}"] = {"max_lag_ms": load.max_lag_ms, "errors": load.errors}
@@ -146,41 +149,52 @@ async def measure_platform(
                 )
             )
     rows += sustained_rows
-    lost = [i for i, o in outcomes.items() if o.tasks != 2 or o.inbox != 4]
+    lost = [i for i, o in outcomes.items() if o.tasks < 2 or o.inbox < 4]
+    doubled = [i for i, o in outcomes.items() if o.tasks > 2 or o.inbox > 4]
     rows.append(
         Row(
             "nothing lost",
             "accepted reports without their 2 tasks and 4 inbox entries",
             value=float(len(lost)),
             unit=f"of {len(bench.accepted)}",
-            note=f"refused or failed requests: {refused or 'none'}",
+            note=f"with more: {len(doubled)}; refused or failed requests: {refused or 'none'}",
             target="0",
         )
     )
-    extra["lost_report_ids"] = lost[:50]
+    extra["lost_report_ids"], extra["doubled_report_ids"] = lost[:50], doubled[:50]
     return rows, extra
 
 
 async def measure_sustained(bench: Bench, sizes: Sizes) -> tuple[dict[str, Any], list[Row]]:
-    """Step the open-loop rate up while the platform keeps up (everything offered in a step
-    is done within 2 s of its end), then hold the last rate that kept up for `sustain_s`."""
+    """Step the open-loop rate up by ×1.4 while the platform keeps up (everything offered in
+    a step done within 2 s of its end; down by ÷1.4 if the first step is already too fast),
+    then hold the highest rate that kept up for `sustain_s`."""
     steps = []
-    rate, best = sizes.first_rate, None
+    rate, best, factor = sizes.first_rate, None, 1.4
     for _ in range(sizes.max_steps):
+        print(f"  step: {rate:.0f} reports/s …", flush=True)
         load = await bench.open(rate=rate, duration_s=sizes.step_s, tag=f"step{rate:.0f}")
         backlog_s = await bench.drain(within_s=DRAIN_S)
         behind = load.elapsed_s - sizes.step_s + (backlog_s if backlog_s is not None else DRAIN_S)
         held = not load.errors and behind <= 2.0
         steps.append({"rate": rate, "behind_s": behind, "held": held, "errors": load.errors})
-        if not held:
-            break
-        best, rate = rate, rate * 1.4
-    offered = best if best is not None else sizes.first_rate
+        if held:
+            best = rate
+            if factor < 1:
+                break  # stepping down: the first rate that holds
+        elif best is not None:
+            break  # stepping up: the last rate that held
+        else:
+            factor = 1 / 1.4  # the first step was already too fast: step down instead
+        rate *= factor
+    offered = best if best is not None else rate
+    print(f"  sustained: {offered:.0f} reports/s for {sizes.sustain_s:.0f} s …", flush=True)
     cpu_before, started = bench.cpu(), time.monotonic()
     load = await bench.open(rate=offered, duration_s=sizes.sustain_s, tag="sustain")
     drained = await bench.drain(within_s=DRAIN_S)
     total_s = time.monotonic() - started
-    used = {name: bench.cpu()[name] - before for name, before in cpu_before.items()}
+    cpu_after = bench.cpu()
+    used = {name: cpu_after[name] - before for name, before in cpu_before.items()}
     per_report = {name: 1000 * s / max(1, load.ok) for name, s in used.items()}
     kept_up = drained is not None and total_s <= sizes.sustain_s + 2.0
     rows = [
@@ -244,6 +258,7 @@ async def main_async(*, quick: bool, out: Path) -> Path:
         rows += await list_rows(quick=quick, workdir=workdir / "lists")
     rows.append(not_measured("fan-out", "event stream to 200 SSE clients", "n/a (no stream yet)"))
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    meta["machine"]["loadavg_at_end"] = list(os.getloadavg())  # other work on the machine
     stamp = meta["started_at"].replace(":", "").replace("+0000", "Z")
     path = out / f"bench-{meta['mode']}-{stamp}.json"
     write(path, rows=rows, meta=meta)
