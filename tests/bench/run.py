@@ -109,12 +109,12 @@ async def measure_platform(
         rows.append(row)
         await bench.drain(within_s=DRAIN_S)  # the next phase starts on an idle platform
 
-    phases: dict[int, tuple[int, int]] = {}
+    phases: dict[int, tuple[int, int, int]] = {}
     for rate in LATENCY_RATES:
         first = len(bench.accepted)
         print(f"  open loop, {rate} reports/s …", flush=True)
         load = await bench.open(rate=rate, duration_s=sizes.latency_s, tag=f"open{rate}")
-        phases[rate] = (first, len(bench.accepted))
+        phases[rate] = (first, len(bench.accepted), load.sent)
         extra[f"open_loop_{rate}"] = {"max_lag_ms": load.max_lag_ms, "errors": load.errors}
         note_errors(load.errors)
         await bench.drain(within_s=DRAIN_S)
@@ -129,7 +129,7 @@ async def measure_platform(
         await asyncio.sleep(0.5)  # the counts said done; wait (bounded) for the stragglers by id
         outcomes = follow(bench.var, bench.accepted)
     group2 = "201 → work done, open loop, services' timestamps (from filed_at)"
-    for rate, (first, last) in phases.items():
+    for rate, (first, last, sent) in phases.items():
         ids = bench.accepted[first:last]
         for what, attr, target in (
             ("both tasks created", "tasks_ms", "p50 ≤ 15, p99 ≤ 50 ms" if rate == 50 else ""),
@@ -144,7 +144,7 @@ async def measure_platform(
                     p50=p["p50"],
                     p95=p["p95"],
                     p99=p["p99"],
-                    note=f"{len(times)} of {len(ids)} reports",
+                    note=f"{len(times)} reports of {len(ids)} accepted, {sent} sent",
                     target=target,
                 )
             )
@@ -203,7 +203,8 @@ async def measure_sustained(bench: Bench, sizes: Sizes) -> tuple[dict[str, Any],
             f"end to end for {sizes.sustain_s:.0f} s (open loop)",
             load.ok / total_s,
             note=f"offered {offered:.0f}/s, "
-            + ("kept up" if kept_up else f"done {total_s - sizes.sustain_s:.1f} s late"),
+            + ("kept up" if kept_up else f"done {total_s - sizes.sustain_s:.1f} s late")
+            + (f", refused or failed {load.errors}" if load.errors else ""),
             target="≥ 300/s, 0 lost",
         ),
         Row(

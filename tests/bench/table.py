@@ -62,7 +62,7 @@ def render(rows: list[Row]) -> str:
             other.append(f"[target {r.target}]")
         lines.append(
             f"{r.what:<{width}}  {_cell(r.rate):>7} {_cell(r.p50):>8} {_cell(r.p95):>8} "
-            f"{_cell(r.p99):>8}   {'; '.join(other)}"
+            f"{_cell(r.p99):>8}   {'; '.join(other)}".rstrip()
         )
     return "\n".join(lines)
 
