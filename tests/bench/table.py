@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,30 +74,19 @@ LISTS_GROUP = "lists and gets (100 k cases, 200 k tasks, 1 M inbox entries)"
 
 
 # What tests/bench/lists.py's run() is offered, by name: it takes those it declares.
-LIST_SIZES = {
-    False: {"quick": False, "cases": 100_000, "inbox": 1_000_000, "requests": 200},
-    True: {"quick": True, "cases": 500, "inbox": 5_000, "requests": 10},
-}
+# (cases, two tasks each; inbox entries; timed pages per row), full and quick.
+LIST_SIZES = {False: (100_000, 1_000_000, 200), True: (500, 5_000, 10)}
 
 
 async def list_rows(*, quick: bool, workdir: Path) -> list[Row]:
     """The list and get latencies, from tests/bench/lists.py (its seeding is the only one).
+    Its result maps a row to {"p50_ms": …, "p99_ms": …} (p95_ms optional), a number, or
+    anything else (shown as a note, e.g. the sizes seeded)."""
+    from tests.bench import lists
 
-    Its `run(...)` (sync or async) is offered `workdir` and the sizes of LIST_SIZES (cases,
-    two tasks each; inbox entries; timed pages per row; quick) and takes those it declares.
-    It returns a dict whose values are either {"p50_ms": …, "p99_ms": …} (p95_ms optional),
-    a number, or anything else (shown as a note, e.g. the sizes seeded).
-    """
-    if importlib.util.find_spec("tests.bench.lists") is None:
-        return [not_measured(LISTS_GROUP, "lists and gets", "not measured (no tests/bench/lists)")]
-    from tests.bench import lists  # type: ignore[attr-defined,unused-ignore]
-
-    offered: dict[str, Any] = {**LIST_SIZES[quick], "workdir": workdir}
-    accepted = inspect.signature(lists.run).parameters
     try:
-        result = lists.run(**{k: v for k, v in offered.items() if k in accepted})
-        if inspect.isawaitable(result):
-            result = await result
+        cases, inbox, requests = LIST_SIZES[quick]
+        result = await lists.run(cases=cases, inbox=inbox, requests=requests, workdir=workdir)
     except Exception as exc:  # the rest of the table is still worth printing
         why = f"not measured (lists.run failed: {type(exc).__name__}: {exc})"
         return [not_measured(LISTS_GROUP, "lists and gets", why[:300])]
