@@ -7,7 +7,7 @@ PYTEST := $(BIN)/python -m pytest
 COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres-bin run test test-unit test-integration test-e2e test-deploy chaos lint fmt clean up down logs deploy/compose/certs
+.PHONY: help install postgres-bin run bench test test-unit test-integration test-e2e test-deploy chaos lint fmt clean up down logs deploy/compose/certs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ test-integration: $(STAMP) ## real NATS servers and SQLite files, in one process
 
 test-e2e: $(STAMP) ## the platform as separate processes, as `make run` starts it
 	$(PYTEST) -q tests/e2e
+
+bench: $(STAMP) ## floors and platform in one run: the table, JSON in var/bench/ (~15 min; QUICK=1: seconds)
+	$(BIN)/python -m tests.bench.run $(if $(QUICK),--quick)
 
 chaos: $(STAMP) ## fault-injection suite, all eight scenarios; prints the table (REPORTS=1000)
 	$(BIN)/python -m tests.chaos --reports $(or $(REPORTS),1000)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import store
@@ -19,12 +19,15 @@ from gateway.access import AuditedRoute, CallerDep, authorized, policy
 from gateway.accounts import AccountCache
 from gateway.audit import AuditLog, Event
 from gateway.auth import CLIENT_PREFIX, Passwords
+from gateway.pages import Limit, paged
 from shared.bus import Bus
 from shared.contracts.ops import DeadLetteredView, PrivilegedGrantMade
 from shared.deadletters import list_dead_letters, replay_dead_letter
+from shared.errors import client_error
 from shared.events import Envelope, new_id
 from shared.identity import STATION_WIDE, Principal, Role
-from shared.store import Doc, DuplicateKeyError, Store, Writer
+from shared.paging import AfterParam, parse_after, set_next_link
+from shared.store import Cursor, Doc, DuplicateKeyError, Store, Writer
 from shared.store.retry import transact
 from shared.telemetry import current_trace_id
 
@@ -159,14 +162,19 @@ async def get_bus(request: Request) -> Bus:
 BusDep = Annotated[Bus, Depends(get_bus)]
 
 
-Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-After = Annotated[str | None, Query(max_length=200, description="the last id of the previous page")]
+PAGED = paged({})
 
 
-@router.get("/users", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_users(request: Request, limit: Limit = 100, after: After = None) -> list[Doc]:
-    """By username; the next page starts `?after=` the last one."""
-    return await store.list_users(request.app.state.store, limit=limit, after=after)
+@router.get("/users", response_model=list[AccountView], responses=PAGED, openapi_extra=ADMIN)
+async def list_users(
+    request: Request, response: Response, limit: Limit = 100, after: AfterParam = None
+) -> list[Doc]:
+    """By username; the next page is in the `Link` header."""
+    users, cursor = await store.list_users(
+        request.app.state.store, limit=limit, after=parse_after(after)
+    )
+    set_next_link(response, request, cursor)
+    return users
 
 
 @router.post(
@@ -228,10 +236,16 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
     return user
 
 
-@router.get("/clients", response_model=list[AccountView], openapi_extra=ADMIN)
-async def list_clients(request: Request, limit: Limit = 100, after: After = None) -> list[Doc]:
-    """By client id; the next page starts `?after=` the last one."""
-    return await store.list_clients(request.app.state.store, limit=limit, after=after)
+@router.get("/clients", response_model=list[AccountView], responses=PAGED, openapi_extra=ADMIN)
+async def list_clients(
+    request: Request, response: Response, limit: Limit = 100, after: AfterParam = None
+) -> list[Doc]:
+    """By client id; the next page is in the `Link` header."""
+    clients, cursor = await store.list_clients(
+        request.app.state.store, limit=limit, after=parse_after(after)
+    )
+    set_next_link(response, request, cursor)
+    return clients
 
 
 @router.post(
@@ -310,11 +324,28 @@ async def rotate_client_secret(client_id: str, request: Request) -> Doc:
     return {**client, "client_secret": secret}
 
 
-@router.get("/dead-letters", response_model=list[DeadLetteredView], openapi_extra=ADMIN)
+@router.get(
+    "/dead-letters", response_model=list[DeadLetteredView], responses=PAGED, openapi_extra=ADMIN
+)
 async def dead_letters(
-    bus: BusDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    bus: BusDep,
+    request: Request,
+    response: Response,
+    limit: Limit = 100,
+    after: AfterParam = None,
 ) -> list[DeadLetteredView]:
-    return await list_dead_letters(bus, limit=limit)
+    """Newest first; the next page is in the `Link` header."""
+    cursor = parse_after(after)
+    if cursor is not None and not isinstance(cursor.value, int):
+        detail = [client_error(["query", "after"], "not a valid page cursor", "value_error")]
+        raise HTTPException(422, detail)
+    before = cursor.value if cursor is not None else None
+    letters = await list_dead_letters(bus, limit=limit + 1, before=before)
+    more = len(letters) > limit
+    letters = letters[:limit]
+    last = letters[-1].id if more else None
+    set_next_link(response, request, Cursor(last, str(last)) if last is not None else None)
+    return letters
 
 
 @router.post(

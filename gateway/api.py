@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -18,6 +18,7 @@ from gateway.audit import AuditLog, Event
 from gateway.auth import UNAUTHORIZED, issue_token, principal_of, version_of
 from gateway.clients import Services
 from gateway.limits import LoginThrottle
+from gateway.pages import Limit, paged, relay_page
 from shared.contracts.cases import (
     CaseClose,
     CaseFeedbackView,
@@ -30,6 +31,7 @@ from shared.contracts.notifications import NotificationView
 from shared.contracts.patrol import WelfareCheckView
 from shared.contracts.school import ReportCreate, ReportView, SchoolView
 from shared.identity import Principal, Role
+from shared.paging import AfterParam
 from shared.telemetry import current_trace_id
 
 router = APIRouter(prefix="/v1", route_class=AuditedRoute)
@@ -141,11 +143,26 @@ async def me(principal: CallerDep) -> Principal:
     "/schools",
     response_model=list[SchoolView],
     tags=["schools"],
-    responses=ERRORS,
+    responses=paged(ERRORS),
     openapi_extra=policy(*ALL_ROLES),
 )
-async def list_schools(principal: CallerDep, services: ServicesDep) -> JSONResponse:
-    return await services.relay("school_liaison", "GET", "/schools", principal=principal)
+async def list_schools(
+    request: Request,
+    principal: CallerDep,
+    services: ServicesDep,
+    limit: Limit = 100,
+    after: AfterParam = None,
+) -> Response:
+    """The schools the caller works with, by id; the next page is in the `Link` header."""
+    return await relay_page(
+        services,
+        "school_liaison",
+        "/schools",
+        request=request,
+        principal=principal,
+        params={"limit": limit},
+        after=after,
+    )
 
 
 @router.post(
@@ -233,23 +250,32 @@ async def close_case(
     "/tasks",
     response_model=list[TaskView | TaskFeedbackView],
     tags=["tasks"],
-    responses=ERRORS,
+    responses=paged(ERRORS),
     openapi_extra=policy(*CASEWORK, audit="read", object_type="task"),
 )
 async def list_tasks(
+    request: Request,
     principal: CallerDep,
     services: ServicesDep,
     case_id: Annotated[str | None, Query(max_length=80)] = None,
     status: TaskStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> JSONResponse:
+    limit: Limit = 200,
+    after: AfterParam = None,
+) -> Response:
     """A case's tasks (`case_id`), or the caller's own: an officer's, a social-work
     organisation's, the desk's (all). School staff get only the tasks their school's reports
-    started, as `TaskFeedbackView` (no assignee); everyone else `TaskView`.
+    started, as `TaskFeedbackView` (no assignee); everyone else `TaskView`. Oldest first; the
+    next page is in the `Link` header.
     """
     params = {"case_id": case_id, "status": status, "limit": limit}
-    return await services.relay(
-        "case_tracking", "GET", "/tasks", principal=principal, params=params
+    return await relay_page(
+        services,
+        "case_tracking",
+        "/tasks",
+        request=request,
+        principal=principal,
+        params=params,
+        after=after,
     )
 
 
@@ -274,19 +300,29 @@ async def acknowledge_task(
     "/notifications",
     response_model=list[NotificationView],
     tags=["notifications"],
-    responses=ERRORS,
+    responses=paged(ERRORS),
     # Notifications name children's cases and tasks: reading them is a read of that case.
     openapi_extra=policy(*ALL_ROLES, audit="read", object_type="notification"),
 )
 async def my_notifications(
+    request: Request,
     principal: CallerDep,
     services: ServicesDep,
     unread: bool = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> JSONResponse:
+    limit: Limit = 100,
+    after: AfterParam = None,
+) -> Response:
+    """The caller's inboxes together (personal, organisation, role desk), newest first; the
+    next page is in the `Link` header."""
     params = {"unread": str(unread).lower(), "limit": limit}
-    return await services.relay(
-        "notifications", "GET", "/notifications", principal=principal, params=params
+    return await relay_page(
+        services,
+        "notifications",
+        "/notifications",
+        request=request,
+        principal=principal,
+        params=params,
+        after=after,
     )
 
 
@@ -311,16 +347,26 @@ async def mark_notification_read(
     "/welfare-checks",
     response_model=list[WelfareCheckView],
     tags=["patrol"],
-    responses=ERRORS,
+    responses=paged(ERRORS),
     openapi_extra=policy(
         R.police_officer, R.dispatcher, R.supervisor, audit="read", object_type="welfare_check"
     ),
 )
 async def welfare_checks(
+    request: Request,
     principal: CallerDep,
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> JSONResponse:
-    return await services.relay(
-        "patrol", "GET", "/welfare-checks", principal=principal, params={"limit": limit}
+    limit: Limit = 200,
+    after: AfterParam = None,
+) -> Response:
+    """The visits on the patrol plan the caller may list, soonest first; the next page is in
+    the `Link` header."""
+    return await relay_page(
+        services,
+        "patrol",
+        "/welfare-checks",
+        request=request,
+        principal=principal,
+        params={"limit": limit},
+        after=after,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway.demo import USERS
 from shared.store import Cursor, Doc, Reader, Store, Writer
+from shared.store.keyset import find_page
 from shared.store.retry import transact
 
 USERS_C = "users"
@@ -18,12 +19,11 @@ async def get_user(store: Reader, *, username: str) -> Doc | None:
     return await store.get(USERS_C, username)
 
 
-def _page(after: str | None) -> Cursor | None:
-    return Cursor(after, after) if after is not None else None  # ordered by id itself
-
-
-async def list_users(store: Reader, *, limit: int, after: str | None = None) -> list[Doc]:
-    return await store.find(USERS_C, order_by="id", limit=limit, after=_page(after))
+async def list_users(
+    store: Reader, *, limit: int, after: Cursor | None = None
+) -> tuple[list[Doc], Cursor | None]:
+    """By username; the next page's cursor, if any."""
+    return await find_page(store, USERS_C, order_by="id", limit=limit, after=after)
 
 
 async def insert_user(tx: Writer, *, user: Doc) -> None:
@@ -38,8 +38,11 @@ async def get_client(store: Reader, *, client_id: str) -> Doc | None:
     return await store.get(CLIENTS_C, client_id)
 
 
-async def list_clients(store: Reader, *, limit: int, after: str | None = None) -> list[Doc]:
-    return await store.find(CLIENTS_C, order_by="id", limit=limit, after=_page(after))
+async def list_clients(
+    store: Reader, *, limit: int, after: Cursor | None = None
+) -> tuple[list[Doc], Cursor | None]:
+    """By client id; the next page's cursor, if any."""
+    return await find_page(store, CLIENTS_C, order_by="id", limit=limit, after=after)
 
 
 async def put_client(tx: Writer, *, client: Doc) -> None:

@@ -45,12 +45,15 @@ async def _get(bus: Bus, seq: int) -> RawStreamMsg | None:
         return None
 
 
-async def list_dead_letters(bus: Bus, *, limit: int = 100) -> list[DeadLetteredView]:
-    """Newest first. Replayed letters are deleted from the stream, so gaps are skipped."""
+async def list_dead_letters(
+    bus: Bus, *, limit: int = 100, before: int | None = None
+) -> list[DeadLetteredView]:
+    """Newest first, from below the letter `before` (a page's last id) if given. Replayed
+    letters are deleted from the stream, so gaps are skipped."""
     state = (await bus.js.stream_info(STREAM)).state
     wanted = min(limit, state.messages)
     found: list[DeadLetteredView] = []
-    seq = state.last_seq
+    seq = state.last_seq if before is None else min(state.last_seq, before - 1)
     while len(found) < wanted and seq >= state.first_seq:
         msg = await _get(bus, seq)
         if msg is not None:

@@ -8,9 +8,11 @@ A client follows `rel="next"` until the header is absent. The `after` token is a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Query, Request, Response
+from pydantic import BaseModel
 
 from shared.store import Cursor
 
@@ -48,15 +50,26 @@ def parse_after(token: str | None) -> Cursor | None:
         raise HTTPException(422, detail) from exc
 
 
-def next_link(request: Request, cursor: Cursor | None) -> str | None:
-    """The `Link` header value for the page after `cursor` (None: this was the last page)."""
+def next_link(request: Request, cursor: Cursor | str | None) -> str | None:
+    """The `Link` header value for the page after `cursor` (None: this was the last page); a
+    string is a cursor already encoded (one a service handed the gateway)."""
     if cursor is None:
         return None
-    url = request.url.include_query_params(**{AFTER_PARAM: cursor.encode()})
+    token = cursor if isinstance(cursor, str) else cursor.encode()
+    url = request.url.include_query_params(**{AFTER_PARAM: token})
     return f'<{url}>; rel="next"'
 
 
-def set_next_link(response: Response, request: Request, cursor: Cursor | None) -> None:
+def set_next_link(response: Response, request: Request, cursor: Cursor | str | None) -> None:
     link = next_link(request, cursor)
     if link is not None:
         response.headers["Link"] = link
+
+
+def page_response(request: Request, items: Sequence[BaseModel], cursor: Cursor | None) -> Response:
+    """A page of views, each encoded once as its own model: FastAPI would validate the list
+    against the route's response model again and encode it after, a third of a page's CPU."""
+    body = b"[" + b",".join(item.__pydantic_serializer__.to_json(item) for item in items) + b"]"
+    response = Response(body, media_type="application/json")
+    set_next_link(response, request, cursor)
+    return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from services.case_tracking import service, views
 from shared.contracts.cases import (
@@ -15,6 +15,7 @@ from shared.contracts.cases import (
     TaskStatus,
     TaskView,
 )
+from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -36,14 +37,21 @@ async def close_case(case_id: str, body: CaseClose, caller: CallerDep, rt: Runti
 async def list_tasks(
     caller: CallerDep,
     rt: RuntimeDep,
+    request: Request,
     case_id: Annotated[str | None, Query(max_length=80)] = None,
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> list[TaskView | TaskFeedbackView]:
-    tasks = await service.list_tasks(
-        rt.store, caller=caller, case_id=case_id, status=status, limit=limit
+    after: AfterParam = None,
+) -> Response:
+    tasks, cursor = await service.list_tasks(
+        rt.store,
+        caller=caller,
+        case_id=case_id,
+        status=status,
+        limit=limit,
+        after=parse_after(after),
     )
-    return [views.task_view(caller, t) for t in tasks]
+    return page_response(request, [views.task_view(caller, t) for t in tasks], cursor)
 
 
 @router.post("/tasks/{task_id}/ack", response_model=TaskView)

@@ -24,7 +24,7 @@ from shared.contracts.school import ReportFiled
 from shared.events import Envelope, new_id, utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork
-from shared.store import Reader
+from shared.store import Cursor, Reader
 from shared.usecases import Conflict, NotAllowed, NotFound, Transactor
 
 SOURCE = "case_tracking"
@@ -104,8 +104,9 @@ async def read_case(port: Reader, *, caller: Principal, case_id: str) -> tuple[C
     case = await visible_case(port, caller=caller, case_id=case_id)
     if not access.feedback_only(caller):
         return case, []
-    where = {"case_id": case.id, **access.task_scope(caller)}
-    return case, await store.find_tasks(port, where=where, limit=CASE_TASKS_LIMIT)
+    scope = access.task_scope(caller)
+    tasks, _ = await store.case_tasks(port, case_id=case.id, where=scope, limit=CASE_TASKS_LIMIT)
+    return case, tasks
 
 
 async def list_tasks(
@@ -115,19 +116,19 @@ async def list_tasks(
     case_id: str | None,
     status: TaskStatus | None,
     limit: int,
-) -> list[Task]:
-    """A visible case's tasks (within the caller's scope), or else the caller's own."""
+    after: Cursor | None = None,
+) -> tuple[list[Task], Cursor | None]:
+    """A visible case's tasks (within the caller's scope), or else the caller's own; a page,
+    and the cursor of the next one."""
+    wanted = {"status": status.value} if status is not None else {}
     if case_id is not None:
         await visible_case(port, caller=caller, case_id=case_id)
-        where = {"case_id": case_id, **access.task_scope(caller)}
-    else:
-        mine = access.task_filter(caller)
-        if mine is None:
-            return []
-        where = mine
-    if status is not None:
-        where = {**where, "status": status.value}
-    return await store.find_tasks(port, where=where, limit=limit)
+        where = {**access.task_scope(caller), **wanted}
+        return await store.case_tasks(port, case_id=case_id, where=where, limit=limit, after=after)
+    mine = access.task_filter(caller)
+    if mine is None:
+        return [], None
+    return await store.find_tasks(port, where={**mine, **wanted}, limit=limit, after=after)
 
 
 async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason: str) -> Case:

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from services.case_tracking.domain import URGENT, Case, Task
 from shared.events import stored_time
-from shared.store import Range, Reader, Store, Writer
+from shared.store import Cursor, Doc, Range, Reader, Store, Writer
+from shared.store.keyset import find_page
 from shared.store.migrations import Migration
 
 CASES_C = "cases"
@@ -35,10 +36,22 @@ async def _one_open_case_per_child_v2(port: Store) -> None:
         await port.delete(_OLD_OPEN_CASE_BY_CHILD_C, link["id"])
 
 
+async def _task_pages_v4(port: Store) -> None:
+    # Every task list is a range of one of these, in created_at order: the desk's (all, or by
+    # status), and each scope's by status (without a status a scope uses its v1/v3 index).
+    await port.ensure_index(TASKS_C, ["created_at"])
+    await port.ensure_index(TASKS_C, ["status", "created_at"])
+    for scope in ("assignee_user_id", "assignee_org_id", "school_id"):
+        await port.ensure_index(TASKS_C, [scope, "status", "created_at"])
+
+
 MIGRATIONS = [
     Migration(1, "tasks by case, assignee, child and open status", _task_indexes_v1),
     Migration(2, "one open case per child: partial unique index", _one_open_case_per_child_v2),
     Migration(3, "tasks by school", _task_school_index_v3),
+    Migration(
+        4, "task lists page through an index: all, by status, by scope and status", _task_pages_v4
+    ),
 ]
 
 
@@ -72,9 +85,36 @@ async def get_task(port: Reader, *, task_id: str) -> Task | None:
     return Task.model_validate(doc) if doc else None
 
 
-async def find_tasks(port: Reader, *, where: dict[str, str], limit: int) -> list[Task]:
-    docs = await port.find(TASKS_C, where=where, order_by="created_at", limit=limit)
-    return [Task.model_validate(d) for d in docs]
+async def find_tasks(
+    port: Reader, *, where: dict[str, str], limit: int, after: Cursor | None = None
+) -> tuple[list[Task], Cursor | None]:
+    """Oldest first; the next page's cursor, if there is one."""
+    docs, cursor = await find_page(
+        port, TASKS_C, where=where, order_by="created_at", limit=limit, after=after
+    )
+    return [Task.model_validate(d) for d in docs], cursor
+
+
+async def case_tasks(
+    port: Reader, *, case_id: str, where: dict[str, str], limit: int, after: Cursor | None = None
+) -> tuple[list[Task], Cursor | None]:
+    """A case's tasks matching `where` (top-level fields), oldest first, and the next page's
+    cursor. Read by the case's own index and filtered here: a case has a few tasks, and with a
+    second equality in the query SQLite may pick that field's far larger index instead."""
+    kept: list[Doc] = []
+    cursor = after
+    while len(kept) <= limit:
+        docs, cursor = await find_page(
+            port, TASKS_C, where={"case_id": case_id}, order_by="created_at",
+            limit=limit + 1, after=cursor,
+        )  # fmt: skip
+        kept += [d for d in docs if all(d.get(k) == v for k, v in where.items())]
+        if cursor is None:
+            break
+    more = len(kept) > limit
+    kept = kept[:limit]
+    next_page = Cursor.of(kept[-1], "created_at") if more else None
+    return [Task.model_validate(d) for d in kept], next_page
 
 
 async def task_load(port: Reader, *, now: datetime) -> tuple[int, int]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from services.notifications import service
 from services.notifications.domain import Notification
 from shared.contracts.notifications import NotificationView
+from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -22,11 +23,15 @@ def _view(notification: Notification) -> NotificationView:
 async def my_inbox(
     caller: CallerDep,
     rt: RuntimeDep,
+    request: Request,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[NotificationView]:
-    notifications = await service.inbox(rt.store, caller=caller, unread_only=unread, limit=limit)
-    return [_view(n) for n in notifications]
+    after: AfterParam = None,
+) -> Response:
+    notifications, cursor = await service.inbox(
+        rt.store, caller=caller, unread_only=unread, limit=limit, after=parse_after(after)
+    )
+    return page_response(request, [_view(n) for n in notifications], cursor)
 
 
 @router.post("/notifications/{notice_id}/read", response_model=NotificationView)

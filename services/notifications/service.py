@@ -11,7 +11,7 @@ from services.notifications.domain import Notice, Notification
 from shared.events import utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork
-from shared.store import Reader
+from shared.store import Cursor, Reader
 from shared.usecases import NotFound, Transactor
 
 
@@ -29,11 +29,17 @@ async def deliver(uow: UnitOfWork, *, notices: list[Notice], event_id: str) -> l
 
 
 async def inbox(
-    port: Reader, *, caller: Principal, unread_only: bool, limit: int
-) -> list[Notification]:
-    """The caller's inboxes (personal, organisation, role desk) together, newest first."""
+    port: Reader,
+    *,
+    caller: Principal,
+    unread_only: bool,
+    limit: int,
+    after: Cursor | None = None,
+) -> tuple[list[Notification], Cursor | None]:
+    """The caller's inboxes (personal, organisation, role desk) together, newest first; a
+    page, and the cursor of the next one."""
     return await store.inbox(
-        port, recipients=caller.inbox_keys, unread_only=unread_only, limit=limit
+        port, recipients=caller.inbox_keys, unread_only=unread_only, limit=limit, after=after
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.notifications.domain import Notification
-from shared.store import Reader, Store, Writer
+from shared.store import Cursor, Reader, Store, Writer
+from shared.store.keyset import find_page_of_any
 from shared.store.migrations import Migration
 
 INBOX_C = "inbox"
@@ -14,7 +15,15 @@ async def _inbox_v1(port: Store) -> None:
     await port.ensure_index(INBOX_C, ["recipient", "created_at"])
 
 
-MIGRATIONS = [Migration(1, "inbox by recipient, newest first", _inbox_v1)]
+async def _unread_v2(port: Store) -> None:
+    # An unread-only inbox is a range too: missing and null read_at both index as NULL.
+    await port.ensure_index(INBOX_C, ["recipient", "read_at", "created_at"])
+
+
+MIGRATIONS = [
+    Migration(1, "inbox by recipient, newest first", _inbox_v1),
+    Migration(2, "unread inbox by recipient, newest first", _unread_v2),
+]
 
 
 async def put_notification(tx: Writer, *, notification: Notification) -> None:
@@ -27,12 +36,23 @@ async def get_notification(port: Reader, *, notification_id: str) -> Notificatio
 
 
 async def inbox(
-    port: Reader, *, recipients: list[str], unread_only: bool, limit: int
-) -> list[Notification]:
-    where: dict[str, object] = {"recipient": recipients}
-    if unread_only:
-        where["read_at"] = None
-    docs = await port.find(
-        INBOX_C, where=where, order_by="created_at", descending=True, limit=limit
+    port: Reader,
+    *,
+    recipients: list[str],
+    unread_only: bool,
+    limit: int,
+    after: Cursor | None = None,
+) -> tuple[list[Notification], Cursor | None]:
+    """Newest first across the recipients' inboxes; the next page's cursor, if any."""
+    docs, cursor = await find_page_of_any(
+        port,
+        INBOX_C,
+        field="recipient",
+        values=recipients,
+        where={"read_at": None} if unread_only else None,
+        order_by="created_at",
+        descending=True,
+        limit=limit,
+        after=after,
     )
-    return [Notification.model_validate(d) for d in docs]
+    return [Notification.model_validate(d) for d in docs], cursor

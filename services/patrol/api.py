@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from services.patrol import service
 from shared.contracts.patrol import WelfareCheckView
+from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -15,7 +16,14 @@ router = APIRouter()
 
 @router.get("/welfare-checks", response_model=list[WelfareCheckView])
 async def list_welfare_checks(
-    caller: CallerDep, rt: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
-) -> list[WelfareCheckView]:
-    checks = await service.welfare_checks(rt.store, caller=caller, limit=limit)
-    return [WelfareCheckView.model_validate(c.model_dump()) for c in checks]
+    caller: CallerDep,
+    rt: RuntimeDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    after: AfterParam = None,
+) -> Response:
+    checks, cursor = await service.welfare_checks(
+        rt.store, caller=caller, limit=limit, after=parse_after(after)
+    )
+    views = [WelfareCheckView.model_validate(c.model_dump()) for c in checks]
+    return page_response(request, views, cursor)

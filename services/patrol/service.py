@@ -10,15 +10,17 @@ from shared.contracts.cases import TaskCreated
 from shared.events import utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork
-from shared.store import Reader
+from shared.store import Cursor, Reader
 
 
-async def welfare_checks(port: Reader, *, caller: Principal, limit: int) -> list[WelfareCheck]:
-    """The visits the caller may list, soonest first."""
+async def welfare_checks(
+    port: Reader, *, caller: Principal, limit: int, after: Cursor | None = None
+) -> tuple[list[WelfareCheck], Cursor | None]:
+    """The visits the caller may list, soonest first: a page, and the next page's cursor."""
     where = domain.welfare_check_filter(caller)
     if where is None:
-        return []
-    return await store.find_welfare_checks(port, where=where, limit=limit)
+        return [], None
+    return await store.find_welfare_checks(port, where=where, limit=limit, after=after)
 
 
 async def plan_welfare_check(uow: UnitOfWork, *, task: TaskCreated) -> WelfareCheck | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.school_liaison import domain, service
 from services.school_liaison.privacy import Sealer
 from shared.contracts.school import ReportCreate, ReportView, SchoolView
+from shared.paging import AfterParam, parse_after, set_next_link
 from shared.usecases import InvalidField
 from shared.web import CallerDep, RuntimeDep
 
@@ -30,8 +31,18 @@ def _answer(answer: service.ReportAnswer, *, status_code: int = 200) -> JSONResp
 
 
 @router.get("/schools", response_model=list[SchoolView])
-async def list_schools(caller: CallerDep, rt: RuntimeDep) -> list[SchoolView]:
-    schools = await service.list_schools(rt.store, caller=caller)
+async def list_schools(
+    caller: CallerDep,
+    rt: RuntimeDep,
+    request: Request,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: AfterParam = None,
+) -> list[SchoolView]:
+    schools, cursor = await service.list_schools(
+        rt.store, caller=caller, limit=limit, after=parse_after(after)
+    )
+    set_next_link(response, request, cursor)
     return [SchoolView.model_validate(s.model_dump()) for s in schools]
 
 

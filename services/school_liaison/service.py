@@ -23,7 +23,7 @@ from shared.contracts.school import ReportCreate, ReportFiled
 from shared.events import new_id, utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork, Work
-from shared.store import DuplicateKeyError, Reader
+from shared.store import Cursor, DuplicateKeyError, Reader
 from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound, Transactor
 
 SOURCE = "school_liaison"
@@ -46,12 +46,26 @@ class ReportAnswer:
 # --- reads ---------------------------------------------------------------------------------------
 
 
-async def list_schools(port: Reader, *, caller: Principal) -> list[School]:
-    return [
-        s
-        for s in await store.list_schools(port)
-        if domain.may_see_school(caller, school_id=s.id, social_org_id=s.social_org_id)
-    ]
+async def list_schools(
+    port: Reader, *, caller: Principal, limit: int, after: Cursor | None = None
+) -> tuple[list[School], Cursor | None]:
+    """The schools the caller may see, by id: a page, and the next page's cursor. Who sees
+    which school is decided here, so the store's pages are read until this page is full."""
+    visible: list[School] = []
+    cursor = after
+    while len(visible) <= limit:
+        schools, cursor = await store.list_schools(port, limit=limit + 1, after=cursor)
+        visible += [
+            s
+            for s in schools
+            if domain.may_see_school(caller, school_id=s.id, social_org_id=s.social_org_id)
+        ]
+        if cursor is None:
+            break
+    if len(visible) <= limit:
+        return visible, None
+    last = visible[limit - 1].id
+    return visible[:limit], Cursor(last, last)
 
 
 async def read_report(

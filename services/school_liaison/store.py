@@ -15,6 +15,7 @@ from services.school_liaison.models import (
 )
 from shared.events import stored_time
 from shared.store import Cursor, Doc, Range, Reader, Store, Writer
+from shared.store.keyset import find_page
 from shared.store.migrations import Migration
 from shared.store.retry import transact
 
@@ -64,8 +65,12 @@ async def seed_demo_schools(port: Store) -> None:
     await transact(port, seed)
 
 
-async def list_schools(port: Reader) -> list[School]:
-    return [School.model_validate(d) for d in await port.find(SCHOOLS_C, order_by="id")]
+async def list_schools(
+    port: Reader, *, limit: int, after: Cursor | None = None
+) -> tuple[list[School], Cursor | None]:
+    """By id; the next page's cursor, if any."""
+    docs, cursor = await find_page(port, SCHOOLS_C, order_by="id", limit=limit, after=after)
+    return [School.model_validate(d) for d in docs], cursor
 
 
 async def get_school(port: Reader, *, school_id: str) -> School | None:

@@ -1,7 +1,8 @@
 """SQLite adapter: one file per service, WAL, a table per collection holding JSON documents.
 
-One writer connection (serialised by an asyncio lock, run on its own thread) and one reader
-connection on another thread, so reads never wait behind a write transaction.
+A writer connection (transactions serialised by an asyncio lock) and a reader connection, so
+reads never wait behind a write transaction. Statements run inline on the event loop; what may
+block goes to the connection's thread (`shared.store.sqlite_handle`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,11 +20,11 @@ from shared.store import (
     Doc,
     DuplicateKeyError,
     Range,
-    StoreUnavailableError,
     Where,
     Writer,
     checked_name,
 )
+from shared.store.sqlite_handle import BUDGET_S, Handle
 
 R = TypeVar("R")
 
@@ -99,86 +99,42 @@ def _select(
     return sql, params
 
 
-def _unavailable(exc: sqlite3.Error) -> Exception:
-    return StoreUnavailableError(f"sqlite: {exc}")
+def _create_table(name: str) -> str:
+    return f"CREATE TABLE IF NOT EXISTS {name} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
-
-
-class _Conn:
-    """A connection living on its own single thread."""
-
-    def __init__(self, path: str, *, readonly: bool) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        self._path = path
-        self._readonly = readonly
-        self._conn: sqlite3.Connection | None = None
-
-    def _open(self) -> sqlite3.Connection:
-        uri = f"file:{self._path}?mode=ro" if self._readonly else f"file:{self._path}"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        if not self._readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: a committed report survives power loss, not just a process crash.
-            conn.execute("PRAGMA synchronous = FULL")
-            # Deleted rows are overwritten, not just unlinked: erasing a child's key must
-            # not leave its bytes in free pages.
-            conn.execute("PRAGMA secure_delete = ON")
-        self._conn = conn
-        return conn
-
-    async def run(self, fn: Callable[[sqlite3.Connection], R]) -> R:
-        def call() -> R:
-            conn = self._conn if self._conn is not None else self._open()
-            try:
-                return fn(conn)
-            except sqlite3.IntegrityError:
-                raise
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
-                    raise
-                raise _unavailable(exc) from exc
-
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
-
-    async def close(self) -> None:
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-
-        await asyncio.get_running_loop().run_in_executor(self._pool, shut)
-        self._pool.shutdown(wait=True)
+def _select_one(conn: sqlite3.Connection) -> Any:
+    return conn.execute("SELECT 1").fetchall()
 
 
 class _Ops(Writer):
-    """Reads and writes on one connection; the store and its transactions share this."""
+    """Reads and writes on one handle; the store and its transactions share this."""
 
-    def __init__(self, conn: _Conn, tables: set[str]) -> None:
-        self._conn = conn
+    def __init__(self, handle: Handle, tables: set[str]) -> None:
+        self._handle = handle
         self._tables = tables
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        return await self._handle.run(fn, budget=BUDGET_S)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        self._handle.wrote = True
+        return await self._handle.run(fn)
 
     async def _ensure_table(self, collection: str) -> None:
         if collection in self._tables:
             return
-        name = checked_name(collection)
-        await self._conn.run(
-            lambda c: c.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
-            )
-        )
+        sql = _create_table(checked_name(collection))
+        await self._write(lambda c: c.execute(sql))
         self._tables.add(collection)
 
     async def get(self, collection: str, id: str) -> Doc | None:
         sql = f"SELECT doc FROM {checked_name(collection)} WHERE id = ?"
         try:
-            row = await self._conn.run(lambda c: c.execute(sql, (id,)).fetchone())
+            rows = await self._read(lambda c: c.execute(sql, (id,)).fetchall())
         except sqlite3.OperationalError:  # no such table yet
             return None
-        return json.loads(row[0]) if row else None
+        return json.loads(rows[0][0]) if rows else None
 
     async def find(
         self,
@@ -192,7 +148,7 @@ class _Ops(Writer):
     ) -> list[Doc]:
         sql, params = _select(collection, where, order_by, descending, limit, after)
         try:
-            rows = await self._conn.run(lambda c: c.execute(sql, params).fetchall())
+            rows = await self._read(lambda c: c.execute(sql, params).fetchall())
         except sqlite3.OperationalError:
             return []
         return [json.loads(r[0]) for r in rows]
@@ -202,17 +158,17 @@ class _Ops(Writer):
         sql = f"SELECT count(*) FROM {checked_name(collection)}"
         sql += " WHERE " + " AND ".join(clauses) if clauses else ""
         try:
-            row = await self._conn.run(lambda c: c.execute(sql, params).fetchone())
+            rows = await self._read(lambda c: c.execute(sql, params).fetchall())
         except sqlite3.OperationalError:
             return 0
-        return int(row[0])
+        return int(rows[0][0])
 
     async def insert(self, collection: str, doc: Doc) -> None:
         await self._ensure_table(collection)
         sql = f"INSERT INTO {checked_name(collection)} (id, doc) VALUES (?, ?)"
         payload = (doc["id"], json.dumps(doc, separators=(",", ":")))
         try:
-            await self._conn.run(lambda c: c.execute(sql, payload))
+            await self._write(lambda c: c.execute(sql, payload))
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(f"{collection}/{doc['id']}") from exc
 
@@ -224,21 +180,21 @@ class _Ops(Writer):
         )
         payload = (doc["id"], json.dumps(doc, separators=(",", ":")))
         try:
-            await self._conn.run(lambda c: c.execute(sql, payload))
+            await self._write(lambda c: c.execute(sql, payload))
         except sqlite3.IntegrityError as exc:  # a unique secondary index
             raise DuplicateKeyError(f"{collection}/{doc['id']}") from exc
 
     async def delete(self, collection: str, id: str) -> None:
         sql = f"DELETE FROM {checked_name(collection)} WHERE id = ?"
         with suppress(sqlite3.OperationalError):
-            await self._conn.run(lambda c: c.execute(sql, (id,)))
+            await self._write(lambda c: c.execute(sql, (id,)))
 
 
 class SqliteStore:
     def __init__(self, path: str) -> None:
         self._tables: set[str] = set()
-        self._writer = _Conn(path, readonly=False)
-        self._reader = _Conn(path, readonly=True)
+        self._writer = Handle(path, readonly=False)
+        self._reader = Handle(path, readonly=True)
         self._write_ops = _Ops(self._writer, self._tables)
         self._read_ops = _Ops(self._reader, self._tables)
         self._lock = asyncio.Lock()
@@ -247,6 +203,8 @@ class SqliteStore:
     async def open(cls, *, path: str) -> SqliteStore:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         store = cls(path)
+        await store._writer.open()  # first: it creates the file the reader opens read-only
+        await store._reader.open()
         await store.ping()
         return store
 
@@ -276,28 +234,32 @@ class SqliteStore:
         return await self._read_ops.count(collection, where=where)
 
     async def insert(self, collection: str, doc: Doc) -> None:
-        async with self._lock:
-            await self._write_ops.insert(collection, doc)
+        async with self.transaction() as tx:
+            await tx.insert(collection, doc)
 
     async def put(self, collection: str, doc: Doc) -> None:
-        async with self._lock:
-            await self._write_ops.put(collection, doc)
+        async with self.transaction() as tx:
+            await tx.put(collection, doc)
 
     async def delete(self, collection: str, id: str) -> None:
-        async with self._lock:
-            await self._write_ops.delete(collection, id)
+        async with self.transaction() as tx:
+            await tx.delete(collection, id)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
         async with self._lock:
-            await self._writer.run(lambda c: c.execute("BEGIN IMMEDIATE"))
             try:
+                # Inline, unless another handle holds the file: then on the thread, waiting.
+                await self._writer.run(lambda c: c.execute("BEGIN IMMEDIATE"))
+                self._writer.wrote = False
                 yield self._write_ops
-                await self._writer.run(lambda c: c.execute("COMMIT"))
+                # A commit that wrote fsyncs (synchronous=FULL): on the thread. One that
+                # did not (an event already processed) has nothing to sync: inline.
+                await self._writer.run(lambda c: c.execute("COMMIT"), thread=self._writer.wrote)
             except BaseException:
                 # Tables created inside the rolled-back transaction are gone again.
                 self._tables.clear()
-                await asyncio.shield(self._writer.run(_rollback))
+                self._writer.rollback()  # inline: no await, no cancellation halfway
                 raise
 
     async def ensure_index(
@@ -322,17 +284,21 @@ class SqliteStore:
             partial = " WHERE " + " AND ".join(c.replace('"', "'") for c in conds)
             name += "_when_" + "_".join(where)
         kind = "UNIQUE INDEX" if unique else "INDEX"
-        sql = (
-            f"CREATE {kind} IF NOT EXISTS {name} ON {checked_name(collection)} "
-            f"({', '.join(cols)}){partial}"
-        )
-        async with self._lock:
-            await self._write_ops._ensure_table(collection)
-            await self._writer.run(lambda c: c.execute(sql))
+        table = checked_name(collection)
+        sql = f"CREATE {kind} IF NOT EXISTS {name} ON {table} ({', '.join(cols)}){partial}"
+
+        def create(conn: sqlite3.Connection) -> None:
+            conn.execute(_create_table(table))
+            conn.execute(sql)
+
+        async with self._lock:  # on the thread: it scans the table, and commits (fsync)
+            await self._writer.run(create, thread=True)
+        self._tables.add(collection)
 
     async def ping(self) -> None:
-        await self._writer.run(lambda c: c.execute("SELECT 1").fetchone())
-        await self._reader.run(lambda c: c.execute("SELECT 1").fetchone())
+        async with self._lock:  # a transaction's connection while one runs
+            await self._writer.run(_select_one)
+        await self._reader.run(_select_one)
 
     async def close(self) -> None:
         await self._writer.close()

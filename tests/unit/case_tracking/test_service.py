@@ -136,9 +136,10 @@ async def test_task_lists_by_case_by_assignee_and_by_status(rt: StoreUnits) -> N
     async def listed(
         caller: Principal, *, case_id: str | None = None, status: TaskStatus | None = None
     ) -> set[str]:
-        found = await service.list_tasks(
+        found, cursor = await service.list_tasks(
             rt.store, caller=caller, case_id=case_id, status=status, limit=10
         )
+        assert cursor is None  # everything fits one page
         return {t.id for t in found}
 
     assert await listed(DISPATCHER, case_id=one.case.id) == {police.id, social.id}
@@ -147,6 +148,41 @@ async def test_task_lists_by_case_by_assignee_and_by_status(rt: StoreUnits) -> N
     assert await listed(Principal(user_id="a", role=Role.auditor)) == set()
     await service.acknowledge_task(rt, caller=OFFICER, task_id=police.id)
     assert await listed(DISPATCHER, status=TaskStatus.open) == {social.id}
+
+
+async def _all_pages(
+    rt: StoreUnits, caller: Principal, *, status: TaskStatus | None = None, limit: int
+) -> list[list[str]]:
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        tasks, cursor = await service.list_tasks(
+            rt.store, caller=caller, case_id=None, status=status, limit=limit, after=cursor
+        )
+        pages.append([t.id for t in tasks])
+        if cursor is None:
+            return pages
+
+
+async def test_task_lists_page_by_cursor_in_the_order_of_one_whole_list(rt: StoreUnits) -> None:
+    taken = [await take(rt, report(f"rep-{n}")) for n in range(5)]
+    police = [i.tasks[0].id for i in taken]
+    await service.acknowledge_task(rt, caller=OFFICER, task_id=police[1])
+    whole, _ = await service.list_tasks(
+        rt.store, caller=DISPATCHER, case_id=None, status=None, limit=100
+    )
+    pages = await _all_pages(rt, DISPATCHER, limit=3)
+    assert [len(p) for p in pages] == [3, 3, 3, 1]  # the last page says there is no next
+    assert [i for p in pages for i in p] == [
+        t.id for t in whole
+    ]  # oldest first, ties by id, none twice
+    assert await _all_pages(rt, OFFICER, limit=2) == [police[:2], police[2:4], police[4:]]
+    open_police = [t for n, t in enumerate(police) if n != 1]
+    assert await _all_pages(rt, OFFICER, status=TaskStatus.open, limit=3) == [
+        open_police[:3],
+        open_police[3:],
+    ]
+    assert await _all_pages(rt, OFFICER, limit=5) == [police]
 
 
 async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnits) -> None:
@@ -225,3 +261,30 @@ async def test_acknowledging_is_refused_to_others_and_changes_nothing(rt: StoreU
         await service.acknowledge_task(rt, caller=OFFICER, task_id="task-none")
     assert await get_task(rt.store, task_id=police.id) == police
     assert rt.events == []
+
+
+async def test_a_cases_tasks_page_within_the_callers_school_and_status(rt: StoreUnits) -> None:
+    """A case's tasks are filtered after the case's index is read: pages are still full."""
+    for n, school in enumerate(["school-1", "school-2", "school-1", "school-2", "school-2"]):
+        intake = await take(rt, report(f"rep-{n}", school_id=school))
+    case_id = intake.case.id
+    whole, _ = await service.list_tasks(
+        rt.store, caller=TEACHER_2, case_id=case_id, status=None, limit=100
+    )
+    assert len(whole) == 6
+    assert {t.school_id for t in whole} == {"school-2"}
+    pages, cursor = [], None
+    while True:
+        page, cursor = await service.list_tasks(
+            rt.store, caller=TEACHER_2, case_id=case_id, status=None, limit=4, after=cursor
+        )
+        pages.append([t.id for t in page])
+        if cursor is None:
+            break
+    assert pages == [[t.id for t in whole[:4]], [t.id for t in whole[4:]]]
+    police = next(t for t in whole if t.agency.value == "police")
+    await service.acknowledge_task(rt, caller=OFFICER, task_id=police.id)
+    still_open, _ = await service.list_tasks(
+        rt.store, caller=TEACHER_2, case_id=case_id, status=TaskStatus.open, limit=100
+    )
+    assert [t.id for t in still_open] == [t.id for t in whole if t.id != police.id]

@@ -68,12 +68,46 @@ async def test_an_inbox_is_the_callers_entries_newest_first(rt: StoreUnits) -> N
     await deliver(rt, "evt-1", assigned("user:officer-1", "first"), assigned(DUTY_DESK))
     await deliver(rt, "evt-2", assigned("user:officer-1", "second"))
     await deliver(rt, "evt-3", assigned("org:org-1", "social"))
-    mine = await service.inbox(rt.store, caller=OFFICER, unread_only=False, limit=10)
+    mine, _ = await service.inbox(rt.store, caller=OFFICER, unread_only=False, limit=10)
     assert [n.title for n in mine] == ["second", "first"]
-    social = await service.inbox(rt.store, caller=SOCIAL, unread_only=False, limit=10)
+    social, _ = await service.inbox(rt.store, caller=SOCIAL, unread_only=False, limit=10)
     assert [n.title for n in social] == ["social"]
-    desk = await service.inbox(rt.store, caller=DISPATCHER, unread_only=False, limit=10)
+    desk, _ = await service.inbox(rt.store, caller=DISPATCHER, unread_only=False, limit=10)
     assert [n.recipient for n in desk] == [DUTY_DESK]
+
+
+async def _pages(rt: StoreUnits, caller: Principal, *, unread: bool, limit: int) -> list[list[str]]:
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        page, cursor = await service.inbox(
+            rt.store, caller=caller, unread_only=unread, limit=limit, after=cursor
+        )
+        pages.append([n.title for n in page])
+        if cursor is None:
+            return pages
+
+
+async def test_an_inbox_pages_newest_first_across_the_callers_inboxes(rt: StoreUnits) -> None:
+    """Personal, organisation and role entries interleave by time, page after page."""
+    for n, recipient in enumerate(["user:w1", "org:org-1", "role:social_worker"] * 3):
+        await deliver(rt, f"evt-{n}", assigned(recipient, f"n{n}"))
+    await deliver(rt, "evt-x", assigned("org:org-2", "not hers"))
+    newest_first = [f"n{n}" for n in reversed(range(9))]
+    assert await _pages(rt, SOCIAL, unread=False, limit=4) == [
+        newest_first[:4],
+        newest_first[4:8],
+        newest_first[8:],
+    ]
+    for entry in ("ntf-evt-7-org:org-1", "ntf-evt-3-user:w1", "ntf-evt-5-role:social_worker"):
+        await service.mark_read(rt, caller=SOCIAL, notification_id=entry)
+    unread = [t for t in newest_first if t not in ("n7", "n3", "n5")]
+    assert await _pages(rt, SOCIAL, unread=True, limit=2) == [
+        unread[:2],
+        unread[2:4],
+        unread[4:],
+    ]
+    assert await _pages(rt, SOCIAL, unread=False, limit=9) == [newest_first]
 
 
 async def test_marking_read_keeps_the_first_reading_and_drops_it_from_unread(
@@ -84,7 +118,7 @@ async def test_marking_read_keeps_the_first_reading_and_drops_it_from_unread(
     assert read.read_at is not None
     again = await service.mark_read(rt, caller=OFFICER, notification_id=entry)
     assert again.read_at == read.read_at
-    assert await service.inbox(rt.store, caller=OFFICER, unread_only=True, limit=10) == []
+    assert await service.inbox(rt.store, caller=OFFICER, unread_only=True, limit=10) == ([], None)
     assert rt.events == []  # reading announces nothing
 
 
@@ -114,7 +148,7 @@ async def test_entries_stored_before_the_models_still_read(rt: StoreUnits) -> No
             "read_at": None,
         },
     )
-    (old,) = await service.inbox(rt.store, caller=OFFICER, unread_only=True, limit=10)
+    (old,), _ = await service.inbox(rt.store, caller=OFFICER, unread_only=True, limit=10)
     assert (old.id, old.due_at) == ("ntf-old", DUE)
     read = await service.mark_read(rt, caller=OFFICER, notification_id="ntf-old")
     assert read.read_at is not None

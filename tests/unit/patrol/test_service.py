@@ -77,7 +77,8 @@ async def test_other_tasks_plan_nothing(port: Store, task: TaskCreated) -> None:
 
 
 async def _listed(port: Store, caller: Principal, limit: int = 200) -> list[WelfareCheck]:
-    return await service.welfare_checks(port, caller=caller, limit=limit)
+    checks, _ = await service.welfare_checks(port, caller=caller, limit=limit)
+    return checks
 
 
 async def test_officers_see_their_own_visits_the_desk_all_others_none(port: Store) -> None:
@@ -89,4 +90,19 @@ async def test_officers_see_their_own_visits_the_desk_all_others_none(port: Stor
     assert [c.task_id for c in await _listed(port, OTHER_OFFICER)] == ["t-5"]
     assert len(await _listed(port, DESK)) == 3
     assert len(await _listed(port, DESK, limit=2)) == 2
+
+
+async def test_the_plan_pages_soonest_first_by_cursor(port: Store) -> None:
+    for n in range(5):
+        task = _task(f"t-{n}").model_copy(update={"due_at": DUE + timedelta(hours=n % 3)})
+        await _plan(port, task)
+    whole = [c.id for c in await _listed(port, DESK)]
+    pages, cursor = [], None
+    while True:
+        page, cursor = await service.welfare_checks(port, caller=DESK, limit=2, after=cursor)
+        pages.append([c.id for c in page])
+        if cursor is None:
+            break
+    assert pages == [whole[:2], whole[2:4], whole[4:]]
+    assert whole == ["wc-t-0", "wc-t-3", "wc-t-1", "wc-t-4", "wc-t-2"]  # due, then id
     assert await _listed(port, TEACHER) == []

@@ -254,12 +254,28 @@ async def test_a_report_opens_for_whom_it_shows_something_and_not_for_others(
 
 
 async def test_schools_listed_are_the_callers_own(port: Store) -> None:
-    mine = await service.list_schools(port, caller=TEACHER)
+    mine, _ = await service.list_schools(port, caller=TEACHER, limit=100)
     assert [s.id for s in mine] == ["sch-01"]
-    served = await service.list_schools(port, caller=SOCIAL)
+    served, _ = await service.list_schools(port, caller=SOCIAL, limit=100)
     assert {s.social_org_id for s in served} == {"org-rainbow"}
     assert len(served) == 7
-    assert len(await service.list_schools(port, caller=AUDITOR)) == 21
+    everything, cursor = await service.list_schools(port, caller=AUDITOR, limit=100)
+    assert (len(everything), cursor) == (21, None)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7])
+async def test_schools_page_by_cursor_through_the_callers_own(port: Store, limit: int) -> None:
+    """The caller's schools are filtered after the store's page: a page is still full."""
+    whole, _ = await service.list_schools(port, caller=SOCIAL, limit=100)
+    pages, cursor = [], None
+    while True:
+        page, cursor = await service.list_schools(port, caller=SOCIAL, limit=limit, after=cursor)
+        pages.append([s.id for s in page])
+        if cursor is None:
+            break
+    assert [i for p in pages for i in p] == [s.id for s in whole]
+    assert all(len(p) == limit for p in pages[:-1])
+    assert 1 <= len(pages[-1]) <= limit  # no empty last page
 
 
 # --- events from case_tracking, and the erasure they lead to ------------------------------------

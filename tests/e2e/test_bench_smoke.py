@@ -1,0 +1,62 @@
+"""`make bench` in its quick form: the harness starts the platform, measures every row and
+writes the table. Times are not asserted (the machine is shared); that each row has numbers is."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MEASURED = [
+    "bare FastAPI POST, pydantic body, c=1",
+    "bare FastAPI POST, pydantic body, c=8",
+    "bare FastAPI POST, pydantic body, c=32",
+    "JetStream publish (sync always), one at a time",
+    "JetStream publish (sync always), pipelined",
+    "SQLite commit (WAL, synchronous=FULL), inline",
+    "POST /v1/reports, c=1",
+    "POST /v1/reports, c=8",
+    "POST /v1/reports, c=32",
+    "→ both tasks created, 20 reports/s",
+    "→ all 4 inbox entries, 20 reports/s",
+    "→ both tasks created, 50 reports/s",
+    "→ all 4 inbox entries, 50 reports/s",
+    "end to end for 2 s (open loop)",
+    "CPU per report, all processes (from /proc)",
+    "accepted reports without their 2 tasks and 4 inbox entries",
+]
+
+
+@pytest.mark.timeout(900)
+def test_the_quick_bench_measures_every_row_and_writes_the_table(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.run", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=840,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (written,) = tmp_path.glob("bench-quick-*.json")
+    table = json.loads(written.read_text())
+    rows = {row["what"]: row for row in table["rows"]}
+
+    assert [what for what in MEASURED if what not in rows] == []
+    for what in MEASURED:
+        row = rows[what]
+        assert row["measured"], what
+        numbers = [row[k] for k in ("rate", "p50", "p95", "p99", "value")]
+        assert any(isinstance(n, int | float) for n in numbers), what
+    assert rows["POST /v1/reports, c=8"]["ratio"] > 0
+    assert rows["CPU per report, all processes (from /proc)"]["value"] > 0
+    assert rows["event stream to 200 SSE clients"]["note"] == "n/a (no stream yet)"
+    list_rows = [r for r in table["rows"] if r["group"].startswith("lists and gets")]
+    measured = [r for r in list_rows if r["measured"]]
+    assert measured, list_rows
+    assert all(r["p99"] is not None or r["value"] is not None for r in measured)
+    for what in MEASURED:  # the printed table has the same rows
+        assert what in done.stdout
