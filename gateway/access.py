@@ -89,13 +89,9 @@ CallerDep = Annotated[Principal, Depends(authorized)]
 Subject = tuple[str | None, str | None]  # (child_ref, case_id)
 
 
-def _subjects(body: bytes) -> list[Subject]:
+def _subjects(data: Any) -> list[Subject]:
     """The children a JSON answer (a record or a list) is about: by child_ref, or, for answers
     that name only a case (notifications, welfare checks), by the child's case."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return [(None, None)]
     items = [i for i in (data if isinstance(data, list) else [data]) if isinstance(i, dict)]
     found: list[Subject] = []
     for item in items:
@@ -106,11 +102,7 @@ def _subjects(body: bytes) -> list[Subject]:
     return list(dict.fromkeys(found)) or [(None, None)]
 
 
-def _created_id(body: bytes) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
+def _created_id(data: Any) -> str | None:
     return str(data["id"]) if isinstance(data, dict) and "id" in data else None
 
 
@@ -138,9 +130,15 @@ async def _record(request: Request, spec: dict[str, Any], status: int, body: byt
     if principal is None:
         return  # not authenticated: nothing about a child was shown or changed
     object_id = request.path_params.get(spec["id_param"]) if spec["id_param"] else None
-    subjects = _subjects(body) if status < 400 else [(None, None)]
-    if object_id is None and status < 400:
-        object_id = _created_id(body)
+    subjects: list[Subject] = [(None, None)]
+    if status < 400:
+        try:
+            data = json.loads(body)  # once, for both the subjects and a created id
+        except ValueError:
+            data = None
+        subjects = _subjects(data)
+        if object_id is None:
+            object_id = _created_id(data)
     log: AuditLog = request.app.state.audit
     await log.append(
         *(

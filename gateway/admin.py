@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import store
 from gateway.access import AuditedRoute, CallerDep, authorized, policy
+from gateway.accounts import AccountCache
 from gateway.audit import AuditLog, Event
 from gateway.auth import CLIENT_PREFIX, Passwords
 from gateway.pages import Limit, paged
@@ -147,7 +148,13 @@ async def _insert_new(accounts: Store, collection: str, account: Doc, *, taken: 
         raise HTTPException(409, taken) from exc
 
 
-def get_bus(request: Request) -> Bus:
+def _changed(request: Request, account_id: str) -> None:
+    """The account changed: its cached check (gateway/accounts.py) must not outlive it."""
+    cache: AccountCache = request.app.state.accounts
+    cache.forget(account_id)
+
+
+async def get_bus(request: Request) -> Bus:
     bus: Bus = request.app.state.bus
     return bus
 
@@ -179,6 +186,7 @@ async def list_users(
 async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> Doc:
     user = await user_doc(body, passwords=request.app.state.passwords)
     await _insert_new(request.app.state.store, store.USERS_C, user, taken="username already taken")
+    _changed(request, body.username)
     if is_privileged(body):
         await _privileged_grant(
             request, admin, object_id=body.username, object_type="user", scope=body
@@ -217,7 +225,10 @@ async def update_user(username: str, body: UserUpdate, admin: CallerDep, request
         await store.put_user(tx, user=user)
         return user
 
-    user = await transact(state.store, work)
+    try:
+        user = await transact(state.store, work)
+    finally:  # a failed commit may still have been applied: forget in any case
+        _changed(request, username)
     if body.scope is not None and is_privileged(body.scope):
         await _privileged_grant(
             request, admin, object_id=username, object_type="user", scope=body.scope
@@ -255,6 +266,7 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
         "token_version": 0,
     }
     await _insert_new(state.store, store.CLIENTS_C, client, taken="client_id already taken")
+    _changed(request, CLIENT_PREFIX + body.client_id)
     if is_privileged(body):
         await _privileged_grant(
             request, admin, object_id=body.client_id, object_type="client", scope=body
@@ -278,7 +290,10 @@ async def revoke_client(client_id: str, request: Request) -> None:
             raise HTTPException(404, "client not found")
         await store.put_client(tx, client=store.bumped({**client, "active": False}))
 
-    await transact(request.app.state.store, work)
+    try:
+        await transact(request.app.state.store, work)
+    finally:
+        _changed(request, CLIENT_PREFIX + client_id)
 
 
 @router.post(
@@ -302,7 +317,10 @@ async def rotate_client_secret(client_id: str, request: Request) -> Doc:
         await store.put_client(tx, client=client)
         return client
 
-    client = await transact(state.store, work)
+    try:
+        client = await transact(state.store, work)
+    finally:
+        _changed(request, CLIENT_PREFIX + client_id)
     return {**client, "client_secret": secret}
 
 

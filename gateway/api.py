@@ -56,7 +56,7 @@ def seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 

@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from gateway import admin, audit_api, store
+from gateway.accounts import AccountCache
 from gateway.api import router
 from gateway.audit import record_erasure
+from gateway.auth import TokenCache
 from gateway.demo import DEMO_PASSWORD
 from gateway.limits import BodyLimitMiddleware, HygieneMiddleware, LoginThrottle, RateLimiter
 from gateway.parts import NAME, GatewayParts, opener
@@ -43,6 +45,8 @@ def create_app(
         title="Hulei (护蕾) public API",
         description="Concern reports from schools become police and social-worker tasks.",
     )
+    app.state.accounts = AccountCache(ttl_s=settings.account_cache_s)
+    app.state.tokens = TokenCache()
     app.state.rate_limiter = RateLimiter(rate=settings.rate_per_s, burst=settings.rate_burst)
     app.state.login_throttle = LoginThrottle(
         free_failures=settings.login_max_failures,

@@ -23,6 +23,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from gateway import store
+from gateway.accounts import AccountCache
+from gateway.limits import Bounded
 from gateway.settings import Settings
 from shared.identity import Principal, Role
 from shared.store import Doc
@@ -132,6 +134,11 @@ def issue_token(principal: Principal, settings: Settings, *, version: int) -> st
 
 
 def decode_token(token: str, settings: Settings) -> Session:
+    return _decode(token, settings)[0]
+
+
+def _decode(token: str, settings: Settings) -> tuple[Session, int]:
+    """The session and its expiry (seconds since the epoch)."""
     try:
         claims = jwt.decode(
             token,
@@ -155,21 +162,48 @@ def decode_token(token: str, settings: Settings) -> Session:
         version = claims["ver"]
         if type(version) is not int:
             raise ValueError("token version must be an integer")
-        return Session(principal, version)
+        return Session(principal, version), int(claims["exp"])
     except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as exc:
         raise HTTPException(401, "invalid or expired token", headers=UNAUTHORIZED) from exc
+
+
+class TokenCache:
+    """Tokens already verified, so a client's next request does not verify its token again.
+
+    Verifying (signature, claims) cost more CPU than anything else in the check. A token's
+    bytes are its identity: the same string needs no second verification, only its expiry is
+    looked at again. What the account says (still_active) is checked on every request.
+    """
+
+    def __init__(self, *, max_keys: int = 10_000, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        self._seen = Bounded(max_keys)  # token → (session, exp)
+
+    def session(self, token: str, settings: Settings) -> Session:
+        hit: tuple[Session, int] | None = self._seen.get(token)
+        if hit is None:
+            hit = _decode(token, settings)
+        if self._clock() >= hit[1]:  # as PyJWT: valid while now < exp
+            self._seen.pop(token, None)
+            raise HTTPException(401, "invalid or expired token", headers=UNAUTHORIZED)
+        self._seen.touch(token, hit)
+        return hit[0]
 
 
 async def still_active(request: Request, session: Session) -> bool:
     principal = session.principal
     accounts = request.app.state.store
+    cache: AccountCache = request.app.state.accounts
     client = principal.user_id.startswith(CLIENT_PREFIX)
     if client:
-        account = await store.get_client(
-            accounts, client_id=principal.user_id[len(CLIENT_PREFIX) :]
+        client_id = principal.user_id[len(CLIENT_PREFIX) :]
+        account = await cache.get(
+            principal.user_id, lambda: store.get_client(accounts, client_id=client_id)
         )
     else:
-        account = await store.get_user(accounts, username=principal.user_id)
+        account = await cache.get(
+            principal.user_id, lambda: store.get_user(accounts, username=principal.user_id)
+        )
     if account is None or not account.get("active"):
         return False
     # Role and scope must still be the account's, and no change may have happened since the
@@ -184,7 +218,8 @@ async def current_principal(
 ) -> Principal:
     if not token:
         raise HTTPException(401, "not authenticated", headers=UNAUTHORIZED)
-    session = decode_token(token, request.app.state.settings)
+    tokens: TokenCache = request.app.state.tokens
+    session = tokens.session(token, request.app.state.settings)
     if not await still_active(request, session):
         raise HTTPException(401, "account inactive or changed; log in again", headers=UNAUTHORIZED)
     return session.principal

@@ -20,6 +20,13 @@ from shared.identity import Principal, mint_internal_token
 from shared.web import INTERNAL_HEADER
 
 
+class Relayed(JSONResponse):
+    """A JSON answer whose body is already encoded (a service's)."""
+
+    def render(self, content: Any) -> bytes:
+        return bytes(content)
+
+
 class Services:
     def __init__(
         self,
@@ -76,9 +83,12 @@ class Services:
     async def relay(self, service: str, method: str, path: str, **kwargs: Any) -> JSONResponse:
         """Call a service and hand its answer (status, body, idempotency marker) to the client."""
         response = await self.call(service, method, path, **kwargs)
-        passed = {
-            k: v for k, v in response.headers.items() if k.lower() in ("idempotent-replayed",)
-        }
+        passed = {}
+        if (replayed := response.headers.get("idempotent-replayed")) is not None:
+            passed["idempotent-replayed"] = replayed
+        if response.headers.get("content-type", "").startswith("application/json"):
+            # The service's bytes as they are: parsing and re-encoding them changed nothing.
+            return Relayed(response.content, status_code=response.status_code, headers=passed)
         return JSONResponse(response.json(), status_code=response.status_code, headers=passed)
 
     async def readiness(self) -> dict[str, bool]:

@@ -35,6 +35,13 @@ class Settings(BaseServiceSettings):
         pattern=r"^[a-z0-9-]{1,40}$",
         description="continue this audit chain (a stable instance name); unset: a new one",
     )
+    account_cache_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="how long an account check is reused; another replica sees a revocation "
+        "within this (this one at once); 0: never",
+    )
     token_ttl_s: int = Field(default=900, ge=60, le=86400, description="short-lived tokens")
     rate_per_s: float = Field(default=20.0, gt=0, description="requests a second per client")
     rate_burst: int = Field(default=60, ge=1)
