@@ -19,7 +19,7 @@ from shared.outbox import OutboxRelay, add_to_outbox
 from shared.settings import BaseServiceSettings
 from shared.store import ConflictError, Store, Writer, open_store
 from shared.store.migrations import migrate
-from shared.store.retry import ATTEMPTS, transact
+from shared.store.retry import transact
 from shared.streams import ConsumerSpec
 from shared.telemetry import current_traceparent, setup_tracing
 
@@ -110,13 +110,7 @@ class Runtime:
             committed[:] = [uow]
             return result
 
-        try:
-            # Tried bare first: nearly every transaction commits at once, and the retry
-            # machinery (tenacity) costs more CPU than a small transaction.
-            async with self.store.transaction() as tx:
-                result = await attempt(tx)
-        except ConflictError:
-            result = await transact(self.store, attempt, attempts=ATTEMPTS - 1)
+        result = await transact(self.store, attempt)
         if committed and committed[0].events:
             self.relay.notify()
         return result

@@ -43,9 +43,16 @@ async def transact(
         async with store.transaction() as tx:
             return await work(tx)
 
+    try:
+        # Tried bare first: nearly every transaction commits at once, and the retry machinery
+        # costs more CPU than a small transaction.
+        return await once()
+    except ConflictError as exc:
+        if attempts <= 1:
+            raise StoreUnavailableError("transaction conflicting after 1 attempt") from exc
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(ConflictError),
-        stop=stop_after_attempt(attempts),
+        stop=stop_after_attempt(attempts - 1),
         # Full jitter: racing transactions spread out instead of colliding again.
         wait=wait_random_exponential(multiplier=2 * _BASE_S, max=_CAP_S),
         before_sleep=_conflicted,
