@@ -339,7 +339,8 @@ async def poison_event(run: Run) -> None:
         run.fault_ended()
         subject = "deadletter.case_tracking-reports"
         dead = await poll(lambda: last_message(js, "DEADLETTER", subject), within=30)
-        alert = await last_message(js, "OPS", "ops.dead_lettered.v1")
+        # the consumer publishes the alert just after the dead letter: wait for it too
+        alert = await poll(lambda: last_message(js, "OPS", "ops.dead_lettered.v1"), within=10)
     if dead is None:
         return run.expect(False, "the poison event never reached the DEADLETTER stream")
     run.expect(json.loads(dead.data)["id"] == poison.id, "the dead letter is not the poison event")
