@@ -19,6 +19,8 @@ from gateway.audit_check import Checkpointer
 from gateway.auth import Passwords
 from gateway.clients import Services
 from gateway.settings import Settings
+from gateway.stream import Hub
+from gateway.stream_views import ScopeIndex
 from shared.app import OpenParts
 from shared.bus import Bus, bus_from_settings
 from shared.metrics import Metrics
@@ -36,6 +38,7 @@ class GatewayParts:
     replayer: Bus  # the only identity allowed to re-publish a dead letter
     services: Services
     checkpoints: Checkpointer
+    stream: Hub  # this replica's reader of the event feed (gateway/stream.py)
 
     async def ready(self) -> dict[str, bool]:
         """The gateway itself can work (NATS, its store); the services are only reported
@@ -85,6 +88,9 @@ def opener(
                 transports=transports,
             )
             closing.push_async_callback(services.close)
+            hub = Hub(bus.js, buffer=settings.stream_buffer, replay_max=settings.stream_replay_max)
+            index = ScopeIndex()
+            hub.on_item.append(index.observe)
             parts = GatewayParts(
                 store=own_store,
                 audit=audit,
@@ -93,11 +99,13 @@ def opener(
                 replayer=replayer,
                 services=services,
                 checkpoints=Checkpointer(audit, bus, every_s=settings.audit_checkpoint_s),
+                stream=hub,
             )
             state = app.state
             state.store, state.audit, state.passwords = own_store, audit, parts.passwords
             state.bus, state.replayer, state.services = bus, replayer, services
             state.audit_checkpoints = parts.checkpoints
+            state.stream, state.stream_index = hub, index
             yield parts
 
     return open_parts

@@ -60,6 +60,16 @@ class Settings(BaseServiceSettings):
     case_tracking_url: str = "http://127.0.0.1:8102"
     patrol_url: str = "http://127.0.0.1:8103"
     notifications_url: str = "http://127.0.0.1:8104"
+    stream_heartbeat_s: float = Field(
+        default=15.0, gt=0, le=60, description="comment sent on a silent event stream"
+    )
+    stream_buffer: int = Field(
+        default=1000, ge=1, description="events queued per stream client before it is cut off"
+    )
+    stream_ticket_s: float = Field(default=30.0, gt=0, le=30, description="stream ticket life")
+    stream_replay_max: int = Field(
+        default=50_000, ge=1, description="missed events replayed; more: 410, reload the board"
+    )
     # The NATS identity used only to replay a dead letter (shared/nats_auth.py REPLAYER).
     replayer_nats_user: str | None = None
     replayer_nats_password: SecretStr | None = None

@@ -4,8 +4,10 @@ Every process has its own NATS user. A service may publish only the events it ow
 (`shared.streams.PUBLISHERS`), pull from and ack only its own durable consumers, dead-letter only
 from them, and read the DEADLETTER stream's size; it can neither create, change, purge nor delete a
 stream or consumer. Those belong to `admin`, used only to declare the streams up front (the
-launcher, `python -m deploy.streams`, test fixtures). The gateway replays a dead letter through
-`replayer`, the one identity that may republish any event subject and delete a dead letter.
+launcher, `python -m deploy.streams`, test fixtures). The gateway also reads the streams it
+shows the desk through ephemeral ordered consumers (it can create no durable one), and
+replays a dead letter through `replayer`, the one identity that may republish any event subject
+and delete a dead letter.
 
 Replies come to a per-identity inbox prefix (`_INBOX_<user>.`), so no identity can subscribe
 to another's replies (and read the events its pulls deliver).
@@ -28,6 +30,7 @@ REPLAYER = "replayer"
 ACCOUNT = "HULEI"
 DEADLETTER = "DEADLETTER"
 AUDIT = "AUDIT"
+FEED_STREAMS = ("SCHOOL", "CASES", "OPS")  # what the gateway streams to the desk
 
 
 class Credentials(TypedDict):
@@ -69,6 +72,14 @@ def _process(name: str) -> Identity:
     if name == "gateway":  # lists dead letters; reads back its audit checkpoints
         publish.append(f"$JS.API.STREAM.MSG.GET.{DEADLETTER}")
         publish += [f"$JS.API.STREAM.INFO.{AUDIT}", f"$JS.API.STREAM.MSG.GET.{AUDIT}"]
+        # The event stream (GET /v1/stream): ordered ephemeral consumers, delivered to its own
+        # inbox. The legacy create subject admits no durable, so it can bind to no service's.
+        for stream in FEED_STREAMS:
+            publish += [
+                f"$JS.API.STREAM.INFO.{stream}",  # positions; 410 for one the stream dropped
+                f"$JS.API.CONSUMER.CREATE.{stream}",
+                f"$JS.FC.{stream}.>",  # flow-control replies
+            ]
     return Identity(name, tuple(publish), (f"{inbox_prefix(name)}.>",))
 
 

@@ -184,6 +184,12 @@ CELLS: dict[tuple[str, str], Cell] = {
         202,
         lambda r: 404,
     ),
+    # A replay from the start that ends after it (a live stream would never answer in-process).
+    ("GET", "/v1/stream"): Cell(
+        lambda w, r, o: ("GET", "/v1/stream", {"params": {"after": "0-0-0", "replay_only": True}}),
+        200,
+    ),
+    ("POST", "/v1/stream/tickets"): Cell(lambda w, r, o: ("POST", "/v1/stream/tickets", {}), 201),
     ("GET", "/v1/audit"): Cell(lambda w, r, o: ("GET", "/v1/audit", {}), 200),
     ("GET", "/v1/audit/verify"): Cell(lambda w, r, o: ("GET", "/v1/audit/verify", {}), 200),
 }

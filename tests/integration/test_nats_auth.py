@@ -7,6 +7,7 @@ whose `source` does not own its subject) is proven with events the replayer may 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,7 @@ ADMIN_APIS = [
     "$JS.API.CONSUMER.DURABLE.CREATE.SCHOOL.evil",
     "$JS.API.CONSUMER.DELETE.SCHOOL.case_tracking-reports",
 ]
+GATEWAY_EPHEMERAL = ["$JS.API.CONSUMER.CREATE.SCHOOL"]
 
 
 def forbidden_for(user: str) -> list[str]:
@@ -55,7 +57,10 @@ def forbidden_for(user: str) -> list[str]:
     # Someone else's durable: pulling from it would read events meant for another service.
     theirs = "case_tracking-reports" if user != "case_tracking" else "gateway-erasures"
     pull = f"$JS.API.CONSUMER.MSG.NEXT.SCHOOL.{theirs}"
-    return [*others, *ADMIN_APIS, pull, f"deadletter.{theirs}"]
+    admin_apis = ADMIN_APIS
+    if user == "gateway":  # ephemeral consumers for the event stream; no durable (below)
+        admin_apis = [a for a in ADMIN_APIS if a not in GATEWAY_EPHEMERAL]
+    return [*others, *admin_apis, pull, f"deadletter.{theirs}"]
 
 
 class Errors:
@@ -139,6 +144,32 @@ async def test_an_identity_is_refused_what_is_not_its_own(
     for consumer in CONSUMERS:
         await admin.js.consumer_info(consumer.stream, consumer.durable)
     assert [c.name for c in await admin.js.consumers_info("SCHOOL") if c.name == "evil"] == []
+
+
+async def test_the_gateway_creates_ephemeral_consumers_but_no_durable_one(
+    declared: Platform, admin: Bus
+) -> None:
+    """The event stream's ordered consumers need the legacy create subject, which the server
+    keeps for ephemeral consumers: a durable asked for through it is refused."""
+    nc = await connect_as(declared, "gateway", Errors())
+    try:
+        for durable in ("evil", "case_tracking-reports"):
+            request = {"stream_name": "SCHOOL", "config": {"durable_name": durable}}
+            reply = await nc.request(
+                "$JS.API.CONSUMER.CREATE.SCHOOL", json.dumps(request).encode(), timeout=2
+            )
+            assert "error" in json.loads(reply.data), durable
+        ephemeral = {"stream_name": "SCHOOL", "config": {"deliver_subject": "_INBOX_gateway.x"}}
+        reply = await nc.request(
+            "$JS.API.CONSUMER.CREATE.SCHOOL", json.dumps(ephemeral).encode(), timeout=2
+        )
+        assert "error" not in json.loads(reply.data)
+    finally:
+        await nc.close()
+    names = [c.name for c in await admin.js.consumers_info("SCHOOL")]
+    assert "evil" not in names
+    reports = await admin.js.consumer_info("SCHOOL", "case_tracking-reports")
+    assert reports.config.deliver_subject is None  # still the pull durable it was
 
 
 @pytest.mark.usefixtures("gateway")
