@@ -7,7 +7,7 @@ PYTEST := $(BIN)/python -m pytest
 COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres-bin run bench test test-unit test-integration test-e2e test-deploy chaos lint fmt clean up down logs deploy/compose/certs
+.PHONY: help install postgres-bin chromium run bench test test-unit test-integration test-e2e test-deploy chaos lint fmt clean up down logs deploy/compose/certs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) postgres-bin ## create .venv, install the project with its dev tools (and PostgreSQL)
+install: $(STAMP) postgres-bin chromium ## create .venv, install the project with its dev tools (and PostgreSQL, chromium)
 
 # The tests start their own PostgreSQL server from Debian's binaries (initdb, pg_ctl); as root,
 # install them when missing. Elsewhere the PostgreSQL suites skip (and fail under CI=true).
@@ -27,6 +27,14 @@ postgres-bin: ## PostgreSQL server binaries for the tests (Debian package `postg
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update && apt-get install -y postgresql; \
 	else echo "no PostgreSQL binaries: install the postgresql package to run its suites"; fi
+
+# The console's browser test drives Debian's chromium through Playwright, which cannot download
+# a browser here; a CJK font so the Chinese board renders. As root, installed when missing.
+chromium: ## chromium and a CJK font for the console's browser test (Debian packages, as root)
+	@if command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && apt-get install -y chromium fonts-wqy-zenhei; \
+	else echo "no chromium: install the chromium package to run the console's browser test"; fi
 
 run: $(STAMP) ## start NATS, the four services and the gateway with demo data (Ctrl-C stops)
 	$(BIN)/python -m deploy.launcher

@@ -22,9 +22,9 @@ from tests.support import eventually
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """`app` (its lifespan already entered) on a free port; its base URL."""
-    port = free_port()
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """`app` (its lifespan already entered) on `port` (default: a free one); its base URL."""
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

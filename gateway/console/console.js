@@ -1,0 +1,370 @@
+// The duty console: the open-task board, kept live by GET /v1/stream (docs/stream.md).
+// Plain script, no build step, no third-party code; texts come from messages/<lang>.json.
+"use strict";
+
+const RISK_RANK = { low: 0, medium: 1, high: 2, critical: 3 };
+const URGENT_MS = 30 * 60 * 1000; // due within 30 min: stands out until acknowledged
+const ZONE = "Asia/Shanghai";
+const LANGS = ["zh-CN", "en"];
+const ACKERS = ["police_officer", "social_worker"];
+const S = {
+  token: null, me: null, lang: "zh-CN", msgs: {}, tasks: new Map(), schools: new Map(),
+  caseSchools: new Map(), fresh: new Set(), lastId: null, es: null, failures: 0, refusals: 0,
+  lastActivity: Date.now(), sound: false,
+};
+const $ = (id) => document.getElementById(id);
+
+function t(key, vars) {
+  let text = S.msgs[key] ?? key;
+  for (const [k, v] of Object.entries(vars || {})) text = text.replace(`{${k}}`, v);
+  return text;
+}
+
+async function setLanguage(lang) {
+  const r = await fetch(`/console/messages/${lang}.json`);
+  S.msgs = await r.json();
+  S.lang = lang;
+  document.documentElement.lang = lang;
+  if (S.me) localStorage.setItem(`hulei.lang.${S.me.user_id}`, lang);
+  document.title = t("title");
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  fillSeverityFilter();
+  fillSchoolFilter();
+  setConn($("conn").dataset.state);
+  render();
+}
+
+function setConn(state) {
+  const el = $("conn");
+  el.dataset.state = state;
+  el.textContent = state === "offline" ? "" : t(`conn.${state}`);
+}
+
+// --- API -------------------------------------------------------------------------------------
+async function api(method, path) {
+  const r = await fetch(path, { method, headers: { Authorization: `Bearer ${S.token}` } });
+  if (r.status === 401) { lock("signin.locked"); throw new Error("signed out"); }
+  return r;
+}
+
+async function pages(path) {
+  const items = [];
+  let url = path;
+  for (let n = 0; url && n < 20; n += 1) {
+    const r = await api("GET", url);
+    if (!r.ok) break;
+    items.push(...(await r.json()));
+    const next = /<([^>]+)>;\s*rel="next"/.exec(r.headers.get("Link") || "");
+    url = next ? new URL(next[1], location.href).pathname + new URL(next[1], location.href).search : null;
+  }
+  return items;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const body = new URLSearchParams({ username: $("username").value, password: $("password").value });
+  const r = await fetch("/v1/auth/token", { method: "POST", body });
+  $("password").value = "";
+  if (!r.ok) { $("signin-message").textContent = t("signin.failed"); return; }
+  S.token = (await r.json()).access_token;
+  S.me = await (await api("GET", "/v1/me")).json();
+  S.lastActivity = Date.now();
+  $("signin").hidden = true;
+  $("signin-message").textContent = "";
+  $("desk").hidden = false;
+  $("lock").hidden = false;
+  const saved = localStorage.getItem(`hulei.lang.${S.me.user_id}`);
+  await setLanguage(LANGS.includes(saved) ? saved : "zh-CN");
+  for (const s of await pages("/v1/schools?limit=500")) S.schools.set(s.id, s.name);
+  fillSchoolFilter();
+  await loadBoard();
+  connect();
+}
+
+function lock(reason) {
+  S.token = null; S.me = null; S.lastId = null;
+  if (S.es) { S.es.close(); S.es = null; }
+  S.tasks.clear(); S.fresh.clear(); S.caseSchools.clear();
+  $("rows").replaceChildren();
+  $("case").hidden = true;
+  $("desk").hidden = true;
+  $("lock").hidden = true;
+  $("signin").hidden = false;
+  $("signin-message").textContent = reason ? t(reason) : "";
+  setConn("offline");
+  $("username").focus();
+}
+
+// --- The board -------------------------------------------------------------------------------
+async function loadBoard() {
+  const open = await pages("/v1/tasks?status=open&limit=500");
+  S.tasks = new Map(open.map((task) => [task.id, task]));
+  render();
+}
+
+function taskOf(d) {
+  return {
+    id: d.task_id, case_id: d.case_id, school_id: d.school_id, kind: d.kind, agency: d.agency,
+    assignee_user_id: d.assignee_user_id, assignee_org_id: d.assignee_org_id,
+    risk_level: d.risk_level, due_at: d.due_at, status: "open",
+  };
+}
+
+function onEvent(type, d) {
+  if (type === "task.created") {
+    S.tasks.set(d.task_id, taskOf(d));
+    S.fresh.add(d.task_id);
+    setTimeout(() => S.fresh.delete(d.task_id), 3000); // highlighted once, not on every render
+    if (d.school_id) S.caseSchools.set(d.case_id, [d.school_id]);
+    if (S.sound && d.risk_level === "critical") beep();
+  } else if (type === "task.acknowledged") {
+    S.tasks.delete(d.task_id);
+  } else if (type === "case.updated") {
+    for (const task of S.tasks.values()) if (task.case_id === d.case_id) task.risk_level = d.risk_level;
+  } else if (type === "ops.dead_lettered") {
+    $("deadletter-text").textContent = t("deadletter.alert", { consumer: d.consumer, type: d.event_type || "?" });
+    $("deadletter").hidden = false;
+  }
+  render();
+}
+
+function schoolOf(task) {
+  return task.school_id || (S.caseSchools.get(task.case_id) || [])[0] || null;
+}
+
+function visible() {
+  const school = $("filter-school").value;
+  const risk = $("filter-severity").value;
+  return [...S.tasks.values()]
+    .filter((task) => (!risk || task.risk_level === risk) && (!school || schoolOf(task) === school))
+    .sort((a, b) => Date.parse(a.due_at) - Date.parse(b.due_at)
+      || RISK_RANK[b.risk_level] - RISK_RANK[a.risk_level]);
+}
+
+function cell(row, text, cls) {
+  const td = document.createElement("td");
+  if (text instanceof Node) td.append(text); else td.textContent = text ?? "";
+  if (cls) td.className = cls;
+  row.append(td);
+  return td;
+}
+
+function render() {
+  if (!S.me) return;
+  const rows = visible().map((task) => {
+    const row = document.createElement("tr");
+    row.dataset.task = task.id;
+    const urgent = task.status === "open"
+      && (RISK_RANK[task.risk_level] >= 2 || Date.parse(task.due_at) - Date.now() < URGENT_MS);
+    row.classList.toggle("urgent", urgent);
+    row.classList.toggle("fresh", S.fresh.has(task.id));
+    const due = cell(row, "", "due");
+    due.dataset.due = task.due_at;
+    cell(row, t(`risk.${task.risk_level}`), `risk-${task.risk_level}`);
+    const name = document.createElement("button");
+    name.type = "button";
+    name.className = "taskname";
+    name.textContent = t(`kind.${task.kind}`);
+    name.addEventListener("click", () => openCase(task.case_id));
+    const what = cell(row, name);
+    if (urgent) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = t("urgent.unacked");
+      what.append(badge);
+    }
+    cell(row, t(`agency.${task.agency}`));
+    const school = schoolOf(task);
+    cell(row, school ? S.schools.get(school) || school : "–");
+    cell(row, task.assignee_user_id || task.assignee_org_id || "–");
+    const status = cell(row, t(`status.${task.status}`));
+    if (ACKERS.includes(S.me.role)) {
+      const ack = document.createElement("button");
+      ack.type = "button";
+      ack.textContent = t("ack.button");
+      ack.addEventListener("click", () => acknowledge(task.id, ack));
+      status.append(" ", ack);
+    }
+    return row;
+  });
+  $("rows").replaceChildren(...rows);
+  $("empty").hidden = rows.length > 0;
+  $("count").textContent = t("board.count", { n: new Intl.NumberFormat(S.lang).format(rows.length) });
+  tick();
+}
+
+function span(ms) {
+  const total = Math.floor(Math.abs(ms) / 1000);
+  const two = new Intl.NumberFormat(S.lang, { minimumIntegerDigits: 2 });
+  const h = new Intl.NumberFormat(S.lang).format(Math.floor(total / 3600));
+  return `${h}:${two.format(Math.floor(total / 60) % 60)}:${two.format(total % 60)}`;
+}
+
+function tick() {
+  const at = new Intl.DateTimeFormat(S.lang, {
+    timeZone: ZONE, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
+  document.querySelectorAll("td.due").forEach((td) => {
+    const due = Date.parse(td.dataset.due);
+    const left = due - Date.now();
+    td.classList.toggle("overdue", left < 0);
+    td.textContent = `${left < 0 ? t("due.overdue", { t: span(left) }) : t("due.left", { t: span(left) })} · ${at.format(due)}`;
+  });
+}
+
+async function acknowledge(taskId, button) {
+  const r = await api("POST", `/v1/tasks/${encodeURIComponent(taskId)}/ack`);
+  button.textContent = r.ok ? t("ack.done") : t("ack.failed");
+  if (r.ok) { S.tasks.delete(taskId); render(); }
+}
+
+// --- Case drill-down: facts only (no names, no free text) ------------------------------------
+async function openCase(caseId) {
+  const r = await api("GET", `/v1/cases/${encodeURIComponent(caseId)}`);
+  if (!r.ok) return;
+  const c = await r.json();
+  S.caseSchools.set(c.id, c.school_ids || []);
+  const when = new Intl.DateTimeFormat(S.lang, { timeZone: ZONE, dateStyle: "short", timeStyle: "short" });
+  const facts = [
+    ["case.status", t(`status.${c.status}`)],
+    ["case.risk", t(`risk.${c.risk_level}`)],
+    ["case.opened", c.opened_at ? when.format(Date.parse(c.opened_at)) : "–"],
+    ["case.schools", (c.school_ids || []).map((s) => S.schools.get(s) || s).join("、")],
+    ["case.categories", (c.categories || []).map((k) => t(`category.${k}`)).join("、")],
+  ];
+  $("case-facts").replaceChildren(...facts.flatMap(([k, v]) => {
+    const dt = document.createElement("dt"); dt.textContent = t(k);
+    const dd = document.createElement("dd"); dd.textContent = v;
+    return [dt, dd];
+  }));
+  $("case-chronology").replaceChildren(...(c.chronology || []).map((e) => {
+    const li = document.createElement("li");
+    li.textContent = `${when.format(Date.parse(e.at))} ${t(`chron.${e.kind}`)}`;
+    return li;
+  }));
+  const tasks = await pages(`/v1/tasks?case_id=${encodeURIComponent(caseId)}&limit=100`);
+  $("case-tasks").replaceChildren(...tasks.map((task) => {
+    const li = document.createElement("li");
+    li.textContent = `${t(`kind.${task.kind}`)} · ${t(`agency.${task.agency}`)} · ${t(`status.${task.status}`)} · ${when.format(Date.parse(task.due_at))}`;
+    return li;
+  }));
+  $("case").hidden = false;
+  $("case").focus();
+}
+
+// --- The stream: a fresh single-use ticket per connection, resumed from the last id ----------
+async function connect() {
+  if (!S.token) return;
+  setConn(S.failures ? "reconnecting" : "connecting");
+  let ticket;
+  try {
+    const r = await api("POST", "/v1/stream/tickets");
+    if (!r.ok) throw new Error(String(r.status));
+    ticket = (await r.json()).ticket;
+  } catch (e) {
+    S.failures += 1;
+    if (S.token) retry();
+    return;
+  }
+  const query = new URLSearchParams({ ticket });
+  if (S.lastId) query.set("after", S.lastId);
+  const es = new EventSource(`/v1/stream?${query}`);
+  S.es = es;
+  let ready = false;
+  es.addEventListener("ready", (e) => {
+    ready = true;
+    S.lastId = e.lastEventId || S.lastId;
+    S.failures = 0;
+    S.refusals = 0;
+    setConn("live");
+  });
+  for (const type of ["task.created", "task.acknowledged", "case.updated", "ops.dead_lettered"]) {
+    es.addEventListener(type, (e) => { S.lastId = e.lastEventId; onEvent(type, JSON.parse(e.data)); });
+  }
+  es.onerror = () => {
+    es.close();
+    if (S.es !== es) return;
+    S.es = null;
+    S.failures += 1;
+    if (!ready) S.refusals += 1; // the server answered the ticket but not the stream
+    retry();
+  };
+}
+
+async function retry() {
+  setConn("reconnecting");
+  if (S.refusals >= 3 && S.lastId) {
+    // Refused again and again (a position the streams no longer hold: 410): reload the board.
+    S.lastId = null;
+    S.refusals = 0;
+    await loadBoard().catch(() => {});
+  }
+  setTimeout(connect, Math.min(4000, 250 * 2 ** S.failures));
+}
+
+function beep() {
+  const audio = new AudioContext();
+  const tone = audio.createOscillator();
+  tone.frequency.value = 880;
+  tone.connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.25);
+}
+
+// --- Quick hide, inactivity lock, filters ------------------------------------------------------
+function hide() { $("curtain").hidden = false; $("curtain").focus(); }
+function show() { $("curtain").hidden = true; }
+
+function fillSeverityFilter() {
+  const select = $("filter-severity");
+  const value = select.value;
+  select.replaceChildren(new Option(t("filter.all"), ""),
+    ...Object.keys(RISK_RANK).reverse().map((r) => new Option(t(`risk.${r}`), r)));
+  select.value = value;
+}
+
+function fillSchoolFilter() {
+  const select = $("filter-school");
+  const value = select.value;
+  select.replaceChildren(new Option(t("filter.all"), ""),
+    ...[...S.schools].map(([id, name]) => new Option(name, id)));
+  select.value = value;
+}
+
+async function schoolFilterChanged() {
+  if ($("filter-school").value) {
+    const unknown = [...new Set([...S.tasks.values()].filter((x) => !schoolOf(x)).map((x) => x.case_id))];
+    await Promise.all(unknown.slice(0, 50).map(async (id) => {
+      const r = await api("GET", `/v1/cases/${encodeURIComponent(id)}`);
+      if (r.ok) S.caseSchools.set(id, (await r.json()).school_ids || []);
+    }));
+  }
+  render();
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  await setLanguage("zh-CN");
+  $("signin").addEventListener("submit", signIn);
+  $("lang").addEventListener("click", () => setLanguage(S.lang === "zh-CN" ? "en" : "zh-CN"));
+  $("hide").addEventListener("click", hide);
+  $("curtain").addEventListener("click", show);
+  $("lock").addEventListener("click", () => lock(null));
+  $("sound").addEventListener("change", (e) => { S.sound = e.target.checked; });
+  $("case-close").addEventListener("click", () => { $("case").hidden = true; });
+  $("deadletter-dismiss").addEventListener("click", () => { $("deadletter").hidden = true; });
+  $("filter-severity").addEventListener("change", render);
+  $("filter-school").addEventListener("change", schoolFilterChanged);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { e.preventDefault(); hide(); }
+    else if (e.key === "Enter" && !$("curtain").hidden) { e.preventDefault(); show(); }
+  });
+  for (const kind of ["keydown", "pointerdown", "pointermove", "wheel"]) {
+    document.addEventListener(kind, () => { S.lastActivity = Date.now(); }, { passive: true });
+  }
+  const lockMs = Number(document.body.dataset.lockS) * 1000;
+  setInterval(() => {
+    if (S.token && Date.now() - S.lastActivity > lockMs) lock("signin.locked");
+    tick();
+  }, 1000);
+  $("username").focus();
+});
