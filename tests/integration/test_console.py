@@ -20,6 +20,7 @@ import pytest
 
 from deploy.launcher import free_port
 from tests.integration.sse import serving
+from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, Gateway, eventually
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -107,6 +108,66 @@ async def test_the_desk_sees_new_tasks_live_in_both_languages_and_resumes_after_
         assert NAME not in await page.content()
         await page.screenshot(path=str(ARTIFACTS / "board.png"))
     assert problems == [], problems
+
+
+async def test_quick_hide_drill_down_filters_and_the_dead_letter_alert(
+    gateway: Gateway, page: Any
+) -> None:
+    app = gateway.apps["gateway"]
+    await eventually(lambda: _ready(app))
+    report = (await gateway.file("teacher1", REPORT)).json()["id"]
+    await gateway.tasks_of(report, 2)
+    async with serving(app) as base:
+        await page.goto(f"{base}/console")
+        await page.fill("#username", "dispatcher1")
+        await page.fill("#password", "demo")
+        await page.press("#password", "Enter")
+        await page.wait_for_selector('#conn[data-state="live"]', timeout=10_000)
+        await page.locator("#rows tr").nth(1).wait_for()
+
+        await page.keyboard.press("Escape")  # someone walks up to the desk
+        assert await page.locator("#curtain").is_visible()
+        assert "到校走访" not in await page.locator("#curtain").inner_text()
+        await page.keyboard.press("Enter")
+        assert await page.locator("#curtain").is_hidden()
+
+        await page.locator("#rows button.taskname").first.focus()  # by keyboard
+        await page.keyboard.press("Enter")
+        await page.locator("#case").wait_for()
+        await page.locator("#case-tasks li").nth(1).wait_for()
+        facts = await page.inner_text("#case")
+        assert "遭受欺凌" in facts  # the category, from the catalogue
+        assert "学校提交报告" in facts  # the chronology: kinds and times, no free text
+        assert NAME not in await page.content()
+        assert REPORT["description"] not in await page.content()
+
+        await page.select_option("#filter-severity", "critical")
+        await page.locator("#empty").wait_for()
+        await page.select_option("#filter-severity", "")
+        await page.select_option("#filter-school", "sch-10")
+        await page.locator("#empty").wait_for()
+        await page.select_option("#filter-school", "sch-01")
+        await page.locator("#rows tr").nth(1).wait_for()
+
+        school = gateway.apps["school_liaison"].state.runtime  # the subject's real owner
+        await school.bus.publish(poison_report())
+        await page.locator("#deadletter").wait_for(timeout=15_000)
+        assert "case_tracking-reports" in await page.inner_text("#deadletter")
+
+
+async def test_an_idle_desk_locks_and_forgets_the_board(gateway: Gateway, page: Any) -> None:
+    app = gateway.apps["gateway"]
+    await eventually(lambda: _ready(app))
+    async with serving(app) as base:
+        await page.goto(f"{base}/console?lock=2")
+        await page.fill("#username", "dispatcher1")
+        await page.fill("#password", "demo")
+        await page.press("#password", "Enter")
+        await page.wait_for_selector('#conn[data-state="live"]', timeout=10_000)
+        await page.locator("#signin").wait_for(timeout=10_000)  # nobody touched it
+        assert await page.locator("#desk").is_hidden()
+        assert "锁定" in await page.inner_text("#signin-message")
+        assert await page.get_attribute("#conn", "data-state") == "offline"
 
 
 async def _ready(app: Any) -> bool:
