@@ -217,7 +217,7 @@ class Session:
                 continue  # the replay and the live feed overlap: each event once
             self.sent = self.sent.after(item)
             env = item.envelope
-            if not admits(self.principal, self.filters, env, self.index.facts(env)):
+            if not admits(self.principal, self.filters, env, self.index.facts_of(item)):
                 continue
             subject = child_of(env)
             if subject != (None, None) and subject not in self.shown:

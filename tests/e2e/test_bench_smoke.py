@@ -60,3 +60,22 @@ def test_the_quick_bench_measures_every_row_and_writes_the_table(tmp_path: Path)
     assert all(r["p99"] is not None or r["value"] is not None for r in measured)
     for what in MEASURED:  # the printed table has the same rows
         assert what in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_stream_fan_out_bench_delivers_every_event_to_every_client_once() -> None:
+    """`python -m tests.bench.stream`, small: the figures are the machine's; none is lost."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.stream", "--clients", "10", "--seconds", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout[done.stdout.index("{") :])
+    assert (result["events"], result["lost"], result["doubled"]) == (100, 0, 0)
+    assert result["clients_failed"] == 0
+    assert result["publish_to_every_client_ms"]["p99"] is not None
+    assert result["rss_kib_per_client"] > 0
