@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import tempfile
 import time
@@ -144,6 +145,7 @@ async def measure(
     )
     await bus.connect()
     cpu_before, wall_before = cpu_seconds([gateway]), time.monotonic()
+    own_before = time.process_time()
     sent = await publish(bus, rate=rate, seconds=seconds, cases=cases)
 
     async def delivered() -> bool:
@@ -151,7 +153,9 @@ async def measure(
 
     with contextlib.suppress(AssertionError):  # what is still missing then is counted as lost
         await eventually(delivered, within=30)
-    cpu = (cpu_seconds([gateway]) - cpu_before) / (time.monotonic() - wall_before)
+    wall = time.monotonic() - wall_before
+    cpu = (cpu_seconds([gateway]) - cpu_before) / wall
+    own = (time.process_time() - own_before) / wall
     await bus.close()
     after = rss_kib(gateway)
     crashed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
@@ -179,6 +183,8 @@ async def measure(
         "rss_kib_per_client": round((connected - before) / clients, 1),
         "rss_kib_after_run": after,
         "gateway_cpu_share_of_one_core": round(cpu, 3),
+        "bench_client_cpu_share_of_one_core": round(own, 3),  # on the same cores
+        "loadavg": list(os.getloadavg()),  # other work on the machine skews the latencies
     }
 
 
