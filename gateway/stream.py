@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 # The source streams, in the order their sequences appear in a position ("12-40-3").
 SOURCES = ("SCHOOL", "CASES", "OPS")
 RETRY_S = 1.0  # between attempts to open the reader while NATS or the streams are not there
+REPLAY_WAIT_S = 5.0  # for the next message of a replay before the position counts as gone
 
 
 class Gone(Exception):
@@ -240,12 +242,15 @@ class Hub:
         items: list[Item] = []
         try:
             while True:
-                msg = await sub.next_msg(timeout=5.0)
-                seq = msg.metadata.sequence.stream
+                try:
+                    msg = await sub.next_msg(timeout=REPLAY_WAIT_S)
+                except nats.errors.TimeoutError as exc:  # removed while being read
+                    raise Gone(f"{stream} no longer holds events after {start - 1}") from exc
                 item = item_of(msg)
                 if item is not None:
                     items.append(item)
-                if seq >= end:
+                # The stream's end counts too: the message at `end` may have been removed.
+                if msg.metadata.sequence.stream >= end or msg.metadata.num_pending == 0:
                     return items
         finally:
             await sub.unsubscribe()
