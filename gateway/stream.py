@@ -201,8 +201,13 @@ class Hub:
             return
         for observe in self.on_item:
             observe(item)
+        cut = []
         for client in self._subscribers:
             client.offer(item)
+            if client.cut:
+                cut.append(client)
+        # Dropped here too: a response that never started never runs its own `leave`.
+        self._subscribers.difference_update(cut)
 
     def join(self) -> tuple[Subscriber, Position]:
         """A new client and the position from which the live feed will serve it: everything

@@ -163,8 +163,10 @@ async def stream(
             503, "the event feed is not connected yet", headers={"Retry-After": "1"}
         )
     client, live_from = hub.join()
+    session = Session(request, principal, filters, since or live_from)
     try:
         missed = await hub.replay(since, live_from) if since is not None else []
+        await session.opened()
     except Gone as exc:
         hub.leave(client)
         raise HTTPException(
@@ -173,8 +175,6 @@ async def stream(
     except BaseException:
         hub.leave(client)
         raise
-    session = Session(request, principal, filters, since or live_from)
-    await session.opened()
     body = session.events(missed, live_from, client, hub, replay_only=replay_only)
     headers = {"X-Accel-Buffering": "no"}  # a proxy in front must not buffer the stream
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)

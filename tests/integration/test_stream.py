@@ -237,6 +237,7 @@ async def test_a_slow_client_is_cut_off_and_the_others_get_everything(
 
         await eventually(cut)
         assert slow.queue.qsize() <= 9  # bounded: its buffer and the end marker
+        assert served.hub.clients == 1  # dropped by the reader itself: only `reader` is left
         assert not reader.ended
         await file_at(gateway, "sch-01", name="After the cut")
         await reader.has("task.created", 8)
