@@ -119,7 +119,19 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "`ready` event after the replay carries the position; `: heartbeat` comments keep the "
         "connection open; a `cut` event ends the response of a client that fell too far "
         "behind (reconnect with the last id)",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {
+            "text/event-stream": {  # one message (as SSE parsers and schemathesis read it)
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string", "description": "position to resume from"},
+                        "event": {"type": "string", "description": "event type, or ready/cut"},
+                        "data": {"type": "string", "description": "JSON"},
+                        "retry": {"type": "integer"},
+                    },
+                }
+            }
+        },
     },
     401: {"model": Error, "description": "missing, invalid or expired token or stream ticket"},
     403: ERRORS[403],
