@@ -22,6 +22,9 @@ class StreamSpec:
     # Append-only streams: nobody, not even an admin of the account, deletes or purges messages.
     deny_delete: bool = False
     deny_purge: bool = False
+    # Holds JetStream message schedules (`Nats-Schedule: @at …`): the server itself publishes
+    # each one when due, so durable timers need no scheduler of ours.
+    schedules: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("PATROL", ("patrol.>",)),
     StreamSpec("NOTIFY", ("notification.>",)),
     StreamSpec("OPS", ("ops.>",)),
+    # Task timers: schedules on timer.schedule.>, fired into timer.task.due.v1 (shared/timers.py).
+    StreamSpec("TIMERS", ("timer.>",), schedules=True),
     StreamSpec("DEADLETTER", ("deadletter.>",), max_age_days=365),
     # Signed checkpoints of the audit chains; kept as long as the trail itself.
     StreamSpec("AUDIT", ("audit.>",), max_age_days=3650, deny_delete=True, deny_purge=True),
@@ -60,6 +65,8 @@ NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
 NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
 NOTIFICATIONS_CASES = ConsumerSpec("CASES", "notifications-cases", "case.identity.flagged.v1")
+CASE_TRACKING_TIMERS = ConsumerSpec("TIMERS", "case_tracking-timers", "timer.task.due.v1")
+CASE_TRACKING_ERASURES = ConsumerSpec("SCHOOL", "case_tracking-erasures", "school.child.erased.v1")
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
@@ -70,6 +77,8 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     PATROL_TASKS,
     NOTIFICATIONS_OPS,
     NOTIFICATIONS_CASES,
+    CASE_TRACKING_TIMERS,
+    CASE_TRACKING_ERASURES,
 )
 
 
@@ -81,6 +90,7 @@ PUBLISHERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("school.>", frozenset({"school_liaison"})),
     ("case.>", frozenset({"case_tracking"})),
     ("task.>", frozenset({"case_tracking"})),
+    ("timer.>", frozenset({"case_tracking"})),
     ("patrol.>", frozenset({"patrol"})),
     ("notification.>", frozenset({"notifications"})),
     # Whichever process dead-lettered raises the alert, under its own name.
@@ -118,6 +128,7 @@ def stream_config(spec: StreamSpec, *, replicas: int) -> StreamConfig:
         duplicate_window=float(spec.duplicate_window_s),
         deny_delete=spec.deny_delete,
         deny_purge=spec.deny_purge,
+        allow_msg_schedules=spec.schedules or None,  # absent, not false, on other streams
     )
 
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.case_tracking import service, views
+from services.case_tracking import service, views, work
+from services.case_tracking.deadlines import Deadlines
+from services.case_tracking.domain import Task
+from services.case_tracking.notes import NoteSealer
 from shared.contracts.cases import (
     CaseClose,
     CaseFeedbackView,
     CaseView,
+    Reassignment,
+    TaskDetailView,
+    TaskDone,
     TaskFeedbackView,
+    TaskReason,
     TaskStatus,
     TaskView,
 )
@@ -58,3 +65,68 @@ async def list_tasks(
 async def acknowledge_task(task_id: str, caller: CallerDep, rt: RuntimeDep) -> TaskView:
     task = await service.acknowledge_task(rt, caller=caller, task_id=task_id)
     return TaskView.model_validate(task.model_dump())
+
+
+def _notes(request: Request) -> NoteSealer:
+    notes: NoteSealer = request.app.state.notes
+    return notes
+
+
+def _deadlines(request: Request) -> Deadlines:
+    deadlines: Deadlines = request.app.state.deadlines
+    return deadlines
+
+
+NotesDep = Annotated[NoteSealer, Depends(_notes)]
+DeadlinesDep = Annotated[Deadlines, Depends(_deadlines)]
+
+
+def _view(task: Task) -> TaskView:
+    return TaskView.model_validate(task.model_dump())
+
+
+@router.get("/tasks/{task_id}", response_model=TaskDetailView)
+async def read_task(
+    task_id: str, caller: CallerDep, rt: RuntimeDep, notes: NotesDep
+) -> TaskDetailView:
+    task, outcome = await work.read_task(rt.store, caller=caller, task_id=task_id, notes=notes)
+    return TaskDetailView.model_validate({**task.model_dump(), "outcome": outcome})
+
+
+@router.post("/tasks/{task_id}/start", response_model=TaskView)
+async def start_task(task_id: str, caller: CallerDep, rt: RuntimeDep) -> TaskView:
+    return _view(await work.start_task(rt, caller=caller, task_id=task_id))
+
+
+@router.post("/tasks/{task_id}/done", response_model=TaskView)
+async def complete_task(
+    task_id: str, body: TaskDone, caller: CallerDep, rt: RuntimeDep, notes: NotesDep
+) -> TaskView:
+    task = await work.complete_task(
+        rt, caller=caller, task_id=task_id, outcome=body.outcome, notes=notes
+    )
+    return _view(task)
+
+
+@router.post("/tasks/{task_id}/decline", response_model=TaskView)
+async def decline_task(
+    task_id: str, body: TaskReason, caller: CallerDep, rt: RuntimeDep
+) -> TaskView:
+    return _view(await work.decline_task(rt, caller=caller, task_id=task_id, reason=body.reason))
+
+
+@router.post("/tasks/{task_id}/cancel", response_model=TaskView)
+async def cancel_task(
+    task_id: str, body: TaskReason, caller: CallerDep, rt: RuntimeDep
+) -> TaskView:
+    return _view(await work.cancel_task(rt, caller=caller, task_id=task_id, reason=body.reason))
+
+
+@router.post("/tasks/{task_id}/reassign", response_model=TaskView)
+async def reassign_task(
+    task_id: str, body: Reassignment, caller: CallerDep, rt: RuntimeDep, deadlines: DeadlinesDep
+) -> TaskView:
+    task = await work.reassign_task(
+        rt, caller=caller, task_id=task_id, body=body, deadlines=deadlines
+    )
+    return _view(task)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.case_tracking.domain import URGENT, Case, Task
+from services.case_tracking.domain import UNFINISHED, URGENT, Case, Task
 from shared.events import stored_time
 from shared.store import Cursor, Doc, Range, Reader, Store, Writer
 from shared.store.keyset import find_page
@@ -13,6 +13,8 @@ from shared.store.migrations import Migration
 
 CASES_C = "cases"
 TASKS_C = "tasks"
+CASE_KEYS_C = "case_keys"  # each case's wrapped data key for its sealed notes (notes.py)
+UNFINISHED_VALUES = sorted(s.value for s in UNFINISHED)
 _OLD_OPEN_CASE_BY_CHILD_C = "open_case_by_child"  # before v2: the child's id as a lock document
 
 
@@ -45,6 +47,11 @@ async def _task_pages_v4(port: Store) -> None:
         await port.ensure_index(TASKS_C, [scope, "status", "created_at"])
 
 
+async def _case_keys_v5(port: Store) -> None:
+    # Retention erases a child's case keys by the child.
+    await port.ensure_index(CASE_KEYS_C, ["child_ref"])
+
+
 MIGRATIONS = [
     Migration(1, "tasks by case, assignee, child and open status", _task_indexes_v1),
     Migration(2, "one open case per child: partial unique index", _one_open_case_per_child_v2),
@@ -52,6 +59,7 @@ MIGRATIONS = [
     Migration(
         4, "task lists page through an index: all, by status, by scope and status", _task_pages_v4
     ),
+    Migration(5, "case keys by child, for erasure", _case_keys_v5),
 ]
 
 
@@ -125,3 +133,35 @@ async def task_load(port: Reader, *, now: datetime) -> tuple[int, int]:
     due = stored_time(now)
     overdue = await port.count(TASKS_C, where={"status": "open", "due_at": Range(lt=due)})
     return urgent, overdue
+
+
+async def get_case_key(port: Reader, *, case_id: str) -> Doc | None:
+    return await port.get(CASE_KEYS_C, case_id)
+
+
+async def insert_case_key(
+    tx: Writer, *, case_id: str, child_ref: str, wrapped: str, now: datetime
+) -> None:
+    doc = {"id": case_id, "child_ref": child_ref, "wrapped": wrapped, "at": stored_time(now)}
+    await tx.insert(CASE_KEYS_C, doc)
+
+
+async def delete_case_keys(tx: Writer, *, child_ref: str) -> None:
+    for doc in await tx.find(CASE_KEYS_C, where={"child_ref": child_ref}):
+        await tx.delete(CASE_KEYS_C, doc["id"])
+
+
+async def drop_outcomes(tx: Writer, *, child_ref: str) -> int:
+    """Every sealed outcome note of the child's tasks removed; how many."""
+    dropped = 0
+    for doc in await tx.find(TASKS_C, where={"child_ref": child_ref}):
+        if doc.get("outcome_sealed") is not None:
+            await tx.put(TASKS_C, {**doc, "outcome_sealed": None})
+            dropped += 1
+    return dropped
+
+
+async def unfinished_tasks(port: Reader, *, case_id: str) -> list[Task]:
+    """The case's tasks not yet done, declined or cancelled (a case has a few)."""
+    docs = await port.find(TASKS_C, where={"case_id": case_id, "status": list(UNFINISHED_VALUES)})
+    return [Task.model_validate(d) for d in docs]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.notifications import domain, service
+from services.notifications import domain, service, task_notices
 from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
 from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
 from shared.events import Envelope
@@ -15,6 +15,8 @@ async def on_task_event(envelope: Envelope, uow: UnitOfWork) -> None:
         notices = domain.notices_for_task_created(envelope.parse(TaskCreated))
     elif envelope.type == TaskAcknowledged.TYPE:
         notices = domain.notices_for_task_acknowledged(envelope.parse(TaskAcknowledged))
+    elif (kind := task_notices.TYPES.get(envelope.type)) is not None:
+        notices = task_notices.notices_for(envelope.parse(kind)) or []
     else:
         return  # a task event this version does not notify about
     await service.deliver(uow, notices=notices, event_id=envelope.id)

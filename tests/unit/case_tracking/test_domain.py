@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.case_tracking.access import may_acknowledge, may_close, may_see_case, task_filter
+from services.case_tracking.deadlines import RESPONSE_TIME
 from services.case_tracking.domain import (
     PLANS,
-    RESPONSE_TIME,
     Case,
     Intake,
     Task,
-    acknowledge,
     close_case,
     take_report,
 )
+from services.case_tracking.lifecycle import acknowledge
 from shared.contracts.cases import Agency, CaseStatus, TaskStatus
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
 from shared.identity import Principal, Role
