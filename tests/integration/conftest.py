@@ -102,11 +102,19 @@ async def runtime(runtime_factory: RuntimeFactory) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
+def case_tracking_settings() -> dict[str, Any]:
+    """Extra case_tracking settings for the `gateway` fixture; a module overrides it (e.g. to
+    scale task deadlines down to seconds)."""
+    return {}
+
+
+@pytest.fixture
 async def gateway(
     nats_url: str,
     store_url: StoreUrl,
     declared: Platform,  # noqa: ARG001 - the streams exist before the apps start
     nats_login: NatsLogin,
+    case_tracking_settings: dict[str, Any],
 ) -> AsyncIterator[Gateway]:
     urls = {
         name: await store_url(name)
@@ -126,7 +134,9 @@ async def gateway(
 
     apps: dict[str, FastAPI] = {
         "school_liaison": school_app(SchoolSettings(**common("school_liaison"))),
-        "case_tracking": case_tracking_app(CaseSettings(**common("case_tracking"))),
+        "case_tracking": case_tracking_app(
+            CaseSettings(**common("case_tracking"), **case_tracking_settings)
+        ),
         "patrol": patrol_app(PatrolSettings(**common("patrol"))),
         "notifications": notifications_app(NotificationSettings(**common("notifications"))),
     }
