@@ -26,14 +26,16 @@ async def new_child(
     return police, social
 
 
-async def notice(gw: Gateway, user: str, *, kind: str, task_id: str) -> dict[str, Any]:
+async def notice(
+    gw: Gateway, user: str, *, kind: str, task_id: str, within: float = 5.0
+) -> dict[str, Any]:
     """Wait for the notice of `kind` about the task in the user's inboxes."""
 
     async def probe() -> dict[str, Any] | None:
         inbox = (await gw.get(user, "/v1/notifications", limit=500)).json()
         return next((n for n in inbox if (n["kind"], n["task_id"]) == (kind, task_id)), None)
 
-    return await eventually(probe)
+    return await eventually(probe, within=within)
 
 
 async def notices(gw: Gateway, user: str, *, task_id: str) -> list[str]:
