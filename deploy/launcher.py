@@ -182,6 +182,7 @@ class Platform:
         if self.demo:
             values["JWT_SECRET"] = DEMO_JWT_SECRET
             values["PII_KEY"] = DEMO_PII_KEY
+            values["NOTES_KEY"] = DEMO_PII_KEY
         if name == "gateway":
             for service, port in self.ports.services.items():
                 values[f"{service.upper()}_URL"] = f"http://127.0.0.1:{port}"

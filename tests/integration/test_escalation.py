@@ -99,7 +99,8 @@ async def test_with_two_replicas_each_escalation_happens_exactly_once(
             await timers_settled(admin_bus, task, "supervisor")
 
         async def relayed() -> bool:
-            return await first.state.runtime.store.count("outbox") == 0
+            left: int = await first.state.runtime.store.count("outbox")
+            return left == 0
 
         await eventually(relayed)
     counts = await escalations(admin_bus)
