@@ -49,7 +49,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("PATROL", ("patrol.>",)),
     StreamSpec("NOTIFY", ("notification.>",)),
     StreamSpec("OPS", ("ops.>",)),
-    # Task timers: schedules on timer.schedule.>, fired into timer.task.due.v1 (shared/timers.py).
+    # Timers: schedules on timer.schedule.>, fired into timer.<what>.due.v1 (shared/timers.py).
     StreamSpec("TIMERS", ("timer.>",), schedules=True),
     StreamSpec("DEADLETTER", ("deadletter.>",), max_age_days=365),
     # Signed checkpoints of the audit chains; kept as long as the trail itself.
@@ -65,7 +65,10 @@ NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
 NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
 NOTIFICATIONS_CASES = ConsumerSpec("CASES", "notifications-cases", "case.identity.flagged.v1")
-CASE_TRACKING_TIMERS = ConsumerSpec("TIMERS", "case_tracking-timers", "timer.task.due.v1")
+CASE_TRACKING_TIMERS = ConsumerSpec("TIMERS", "case_tracking-timers", "timer.*.due.v1")
+NOTIFICATIONS_FOLLOWUPS = ConsumerSpec(
+    "CASES", "notifications-followups", "case.followup.overdue.v1"
+)
 CASE_TRACKING_ERASURES = ConsumerSpec("SCHOOL", "case_tracking-erasures", "school.child.erased.v1")
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
@@ -79,6 +82,7 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     NOTIFICATIONS_CASES,
     CASE_TRACKING_TIMERS,
     CASE_TRACKING_ERASURES,
+    NOTIFICATIONS_FOLLOWUPS,
 )
 
 

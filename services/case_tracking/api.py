@@ -6,14 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.case_tracking import service, views, work
+from services.case_tracking import monitoring, service, views, work
 from services.case_tracking.deadlines import Deadlines
 from services.case_tracking.domain import Task
+from services.case_tracking.ledger import LedgerEntry
 from services.case_tracking.notes import NoteSealer
 from shared.contracts.cases import (
     CaseClose,
     CaseFeedbackView,
     CaseView,
+    FollowUpRecord,
+    LedgerEntryView,
+    MonitoringStart,
     Reassignment,
     TaskDetailView,
     TaskDone,
@@ -130,3 +134,52 @@ async def reassign_task(
         rt, caller=caller, task_id=task_id, body=body, deadlines=deadlines
     )
     return _view(task)
+
+
+def _entry(entry: LedgerEntry) -> LedgerEntryView:
+    last = entry.follow_ups[-1] if entry.follow_ups else None
+    return LedgerEntryView(
+        **entry.model_dump(include=set(LedgerEntryView.model_fields) - {"follow_ups"}),
+        follow_ups=len(entry.follow_ups),
+        last_follow_up_at=last.at if last else None,
+        last_contact_type=last.contact_type if last else None,
+    )
+
+
+@router.post("/cases/{case_id}/monitoring", response_model=LedgerEntryView)
+async def start_monitoring(
+    case_id: str, body: MonitoringStart, caller: CallerDep, rt: RuntimeDep, deadlines: DeadlinesDep
+) -> LedgerEntryView:
+    entry = await monitoring.start_monitoring(
+        rt, caller=caller, case_id=case_id, body=body, deadlines=deadlines
+    )
+    return _entry(entry)
+
+
+@router.post("/cases/{case_id}/follow-ups", response_model=LedgerEntryView)
+async def record_follow_up(
+    case_id: str,
+    body: FollowUpRecord,
+    caller: CallerDep,
+    rt: RuntimeDep,
+    notes: NotesDep,
+    deadlines: DeadlinesDep,
+) -> LedgerEntryView:
+    entry = await monitoring.record_follow_up(
+        rt, caller=caller, case_id=case_id, body=body, notes=notes, deadlines=deadlines
+    )
+    return _entry(entry)
+
+
+@router.get("/ledger", response_model=list[LedgerEntryView])
+async def list_ledger(
+    caller: CallerDep,
+    rt: RuntimeDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: AfterParam = None,
+) -> Response:
+    entries, cursor = await monitoring.list_ledger(
+        rt.store, caller=caller, limit=limit, after=parse_after(after)
+    )
+    return page_response(request, [_entry(e) for e in entries], cursor)

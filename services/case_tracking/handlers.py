@@ -3,9 +3,9 @@ timer fires; an erased child's sealed notes go with it."""
 
 from __future__ import annotations
 
-from services.case_tracking import notes, service, timers
+from services.case_tracking import monitoring, notes, service, timers
 from services.case_tracking.deadlines import Deadlines
-from shared.contracts.cases import TaskTimerDue
+from shared.contracts.cases import FollowUpTimerDue, TaskTimerDue
 from shared.contracts.school import ChildErased, ReportFiled
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
@@ -13,7 +13,11 @@ from shared.streams import CASE_TRACKING_ERASURES, CASE_TRACKING_REPORTS, CASE_T
 
 
 async def on_timer(envelope: Envelope, uow: UnitOfWork) -> None:
-    await timers.fired(uow, timer=envelope.parse(TaskTimerDue), cause=envelope)
+    if envelope.type == FollowUpTimerDue.TYPE:
+        timer = envelope.parse(FollowUpTimerDue)
+        await monitoring.follow_up_due(uow, timer=timer, cause=envelope)
+    else:
+        await timers.fired(uow, timer=envelope.parse(TaskTimerDue), cause=envelope)
 
 
 async def on_child_erased(envelope: Envelope, uow: UnitOfWork) -> None:

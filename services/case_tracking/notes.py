@@ -23,7 +23,9 @@ class NoteSealer:
     def __init__(self, notes_key_b64: str) -> None:
         self._wrapper = KeyWrapper(notes_key_b64, purpose=PURPOSE)
 
-    async def seal(self, tx: Writer, *, case: Case, task: Task, text: str, now: datetime) -> str:
+    async def seal(
+        self, tx: Writer, *, case: Case, record_id: str, text: str, now: datetime
+    ) -> str:
         """`text` sealed under the case's key, created in the caller's transaction if new."""
         row = await store.get_case_key(tx, case_id=case.id)
         if row is None:
@@ -34,20 +36,28 @@ class NoteSealer:
             )
         else:
             key = self._wrapper.unwrap(row["wrapped"], owner=case.id)
-        return seal_text(text, data_key=key, record_id=task.id)
+        return seal_text(text, data_key=key, record_id=record_id)
 
     async def open(self, port: Reader, *, task: Task) -> str | None:
         """The task's outcome note, or None: none recorded, or erased with its child."""
-        if task.outcome_sealed is None:
+        return await self.open_sealed(
+            port, case_id=task.case_id, record_id=task.id, sealed=task.outcome_sealed
+        )
+
+    async def open_sealed(
+        self, port: Reader, *, case_id: str, record_id: str, sealed: str | None
+    ) -> str | None:
+        if sealed is None:
             return None
-        row = await store.get_case_key(port, case_id=task.case_id)
+        row = await store.get_case_key(port, case_id=case_id)
         if row is None:
             return None
-        key = self._wrapper.unwrap(row["wrapped"], owner=task.case_id)
-        return open_text(task.outcome_sealed, data_key=key, record_id=task.id)
+        key = self._wrapper.unwrap(row["wrapped"], owner=case_id)
+        return open_text(sealed, data_key=key, record_id=record_id)
 
 
 async def erase_child(tx: Writer, *, child_ref: str) -> int:
     """Destroy the child's case keys and drop its tasks' sealed notes; how many notes."""
     await store.delete_case_keys(tx, child_ref=child_ref)
+    await store.drop_follow_up_notes(tx, child_ref=child_ref)
     return await store.drop_outcomes(tx, child_ref=child_ref)

@@ -190,6 +190,9 @@ async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason:
                 subject=task.id,
                 correlation_id=case.id,
             )
+        entry = await store.get_ledger_entry(uow.tx, case_id=case.id)
+        if entry is not None:  # no more follow-ups due: its timer fires into nothing
+            await store.put_ledger_entry(uow.tx, entry=entry.model_copy(update={"active": False}))
         await store.save_case(uow.tx, case=case, opened=False)
         closed = CaseClosed(case_id=case.id, child_ref=case.child_ref, closed_at=now)
         uow.announce(closed, source=SOURCE, subject=case.id, correlation_id=case.id)

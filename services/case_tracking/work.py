@@ -78,7 +78,7 @@ async def complete_task(
 
     async def step(uow: UnitOfWork, case: Case, task: Task, now: datetime) -> Moved:
         lifecycle.check(lifecycle.Move.complete, task)  # before a case key is made for nothing
-        sealed = await notes.seal(uow.tx, case=case, task=task, text=outcome, now=now)
+        sealed = await notes.seal(uow.tx, case=case, record_id=task.id, text=outcome, now=now)
         case, task = lifecycle.complete(case, task, by=caller.user_id, sealed=sealed, now=now)
         done = TaskCompleted(
             task_id=task.id, case_id=task.case_id, completed_by=caller.user_id, completed_at=now

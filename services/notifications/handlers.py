@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from services.notifications import domain, service, task_notices
-from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
+from shared.contracts.cases import (
+    CaseIdentityFlagged,
+    FollowUpOverdue,
+    TaskAcknowledged,
+    TaskCreated,
+)
 from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
-from shared.streams import NOTIFICATIONS_CASES, NOTIFICATIONS_OPS, NOTIFICATIONS_TASKS
+from shared.streams import (
+    NOTIFICATIONS_CASES,
+    NOTIFICATIONS_FOLLOWUPS,
+    NOTIFICATIONS_OPS,
+    NOTIFICATIONS_TASKS,
+)
 
 
 async def on_task_event(envelope: Envelope, uow: UnitOfWork) -> None:
@@ -26,6 +36,9 @@ async def on_case_event(envelope: Envelope, uow: UnitOfWork) -> None:
     if envelope.type == CaseIdentityFlagged.TYPE:
         notices = domain.notices_for_identity_flagged(envelope.parse(CaseIdentityFlagged))
         await service.deliver(uow, notices=notices, event_id=envelope.id)
+    elif envelope.type == FollowUpOverdue.TYPE:
+        notices = task_notices.follow_up_overdue(envelope.parse(FollowUpOverdue))
+        await service.deliver(uow, notices=notices, event_id=envelope.id)
 
 
 async def on_ops_event(envelope: Envelope, uow: UnitOfWork) -> None:
@@ -41,4 +54,5 @@ async def on_ops_event(envelope: Envelope, uow: UnitOfWork) -> None:
 def register(runtime: Runtime) -> None:
     runtime.consume(NOTIFICATIONS_TASKS, on_task_event)
     runtime.consume(NOTIFICATIONS_CASES, on_case_event)
+    runtime.consume(NOTIFICATIONS_FOLLOWUPS, on_case_event)
     runtime.consume(NOTIFICATIONS_OPS, on_ops_event)

@@ -1,11 +1,13 @@
 """Pure rules: who is told about a task's later life (reassigned, declined, cancelled,
-escalated, overdue, joined by a repeat report). Titles name the task, never the child."""
+escalated, overdue, joined by a repeat report) and a missed follow-up of a monitored child.
+Titles name the task or the case, never the child."""
 
 from __future__ import annotations
 
 from services.notifications.domain import DUTY_DESK, SUPERVISOR_DESK, Notice
 from shared.contracts.cases import (
     Escalation,
+    FollowUpOverdue,
     TaskCancelled,
     TaskDeclined,
     TaskEscalated,
@@ -101,6 +103,17 @@ def notices_for(event: EventData) -> list[Notice] | None:
             due_at=event.due_at,
         )
     return None
+
+
+def follow_up_overdue(event: FollowUpOverdue) -> list[Notice]:
+    """A monitored child's follow-up was missed: the responsible person and the desk."""
+    return _to(
+        [user_inbox(event.responsible_user_id), DUTY_DESK],
+        kind="follow_up_overdue",
+        title="Follow-up overdue for a monitored child",
+        case_id=event.case_id,
+        due_at=event.due_at,
+    )
 
 
 TYPES: dict[str, type[EventData]] = {

@@ -360,3 +360,83 @@ class TaskTimerDue(EventData):
     task_id: str
     step: TimerStep
     at: datetime
+
+
+# --- the assistance ledger (帮扶台账) -----------------------------------------------------------
+
+
+class ContactType(StrEnum):
+    home_visit = "home_visit"
+    school_visit = "school_visit"
+    office_visit = "office_visit"
+    phone = "phone"
+    other = "other"
+
+
+class MonitoringStart(BaseModel):
+    """Put a case under monitoring (or change who follows it up, how often)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    responsible_user_id: str = Field(min_length=1, max_length=80)
+    interval_days: int = Field(ge=1, le=365, description="a follow-up every this many days")
+
+
+class FollowUpRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_type: ContactType
+    outcome: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+    ] = Field(description="what was found: sealed at rest like a task's outcome")
+
+
+class LedgerEntryView(BaseModel):
+    """A monitored child (by pseudonym) and when the next follow-up is due."""
+
+    case_id: str
+    child_ref: str
+    responsible_user_id: str
+    interval_days: int
+    started_at: datetime
+    next_due_at: datetime
+    follow_ups: int
+    last_follow_up_at: datetime | None = None
+    last_contact_type: ContactType | None = None
+
+
+class CaseMonitored(EventData):
+    TYPE: ClassVar[str] = "case.monitored"
+
+    case_id: str
+    responsible_user_id: str
+    interval_days: int
+    next_due_at: datetime
+
+
+class FollowUpRecorded(EventData):
+    """A follow-up was held; its outcome note stays sealed in case_tracking."""
+
+    TYPE: ClassVar[str] = "case.followup.recorded"
+
+    case_id: str
+    by: str
+    contact_type: ContactType
+    next_due_at: datetime
+
+
+class FollowUpOverdue(EventData):
+    TYPE: ClassVar[str] = "case.followup.overdue"
+
+    case_id: str
+    responsible_user_id: str
+    due_at: datetime
+
+
+class FollowUpTimerDue(EventData):
+    """A monitored case's follow-up timer fired (case_tracking to itself, shared/timers.py)."""
+
+    TYPE: ClassVar[str] = "timer.followup.due"
+
+    case_id: str
+    at: datetime

@@ -59,6 +59,12 @@ def scoped_404(role: Role) -> int:
     return 200 if role in STATION else 404
 
 
+def closed_or_404(role: Role) -> int:
+    """The other case, closed by the supervisor's row of the close cell above: the desk may
+    see it but not keep a ledger on it any more."""
+    return 409 if role in STATION else 404
+
+
 def next_name(w: World, prefix: str) -> str:
     return f"{prefix}{next(w.counter)}"
 
@@ -180,6 +186,25 @@ CELLS: dict[tuple[str, str], Cell] = {
         200,
         lambda r: 404,
     ),
+    ("POST", "/v1/cases/{case_id}/monitoring"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.own_case if o else w.other_case}/monitoring",
+            {"json": {"responsible_user_id": "officer1", "interval_days": 14}},
+        ),
+        200,
+        closed_or_404,
+    ),
+    ("POST", "/v1/cases/{case_id}/follow-ups"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.own_case if o else w.other_case}/follow-ups",
+            {"json": {"contact_type": "phone", "outcome": "Spoke with his mother; calmer"}},
+        ),
+        200,
+        closed_or_404,
+    ),
+    ("GET", "/v1/ledger"): Cell(lambda w, r, o: ("GET", "/v1/ledger", {}), 200),
     ("GET", "/v1/notifications"): Cell(lambda w, r, o: ("GET", "/v1/notifications", {}), 200),
     ("POST", "/v1/notifications/{notification_id}/read"): Cell(notice, 200, lambda r: 404),
     ("GET", "/v1/welfare-checks"): Cell(lambda w, r, o: ("GET", "/v1/welfare-checks", {}), 200),
@@ -272,6 +297,10 @@ async def build_world(gw: Gateway) -> World:
     dead = (await eventually(letter))[0]["id"]
     pairs = {name: await _pair(gw, name) for name in ("start", "done", "decline", "cancel")}
     pairs["reassign"] = await _pair(gw, "reassign")
+    monitored = {"responsible_user_id": "officer1", "interval_days": 14}
+    own_case = own_tasks[0]["case_id"]
+    r = await gw.call("dispatcher1", "POST", f"/v1/cases/{own_case}/monitoring", json=monitored)
+    assert r.status_code == 200, r.text
     notices: dict[str, str] = {}
     for user in ("officer1", "social1", "dispatcher1"):
         inbox = await eventually(functools.partial(_inbox, gw, user))

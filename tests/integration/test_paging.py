@@ -57,6 +57,7 @@ async def test_every_list_route_pages_and_documents_it(gateway: Gateway) -> None
         "/v1/admin/users",
         "/v1/admin/clients",
         "/v1/admin/dead-letters",
+        "/v1/ledger",
     }
     for path, get in routes:
         params = {p["name"] for p in get.get("parameters", [])}
@@ -71,6 +72,7 @@ async def test_every_list_route_pages_and_documents_it(gateway: Gateway) -> None
         "/v1/notifications",
         "/v1/schools",
         "/v1/welfare-checks",
+        "/v1/ledger",
         "/v1/admin/users",
         "/v1/admin/clients",
         "/v1/admin/dead-letters",
