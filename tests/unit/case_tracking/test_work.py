@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,12 +106,12 @@ async def test_a_reassignment_goes_within_scope_and_restarts_the_clock(rt: Store
     police, social = (await take(rt, report())).tasks
     d = Deadlines()
 
-    async def reassign(task_id: str, **body: object) -> object:
+    async def reassign(task_id: str, **body: Any) -> object:
         return await work.reassign_task(
             rt, caller=DISPATCHER, task_id=task_id, body=Reassignment(**body), deadlines=d
         )
 
-    bad = [
+    bad: list[tuple[str, dict[str, Any], str]] = [
         (police.id, {"assignee_org_id": "org-2"}, "assignee_org_id"),
         (police.id, {}, "assignee_user_id"),
         (police.id, {"assignee_user_id": "officer-7", "assignee_school_ids": ["school-7"]},
