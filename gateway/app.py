@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from gateway import admin, audit_api, ledger_api, store, tasks_api
+from gateway import admin, audit_api, ledger_api, outcomes_api, store, tasks_api
 from gateway.accounts import AccountCache
 from gateway.api import router
 from gateway.audit import record_erasure
@@ -38,7 +38,14 @@ def create_app(
         name=NAME,
         settings=settings,
         open_parts=opener(settings, store=store, transports=transports),
-        routers=[router, tasks_api.router, ledger_api.router, admin.router, audit_api.router],
+        routers=[
+            router,
+            tasks_api.router,
+            ledger_api.router,
+            outcomes_api.router,
+            admin.router,
+            audit_api.router,
+        ],
         setup=setup,
         background=[Background[GatewayParts]("audit-checkpoints", lambda p: p.checkpoints.run())],
         report=GatewayParts.report,

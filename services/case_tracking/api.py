@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.case_tracking import monitoring, service, views, work
+from services.case_tracking import access, monitoring, outcomes, service, views, work
 from services.case_tracking.deadlines import Deadlines
 from services.case_tracking.domain import Task
 from services.case_tracking.ledger import LedgerEntry
@@ -15,10 +15,14 @@ from shared.contracts.cases import (
     CaseClose,
     CaseFeedbackView,
     CaseView,
+    DispositionCounts,
+    DispositionRecord,
+    DispositionView,
     FollowUpRecord,
     LedgerEntryView,
     MonitoringStart,
     Reassignment,
+    RiskReview,
     TaskDetailView,
     TaskDone,
     TaskFeedbackView,
@@ -27,6 +31,7 @@ from shared.contracts.cases import (
     TaskView,
 )
 from shared.paging import AfterParam, page_response, parse_after
+from shared.usecases import NotAllowed
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
@@ -183,3 +188,29 @@ async def list_ledger(
         rt.store, caller=caller, limit=limit, after=parse_after(after)
     )
     return page_response(request, [_entry(e) for e in entries], cursor)
+
+
+@router.post("/cases/{case_id}/dispositions", response_model=DispositionView, status_code=201)
+async def record_disposition(
+    case_id: str, body: DispositionRecord, caller: CallerDep, rt: RuntimeDep, notes: NotesDep
+) -> DispositionView:
+    disposition = await outcomes.record_disposition(
+        rt, caller=caller, case_id=case_id, body=body, notes=notes
+    )
+    return DispositionView.model_validate(disposition.model_dump())
+
+
+@router.get("/dispositions/counts", response_model=DispositionCounts)
+async def count_dispositions(caller: CallerDep, rt: RuntimeDep) -> DispositionCounts:
+    if caller.role not in access.DESK:
+        raise NotAllowed("station figures are the desk's")
+    return DispositionCounts(counts=await outcomes.count_dispositions(rt.store))
+
+
+@router.post("/cases/{case_id}/risk", response_model=CaseView)
+async def review_risk(
+    case_id: str, body: RiskReview, caller: CallerDep, rt: RuntimeDep
+) -> CaseView:
+    await outcomes.review_risk(rt, caller=caller, case_id=case_id, body=body)
+    case, _ = await service.read_case(rt.store, caller=caller, case_id=case_id)
+    return CaseView.model_validate(case.model_dump())

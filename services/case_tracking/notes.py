@@ -60,4 +60,5 @@ async def erase_child(tx: Writer, *, child_ref: str) -> int:
     """Destroy the child's case keys and drop its tasks' sealed notes; how many notes."""
     await store.delete_case_keys(tx, child_ref=child_ref)
     await store.drop_follow_up_notes(tx, child_ref=child_ref)
+    await store.drop_disposition_notes(tx, child_ref=child_ref)
     return await store.drop_outcomes(tx, child_ref=child_ref)

@@ -14,6 +14,7 @@ from shared.store.migrations import Migration
 
 CASES_C = "cases"
 TASKS_C = "tasks"
+DISPOSITIONS_C = "dispositions"  # outcomes recorded on cases (outcomes.py)
 LEDGER_C = "ledger"  # monitored cases (ledger.py), one per case
 CASE_KEYS_C = "case_keys"  # each case's wrapped data key for its sealed notes (notes.py)
 UNFINISHED_VALUES = sorted(s.value for s in UNFINISHED)
@@ -62,6 +63,11 @@ async def _ledger_v6(port: Store) -> None:
     await port.ensure_index(LEDGER_C, ["child_ref"])
 
 
+async def _dispositions_v7(port: Store) -> None:
+    await port.ensure_index(DISPOSITIONS_C, ["kind"])  # counted by kind
+    await port.ensure_index(DISPOSITIONS_C, ["child_ref"])  # erased with the child
+
+
 MIGRATIONS = [
     Migration(1, "tasks by case, assignee, child and open status", _task_indexes_v1),
     Migration(2, "one open case per child: partial unique index", _one_open_case_per_child_v2),
@@ -71,6 +77,7 @@ MIGRATIONS = [
     ),
     Migration(5, "case keys by child, for erasure", _case_keys_v5),
     Migration(6, "the ledger by next due date, within each scope", _ledger_v6),
+    Migration(7, "dispositions by kind and by child", _dispositions_v7),
 ]
 
 
@@ -201,3 +208,16 @@ async def drop_follow_up_notes(tx: Writer, *, child_ref: str) -> None:
     for doc in await tx.find(LEDGER_C, where={"child_ref": child_ref}):
         kept = [{**f, "outcome_sealed": None} for f in doc.get("follow_ups", [])]
         await tx.put(LEDGER_C, {**doc, "follow_ups": kept})
+
+
+async def insert_disposition(tx: Writer, *, doc: Doc) -> None:
+    await tx.insert(DISPOSITIONS_C, doc)
+
+
+async def count_dispositions(port: Reader, *, kind: str) -> int:
+    return await port.count(DISPOSITIONS_C, where={"kind": kind})
+
+
+async def drop_disposition_notes(tx: Writer, *, child_ref: str) -> None:
+    for doc in await tx.find(DISPOSITIONS_C, where={"child_ref": child_ref}):
+        await tx.put(DISPOSITIONS_C, {**doc, "note_sealed": None})

@@ -440,3 +440,65 @@ class FollowUpTimerDue(EventData):
 
     case_id: str
     at: datetime
+
+
+# --- dispositions and the risk review -----------------------------------------------------------
+
+
+class DispositionKind(StrEnum):
+    education_with_school = "education_with_school"
+    detention_not_executed = "detention_not_executed"  # decided, not executed: the child's age
+    counselling_referral = "counselling_referral"
+    family_supervision = "family_supervision"
+    other = "other"
+
+
+class DispositionRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DispositionKind
+    note: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ] = Field(description="about the child: sealed at rest, never in an event")
+
+
+class DispositionView(BaseModel):
+    id: str
+    case_id: str
+    child_ref: str
+    kind: DispositionKind
+    at: datetime
+    by: str
+
+
+class DispositionCounts(BaseModel):
+    """How many dispositions of each kind the station recorded."""
+
+    counts: dict[DispositionKind, int]
+
+
+class RiskReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    risk_level: Severity
+    reason: Reason
+
+
+class DispositionRecorded(EventData):
+    TYPE: ClassVar[str] = "case.disposition.recorded"
+
+    disposition_id: str
+    case_id: str
+    kind: DispositionKind
+    by: str
+
+
+class CaseRiskReviewed(EventData):
+    """The supervisor set the case's risk up or down; the reason is in the chronology."""
+
+    TYPE: ClassVar[str] = "case.risk.reviewed"
+
+    case_id: str
+    previous: Severity
+    risk_level: Severity
+    by: str

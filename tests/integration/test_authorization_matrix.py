@@ -205,6 +205,27 @@ CELLS: dict[tuple[str, str], Cell] = {
         closed_or_404,
     ),
     ("GET", "/v1/ledger"): Cell(lambda w, r, o: ("GET", "/v1/ledger", {}), 200),
+    ("POST", "/v1/cases/{case_id}/dispositions"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.own_case if o else w.other_case}/dispositions",
+            {"json": {"kind": "education_with_school", "note": "Talk held with his parents"}},
+        ),
+        201,
+        lambda r: 201 if r in STATION else 404,  # closed cases take dispositions too
+    ),
+    ("GET", "/v1/dispositions/counts"): Cell(
+        lambda w, r, o: ("GET", "/v1/dispositions/counts", {}), 200
+    ),
+    ("POST", "/v1/cases/{case_id}/risk"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.own_case if o else w.other_case}/risk",
+            {"json": {"risk_level": "critical", "reason": "Threats got worse this week"}},
+        ),
+        200,
+        closed_or_404,
+    ),
     ("GET", "/v1/notifications"): Cell(lambda w, r, o: ("GET", "/v1/notifications", {}), 200),
     ("POST", "/v1/notifications/{notification_id}/read"): Cell(notice, 200, lambda r: 404),
     ("GET", "/v1/welfare-checks"): Cell(lambda w, r, o: ("GET", "/v1/welfare-checks", {}), 200),
