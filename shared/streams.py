@@ -50,7 +50,9 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("NOTIFY", ("notification.>",)),
     StreamSpec("OPS", ("ops.>",)),
     # Timers: schedules on timer.schedule.>, fired into timer.<what>.due.v1 (shared/timers.py).
-    StreamSpec("TIMERS", ("timer.>",), schedules=True),
+    # Kept past the longest timer (a follow-up interval is at most 365 days): a schedule older
+    # than max_age would be dropped before it fires.
+    StreamSpec("TIMERS", ("timer.>",), max_age_days=400, schedules=True),
     StreamSpec("DEADLETTER", ("deadletter.>",), max_age_days=365),
     # Signed checkpoints of the audit chains; kept as long as the trail itself.
     StreamSpec("AUDIT", ("audit.>",), max_age_days=3650, deny_delete=True, deny_purge=True),
