@@ -180,7 +180,7 @@ async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason:
         if case.status is CaseStatus.closed:
             raise Conflict("case is already closed")
         now = utcnow()
-        case = domain.close_case(case, by=caller.user_id, reason=reason, now=now)
+        # Its unfinished tasks are cancelled first: the chronology ends with the closing.
         for task in await store.unfinished_tasks(uow.tx, case_id=case.id):
             case, task = lifecycle.cancel(case, task, by=caller.user_id, reason=CLOSED, now=now)
             await store.put_task(uow.tx, task=task)
@@ -190,6 +190,7 @@ async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason:
                 subject=task.id,
                 correlation_id=case.id,
             )
+        case = domain.close_case(case, by=caller.user_id, reason=reason, now=now)
         entry = await store.get_ledger_entry(uow.tx, case_id=case.id)
         if entry is not None:  # no more follow-ups due: its timer fires into nothing
             await store.put_ledger_entry(uow.tx, entry=entry.model_copy(update={"active": False}))
