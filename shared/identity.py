@@ -36,6 +36,9 @@ class Role(StrEnum):
     social_worker = "social_worker"
     auditor = "auditor"
     admin = "admin"
+    # Neighbourhood eyes who join school campaigns (legal education, drills): no case access.
+    grid_worker = "grid_worker"
+    safety_volunteer = "safety_volunteer"
 
 
 SCHOOL_STAFF = frozenset({Role.teacher, Role.school_safety_lead})
@@ -57,7 +60,9 @@ class Principal(BaseModel):
     @property
     def inbox_keys(self) -> list[str]:
         """Inbox addresses this caller reads: personal, their organisation, their role desk."""
-        return inboxes_of(user_id=self.user_id, role=self.role.value, org_id=self.org_id)
+        return inboxes_of(
+            user_id=self.user_id, role=self.role.value, org_id=self.org_id, school_id=self.school_id
+        )
 
 
 def internal_audience(service: str) -> str:

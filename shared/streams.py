@@ -60,6 +60,13 @@ NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
 NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
 NOTIFICATIONS_CASES = ConsumerSpec("CASES", "notifications-cases", "case.identity.flagged.v1")
+# Alerts about due school work: missed or overdue counselling, overdue rectification notices.
+NOTIFICATIONS_SCHOOL_ALERTS = ConsumerSpec(
+    "SCHOOL", "notifications-school", "school.alert.raised.v1"
+)
+NOTIFICATIONS_PATROL_ALERTS = ConsumerSpec(
+    "PATROL", "notifications-patrol", "patrol.alert.raised.v1"
+)
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
@@ -70,6 +77,8 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     PATROL_TASKS,
     NOTIFICATIONS_OPS,
     NOTIFICATIONS_CASES,
+    NOTIFICATIONS_SCHOOL_ALERTS,
+    NOTIFICATIONS_PATROL_ALERTS,
 )
 
 

@@ -20,6 +20,15 @@ class Settings(ServiceSettings):
     retention_sweep_s: float = Field(
         default=3600.0, gt=0, description="seconds between retention sweeps"
     )
+    # Demo mode only: the liaison school's counselling list (tests that do not need it skip it).
+    demo_counselling: bool = Field(default=True, description="seed the demo counselling list")
+    # A counselling session still unrecorded this long after its time alerts its counsellor.
+    counselling_grace_h: float = Field(
+        default=24.0, gt=0, description="hours after a session's time before it is overdue"
+    )
+    counselling_sweep_s: float = Field(
+        default=300.0, gt=0, description="seconds between overdue-session sweeps"
+    )
 
     def guarded_values(self) -> dict[str, str]:
         return {**super().guarded_values(), "pii_key": self.pii_key.get_secret_value()}

@@ -238,3 +238,49 @@ def test_every_file_the_run_wrote_is_readable_by_its_owner_only(platform: Platfo
         if p.stat().st_mode & 0o077
     ]
     assert open_to_others == []
+
+
+def test_an_acute_risk_counselling_session_becomes_a_case_with_tasks(client: Client) -> None:
+    """Workflow 3 into workflow 1 across processes: school_liaison files the report, the
+    case_tracking process opens the case and its tasks, notifications tells the officer."""
+    post = client.http.post
+    entry = post(
+        "/v1/counselling/entries",
+        headers=client.auth("social1"),
+        json={"school_id": "sch-04", "reason": "psychological_imbalance",
+              "student": {"name": "Gao Min", "id_number": "140502201209094321"}},
+    )  # fmt: skip
+    assert entry.status_code == 201, entry.text
+    session = post(
+        f"/v1/counselling/entries/{entry.json()['id']}/sessions",
+        headers=client.auth("social1"),
+        json={"scheduled_at": "2026-03-02T09:00:00+00:00", "counsellor_id": "social1",
+              "counsellor_role": "social_worker", "place": "Counselling room"},
+    )  # fmt: skip
+    assert session.status_code == 201, session.text
+    held = post(
+        f"/v1/counselling/sessions/{session.json()['id']}/record",
+        headers=client.auth("social1"),
+        json={"state": 1, "acute_risk": True, "note": "Spoke of ending it all"},
+    )
+    assert held.status_code == 200, held.text
+    report_id = held.json()["report_id"]
+
+    def tasks() -> list[dict[str, Any]] | None:
+        case_id = client.get("dispatcher1", f"/v1/reports/{report_id}").json()["case_id"]
+        found = client.get("dispatcher1", "/v1/tasks", case_id=case_id).json() if case_id else []
+        return found if len(found) == 2 else None
+
+    found = poll(tasks, within=10)
+    assert found, "no case with two tasks 10 s after the acute-risk record"
+    assert {t["risk_level"] for t in found} == {"critical"}
+    police = next(t for t in found if t["agency"] == "police")
+    assert police["assignee_user_id"] == "officer2"  # sch-04's community officer
+    told = poll(
+        lambda: (
+            {n["task_id"] for n in client.get("officer2", "/v1/notifications").json()}
+            >= {police["id"]}
+        ),
+        within=10,
+    )
+    assert told

@@ -18,6 +18,7 @@ from gateway.access import ROLES_KEY
 from gateway.audit import AuditLog
 from shared.contracts.cases import CaseFeedbackView, CaseView, TaskFeedbackView, TaskView
 from shared.identity import Role
+from tests.integration.matrix_schools import ROWS, SchoolsWorld, build_schools_world
 from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, USER_OF, Gateway, eventually
 
@@ -40,6 +41,7 @@ class World:
     dead_letter: int
     closable_case: str
     counter: itertools.count[int]
+    schools: SchoolsWorld  # the schools' programme (matrix_schools.py)
 
 
 Request = tuple[str, str, dict[str, Any]]  # method, path, keyword arguments for the call
@@ -187,6 +189,16 @@ CELLS: dict[tuple[str, str], Cell] = {
     ("GET", "/v1/audit"): Cell(lambda w, r, o: ("GET", "/v1/audit", {}), 200),
     ("GET", "/v1/audit/verify"): Cell(lambda w, r, o: ("GET", "/v1/audit/verify", {}), 200),
 }
+
+
+def _on_schools(build: Callable[[SchoolsWorld, Role, bool], Request]) -> Build:
+    def on_world(w: World, role: Role, own: bool) -> Request:
+        return build(w.schools, role, own)
+
+    return on_world
+
+
+CELLS |= {key: Cell(_on_schools(build), ok, other) for key, (build, ok, other) in ROWS.items()}
 PUBLIC = {("POST", "/v1/auth/token")}
 
 
@@ -238,6 +250,7 @@ async def build_world(gw: Gateway) -> World:
         dead_letter=dead,
         closable_case=closable,
         counter=itertools.count(1),
+        schools=await build_schools_world(gw),
     )
 
 

@@ -215,6 +215,10 @@ def test_unreadable_or_foreign_keys_are_refused(text: str) -> None:
             ["user:w", "role:social_worker", "org:org-1"],
         ),
         (Principal(user_id="d", role=Role.dispatcher), ["user:d", "role:dispatcher"]),
+        (
+            Principal(user_id="l", role=Role.school_safety_lead, school_id="sch-01"),
+            ["user:l", "role:school_safety_lead", "school:sch-01"],
+        ),
     ],
 )
 def test_inbox_keys(principal: Principal, keys: list[str]) -> None:

@@ -1,0 +1,114 @@
+"""The schools' programme rows of the authorization matrix (test_authorization_matrix.py):
+objects in the callers' school (sch-01) and in one none of them serves (sch-10)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.identity import Role
+from tests.support import Gateway
+
+COUNSEL = (Role.teacher, Role.school_safety_lead, Role.police_officer, Role.social_worker)
+COUNSELLOR_OF = {Role.police_officer: "officer1", Role.social_worker: "social1"}
+Request = tuple[str, str, dict[str, Any]]
+
+
+@dataclass
+class SchoolsWorld:
+    own_entry: str
+    other_entry: str
+    record: dict[Role, str]  # the session each counsellor role records (its own)
+    missed: dict[Role, str]  # a session per role that may say it was missed
+    other_session: str
+    counter: itertools.count[int]
+
+
+async def _entry(gw: Gateway, user: str, school: str, name: str) -> str:
+    body = {"school_id": school, "reason": "truancy", "student": {"name": name}}
+    r = await gw.call(user, "POST", "/v1/counselling/entries", json=body)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _session(gw: Gateway, user: str, entry: str, counsellor: str) -> str:
+    role = "police_officer" if counsellor.startswith("officer") else "social_worker"
+    body = {"scheduled_at": datetime.now(UTC).isoformat(), "counsellor_id": counsellor,
+            "counsellor_role": role, "place": "Room 1"}  # fmt: skip
+    r = await gw.call(user, "POST", f"/v1/counselling/entries/{entry}/sessions", json=body)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def build_schools_world(gw: Gateway) -> SchoolsWorld:
+    own = await _entry(gw, "teacher1", "sch-01", "Matrix Student")
+    other = await _entry(gw, "teacher10", "sch-10", "Other Student")
+    record = {
+        role: await _session(gw, "teacher1", own, user) for role, user in COUNSELLOR_OF.items()
+    }
+    missed = {role: await _session(gw, "teacher1", own, "social1") for role in COUNSEL}
+    return SchoolsWorld(
+        own_entry=own,
+        other_entry=other,
+        record=record,
+        missed=missed,
+        other_session=await _session(gw, "teacher10", other, "social2"),
+        counter=itertools.count(1),
+    )
+
+
+Build = Callable[[SchoolsWorld, Role, bool], Request]
+
+
+def new_entry(w: SchoolsWorld, _role: Role, own: bool) -> Request:
+    body = {"school_id": "sch-01" if own else "sch-10", "reason": "conflict",
+            "student": {"name": f"Listed Student {next(w.counter)}"}}  # fmt: skip
+    return "POST", "/v1/counselling/entries", {"json": body}
+
+
+def entries(_w: SchoolsWorld, _role: Role, own: bool) -> Request:
+    school = "sch-01" if own else "sch-10"
+    return "GET", "/v1/counselling/entries", {"params": {"school_id": school}}
+
+
+def sessions(w: SchoolsWorld, _role: Role, own: bool) -> Request:
+    return "GET", f"/v1/counselling/entries/{w.own_entry if own else w.other_entry}/sessions", {}
+
+
+def schedule(w: SchoolsWorld, _role: Role, own: bool) -> Request:
+    body = {"scheduled_at": "2026-03-02T09:00:00+00:00", "counsellor_id": "social1",
+            "counsellor_role": "social_worker", "place": "Room 2"}  # fmt: skip
+    entry = w.own_entry if own else w.other_entry
+    return "POST", f"/v1/counselling/entries/{entry}/sessions", {"json": body}
+
+
+def record(w: SchoolsWorld, role: Role, own: bool) -> Request:
+    session = w.record.get(role, w.other_session) if own else w.other_session
+    body = {"state": 4, "note": "Settling in"}
+    return "POST", f"/v1/counselling/sessions/{session}/record", {"json": body}
+
+
+def missed(w: SchoolsWorld, role: Role, own: bool) -> Request:
+    session = w.missed.get(role, w.other_session) if own else w.other_session
+    return "POST", f"/v1/counselling/sessions/{session}/missed", {}
+
+
+# (method, path) → (build, success status, status on the other school's object by role)
+STATION = {Role.dispatcher, Role.supervisor}
+
+
+def scoped_404(role: Role) -> int:
+    return 200 if role in STATION else 404
+
+
+ROWS: dict[tuple[str, str], tuple[Build, int, Callable[[Role], int]]] = {
+    ("POST", "/v1/counselling/entries"): (new_entry, 201, lambda r: 403),
+    ("GET", "/v1/counselling/entries"): (entries, 200, scoped_404),
+    ("GET", "/v1/counselling/entries/{entry_id}/sessions"): (sessions, 200, scoped_404),
+    ("POST", "/v1/counselling/entries/{entry_id}/sessions"): (schedule, 201, lambda r: 404),
+    ("POST", "/v1/counselling/sessions/{session_id}/record"): (record, 200, lambda r: 404),
+    ("POST", "/v1/counselling/sessions/{session_id}/missed"): (missed, 200, lambda r: 404),
+}
