@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from services.patrol import service
+from services.patrol.inspections.api import router as inspections_router
 from shared.contracts.patrol import WelfareCheckView
 from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
+router.include_router(inspections_router)
 
 
 @router.get("/welfare-checks", response_model=list[WelfareCheckView])

@@ -6,8 +6,12 @@ from fastapi import FastAPI
 
 from services.patrol import handlers
 from services.patrol.api import router
+from services.patrol.inspections import demo as inspections_demo
+from services.patrol.inspections import store as inspections_store
+from services.patrol.inspections import sweep
 from services.patrol.settings import Settings
 from services.patrol.store import MIGRATIONS
+from shared.app import Background
 from shared.runtime import Runtime
 from shared.store import Store
 from shared.store.migrations import migrate
@@ -17,10 +21,30 @@ NAME = "patrol"
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    settings = settings or Settings()
+
     async def setup(_app: FastAPI, runtime: Runtime) -> None:
         await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
+        await migrate(
+            runtime.store,
+            component=inspections_store.COMPONENT,
+            migrations=inspections_store.MIGRATIONS,
+        )
+        if settings.demo_mode and settings.demo_inspections:
+            await inspections_demo.seed(runtime)
         handlers.register(runtime)
 
+    overdue = Background[Runtime](
+        "rectification-sweep",
+        lambda runtime: sweep.sweep_periodically(
+            runtime, interval_s=settings.rectification_sweep_s
+        ),
+    )
     return service_app(
-        name=NAME, settings=settings or Settings(), router=router, setup=setup, store=store
+        name=NAME,
+        settings=settings,
+        router=router,
+        setup=setup,
+        background=[overdue],
+        store=store,
     )

@@ -101,6 +101,9 @@ def test_the_walkthrough_runs_as_pasted_and_ends_with_the_desks_open_tasks(
     assert joined, out
     assert joined.group(1) != report.group(1), out
     assert joined.group(2) == case_id, out
+    # The inspection cycle: the notice reported fixed, re-inspected and closed.
+    assert re.search(r"^fixed_reported$", out, re.MULTILINE), out
+    assert re.search(r"^rectification cctv closed$", out, re.MULTILINE), out
     # The last step: the desk's open tasks of that case — all but the acknowledged home visit,
     # the second report's two due as fast as the case's critical risk demands.
     rows = [line.split() for line in out.splitlines() if line.startswith(f"{case_id} ")]

@@ -122,9 +122,10 @@ async def gateway(
             # Fail fast: a poison event is dead-lettered after two quick deliveries.
             "max_deliver": 2,
             "retry_base_s": 0.05,
-            # school_liaison's demo counselling list: 84 events no test here needs (its own
-            # test seeds it); the other settings classes ignore the field.
+            # The demo counselling list and inspections: events no test here needs (their own
+            # tests seed them); the other settings classes ignore the fields.
             "demo_counselling": False,
+            "demo_inspections": False,
         }
 
     apps: dict[str, FastAPI] = {

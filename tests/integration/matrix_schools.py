@@ -25,6 +25,10 @@ class SchoolsWorld:
     missed: dict[Role, str]  # a session per role that may say it was missed
     other_session: str
     counter: itertools.count[int]
+    fixed: dict[Role, str]  # a rectification notice per school-staff role, to report fixed
+    reinspected: str  # the officer's to re-inspect
+    other_notice: str
+    items: list[str]  # checklist items the matrix added: later inspections answer them too
 
 
 async def _entry(gw: Gateway, user: str, school: str, name: str) -> str:
@@ -36,8 +40,12 @@ async def _entry(gw: Gateway, user: str, school: str, name: str) -> str:
 
 async def _session(gw: Gateway, user: str, entry: str, counsellor: str) -> str:
     role = "police_officer" if counsellor.startswith("officer") else "social_worker"
-    body = {"scheduled_at": datetime.now(UTC).isoformat(), "counsellor_id": counsellor,
-            "counsellor_role": role, "place": "Room 1"}  # fmt: skip
+    body = {
+        "scheduled_at": datetime.now(UTC).isoformat(),
+        "counsellor_id": counsellor,
+        "counsellor_role": role,
+        "place": "Room 1",
+    }
     r = await gw.call(user, "POST", f"/v1/counselling/entries/{entry}/sessions", json=body)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
@@ -50,7 +58,13 @@ async def build_schools_world(gw: Gateway) -> SchoolsWorld:
         role: await _session(gw, "teacher1", own, user) for role, user in COUNSELLOR_OF.items()
     }
     missed = {role: await _session(gw, "teacher1", own, "social1") for role in COUNSEL}
+    notices = await _inspected(gw, "officer1", "sch-01", ("cctv", "gate_staff", "fire_equipment"))
+    [other_notice] = await _inspected(gw, "officer4", "sch-10", ("cctv",))
     return SchoolsWorld(
+        fixed={Role.teacher: notices[0], Role.school_safety_lead: notices[1]},
+        reinspected=notices[2],
+        other_notice=other_notice,
+        items=[],
         own_entry=own,
         other_entry=other,
         record=record,
@@ -60,12 +74,23 @@ async def build_schools_world(gw: Gateway) -> SchoolsWorld:
     )
 
 
+async def _inspected(gw: Gateway, officer: str, school: str, failed: tuple[str, ...]) -> list[str]:
+    codes = ("one_button_alarm", "gate_staff", "cctv", "fire_equipment")
+    body = {"school_id": school, "results": [{"item": c, "passed": c not in failed} for c in codes]}
+    r = await gw.call(officer, "POST", "/v1/inspections", json=body)
+    assert r.status_code == 201, r.text
+    return list(r.json()["notice_ids"])
+
+
 Build = Callable[[SchoolsWorld, Role, bool], Request]
 
 
 def new_entry(w: SchoolsWorld, _role: Role, own: bool) -> Request:
-    body = {"school_id": "sch-01" if own else "sch-10", "reason": "conflict",
-            "student": {"name": f"Listed Student {next(w.counter)}"}}  # fmt: skip
+    body = {
+        "school_id": "sch-01" if own else "sch-10",
+        "reason": "conflict",
+        "student": {"name": f"Listed Student {next(w.counter)}"},
+    }
     return "POST", "/v1/counselling/entries", {"json": body}
 
 
@@ -79,8 +104,12 @@ def sessions(w: SchoolsWorld, _role: Role, own: bool) -> Request:
 
 
 def schedule(w: SchoolsWorld, _role: Role, own: bool) -> Request:
-    body = {"scheduled_at": "2026-03-02T09:00:00+00:00", "counsellor_id": "social1",
-            "counsellor_role": "social_worker", "place": "Room 2"}  # fmt: skip
+    body = {
+        "scheduled_at": "2026-03-02T09:00:00+00:00",
+        "counsellor_id": "social1",
+        "counsellor_role": "social_worker",
+        "place": "Room 2",
+    }
     entry = w.own_entry if own else w.other_entry
     return "POST", f"/v1/counselling/entries/{entry}/sessions", {"json": body}
 
@@ -96,12 +125,57 @@ def missed(w: SchoolsWorld, role: Role, own: bool) -> Request:
     return "POST", f"/v1/counselling/sessions/{session}/missed", {}
 
 
+def new_item(w: SchoolsWorld, role: Role, _own: bool) -> Request:
+    code = f"matrix_item_{next(w.counter)}"
+    if role in (Role.supervisor, Role.admin):  # the roles whose call adds it
+        w.items.append(code)
+    item = {"code": code, "label": "Checked", "deadline_days": 7}
+    return "POST", "/v1/inspection-checklist", {"json": item}
+
+
+def new_inspection(w: SchoolsWorld, _role: Role, own: bool) -> Request:
+    codes = ("one_button_alarm", "gate_staff", "cctv", "fire_equipment", *w.items)
+    body = {
+        "school_id": "sch-01" if own else "sch-10",
+        "results": [{"item": c, "passed": True} for c in codes],
+    }
+    return "POST", "/v1/inspections", {"json": body}
+
+
+def of_school(path: str) -> Build:
+    def build(_w: SchoolsWorld, _role: Role, own: bool) -> Request:
+        return "GET", path, {"params": {"school_id": "sch-01" if own else "sch-10"}}
+
+    return build
+
+
+def plain(method: str, path: str) -> Build:
+    def build(_w: SchoolsWorld, _role: Role, _own: bool) -> Request:
+        return method, path, {}
+
+    return build
+
+
+def fixed(w: SchoolsWorld, role: Role, own: bool) -> Request:
+    notice = w.fixed.get(role, w.other_notice) if own else w.other_notice
+    return "POST", f"/v1/rectifications/{notice}/fixed", {"json": {"note": "Done"}}
+
+
+def reinspect(w: SchoolsWorld, _role: Role, own: bool) -> Request:
+    notice = w.reinspected if own else w.other_notice
+    return "POST", f"/v1/rectifications/{notice}/reinspect", {"json": {"passed": True}}
+
+
 # (method, path) → (build, success status, status on the other school's object by role)
 STATION = {Role.dispatcher, Role.supervisor}
 
 
 def scoped_404(role: Role) -> int:
     return 200 if role in STATION else 404
+
+
+def ok(_role: Role) -> int:
+    return 200  # no object of anybody's: the same answer, shaped by the caller's scope
 
 
 ROWS: dict[tuple[str, str], tuple[Build, int, Callable[[Role], int]]] = {
@@ -111,4 +185,12 @@ ROWS: dict[tuple[str, str], tuple[Build, int, Callable[[Role], int]]] = {
     ("POST", "/v1/counselling/entries/{entry_id}/sessions"): (schedule, 201, lambda r: 404),
     ("POST", "/v1/counselling/sessions/{session_id}/record"): (record, 200, lambda r: 404),
     ("POST", "/v1/counselling/sessions/{session_id}/missed"): (missed, 200, lambda r: 404),
+    ("GET", "/v1/inspection-checklist"): (plain("GET", "/v1/inspection-checklist"), 200, ok),
+    ("POST", "/v1/inspection-checklist"): (new_item, 201, lambda r: 201),
+    ("POST", "/v1/inspections"): (new_inspection, 201, lambda r: 403),
+    ("GET", "/v1/inspections"): (of_school("/v1/inspections"), 200, scoped_404),
+    ("GET", "/v1/rectifications"): (of_school("/v1/rectifications"), 200, scoped_404),
+    ("POST", "/v1/rectifications/{notice_id}/fixed"): (fixed, 200, lambda r: 404),
+    ("POST", "/v1/rectifications/{notice_id}/reinspect"): (reinspect, 200, lambda r: 404),
+    ("GET", "/v1/inspection-figures"): (plain("GET", "/v1/inspection-figures"), 200, ok),
 }

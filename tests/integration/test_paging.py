@@ -74,6 +74,10 @@ async def test_every_list_route_pages_and_documents_it(gateway: Gateway) -> None
         "/v1/admin/users",
         "/v1/admin/clients",
         "/v1/admin/dead-letters",
+        "/v1/inspections",
+        "/v1/rectifications",
+        "/v1/inspection-figures",
+        "/v1/inspection-checklist",
     ],
 )
 async def test_a_cursor_we_did_not_make_is_a_422_naming_after(gateway: Gateway, path: str) -> None:
