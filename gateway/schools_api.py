@@ -1,4 +1,5 @@
-"""The schools' programme routes: counselling at the liaison school (school_liaison).
+"""The schools' programme routes at school_liaison: counselling at the liaison school, and
+legal-education events with the term plan.
 
 Each route declares its roles in `policy(...)`; those that show or change a child's record
 are audited against the child's pseudonym (docs/schools.md).
@@ -21,10 +22,11 @@ from shared.contracts.counselling import (
     SessionSchedule,
     SessionView,
 )
+from shared.contracts.education import TERM, EducationEventCreate, EducationEventView, TermPlanRow
 from shared.identity import Role as R
 from shared.paging import AfterParam
 
-router = APIRouter(prefix="/v1", route_class=AuditedRoute, tags=["counselling"])
+router = APIRouter(prefix="/v1", route_class=AuditedRoute)
 # Who keeps a school's counselling list: its staff, its officer, its social workers.
 COUNSEL = (*SCHOOL_STAFF, R.police_officer, R.social_worker)
 CHANGES = {**ERRORS, 409: {"model": Error, "description": "not in a state that allows this"}}
@@ -36,6 +38,7 @@ SESSION = "counselling_session"
     "/counselling/entries",
     status_code=201,
     response_model=CounsellingEntryView,
+    tags=["counselling"],
     responses=CHANGES,
     summary="Put a student on a school's counselling list (by details, or a case's child_ref)",
     openapi_extra=policy(*COUNSEL, audit="create", object_type=ENTRY),
@@ -55,6 +58,7 @@ async def add_entry(
 @router.get(
     "/counselling/entries",
     response_model=list[CounsellingEntryView],
+    tags=["counselling"],
     responses=paged(ERRORS),
     openapi_extra=policy(*CASEWORK, audit="read", object_type=ENTRY),
 )
@@ -82,6 +86,7 @@ async def list_entries(
 @router.get(
     "/counselling/entries/{entry_id}/sessions",
     response_model=list[SessionView],
+    tags=["counselling"],
     responses=paged(ERRORS),
     openapi_extra=policy(*CASEWORK, audit="read", object_type=ENTRY, id_param="entry_id"),
 )
@@ -109,6 +114,7 @@ async def list_sessions(
     "/counselling/entries/{entry_id}/sessions",
     status_code=201,
     response_model=SessionView,
+    tags=["counselling"],
     responses=ERRORS,
     openapi_extra=policy(*COUNSEL, audit="create", object_type=SESSION, id_param="entry_id"),
 )
@@ -127,6 +133,7 @@ async def schedule_session(
 @router.post(
     "/counselling/sessions/{session_id}/record",
     response_model=SessionView,
+    tags=["counselling"],
     responses=CHANGES,
     summary="Record a held session; acute risk files a concern report (case and tasks follow)",
     openapi_extra=policy(
@@ -152,6 +159,7 @@ async def record_session(
 @router.post(
     "/counselling/sessions/{session_id}/missed",
     response_model=SessionView,
+    tags=["counselling"],
     responses=CHANGES,
     summary="The student did not come: the counsellor is alerted",
     openapi_extra=policy(*COUNSEL, audit="update", object_type=SESSION, id_param="session_id"),
@@ -164,4 +172,105 @@ async def session_missed(
         "POST",
         f"/counselling/sessions/{seg(session_id)}/missed",
         principal=principal,
+    )
+
+
+# --- legal education and drills --------------------------------------------------------------
+# Who takes part: the officer, social work, grid workers and volunteers; the school confirms.
+EDUCATORS = (R.police_officer, R.social_worker, R.supervisor)
+EDU_READERS = (*COUNSEL, R.grid_worker, R.safety_volunteer, R.dispatcher, R.supervisor)
+
+
+@router.post(
+    "/education-events",
+    status_code=201,
+    response_model=EducationEventView,
+    tags=["education"],
+    responses=ERRORS,
+    summary="Record a legal-education event or drill held at a school",
+    openapi_extra=policy(*EDUCATORS),
+)
+async def record_education_event(
+    body: EducationEventCreate, principal: CallerDep, services: ServicesDep
+) -> JSONResponse:
+    return await services.relay(
+        "school_liaison",
+        "POST",
+        "/education-events",
+        principal=principal,
+        json=body.model_dump(mode="json"),
+    )
+
+
+@router.get(
+    "/education-events",
+    response_model=list[EducationEventView],
+    tags=["education"],
+    responses=paged(ERRORS),
+    openapi_extra=policy(*EDU_READERS),
+)
+async def education_events(
+    request: Request,
+    principal: CallerDep,
+    services: ServicesDep,
+    school_id: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    term: Annotated[str | None, Query(pattern=TERM, description="e.g. 2026-spring")] = None,
+    limit: Limit = 100,
+    after: AfterParam = None,
+) -> Response:
+    """By date: the events of the caller's schools (the desk: all), or of one of them."""
+    return await relay_page(
+        services,
+        "school_liaison",
+        "/education-events",
+        request=request,
+        principal=principal,
+        params={"school_id": school_id, "term": term, "limit": limit},
+        after=after,
+    )
+
+
+@router.post(
+    "/education-events/{event_id}/confirm",
+    response_model=EducationEventView,
+    tags=["education"],
+    responses=CHANGES,
+    summary="The school confirms an event held at it",
+    openapi_extra=policy(*SCHOOL_STAFF),
+)
+async def confirm_education_event(
+    event_id: str, principal: CallerDep, services: ServicesDep
+) -> JSONResponse:
+    return await services.relay(
+        "school_liaison",
+        "POST",
+        f"/education-events/{seg(event_id)}/confirm",
+        principal=principal,
+    )
+
+
+@router.get(
+    "/education-plan",
+    response_model=list[TermPlanRow],
+    tags=["education"],
+    responses=paged(ERRORS),
+    openapi_extra=policy(*EDU_READERS),
+)
+async def education_plan(
+    request: Request,
+    principal: CallerDep,
+    services: ServicesDep,
+    term: Annotated[str, Query(pattern=TERM, description="e.g. 2026-spring")],
+    limit: Limit = 100,
+    after: AfterParam = None,
+) -> Response:
+    """Each school the caller sees, by id: the term's topics so far, those not yet had."""
+    return await relay_page(
+        services,
+        "school_liaison",
+        "/education-plan",
+        request=request,
+        principal=principal,
+        params={"term": term, "limit": limit},
+        after=after,
     )

@@ -11,6 +11,8 @@ from services.school_liaison.api import router
 from services.school_liaison.counselling import demo as counselling_demo
 from services.school_liaison.counselling import store as counselling_store
 from services.school_liaison.counselling import sweep as counselling_sweep
+from services.school_liaison.education import demo as education_demo
+from services.school_liaison.education import store as education_store
 from services.school_liaison.privacy import Sealer
 from services.school_liaison.settings import Settings
 from services.school_liaison.store import MIGRATIONS, seed_demo_schools
@@ -35,9 +37,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
         if settings.demo_mode:
             await seed_demo_schools(runtime.store)
+        await migrate(
+            runtime.store,
+            component=education_store.COMPONENT,
+            migrations=education_store.MIGRATIONS,
+        )
         app.state.sealer = Sealer(settings.pii_key.get_secret_value())
-        if settings.demo_mode and settings.demo_counselling:
+        if settings.demo_mode and settings.demo_programme:
             await counselling_demo.seed(runtime, sealer=app.state.sealer)
+            await education_demo.seed(runtime)
         handlers.register(runtime)
 
     sweep = Background[Runtime](

@@ -122,9 +122,9 @@ async def gateway(
             # Fail fast: a poison event is dead-lettered after two quick deliveries.
             "max_deliver": 2,
             "retry_base_s": 0.05,
-            # The demo counselling list and inspections: events no test here needs (their own
-            # tests seed them); the other settings classes ignore the fields.
-            "demo_counselling": False,
+            # Demo counselling, education events, inspections: many events no test here needs
+            # (their own tests seed them); the other settings classes ignore the fields.
+            "demo_programme": False,
             "demo_inspections": False,
         }
 

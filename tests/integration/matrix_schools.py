@@ -29,6 +29,8 @@ class SchoolsWorld:
     reinspected: str  # the officer's to re-inspect
     other_notice: str
     items: list[str]  # checklist items the matrix added: later inspections answer them too
+    to_confirm: dict[Role, str]  # an education event per school-staff role, to confirm
+    other_event: str
 
 
 async def _entry(gw: Gateway, user: str, school: str, name: str) -> str:
@@ -65,6 +67,11 @@ async def build_schools_world(gw: Gateway) -> SchoolsWorld:
         reinspected=notices[2],
         other_notice=other_notice,
         items=[],
+        to_confirm={
+            Role.teacher: await _held(gw, "sch-01"),
+            Role.school_safety_lead: await _held(gw, "sch-01"),
+        },
+        other_event=await _held(gw, "sch-10"),
         own_entry=own,
         other_entry=other,
         record=record,
@@ -80,6 +87,23 @@ async def _inspected(gw: Gateway, officer: str, school: str, failed: tuple[str, 
     r = await gw.call(officer, "POST", "/v1/inspections", json=body)
     assert r.status_code == 201, r.text
     return list(r.json()["notice_ids"])
+
+
+def education_event(school: str) -> dict[str, Any]:
+    return {
+        "school_id": school,
+        "term": "2026-spring",
+        "topic": "anti_fraud",
+        "held_on": "2026-03-02",
+        "audience": 80,
+        "participants": [{"user_id": "grid1", "role": "grid_worker"}],
+    }
+
+
+async def _held(gw: Gateway, school: str) -> str:
+    r = await gw.call("supervisor1", "POST", "/v1/education-events", json=education_event(school))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
 
 
 Build = Callable[[SchoolsWorld, Role, bool], Request]
@@ -166,12 +190,29 @@ def reinspect(w: SchoolsWorld, _role: Role, own: bool) -> Request:
     return "POST", f"/v1/rectifications/{notice}/reinspect", {"json": {"passed": True}}
 
 
+def new_event(_w: SchoolsWorld, _role: Role, own: bool) -> Request:
+    return "POST", "/v1/education-events", {"json": education_event("sch-01" if own else "sch-10")}
+
+
+def confirm(w: SchoolsWorld, role: Role, own: bool) -> Request:
+    event = w.to_confirm.get(role, w.other_event) if own else w.other_event
+    return "POST", f"/v1/education-events/{event}/confirm", {}
+
+
+def plan(_w: SchoolsWorld, _role: Role, _own: bool) -> Request:
+    return "GET", "/v1/education-plan", {"params": {"term": "2026-spring"}}
+
+
 # (method, path) → (build, success status, status on the other school's object by role)
 STATION = {Role.dispatcher, Role.supervisor}
 
 
 def scoped_404(role: Role) -> int:
     return 200 if role in STATION else 404
+
+
+def supervisor_anywhere(role: Role) -> int:
+    return 201 if role is Role.supervisor else 403  # the station's campaigns: every school
 
 
 def ok(_role: Role) -> int:
@@ -193,4 +234,8 @@ ROWS: dict[tuple[str, str], tuple[Build, int, Callable[[Role], int]]] = {
     ("POST", "/v1/rectifications/{notice_id}/fixed"): (fixed, 200, lambda r: 404),
     ("POST", "/v1/rectifications/{notice_id}/reinspect"): (reinspect, 200, lambda r: 404),
     ("GET", "/v1/inspection-figures"): (plain("GET", "/v1/inspection-figures"), 200, ok),
+    ("POST", "/v1/education-events"): (new_event, 201, supervisor_anywhere),
+    ("GET", "/v1/education-events"): (of_school("/v1/education-events"), 200, scoped_404),
+    ("POST", "/v1/education-events/{event_id}/confirm"): (confirm, 200, lambda r: 404),
+    ("GET", "/v1/education-plan"): (plan, 200, ok),
 }
