@@ -55,6 +55,10 @@ STREAMS: tuple[StreamSpec, ...] = (
 CASE_TRACKING_REPORTS = ConsumerSpec("SCHOOL", "case_tracking-reports", "school.report.filed.v1")
 SCHOOL_LIAISON_LINKS = ConsumerSpec("CASES", "school_liaison-links", "case.report.linked.v1")
 SCHOOL_LIAISON_CLOSURES = ConsumerSpec("CASES", "school_liaison-closures", "case.closed.v1")
+# A student seen at risk on the video patrol: school_liaison files the concern report.
+SCHOOL_LIAISON_VIDEO_CONCERNS = ConsumerSpec(
+    "PATROL", "school_liaison-video-concerns", "patrol.video.concern_raised.v1"
+)
 GATEWAY_ERASURES = ConsumerSpec("SCHOOL", "gateway-erasures", "school.child.erased.v1")
 NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
@@ -72,6 +76,7 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
     SCHOOL_LIAISON_LINKS,
     SCHOOL_LIAISON_CLOSURES,
+    SCHOOL_LIAISON_VIDEO_CONCERNS,
     GATEWAY_ERASURES,
     NOTIFICATIONS_TASKS,
     PATROL_TASKS,

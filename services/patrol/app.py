@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from fastapi import FastAPI
 
 from services.patrol import handlers
@@ -11,6 +13,10 @@ from services.patrol.inspections import store as inspections_store
 from services.patrol.inspections import sweep
 from services.patrol.settings import Settings
 from services.patrol.store import MIGRATIONS
+from services.patrol.video import demo as video_demo
+from services.patrol.video import store as video_store
+from services.patrol.video import sweep as video_sweep
+from services.patrol.video.domain import VideoConfig
 from shared.app import Background
 from shared.runtime import Runtime
 from shared.store import Store
@@ -22,8 +28,14 @@ NAME = "patrol"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     settings = settings or Settings()
+    video = VideoConfig(
+        schools=settings.video_schools,
+        zone=ZoneInfo(settings.station_zone),
+        check_by=settings.video_check_by,
+    )
 
-    async def setup(_app: FastAPI, runtime: Runtime) -> None:
+    async def setup(app: FastAPI, runtime: Runtime) -> None:
+        app.state.video_config = video
         await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
         await migrate(
             runtime.store,
@@ -32,6 +44,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
         if settings.demo_mode and settings.demo_inspections:
             await inspections_demo.seed(runtime)
+        await migrate(
+            runtime.store, component=video_store.COMPONENT, migrations=video_store.MIGRATIONS
+        )
+        if settings.demo_mode and settings.demo_video:
+            await video_demo.seed(runtime, config=video)
         handlers.register(runtime)
 
     overdue = Background[Runtime](
@@ -40,11 +57,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             runtime, interval_s=settings.rectification_sweep_s
         ),
     )
+    unchecked = Background[Runtime](
+        "video-patrol-sweep",
+        lambda runtime: video_sweep.sweep_periodically(
+            runtime, config=video, interval_s=settings.video_sweep_s
+        ),
+    )
     return service_app(
         name=NAME,
         settings=settings,
         router=router,
         setup=setup,
-        background=[overdue],
+        background=[overdue, unchecked],
         store=store,
     )

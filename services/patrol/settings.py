@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -14,5 +16,17 @@ class Settings(ServiceSettings):
     rectification_sweep_s: float = Field(
         default=300.0, gt=0, description="seconds between overdue-rectification sweeps"
     )
+    video_schools: tuple[str, ...] = Field(
+        default=tuple(f"sch-{n:02d}" for n in range(1, 22)),
+        description="the schools whose cameras the video patrol watches (JSON list)",
+    )
+    station_zone: str = Field(default="Asia/Shanghai", description="the station's time zone")
+    video_check_by: time = Field(
+        default=time(16, 0), description="local time by which every school should be checked"
+    )
+    video_sweep_s: float = Field(
+        default=300.0, gt=0, description="seconds between checks for unchecked schools"
+    )
     # Demo mode only: a term's inspections (tests that do not need them skip them).
     demo_inspections: bool = Field(default=True, description="seed the demo inspections")
+    demo_video: bool = Field(default=True, description="seed a month of video-patrol logs")

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         if settings.demo_mode and settings.demo_programme:
             await counselling_demo.seed(runtime, sealer=app.state.sealer)
             await education_demo.seed(runtime)
-        handlers.register(runtime)
+        handlers.register(runtime, sealer=app.state.sealer)
 
     sweep = Background[Runtime](
         "retention-sweep",

@@ -126,6 +126,9 @@ async def gateway(
             # (their own tests seed them); the other settings classes ignore the fields.
             "demo_programme": False,
             "demo_inspections": False,
+            "demo_video": False,
+            # The unchecked-schools alert only when a test sweeps with its own clock.
+            "video_check_by": "23:59:59",
         }
 
     apps: dict[str, FastAPI] = {

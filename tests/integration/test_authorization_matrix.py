@@ -18,6 +18,7 @@ from gateway.access import ROLES_KEY
 from gateway.audit import AuditLog
 from shared.contracts.cases import CaseFeedbackView, CaseView, TaskFeedbackView, TaskView
 from shared.identity import Role
+from tests.integration.matrix_patrol import ROWS as PATROL_ROWS
 from tests.integration.matrix_schools import ROWS, SchoolsWorld, build_schools_world
 from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, USER_OF, Gateway, eventually
@@ -199,6 +200,7 @@ def _on_schools(build: Callable[[SchoolsWorld, Role, bool], Request]) -> Build:
 
 
 CELLS |= {key: Cell(_on_schools(build), ok, other) for key, (build, ok, other) in ROWS.items()}
+CELLS |= {key: Cell(build, ok, other) for key, (build, ok, other) in PATROL_ROWS.items()}
 PUBLIC = {("POST", "/v1/auth/token")}
 
 

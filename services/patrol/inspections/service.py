@@ -3,7 +3,7 @@ re-inspection, the views per school, officer and district, and the overdue alert
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.patrol.inspections import domain, store
 from services.patrol.inspections.domain import Inspection, Notice
@@ -120,6 +120,49 @@ async def inspect(
         return inspection, notices
 
     return await rt.transact(work)
+
+
+async def issue_notice(
+    uow: UnitOfWork,
+    *,
+    school_id: str,
+    source_id: str,
+    item: str,
+    label: str,
+    officer_id: str,
+    deadline_days: int,
+    at: datetime,
+) -> Notice:
+    """A notice raised outside an inspection (a hazard seen on video patrol): the same notice,
+    event, school alert, figures and re-inspection as a failed checklist item's."""
+    notice = Notice(
+        id="rect-" + new_id(),
+        inspection_id=source_id,
+        school_id=school_id,
+        item=item,
+        label=label,
+        officer_id=officer_id,
+        deadline=at + timedelta(days=deadline_days),
+        issued_at=at,
+    )
+    await store.put_notice(uow.tx, notice=notice)
+    issued = RectificationIssued(
+        notice_id=notice.id,
+        inspection_id=source_id,
+        school_id=school_id,
+        item=item,
+        deadline=notice.deadline,
+    )
+    uow.announce(issued, source=SOURCE, subject=notice.id, correlation_id=source_id)
+    _alert(
+        uow,
+        notice,
+        kind="rectification_issued",
+        recipients=(school_inbox(school_id),),
+        title=f"Rectification notice: {label}, due {notice.deadline:%Y-%m-%d}",
+    )
+    await store.add_to_figures(uow.tx, school_id=school_id, items_failed=1, notices_open=1)
+    return notice
 
 
 async def _notice_for_change(uow: UnitOfWork, *, caller: Principal, notice_id: str) -> Notice:
