@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.patrol import service
 from services.patrol.inspections.api import router as inspections_router
+from services.patrol.venues.api import router as venues_router
 from services.patrol.video.api import router as video_router
 from shared.contracts.patrol import WelfareCheckView
 from shared.paging import AfterParam, page_response, parse_after
@@ -16,6 +17,7 @@ from shared.web import CallerDep, RuntimeDep
 router = APIRouter()
 router.include_router(inspections_router)
 router.include_router(video_router)
+router.include_router(venues_router)
 
 
 @router.get("/welfare-checks", response_model=list[WelfareCheckView])

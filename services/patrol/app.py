@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -13,6 +14,9 @@ from services.patrol.inspections import store as inspections_store
 from services.patrol.inspections import sweep
 from services.patrol.settings import Settings
 from services.patrol.store import MIGRATIONS
+from services.patrol.venues import demo as venues_demo
+from services.patrol.venues import store as venues_store
+from services.patrol.venues import sweep as letters_sweep
 from services.patrol.video import demo as video_demo
 from services.patrol.video import store as video_store
 from services.patrol.video import sweep as video_sweep
@@ -36,6 +40,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     async def setup(app: FastAPI, runtime: Runtime) -> None:
         app.state.video_config = video
+        app.state.zone = video.zone
         await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
         await migrate(
             runtime.store,
@@ -49,6 +54,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
         if settings.demo_mode and settings.demo_video:
             await video_demo.seed(runtime, config=video)
+        await migrate(
+            runtime.store, component=venues_store.COMPONENT, migrations=venues_store.MIGRATIONS
+        )
+        if settings.demo_mode and settings.demo_venues:
+            await venues_demo.seed(runtime)
         handlers.register(runtime)
 
     overdue = Background[Runtime](
@@ -63,11 +73,20 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             runtime, config=video, interval_s=settings.video_sweep_s
         ),
     )
+    letters = Background[Runtime](
+        "letter-sweep",
+        lambda runtime: letters_sweep.sweep_periodically(
+            runtime,
+            zone=video.zone,
+            notice=timedelta(days=settings.letter_notice_days),
+            interval_s=settings.letter_sweep_s,
+        ),
+    )
     return service_app(
         name=NAME,
         settings=settings,
         router=router,
         setup=setup,
-        background=[overdue, unchecked],
+        background=[overdue, unchecked, letters],
         store=store,
     )

@@ -27,6 +27,11 @@ class Settings(ServiceSettings):
     video_sweep_s: float = Field(
         default=300.0, gt=0, description="seconds between checks for unchecked schools"
     )
+    letter_notice_days: int = Field(
+        default=30, ge=1, le=365, description="days before a letter's expiry its officer is told"
+    )
+    letter_sweep_s: float = Field(default=3600.0, gt=0, description="seconds between letter sweeps")
     # Demo mode only: a term's inspections (tests that do not need them skip them).
     demo_inspections: bool = Field(default=True, description="seed the demo inspections")
     demo_video: bool = Field(default=True, description="seed a month of video-patrol logs")
+    demo_venues: bool = Field(default=True, description="seed venues, letters and inspections")

@@ -72,6 +72,9 @@ class RectificationView(BaseModel):
     reinspections: int = 0
     closed_at: datetime | None = None
     overdue_alerted_at: datetime | None = None
+    venue_id: str | None = Field(
+        default=None, description="a venue's notice: school_id then carries the venue's id"
+    )
 
 
 class FixReport(BaseModel):

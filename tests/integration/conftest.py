@@ -127,6 +127,7 @@ async def gateway(
             "demo_programme": False,
             "demo_inspections": False,
             "demo_video": False,
+            "demo_venues": False,
             # The unchecked-schools alert only when a test sweeps with its own clock.
             "video_check_by": "23:59:59",
         }

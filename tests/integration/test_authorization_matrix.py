@@ -19,6 +19,7 @@ from gateway.audit import AuditLog
 from shared.contracts.cases import CaseFeedbackView, CaseView, TaskFeedbackView, TaskView
 from shared.identity import Role
 from tests.integration.matrix_patrol import ROWS as PATROL_ROWS
+from tests.integration.matrix_patrol import PatrolWorld, build_patrol_world
 from tests.integration.matrix_schools import ROWS, SchoolsWorld, build_schools_world
 from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, USER_OF, Gateway, eventually
@@ -43,6 +44,7 @@ class World:
     closable_case: str
     counter: itertools.count[int]
     schools: SchoolsWorld  # the schools' programme (matrix_schools.py)
+    patrol: PatrolWorld  # video patrol and venues (matrix_patrol.py)
 
 
 Request = tuple[str, str, dict[str, Any]]  # method, path, keyword arguments for the call
@@ -200,7 +202,18 @@ def _on_schools(build: Callable[[SchoolsWorld, Role, bool], Request]) -> Build:
 
 
 CELLS |= {key: Cell(_on_schools(build), ok, other) for key, (build, ok, other) in ROWS.items()}
-CELLS |= {key: Cell(build, ok, other) for key, (build, ok, other) in PATROL_ROWS.items()}
+
+
+def _on_patrol(build: Callable[[PatrolWorld, Role, bool], Request]) -> Build:
+    def on_world(w: World, role: Role, own: bool) -> Request:
+        return build(w.patrol, role, own)
+
+    return on_world
+
+
+CELLS |= {
+    key: Cell(_on_patrol(build), ok, other) for key, (build, ok, other) in PATROL_ROWS.items()
+}
 PUBLIC = {("POST", "/v1/auth/token")}
 
 
@@ -253,6 +266,7 @@ async def build_world(gw: Gateway) -> World:
         closable_case=closable,
         counter=itertools.count(1),
         schools=await build_schools_world(gw),
+        patrol=await build_patrol_world(gw),
     )
 
 

@@ -54,6 +54,9 @@ class Notice(BaseModel):
     reinspections: int = 0
     closed_at: Timestamp | None = None
     overdue_alerted_at: Timestamp | None = None  # the claim of this deadline's alert
+    # A venue's notice (docs/patrol.md): `school_id` then carries the venue's id, the place
+    # inspected; the venue has no staff here, its officer in charge re-inspects.
+    venue_id: str | None = None
 
 
 class Refusal(Exception):
@@ -82,6 +85,18 @@ def visible_schools(principal: Principal) -> tuple[str, ...] | None:
 def may_see(principal: Principal, school_id: str) -> bool:
     schools = visible_schools(principal)
     return schools is None or school_id in schools
+
+
+def may_see_notice(principal: Principal, notice: Notice) -> bool:
+    if notice.venue_id is None:
+        return may_see(principal, notice.school_id)
+    return principal.role in STATION_WIDE or principal.user_id == notice.officer_id
+
+
+def may_reinspect(principal: Principal, notice: Notice) -> bool:
+    if notice.venue_id is None:
+        return may_inspect(principal, notice.school_id)
+    return principal.role is Role.police_officer and principal.user_id == notice.officer_id
 
 
 def check_results(results: list[ItemResult], checklist: list[ChecklistItem]) -> None:

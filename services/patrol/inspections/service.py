@@ -132,10 +132,14 @@ async def issue_notice(
     officer_id: str,
     deadline_days: int,
     at: datetime,
+    venue_id: str | None = None,
 ) -> Notice:
-    """A notice raised outside an inspection (a hazard seen on video patrol): the same notice,
-    event, school alert, figures and re-inspection as a failed checklist item's."""
+    """A notice raised outside a school inspection (a hazard seen on video patrol, a venue's
+    failed item): the same notice, event, deadline, re-inspection and overdue alert as a
+    failed checklist item's. A school's is also told to its staff and counted in its figures;
+    a venue's (`school_id` = `venue_id`) goes to its officer in charge."""
     notice = Notice(
+        venue_id=venue_id,
         id="rect-" + new_id(),
         inspection_id=source_id,
         school_id=school_id,
@@ -154,6 +158,8 @@ async def issue_notice(
         deadline=notice.deadline,
     )
     uow.announce(issued, source=SOURCE, subject=notice.id, correlation_id=source_id)
+    if venue_id is not None:
+        return notice
     _alert(
         uow,
         notice,
@@ -167,7 +173,7 @@ async def issue_notice(
 
 async def _notice_for_change(uow: UnitOfWork, *, caller: Principal, notice_id: str) -> Notice:
     notice = await store.get_notice(uow.tx, notice_id=notice_id)
-    if notice is None or not domain.may_see(caller, notice.school_id):
+    if notice is None or not domain.may_see_notice(caller, notice):
         raise NotFound("rectification notice not found")
     return notice
 
@@ -209,7 +215,7 @@ async def reinspect(
 ) -> Notice:
     async def work(uow: UnitOfWork) -> Notice:
         notice = await _notice_for_change(uow, caller=caller, notice_id=notice_id)
-        if not domain.may_inspect(caller, notice.school_id):
+        if not domain.may_reinspect(caller, notice):
             raise NotAllowed("only the school's community officer re-inspects")
         at = now or utcnow()
         try:
@@ -219,7 +225,7 @@ async def reinspect(
                 raise InvalidField("body", exc.field, str(exc)) from exc
             raise Conflict(str(exc)) from exc
         await store.put_notice(uow.tx, notice=after)
-        if after.status is NoticeStatus.closed:
+        if after.status is NoticeStatus.closed and after.venue_id is None:
             await store.add_to_figures(
                 uow.tx, school_id=after.school_id, notices_open=-1, notices_closed=1
             )
@@ -289,11 +295,8 @@ async def claim_overdue(uow: UnitOfWork, *, notice_id: str, now: datetime) -> bo
     if notice is None or not domain.needs_alert(notice, now=now):
         return False
     await store.put_notice(uow.tx, notice=notice.model_copy(update={"overdue_alerted_at": now}))
-    recipients = (
-        school_inbox(notice.school_id),
-        user_inbox(notice.officer_id),
-        role_inbox(Role.dispatcher),
-    )
+    desk = (user_inbox(notice.officer_id), role_inbox(Role.dispatcher))
+    recipients = desk if notice.venue_id else (school_inbox(notice.school_id), *desk)
     due = f"{notice.deadline:%Y-%m-%d}"
     title = f"Overdue rectification at {notice.school_id}: {notice.label} (due {due})"
     _alert(
