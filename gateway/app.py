@@ -6,7 +6,15 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from gateway import admin, audit_api, inspections_api, patrol_api, schools_api, store
+from gateway import (
+    admin,
+    audit_api,
+    inspections_api,
+    patrol_api,
+    schools_api,
+    shifts_api,
+    store,
+)
 from gateway.accounts import AccountCache
 from gateway.api import router
 from gateway.audit import record_erasure
@@ -45,6 +53,7 @@ def create_app(
             schools_api.router,
             inspections_api.router,
             patrol_api.router,
+            shifts_api.router,
         ],
         setup=setup,
         background=[Background[GatewayParts]("audit-checkpoints", lambda p: p.checkpoints.run())],

@@ -13,6 +13,9 @@ from services.patrol.inspections import demo as inspections_demo
 from services.patrol.inspections import store as inspections_store
 from services.patrol.inspections import sweep
 from services.patrol.settings import Settings
+from services.patrol.shifts import demo as shifts_demo
+from services.patrol.shifts import store as shifts_store
+from services.patrol.shifts import sweep as posts_sweep
 from services.patrol.store import MIGRATIONS
 from services.patrol.venues import demo as venues_demo
 from services.patrol.venues import store as venues_store
@@ -59,6 +62,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
         if settings.demo_mode and settings.demo_venues:
             await venues_demo.seed(runtime)
+        await migrate(
+            runtime.store, component=shifts_store.COMPONENT, migrations=shifts_store.MIGRATIONS
+        )
+        if settings.demo_mode and settings.demo_shifts:
+            await shifts_demo.seed(runtime, zone=video.zone)
         handlers.register(runtime)
 
     overdue = Background[Runtime](
@@ -82,11 +90,19 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             interval_s=settings.letter_sweep_s,
         ),
     )
+    posts = Background[Runtime](
+        "post-sweep",
+        lambda runtime: posts_sweep.sweep_periodically(
+            runtime,
+            grace=timedelta(minutes=settings.post_grace_min),
+            interval_s=settings.post_sweep_s,
+        ),
+    )
     return service_app(
         name=NAME,
         settings=settings,
         router=router,
         setup=setup,
-        background=[overdue, unchecked, letters],
+        background=[overdue, unchecked, letters, posts],
         store=store,
     )

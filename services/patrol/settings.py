@@ -31,7 +31,12 @@ class Settings(ServiceSettings):
         default=30, ge=1, le=365, description="days before a letter's expiry its officer is told"
     )
     letter_sweep_s: float = Field(default=3600.0, gt=0, description="seconds between letter sweeps")
+    post_grace_min: int = Field(
+        default=10, ge=1, le=120, description="minutes after a post's start before the desk is told"
+    )
+    post_sweep_s: float = Field(default=60.0, gt=0, description="seconds between post sweeps")
     # Demo mode only: a term's inspections (tests that do not need them skip them).
     demo_inspections: bool = Field(default=True, description="seed the demo inspections")
     demo_video: bool = Field(default=True, description="seed a month of video-patrol logs")
     demo_venues: bool = Field(default=True, description="seed venues, letters and inspections")
+    demo_shifts: bool = Field(default=True, description="seed a week of shifts and gate posts")

@@ -128,6 +128,7 @@ async def gateway(
             "demo_inspections": False,
             "demo_video": False,
             "demo_venues": False,
+            "demo_shifts": False,
             # The unchecked-schools alert only when a test sweeps with its own clock.
             "video_check_by": "23:59:59",
         }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.patrol.venues.domain import CHECKLISTS
@@ -22,6 +22,8 @@ Request = tuple[str, str, dict[str, Any]]
 class PatrolWorld:
     own_venue: str  # officer1's
     other_venue: str  # officer4's
+    own_post: str  # at sch-01, staffed by officer1, volunteer1 and grid1
+    other_post: str  # at sch-10, staffed by officer4
     counter: itertools.count[int]
 
 
@@ -44,7 +46,64 @@ async def build_patrol_world(gw: Gateway) -> PatrolWorld:
         r = await gw.call("supervisor1", "POST", "/v1/venues", json=venue_body(officer))
         assert r.status_code == 201, r.text
         ids.append(str(r.json()["id"]))
-    return PatrolWorld(own_venue=ids[0], other_venue=ids[1], counter=itertools.count(1))
+    posts = []
+    for school, staff in (("sch-01", ON_OWN_POST), ("sch-10", {"officer4": "police_officer"})):
+        r = await gw.call("dispatcher1", "POST", "/v1/posts", json=post_body(school, staff))
+        assert r.status_code == 201, r.text
+        posts.append(str(r.json()["id"]))
+    return PatrolWorld(
+        own_venue=ids[0],
+        other_venue=ids[1],
+        own_post=posts[0],
+        other_post=posts[1],
+        counter=itertools.count(1),
+    )
+
+
+ON_OWN_POST = {
+    "officer1": "police_officer",
+    "volunteer1": "safety_volunteer",
+    "grid1": "grid_worker",
+}
+
+
+def post_body(school: str, staff: dict[str, str]) -> dict[str, Any]:
+    start = datetime.now(UTC)
+    return {
+        "school_id": school,
+        "slot": "leaving",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "staff": [{"user_id": u, "role": r} for u, r in staff.items()],
+    }
+
+
+def shift_body() -> dict[str, Any]:
+    start = datetime.now(UTC)
+    return {
+        "kind": "foot",
+        "area": "grid-matrix",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "officers": ["officer1"],
+    }
+
+
+def posts_of(_w: PatrolWorld, _role: Role, own: bool) -> Request:
+    return "GET", "/v1/posts", {"params": {"school_id": "sch-01" if own else "sch-10"}}
+
+
+def check_in(w: PatrolWorld, _role: Role, own: bool) -> Request:
+    return "POST", f"/v1/posts/{w.own_post if own else w.other_post}/check-in", {}
+
+
+def not_on_it(role: Role) -> int:
+    """Another school's post: an officer sees it but is not on it; volunteers do not see it."""
+    return 403 if role is Role.police_officer else 404
+
+
+def grid_404(role: Role) -> int:
+    return 404 if role in (Role.safety_volunteer, Role.grid_worker) else 200
 
 
 def video_check(w: PatrolWorld, _role: Role, _own: bool) -> Request:
@@ -111,4 +170,22 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/venues/{venue_id}/inspections"): (on_venue("GET", "/inspections"), 200, same(200)),
     ("GET", "/v1/venue-areas"): (plain("GET", "/v1/venue-areas"), 200, same(200)),
+    ("POST", "/v1/shifts"): (
+        lambda _w, _r, _o: ("POST", "/v1/shifts", {"json": shift_body()}),
+        201,
+        same(201),
+    ),
+    ("GET", "/v1/shifts"): (plain("GET", "/v1/shifts"), 200, same(200)),
+    ("POST", "/v1/posts"): (
+        lambda _w, _r, _o: ("POST", "/v1/posts", {"json": post_body("sch-02", ON_OWN_POST)}),
+        201,
+        same(201),
+    ),
+    ("GET", "/v1/posts"): (posts_of, 200, grid_404),
+    ("POST", "/v1/posts/{post_id}/check-in"): (check_in, 200, not_on_it),
+    ("GET", "/v1/patrol-plan"): (
+        lambda _w, _r, _o: ("GET", "/v1/patrol-plan", {"params": {"day": "2026-03-02"}}),
+        200,
+        same(200),
+    ),
 }

@@ -81,6 +81,8 @@ async def test_every_list_route_pages_and_documents_it(gateway: Gateway) -> None
         "/v1/video-patrol/days",
         "/v1/venues",
         "/v1/venue-areas",
+        "/v1/shifts",
+        "/v1/posts",
     ],
 )
 async def test_a_cursor_we_did_not_make_is_a_422_naming_after(gateway: Gateway, path: str) -> None:
