@@ -8,14 +8,15 @@ audited; the logs themselves name no child.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, Error, ServicesDep, seg
+from gateway.api import ERRORS, SCHOOL_STAFF, Error, ServicesDep, seg
 from gateway.pages import Limit, paged, relay_page
+from shared.contracts.figures import YearFigures
 from shared.contracts.venues import (
     AreaVenues,
     Letter,
@@ -246,4 +247,35 @@ async def venue_areas(
         principal=principal,
         params={"limit": limit},
         after=after,
+    )
+
+
+# --- the year's figures ------------------------------------------------------------------------
+
+
+@router.get(
+    "/stats",
+    response_model=YearFigures,
+    responses={
+        **ERRORS,
+        200: {"content": {"text/csv": {}}, "description": "the figures (CSV with format=csv)"},
+    },
+    openapi_extra=policy(R.dispatcher, R.supervisor, R.auditor, *SCHOOL_STAFF),
+)
+async def stats(
+    principal: CallerDep,
+    services: ServicesDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    format: Annotated[Literal["json", "csv"], Query(description="csv: figure,value rows")] = "json",
+) -> Response:
+    """The year's figures, counted from the events (a projection, rebuildable from the
+    streams): the station's for the desk, the supervisor and the auditor; a school's own for
+    its staff. `pending` names figures whose events this deployment does not publish yet."""
+    answer = await services.call(
+        "patrol", "GET", "/stats", principal=principal, params={"year": year, "format": format}
+    )
+    return Response(
+        answer.content,
+        status_code=answer.status_code,
+        media_type=answer.headers.get("content-type", "application/json"),
     )

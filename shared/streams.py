@@ -72,6 +72,13 @@ NOTIFICATIONS_PATROL_ALERTS = ConsumerSpec(
     "PATROL", "notifications-patrol", "patrol.alert.raised.v1"
 )
 
+# The year's figures: patrol's projection of every stream that feeds them (docs/patrol.md).
+PATROL_FIGURES_SCHOOL = ConsumerSpec("SCHOOL", "patrol-figures-school", "school.>")
+PATROL_FIGURES_CASES = ConsumerSpec("CASES", "patrol-figures-cases", "case.>")
+PATROL_FIGURES_TASKS = ConsumerSpec("CASES", "patrol-figures-tasks", "task.>")
+PATROL_FIGURES_PATROL = ConsumerSpec("PATROL", "patrol-figures-patrol", "patrol.>")
+FIGURES = (PATROL_FIGURES_SCHOOL, PATROL_FIGURES_CASES, PATROL_FIGURES_TASKS, PATROL_FIGURES_PATROL)
+
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
     SCHOOL_LIAISON_LINKS,
@@ -84,6 +91,7 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     NOTIFICATIONS_CASES,
     NOTIFICATIONS_SCHOOL_ALERTS,
     NOTIFICATIONS_PATROL_ALERTS,
+    *FIGURES,
 )
 
 

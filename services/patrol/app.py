@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.patrol import handlers
 from services.patrol.api import router
+from services.patrol.figures import projection as figures_projection
 from services.patrol.inspections import demo as inspections_demo
 from services.patrol.inspections import store as inspections_store
 from services.patrol.inspections import sweep
@@ -67,6 +68,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
         if settings.demo_mode and settings.demo_shifts:
             await shifts_demo.seed(runtime, zone=video.zone)
+        await migrate(
+            runtime.store,
+            component=figures_projection.COMPONENT,
+            migrations=figures_projection.MIGRATIONS,
+        )
         handlers.register(runtime)
 
     overdue = Background[Runtime](

@@ -126,6 +126,7 @@ class RectificationIssued(EventData):
     school_id: str
     item: str
     deadline: datetime
+    venue_id: str | None = None  # a venue's notice (school_id then carries the venue's id)
 
 
 class RectificationReportedFixed(EventData):

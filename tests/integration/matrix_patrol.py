@@ -183,6 +183,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/posts"): (posts_of, 200, grid_404),
     ("POST", "/v1/posts/{post_id}/check-in"): (check_in, 200, not_on_it),
+    ("GET", "/v1/stats"): (
+        lambda _w, _r, _o: ("GET", "/v1/stats", {"params": {"year": 2026}}),
+        200,
+        same(200),  # the station's, or the caller's own school's: nobody else's to ask for
+    ),
     ("GET", "/v1/patrol-plan"): (
         lambda _w, _r, _o: ("GET", "/v1/patrol-plan", {"params": {"day": "2026-03-02"}}),
         200,

@@ -156,6 +156,7 @@ async def issue_notice(
         school_id=school_id,
         item=item,
         deadline=notice.deadline,
+        venue_id=venue_id,
     )
     uow.announce(issued, source=SOURCE, subject=notice.id, correlation_id=source_id)
     if venue_id is not None:
