@@ -13,6 +13,7 @@ from services.patrol.inspections import service as inspections
 from services.patrol.inspections import store as inspection_store
 from services.school_liaison import store as school_store
 from services.school_liaison.counselling import service as counselling
+from services.school_liaison.counselling import sessions as counselling_sessions
 from services.school_liaison.counselling import store as counselling_store
 from services.school_liaison.privacy import Sealer
 from shared.contracts.counselling import CounsellingEntryCreate, SessionSchedule
@@ -106,7 +107,7 @@ async def test_counselling_pages_and_the_overdue_prefilter(liaison: Store) -> No
             counsellor_role="social_worker",
             place="Room 3",
         )
-        await counselling.schedule(rt, caller=TEACHER, entry_id=entry.id, body=slot)
+        await counselling_sessions.schedule(rt, caller=TEACHER, entry_id=entry.id, body=slot)
     first, after = await counselling.list_entries(
         liaison, sealer=SEALER, caller=TEACHER, school_id="sch-04", limit=2, after=None
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from services.school_liaison.counselling import domain, service
+from services.school_liaison.counselling import domain, service, sessions
 from services.school_liaison.counselling.domain import Entry, Session
 from services.school_liaison.domain import Disclosure
 from services.school_liaison.privacy import Sealer
@@ -94,7 +94,7 @@ async def list_sessions(
     limit: Limit = 100,
     after: AfterParam = None,
 ) -> Response:
-    found, cursor = await service.sessions_of(
+    found, cursor = await sessions.sessions_of(
         rt.store,
         sealer=_sealer(request),
         caller=caller,
@@ -109,7 +109,7 @@ async def list_sessions(
 async def schedule(
     entry_id: str, body: SessionSchedule, caller: CallerDep, rt: RuntimeDep
 ) -> Response:
-    session = await service.schedule(rt, caller=caller, entry_id=entry_id, body=body)
+    session = await sessions.schedule(rt, caller=caller, entry_id=entry_id, body=body)
     return _json(session_view(session, service.Shown(Disclosure.minimal)), 201)
 
 
@@ -117,7 +117,7 @@ async def schedule(
 async def record(
     session_id: str, body: SessionRecord, caller: CallerDep, rt: RuntimeDep, request: Request
 ) -> Response:
-    session, shown = await service.record(
+    session, shown = await sessions.record(
         rt, sealer=_sealer(request), caller=caller, session_id=session_id, body=body
     )
     return _json(session_view(session, shown))
@@ -125,5 +125,5 @@ async def record(
 
 @router.post("/sessions/{session_id}/missed")
 async def missed(session_id: str, caller: CallerDep, rt: RuntimeDep) -> Response:
-    session = await service.missed(rt, caller=caller, session_id=session_id)
+    session = await sessions.missed(rt, caller=caller, session_id=session_id)
     return _json(session_view(session, service.Shown(Disclosure.minimal)))

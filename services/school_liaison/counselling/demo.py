@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.school_liaison.counselling import service, store
+from services.school_liaison.counselling import service, sessions, store
 from services.school_liaison.demo import LIAISON_SCHOOL
 from services.school_liaison.privacy import Sealer
 from shared.contracts.counselling import (
@@ -60,9 +60,9 @@ async def seed(rt: Transactor, *, sealer: Sealer) -> None:
                 counsellor_role=CounsellorRole.social_worker,
                 place="Counselling room, block B",
             )
-            session = await service.schedule(rt, caller=STAFF, entry_id=entry.id, body=slot)
+            session = await sessions.schedule(rt, caller=STAFF, entry_id=entry.id, body=slot)
             state = min(5, 2 + week + n % 2)  # most students settle over the weeks
             record = SessionRecord(state=state, note=f"Week {week + 1}: talked about school")
-            await service.record(
+            await sessions.record(
                 rt, sealer=sealer, caller=COUNSELLOR, session_id=session.id, body=record
             )

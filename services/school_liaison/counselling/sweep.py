@@ -8,7 +8,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from services.school_liaison.counselling import domain, service, store
+from services.school_liaison.counselling import domain, sessions, store
 from shared.events import utcnow
 from shared.runtime import Runtime, UnitOfWork
 from shared.store import Cursor
@@ -41,7 +41,7 @@ async def claim_overdue(
         return False  # recorded since the scan, or another sweeper claimed it
     await store.put_session(uow.tx, session=session.model_copy(update={"alerted_at": now}))
     title = f"Counselling session {session.id} at {session.place} is overdue: record or reschedule"
-    service.alert(uow, session=session, kind="counselling_session_overdue", title=title)
+    sessions.alert(uow, session=session, kind="counselling_session_overdue", title=title)
     return True
 
 

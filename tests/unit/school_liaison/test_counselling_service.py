@@ -12,7 +12,7 @@ import pytest
 
 from services.school_liaison import service as reports
 from services.school_liaison import store as school_store
-from services.school_liaison.counselling import demo, service, store, sweep
+from services.school_liaison.counselling import demo, service, sessions, store, sweep
 from services.school_liaison.domain import Disclosure
 from services.school_liaison.privacy import Sealer
 from shared.contracts.alerts import SchoolAlertRaised
@@ -66,7 +66,7 @@ async def _listed(rt: StoreUnits) -> str:
 
 async def _scheduled(rt: StoreUnits) -> str:
     entry_id = await _listed(rt)
-    return (await service.schedule(rt, caller=TEACHER, entry_id=entry_id, body=SCHEDULE)).id
+    return (await sessions.schedule(rt, caller=TEACHER, entry_id=entry_id, body=SCHEDULE)).id
 
 
 async def test_an_entry_is_sealed_at_rest_and_announced_by_pseudonym(
@@ -150,7 +150,7 @@ async def test_an_acute_risk_record_files_a_critical_report_about_the_same_child
     session_id = await _scheduled(rt)
     rt.events.clear()
     record = SessionRecord(state=1, acute_risk=True, note=NOTE)
-    held, _shown = await service.record(
+    held, _shown = await sessions.record(
         rt, sealer=SEALER, caller=SOCIAL, session_id=session_id, body=record
     )
     assert held.status is SessionStatus.held
@@ -170,15 +170,15 @@ async def test_an_acute_risk_record_files_a_critical_report_about_the_same_child
     )
     assert opened.private is not None
     assert NOTE in opened.private["description"]
-    sessions, _ = await service.sessions_of(
+    timeline, _ = await sessions.sessions_of(
         port, sealer=SEALER, caller=TEACHER, entry_id=held.entry_id, limit=10, after=None
     )
-    assert [(s.state, shown.opened) for s, shown in sessions] == [(1, {"note": NOTE})]
+    assert [(s.state, shown.opened) for s, shown in timeline] == [(1, {"note": NOTE})]
     entry = await store.get_entry(port, entry_id=held.entry_id)
     assert entry is not None
     assert entry.latest_state == 1
     with pytest.raises(Conflict):  # recorded once
-        await service.record(rt, sealer=SEALER, caller=SOCIAL, session_id=session_id, body=record)
+        await sessions.record(rt, sealer=SEALER, caller=SOCIAL, session_id=session_id, body=record)
 
 
 async def test_only_the_counsellor_records_and_a_refused_record_files_nothing(port: Store) -> None:
@@ -187,7 +187,7 @@ async def test_only_the_counsellor_records_and_a_refused_record_files_nothing(po
     rt.events.clear()
     record = SessionRecord(state=1, acute_risk=True, note=NOTE)
     with pytest.raises(NotAllowed):
-        await service.record(rt, sealer=SEALER, caller=OFFICER, session_id=session_id, body=record)
+        await sessions.record(rt, sealer=SEALER, caller=OFFICER, session_id=session_id, body=record)
     assert rt.events == []
     assert await port.count(school_store.REPORTS_C) == 0
 
@@ -196,7 +196,7 @@ async def test_a_missed_session_alerts_its_counsellor(port: Store) -> None:
     rt = StoreUnits(port)
     session_id = await _scheduled(rt)
     rt.events.clear()
-    gone = await service.missed(rt, caller=TEACHER, session_id=session_id)
+    gone = await sessions.missed(rt, caller=TEACHER, session_id=session_id)
     assert gone.status is SessionStatus.missed
     alert = next(e.parse(SchoolAlertRaised) for e in rt.events if e.type == SchoolAlertRaised.TYPE)
     assert alert.recipients == ("user:social1",)
@@ -233,5 +233,5 @@ async def test_the_demo_list_is_a_dozen_students_with_states_over_time_seeded_on
     entries, _ = await store.entries_of_school(port, school_id="sch-04", limit=100)
     assert len(entries) == 12
     assert all(e.latest_state is not None for e in entries)
-    sessions, _ = await store.sessions_of_entry(port, entry_id=entries[0].id, limit=100)
-    assert [s.status for s in sessions] == [SessionStatus.held] * 3
+    held, _ = await store.sessions_of_entry(port, entry_id=entries[0].id, limit=100)
+    assert [s.status for s in held] == [SessionStatus.held] * 3
