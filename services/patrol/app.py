@@ -30,8 +30,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             component=inspections_store.COMPONENT,
             migrations=inspections_store.MIGRATIONS,
         )
-        if settings.demo_mode and settings.demo_inspections:
-            await inspections_demo.seed(runtime)
         handlers.register(runtime)
 
     overdue = Background[Runtime](
@@ -40,11 +38,16 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             runtime, interval_s=settings.rectification_sweep_s
         ),
     )
+    background = [overdue]
+    if settings.demo_mode and settings.demo_inspections:
+        background.append(
+            Background[Runtime]("demo-inspections", inspections_demo.seed_after_start)
+        )
     return service_app(
         name=NAME,
         settings=settings,
         router=router,
         setup=setup,
-        background=[overdue],
+        background=background,
         store=store,
     )
