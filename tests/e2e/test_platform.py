@@ -160,6 +160,21 @@ def test_a_restart_keeps_the_data(platform: Platform, client: Client) -> None:
     assert len(again.get("dispatcher1", "/v1/tasks", case_id=case_id).json()) == 2
 
 
+def _stop_everything(launcher: subprocess.Popen[bytes]) -> None:
+    """After a failure: Ctrl-C, then kill -9 to its whole process group (its NATS and services
+    too), so a failed test leaves no server behind."""
+    if launcher.poll() is None:
+        launcher.send_signal(signal.SIGINT)
+        try:
+            launcher.wait(timeout=30)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(launcher.pid, signal.SIGKILL)
+    launcher.wait()
+
+
 def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
     gateway, nats, base = free_port(), free_port(), free_port_block(4)
     argv = [
@@ -172,7 +187,13 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
         f"--service-base-port={base}",
     ]
     ports = [gateway, nats, *range(base, base + 4)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=os.environ,
+        start_new_session=True,  # its own process group: a failed test can stop it all
+    )
     try:
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
@@ -182,8 +203,7 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _stop_everything(proc)
     assert proc.returncode == 0, out.decode()
     text = out.decode()
     assert f"http://127.0.0.1:{gateway}" in text
@@ -209,7 +229,13 @@ def test_the_launcher_restarts_a_process_that_dies(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "deploy.launcher", f"--var={tmp_path / 'var'}"]
     argv += [f"--gateway-port={gateway}", f"--nats-port={nats}", f"--service-base-port={base}"]
     case_tracking = f"http://127.0.0.1:{base + 1}/readyz"
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=os.environ,
+        start_new_session=True,  # its own process group: a failed test can stop it all
+    )
     try:
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
@@ -231,8 +257,7 @@ def test_the_launcher_restarts_a_process_that_dies(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _stop_everything(proc)
     text = out.decode()
     assert "case_tracking exited with -9; starting it again now" in text, text
     assert proc.returncode == 0, text
