@@ -160,6 +160,10 @@ def test_a_restart_keeps_the_data(platform: Platform, client: Client) -> None:
     assert len(again.get("dispatcher1", "/v1/tasks", case_id=case_id).json()) == 2
 
 
+# Six processes start one after another, each importing its app: a minute on a loaded machine.
+LAUNCH_S = 120
+
+
 def _stop_everything(launcher: subprocess.Popen[bytes]) -> None:
     """After a failure: Ctrl-C, then kill -9 to its whole process group (its NATS and services
     too), so a failed test leaves no server behind."""
@@ -175,6 +179,7 @@ def _stop_everything(launcher: subprocess.Popen[bytes]) -> None:
     launcher.wait()
 
 
+@pytest.mark.timeout(4 * LAUNCH_S)
 def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
     gateway, nats, base = free_port(), free_port(), free_port_block(4)
     argv = [
@@ -197,7 +202,7 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
     try:
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
-            within=60,
+            within=LAUNCH_S,
             what="launcher",
         )
         proc.send_signal(signal.SIGINT)
@@ -224,6 +229,7 @@ def _child_running(parent: int, module: str) -> int | None:
     return None
 
 
+@pytest.mark.timeout(4 * LAUNCH_S)
 def test_the_launcher_restarts_a_process_that_dies(tmp_path: Path) -> None:
     gateway, nats, base = free_port(), free_port(), free_port_block(4)
     argv = [sys.executable, "-m", "deploy.launcher", f"--var={tmp_path / 'var'}"]
@@ -239,7 +245,7 @@ def test_the_launcher_restarts_a_process_that_dies(tmp_path: Path) -> None:
     try:
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
-            within=60,
+            within=LAUNCH_S,
             what="launcher",
         )
         first = _child_running(proc.pid, "services.case_tracking")
@@ -251,7 +257,7 @@ def test_the_launcher_restarts_a_process_that_dies(tmp_path: Path) -> None:
                 and pid is not None
                 and httpx.get(case_tracking).status_code == 200
             ),
-            within=60,
+            within=LAUNCH_S,
             what="case_tracking started again",
         )
         proc.send_signal(signal.SIGINT)
