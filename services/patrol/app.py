@@ -51,8 +51,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             component=inspections_store.COMPONENT,
             migrations=inspections_store.MIGRATIONS,
         )
-        if settings.demo_mode and settings.demo_inspections:
-            await inspections_demo.seed(runtime)
         await migrate(
             runtime.store, component=video_store.COMPONENT, migrations=video_store.MIGRATIONS
         )
@@ -104,11 +102,16 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             interval_s=settings.post_sweep_s,
         ),
     )
+    background = [overdue, unchecked, letters, posts]
+    if settings.demo_mode and settings.demo_inspections:
+        background.append(
+            Background[Runtime]("demo-inspections", inspections_demo.seed_after_start)
+        )
     return service_app(
         name=NAME,
         settings=settings,
         router=router,
         setup=setup,
-        background=[overdue, unchecked, letters, posts],
+        background=background,
         store=store,
     )

@@ -6,12 +6,10 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.school_liaison import handlers, retention
+from services.school_liaison import handlers, programme_seed, retention
 from services.school_liaison.api import router
-from services.school_liaison.counselling import demo as counselling_demo
 from services.school_liaison.counselling import store as counselling_store
 from services.school_liaison.counselling import sweep as counselling_sweep
-from services.school_liaison.education import demo as education_demo
 from services.school_liaison.education import store as education_store
 from services.school_liaison.privacy import Sealer
 from services.school_liaison.settings import Settings
@@ -27,6 +25,7 @@ NAME = "school_liaison"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     settings = settings or Settings()
+    sealer = Sealer(settings.pii_key.get_secret_value())
 
     async def setup(app: FastAPI, runtime: Runtime) -> None:
         await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
@@ -42,11 +41,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             component=education_store.COMPONENT,
             migrations=education_store.MIGRATIONS,
         )
-        app.state.sealer = Sealer(settings.pii_key.get_secret_value())
-        if settings.demo_mode and settings.demo_programme:
-            await counselling_demo.seed(runtime, sealer=app.state.sealer)
-            await education_demo.seed(runtime)
-        handlers.register(runtime, sealer=app.state.sealer)
+        app.state.sealer = sealer
+        handlers.register(runtime, sealer=sealer)
 
     sweep = Background[Runtime](
         "retention-sweep",
@@ -62,11 +58,19 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             grace=timedelta(hours=settings.counselling_grace_h),
         ),
     )
+    background = [sweep, overdue]
+    if settings.demo_mode and settings.demo_programme:
+        background.append(
+            Background[Runtime](
+                "demo-programme",
+                lambda runtime: programme_seed.seed_after_start(runtime, sealer=sealer),
+            )
+        )
     return service_app(
         name=NAME,
         settings=settings,
         router=router,
         setup=setup,
-        background=[sweep, overdue],
+        background=background,
         store=store,
     )

@@ -50,6 +50,7 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: see the finally below
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -67,8 +68,8 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.send_signal(signal.SIGINT)  # Ctrl-C, as in `make run`
         try:
             proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        except subprocess.TimeoutExpired:  # its NATS and services too, not only itself
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 

@@ -3,14 +3,17 @@ its community officer, two of them with a failed item (so two rectification noti
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from services.patrol.inspections import service, store
 from shared.contracts.inspections import InspectionCreate, ItemResult
 from shared.events import utcnow
 from shared.identity import Principal, Role
+from shared.runtime import Runtime
 from shared.usecases import Transactor
 
+log = logging.getLogger("hulei.patrol.demo")
 SCHOOLS = 21
 FAILED = {"sch-03": "cctv", "sch-11": "fire_equipment"}  # the term's two failed items
 NOTE = "Found wanting on the day"
@@ -24,9 +27,8 @@ def officer_of(n: int) -> Principal:
 
 
 async def seed(rt: Transactor) -> None:
-    """Once: a store with inspections already is left as it is."""
-    found, _ = await store.inspections(rt.store, schools=None, limit=1, after=None)
-    if found:
+    """Once per store (a restart, or a second replica, seeds nothing)."""
+    if not await store.claim_demo_seed(rt.store, name="inspections"):
         return
     items = await store.checklist(rt.store)
     start = utcnow() - timedelta(days=10)
@@ -43,3 +45,11 @@ async def seed(rt: Transactor) -> None:
         body = InspectionCreate(school_id=school, results=results)
         when = start + timedelta(hours=4 * n)
         await service.inspect(rt, caller=officer_of(n), body=body, now=when)
+
+
+async def seed_after_start(runtime: Runtime) -> None:
+    """After the service is ready, so the term's transactions are not on the start-up path."""
+    try:
+        await seed(runtime)
+    except Exception as exc:  # demo data missing is no reason to stop serving
+        log.warning("seeding the demo inspections failed: %r", exc)

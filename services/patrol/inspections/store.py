@@ -9,8 +9,8 @@ from typing import Any
 
 from services.patrol.inspections.domain import DEFAULT_CHECKLIST, Inspection, Notice
 from shared.contracts.inspections import ChecklistItem, NoticeStatus, SchoolFigures
-from shared.events import stored_time
-from shared.store import Cursor, Doc, Range, Reader, Store, Writer
+from shared.events import stored_time, utcnow
+from shared.store import Cursor, Doc, DuplicateKeyError, Range, Reader, Store, Writer
 from shared.store.keyset import find_page, find_page_of_any
 from shared.store.migrations import Migration
 from shared.store.retry import transact
@@ -19,6 +19,7 @@ CHECKLIST_C = "inspection_checklist"
 INSPECTIONS_C = "inspections"
 NOTICES_C = "rectification_notices"
 FIGURES_C = "inspection_figures"
+DEMO_SEEDS_C = "demo_seeds"
 COMPONENT = "patrol.inspections"  # its own migration sequence
 
 
@@ -39,6 +40,21 @@ async def _default_checklist(port: Store) -> None:
                 await tx.put(CHECKLIST_C, {"id": item.code, **item.model_dump(mode="json")})
 
     await transact(port, seed)
+
+
+async def claim_demo_seed(port: Store, *, name: str) -> bool:
+    """True for the one start that seeds the demo data `name`: the claim is committed before
+    the seeding, so a user's own records made meanwhile never look like seeded ones, and two
+    replicas starting together seed once. (A crash mid-seed leaves that demo data partial.)"""
+
+    async def claim(tx: Writer) -> None:
+        await tx.insert(DEMO_SEEDS_C, {"id": name, "at": utcnow().isoformat()})
+
+    try:
+        await transact(port, claim)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 MIGRATIONS = [

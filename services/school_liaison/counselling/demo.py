@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.school_liaison.counselling import service, sessions, store
+from services.school_liaison import store as school_store
+from services.school_liaison.counselling import service, sessions
 from services.school_liaison.demo import LIAISON_SCHOOL
 from services.school_liaison.privacy import Sealer
 from shared.contracts.counselling import (
@@ -40,9 +41,8 @@ REASONS = tuple(CounsellingReason)[:4]
 
 
 async def seed(rt: Transactor, *, sealer: Sealer) -> None:
-    """Once: a store that has the liaison school's list already is left as it is."""
-    found, _ = await store.entries_of_school(rt.store, school_id=LIAISON_SCHOOL, limit=1)
-    if found:
+    """Once per store (a restart, or a second replica, seeds nothing)."""
+    if not await school_store.claim_demo_seed(rt.store, name="counselling"):
         return
     start = utcnow() - timedelta(weeks=4)
     for n, name in enumerate(NAMES):

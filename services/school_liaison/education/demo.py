@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from services.school_liaison.education import service, store
+from services.school_liaison import store as school_store
+from services.school_liaison.education import service
 from shared.contracts.education import EducationEventCreate, Participant, ParticipantRole, Topic
 from shared.identity import Principal, Role
 from shared.usecases import Transactor
@@ -17,9 +18,8 @@ TOPICS = (Topic.anti_bullying, Topic.minors_protection_law, Topic.anti_fraud, To
 
 
 async def seed(rt: Transactor) -> None:
-    """Once: a store with education events already is left as it is."""
-    found, _ = await store.events(rt.store, schools=None, term=None, limit=1, after=None)
-    if found:
+    """Once per store (a restart, or a second replica, seeds nothing)."""
+    if not await school_store.claim_demo_seed(rt.store, name="education"):
         return
     for n in range(1, 13):
         officer = f"officer{(n - 1) // 3 + 1}"
