@@ -6,7 +6,18 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from gateway import admin, audit_api, ledger_api, outcomes_api, store, tasks_api
+from gateway import (
+    admin,
+    audit_api,
+    inspections_api,
+    ledger_api,
+    outcomes_api,
+    patrol_api,
+    schools_api,
+    shifts_api,
+    store,
+    tasks_api,
+)
 from gateway.accounts import AccountCache
 from gateway.api import router
 from gateway.audit import record_erasure
@@ -45,6 +56,10 @@ def create_app(
             outcomes_api.router,
             admin.router,
             audit_api.router,
+            schools_api.router,
+            inspections_api.router,
+            patrol_api.router,
+            shifts_api.router,
         ],
         setup=setup,
         background=[Background[GatewayParts]("audit-checkpoints", lambda p: p.checkpoints.run())],

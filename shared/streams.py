@@ -62,6 +62,10 @@ STREAMS: tuple[StreamSpec, ...] = (
 CASE_TRACKING_REPORTS = ConsumerSpec("SCHOOL", "case_tracking-reports", "school.report.filed.v1")
 SCHOOL_LIAISON_LINKS = ConsumerSpec("CASES", "school_liaison-links", "case.report.linked.v1")
 SCHOOL_LIAISON_CLOSURES = ConsumerSpec("CASES", "school_liaison-closures", "case.closed.v1")
+# A student seen at risk on the video patrol: school_liaison files the concern report.
+SCHOOL_LIAISON_VIDEO_CONCERNS = ConsumerSpec(
+    "PATROL", "school_liaison-video-concerns", "patrol.video.concern_raised.v1"
+)
 GATEWAY_ERASURES = ConsumerSpec("SCHOOL", "gateway-erasures", "school.child.erased.v1")
 NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
@@ -72,11 +76,26 @@ NOTIFICATIONS_FOLLOWUPS = ConsumerSpec(
     "CASES", "notifications-followups", "case.followup.overdue.v1"
 )
 CASE_TRACKING_ERASURES = ConsumerSpec("SCHOOL", "case_tracking-erasures", "school.child.erased.v1")
+# Alerts about due school work: missed or overdue counselling, overdue rectification notices.
+NOTIFICATIONS_SCHOOL_ALERTS = ConsumerSpec(
+    "SCHOOL", "notifications-school", "school.alert.raised.v1"
+)
+NOTIFICATIONS_PATROL_ALERTS = ConsumerSpec(
+    "PATROL", "notifications-patrol", "patrol.alert.raised.v1"
+)
+
+# The year's figures: patrol's projection of every stream that feeds them (docs/patrol.md).
+PATROL_FIGURES_SCHOOL = ConsumerSpec("SCHOOL", "patrol-figures-school", "school.>")
+PATROL_FIGURES_CASES = ConsumerSpec("CASES", "patrol-figures-cases", "case.>")
+PATROL_FIGURES_TASKS = ConsumerSpec("CASES", "patrol-figures-tasks", "task.>")
+PATROL_FIGURES_PATROL = ConsumerSpec("PATROL", "patrol-figures-patrol", "patrol.>")
+FIGURES = (PATROL_FIGURES_SCHOOL, PATROL_FIGURES_CASES, PATROL_FIGURES_TASKS, PATROL_FIGURES_PATROL)
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
     SCHOOL_LIAISON_LINKS,
     SCHOOL_LIAISON_CLOSURES,
+    SCHOOL_LIAISON_VIDEO_CONCERNS,
     GATEWAY_ERASURES,
     NOTIFICATIONS_TASKS,
     PATROL_TASKS,
@@ -85,6 +104,9 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_TIMERS,
     CASE_TRACKING_ERASURES,
     NOTIFICATIONS_FOLLOWUPS,
+    NOTIFICATIONS_SCHOOL_ALERTS,
+    NOTIFICATIONS_PATROL_ALERTS,
+    *FIGURES,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.notifications import domain, service, task_notices
+from shared.contracts.alerts import PatrolAlertRaised, SchoolAlertRaised
 from shared.contracts.cases import (
     CaseIdentityFlagged,
     FollowUpOverdue,
@@ -16,6 +17,8 @@ from shared.streams import (
     NOTIFICATIONS_CASES,
     NOTIFICATIONS_FOLLOWUPS,
     NOTIFICATIONS_OPS,
+    NOTIFICATIONS_PATROL_ALERTS,
+    NOTIFICATIONS_SCHOOL_ALERTS,
     NOTIFICATIONS_TASKS,
 )
 
@@ -51,8 +54,19 @@ async def on_ops_event(envelope: Envelope, uow: UnitOfWork) -> None:
     await service.deliver(uow, notices=notices, event_id=envelope.id)
 
 
+async def on_alert(envelope: Envelope, uow: UnitOfWork) -> None:
+    for contract in (SchoolAlertRaised, PatrolAlertRaised):
+        if envelope.type == contract.TYPE:
+            alert = envelope.parse(contract)
+            # The alert's id, not the envelope's: one due thing alerted twice is one entry.
+            notices = domain.notices_for_alert(alert)
+            await service.deliver(uow, notices=notices, event_id=alert.alert_id)
+
+
 def register(runtime: Runtime) -> None:
     runtime.consume(NOTIFICATIONS_TASKS, on_task_event)
     runtime.consume(NOTIFICATIONS_CASES, on_case_event)
     runtime.consume(NOTIFICATIONS_FOLLOWUPS, on_case_event)
     runtime.consume(NOTIFICATIONS_OPS, on_ops_event)
+    runtime.consume(NOTIFICATIONS_SCHOOL_ALERTS, on_alert)
+    runtime.consume(NOTIFICATIONS_PATROL_ALERTS, on_alert)

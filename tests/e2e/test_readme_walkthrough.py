@@ -50,6 +50,7 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: see the finally below
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -67,8 +68,8 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.send_signal(signal.SIGINT)  # Ctrl-C, as in `make run`
         try:
             proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        except subprocess.TimeoutExpired:  # its NATS and services too, not only itself
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
@@ -101,6 +102,9 @@ def test_the_walkthrough_runs_as_pasted_and_ends_with_the_desks_open_tasks(
     assert joined, out
     assert joined.group(1) != report.group(1), out
     assert joined.group(2) == case_id, out
+    # The inspection cycle: the notice reported fixed, re-inspected and closed.
+    assert re.search(r"^fixed_reported$", out, re.MULTILINE), out
+    assert re.search(r"^rectification cctv closed$", out, re.MULTILINE), out
     # The last step: the desk's open tasks of that case. The acknowledged home visit took the
     # second report (the repeat rule); its family work is new, due as fast as the case's
     # critical risk demands: social work 4 h (truancy alone, medium: 72 h).

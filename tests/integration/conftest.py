@@ -130,6 +130,15 @@ async def gateway(
             # Fail fast: a poison event is dead-lettered after two quick deliveries.
             "max_deliver": 2,
             "retry_base_s": 0.05,
+            # Demo counselling, education events, inspections: many events no test here needs
+            # (their own tests seed them); the other settings classes ignore the fields.
+            "demo_programme": False,
+            "demo_inspections": False,
+            "demo_video": False,
+            "demo_venues": False,
+            "demo_shifts": False,
+            # The unchecked-schools alert only when a test sweeps with its own clock.
+            "video_check_by": "23:59:59",
         }
 
     apps: dict[str, FastAPI] = {

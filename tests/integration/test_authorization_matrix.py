@@ -18,6 +18,9 @@ from gateway.access import ROLES_KEY
 from gateway.audit import AuditLog
 from shared.contracts.cases import CaseFeedbackView, CaseView, TaskFeedbackView, TaskView
 from shared.identity import Role
+from tests.integration.matrix_patrol import ROWS as PATROL_ROWS
+from tests.integration.matrix_patrol import PatrolWorld, build_patrol_world
+from tests.integration.matrix_schools import ROWS, SchoolsWorld, build_schools_world
 from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, USER_OF, Gateway, eventually
 
@@ -42,6 +45,8 @@ class World:
     counter: itertools.count[int]
     # For each later move, a (police, social) pair of tasks in the state the move starts from.
     pairs: dict[str, tuple[str, str]]
+    schools: SchoolsWorld  # the schools' programme (matrix_schools.py)
+    patrol: PatrolWorld  # video patrol and venues (matrix_patrol.py)
 
 
 Request = tuple[str, str, dict[str, Any]]  # method, path, keyword arguments for the call
@@ -281,6 +286,28 @@ CELLS: dict[tuple[str, str], Cell] = {
     ("GET", "/v1/audit"): Cell(lambda w, r, o: ("GET", "/v1/audit", {}), 200),
     ("GET", "/v1/audit/verify"): Cell(lambda w, r, o: ("GET", "/v1/audit/verify", {}), 200),
 }
+
+
+def _on_schools(build: Callable[[SchoolsWorld, Role, bool], Request]) -> Build:
+    def on_world(w: World, role: Role, own: bool) -> Request:
+        return build(w.schools, role, own)
+
+    return on_world
+
+
+CELLS |= {key: Cell(_on_schools(build), ok, other) for key, (build, ok, other) in ROWS.items()}
+
+
+def _on_patrol(build: Callable[[PatrolWorld, Role, bool], Request]) -> Build:
+    def on_world(w: World, role: Role, own: bool) -> Request:
+        return build(w.patrol, role, own)
+
+    return on_world
+
+
+CELLS |= {
+    key: Cell(_on_patrol(build), ok, other) for key, (build, ok, other) in PATROL_ROWS.items()
+}
 PUBLIC = {("POST", "/v1/auth/token")}
 
 
@@ -339,6 +366,8 @@ async def build_world(gw: Gateway) -> World:
         closable_case=closable,
         counter=itertools.count(1),
         pairs=pairs,
+        schools=await build_schools_world(gw),
+        patrol=await build_patrol_world(gw),
     )
 
 

@@ -24,6 +24,10 @@ async def test_gateway_readyz_reports_the_services_but_counts_only_itself(
 async def test_background_tasks_run_while_the_app_does(gateway: Gateway) -> None:
     for name, app in gateway.apps.items():
         tasks = app.state.background
-        expected = {"gateway": {"audit-checkpoints"}, "school_liaison": {"retention-sweep"}}
+        expected = {
+            "gateway": {"audit-checkpoints"},
+            "school_liaison": {"retention-sweep", "counselling-sweep"},
+            "patrol": {"rectification-sweep", "video-patrol-sweep", "letter-sweep", "post-sweep"},
+        }
         assert set(tasks) == expected.get(name, set())
         assert not any(task.done() for task in tasks.values())

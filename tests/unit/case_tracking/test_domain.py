@@ -234,6 +234,9 @@ VISIBILITY = [
     (Principal(user_id="t", role=Role.teacher, school_id="school-2"), False),
     (Principal(user_id="l", role=Role.school_safety_lead, school_id="school-1"), True),
     (Principal(user_id="l", role=Role.school_safety_lead, school_id="school-2"), False),
+    # Campaign participants have no case access, even for a school of their grid.
+    (Principal(user_id="g", role=Role.grid_worker, school_ids=("school-1",)), False),
+    (Principal(user_id="v", role=Role.safety_volunteer, school_ids=("school-1",)), False),
 ]
 
 
