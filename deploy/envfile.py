@@ -28,6 +28,7 @@ def fresh_secrets() -> dict[str, str]:
         "JWT_SECRET": secrets.token_urlsafe(48),
         "AUDIT_KEY": secrets.token_urlsafe(48),
         "PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "NOTES_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "INTERNAL_SIGNING_KEY": signing_key,
         "INTERNAL_VERIFY_KEY": verify_key,
         # One NATS password per identity (shared/nats_auth.py), never one shared.
@@ -54,7 +55,7 @@ def main() -> None:
         sys.exit(f"{out} exists; not overwriting its secrets")
     out.touch(mode=0o600)  # created private, before any secret is written into it
     out.write_text(render(EXAMPLE.read_text(), fresh_secrets()))
-    print(f"wrote {out} with fresh random secrets; back up PII_KEY")
+    print(f"wrote {out} with fresh random secrets; back up PII_KEY and NOTES_KEY")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ NATS (JetStream, file storage under the var dir), the four services and the gate
 service with its own SQLite file. NATS admits only the identities of shared/nats_auth.py, with
 passwords drawn afresh at each launch; streams and durable consumers are declared once as `admin`
 (`python -m deploy.streams`) before any service starts. The end-to-end tests use the same
-launcher, so what they prove is what `make run` starts. Ctrl-C (SIGINT) or SIGTERM stops every
-process it started.
+launcher, so what they prove is what `make run` starts. It refuses to start when one of its
+ports is taken, restarts a process that dies (deploy/supervisor.py, with backoff), and Ctrl-C
+(SIGINT) or SIGTERM stops every process it started.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from deploy.supervisor import Supervisor, taken_ports
 from gateway.demo import USERS
 from shared.identity import generate_keypair
 from shared.nats_auth import ADMIN, REPLAYER, Credentials, accounts_block, identities
@@ -182,6 +184,7 @@ class Platform:
         if self.demo:
             values["JWT_SECRET"] = DEMO_JWT_SECRET
             values["PII_KEY"] = DEMO_PII_KEY
+            values["NOTES_KEY"] = DEMO_PII_KEY
         if name == "gateway":
             for service, port in self.ports.services.items():
                 values[f"{service.upper()}_URL"] = f"http://127.0.0.1:{port}"
@@ -280,6 +283,26 @@ class Platform:
             what=name,
         )
 
+    def ports_in_use(self) -> dict[str, int]:
+        """Every port this launch will listen on, by what listens there."""
+        names = self.nats_names
+        ports = dict(zip(names, self._nats_client_ports(), strict=True))
+        if self._route_ports:
+            ports.update(zip([f"{n} (route)" for n in names], self._route_ports, strict=True))
+        return {**ports, **self.ports.services, "gateway": self.ports.gateway}
+
+    def exited(self) -> dict[str, int]:
+        """The processes that have ended, with their exit codes."""
+        return {n: code for n, p in self.procs.items() if (code := p.poll()) is not None}
+
+    def respawn(self, name: str) -> None:
+        """Start `name` again as it was started (the supervisor's restart), not waiting."""
+        if name in self.nats_names:
+            self.start_nats(self.nats_names.index(name))
+            return
+        module = "gateway" if name == "gateway" else f"services.{_service_of(name)}"
+        self._spawn(name, [sys.executable, "-m", module], env=self._env(name))
+
     def _spawn(self, name: str, argv: list[str], *, env: dict[str, str]) -> None:
         log = self._log(name)
         try:
@@ -323,6 +346,10 @@ class Platform:
             self.stop_process(name)
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole Hulei platform locally.")
     parser.add_argument("--var", default=os.environ.get("HULEI_VAR_DIR", "var"))
@@ -345,6 +372,11 @@ def main() -> None:
         nonlocal stopping
         stopping = True
 
+    if taken := taken_ports(platform.ports_in_use()):
+        held = ", ".join(f"{what} {port}" for what, port in taken.items())
+        print(f"cannot start: port(s) already in use: {held}; nothing was started.")
+        print("Stop what holds them, or choose others (--gateway-port, --nats-port, …).")
+        raise SystemExit(1)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     platform.start()
@@ -355,13 +387,11 @@ def main() -> None:
         print("  DEMO MODE: demo secrets and demo data; never use in production.")
         print("  accounts (password 'demo'): " + ", ".join(u.username for u in USERS))
     print("Press Ctrl-C to stop.\n", flush=True)
+    supervisor = Supervisor(platform, logs=str(platform.var_dir / "logs"), say=_say)
     try:
         while not stopping:
-            for name, proc in list(platform.procs.items()):
-                if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}; see {platform.var_dir}/logs")
-                    stopping = True
-            time.sleep(0.5)
+            supervisor.tick()  # a process that died is started again, with backoff
+            time.sleep(0.5)  # the supervision interval
     finally:
         print("stopping…", flush=True)
         platform.stop()

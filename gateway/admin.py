@@ -59,6 +59,8 @@ class Scope(BaseModel):
             raise ValueError("social workers need org_id")
         if self.role is Role.police_officer and not self.school_ids:
             raise ValueError("police officers need school_ids (their beat)")
+        if self.role in (Role.grid_worker, Role.safety_volunteer) and not self.school_ids:
+            raise ValueError("grid workers and safety volunteers need school_ids (their grid)")
         return self
 
 

@@ -6,7 +6,20 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from gateway import admin, audit_api, console, store, stream_api
+from gateway import (
+    admin,
+    audit_api,
+    console,
+    inspections_api,
+    ledger_api,
+    outcomes_api,
+    patrol_api,
+    schools_api,
+    shifts_api,
+    store,
+    stream_api,
+    tasks_api,
+)
 from gateway.accounts import AccountCache
 from gateway.api import router
 from gateway.audit import record_erasure
@@ -38,7 +51,20 @@ def create_app(
         name=NAME,
         settings=settings,
         open_parts=opener(settings, store=store, transports=transports),
-        routers=[router, admin.router, audit_api.router, stream_api.router, console.router],
+        routers=[
+            router,
+            tasks_api.router,
+            ledger_api.router,
+            outcomes_api.router,
+            admin.router,
+            audit_api.router,
+            schools_api.router,
+            inspections_api.router,
+            patrol_api.router,
+            shifts_api.router,
+            stream_api.router,
+            console.router,
+        ],
         setup=setup,
         background=[
             Background[GatewayParts]("audit-checkpoints", lambda p: p.checkpoints.run()),

@@ -3,21 +3,38 @@
 A service that cannot be reached, or answers 503 (its store is unavailable), gives 503 with
 Retry-After (never a hang); any other service error gives 502; a service's 4xx is passed on
 unchanged, so the field it names reaches the client.
+
+The wire is aiohttp: on every report the gateway calls a service, and httpx's client cost
+about 1.1 ms more CPU per call (measured: ~300 µs against ~1,400 µs on the same server).
+Tests that run a service in-process hand in an httpx ASGI transport for it instead.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import json as jsonlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+import aiohttp
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry import trace
 
 from shared.app import RETRY_AFTER_S
 from shared.identity import Principal, mint_internal_token
+from shared.telemetry import inject, tracer
 from shared.web import INTERNAL_HEADER
+
+KEEPALIVE_S = 30.0
+
+
+def _query_value(value: Any) -> str:
+    """As httpx writes it: booleans in lower case."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class Relayed(JSONResponse):
@@ -25,6 +42,123 @@ class Relayed(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return bytes(content)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A service's answer: status, headers (lower-case names), body bytes. Built directly
+    from the wire: an httpx.Response cost ~0.7 ms of CPU to construct under the profiler."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content)
+
+    def next_url(self) -> str | None:
+        """The target of the `Link: <…>; rel="next"` header (shared/paging.py writes it)."""
+        for link in self.headers.get("link", "").split(","):
+            target, _, params = link.partition(";")
+            if 'rel="next"' in params:
+                return target.strip().removeprefix("<").removesuffix(">")
+        return None
+
+
+class Unreachable(Exception):
+    """The service could not be reached or did not answer in time."""
+
+
+class Wire(Protocol):
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Answer: ...
+
+    async def close(self) -> None: ...
+
+
+class AiohttpWire:
+    """Keep-alive connections to one service."""
+
+    def __init__(self, base_url: str, *, timeout_s: float) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None  # made on the running loop
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_S)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, auto_decompress=False
+            )
+        return self._session
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Answer:
+        try:
+            async with self._open().request(
+                method,
+                self._base + path,
+                params={k: _query_value(v) for k, v in params.items()},
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+            ) as answer:
+                content = await answer.read()
+                headers = {k.decode().lower(): v.decode() for k, v in answer.raw_headers}
+                return Answer(answer.status, headers, content)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise Unreachable(str(exc)) from exc
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class HttpxWire:
+    """A service in the same process (tests): an httpx client over its ASGI transport."""
+
+    def __init__(
+        self, base_url: str, *, timeout_s: float, transport: httpx.AsyncBaseTransport
+    ) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Answer:
+        try:
+            answer = await self._client.request(
+                method, path, params=dict(params), headers=headers, content=body
+            )
+        except httpx.TransportError as exc:
+            raise Unreachable(str(exc)) from exc
+        return Answer(answer.status_code, dict(answer.headers), answer.content)
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
 
 class Services:
@@ -38,15 +172,13 @@ class Services:
     ) -> None:
         """`transports` lets tests route a service's calls in-process (httpx.ASGITransport)."""
         self._signing_key = signing_key
-        self._clients = {
-            name: httpx.AsyncClient(
-                base_url=url, timeout=timeout_s, transport=(transports or {}).get(name)
-            )
-            for name, url in urls.items()
-        }
-        for client in self._clients.values():
-            # A client span per call, its traceparent sent on: the service's span continues it.
-            HTTPXClientInstrumentor.instrument_client(client)
+        self._tracer = tracer("gateway.services")
+        self._wires: dict[str, Wire] = {}
+        for name, url in urls.items():
+            if (transport := (transports or {}).get(name)) is not None:
+                self._wires[name] = HttpxWire(url, timeout_s=timeout_s, transport=transport)
+            else:
+                self._wires[name] = AiohttpWire(url, timeout_s=timeout_s)
 
     async def call(
         self,
@@ -58,20 +190,31 @@ class Services:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> Answer:
         # A fresh token per call, for this service only: replayed elsewhere it is refused.
         token = mint_internal_token(principal, key=self._signing_key, service=service)
         outgoing = {INTERNAL_HEADER: token}
         outgoing.update(headers or {})
+        body = None
+        if json is not None:
+            body = jsonlib.dumps(
+                json, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            ).encode()
+            outgoing["content-type"] = "application/json"
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            response = await self._clients[service].request(
-                method, path, json=json, params=query, headers=outgoing
-            )
-        except httpx.TransportError as exc:
-            raise HTTPException(
-                503, f"{service} is unavailable", headers={"Retry-After": RETRY_AFTER_S}
-            ) from exc
+        # A client span per call, its traceparent sent on: the service's span continues it.
+        with self._tracer.start_as_current_span(method, kind=trace.SpanKind.CLIENT) as span:
+            span.set_attribute("peer.service", service)
+            inject(outgoing)
+            try:
+                response = await self._wires[service].send(
+                    method, path, params=query, headers=outgoing, body=body
+                )
+            except Unreachable as exc:
+                raise HTTPException(
+                    503, f"{service} is unavailable", headers={"Retry-After": RETRY_AFTER_S}
+                ) from exc
+            span.set_attribute("http.response.status_code", response.status_code)
         if response.status_code == 503:
             raise HTTPException(
                 503, f"{service} is unavailable", headers={"Retry-After": RETRY_AFTER_S}
@@ -92,14 +235,19 @@ class Services:
         return JSONResponse(response.json(), status_code=response.status_code, headers=passed)
 
     async def readiness(self) -> dict[str, bool]:
-        result: dict[str, bool] = {}
-        for name, client in self._clients.items():
+        async def ready(wire: Wire) -> bool:
             try:
-                result[name] = (await client.get("/readyz", timeout=2.0)).status_code == 200
-            except httpx.TransportError:
-                result[name] = False
-        return result
+                answer = await asyncio.wait_for(
+                    wire.send("GET", "/readyz", params={}, headers={}, body=None), 2.0
+                )
+            except (Unreachable, TimeoutError):
+                return False
+            return answer.status_code == 200
+
+        names = list(self._wires)
+        answers = await asyncio.gather(*(ready(self._wires[n]) for n in names))
+        return dict(zip(names, answers, strict=True))
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
+        for wire in self._wires.values():
+            await wire.close()

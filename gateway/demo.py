@@ -34,6 +34,11 @@ def _users() -> tuple[DemoUser, ...]:
         DemoUser("teacher2", "teacher", "Teacher at school 2", school_id="sch-02"),
         DemoUser("teacher10", "teacher", "Teacher at school 10", school_id="sch-10"),
         DemoUser("safety1", "school_safety_lead", "Safety lead, school 1", school_id="sch-01"),
+        # The liaison-station school's counselling teacher (services/school_liaison/demo.py).
+        DemoUser("teacher4", "teacher", "Counselling teacher, school 4", school_id="sch-04"),
+        # Campaign participants: the schools of their grid, no case access.
+        DemoUser("grid1", "grid_worker", "Grid worker", school_ids=_beat(1)),
+        DemoUser("volunteer1", "safety_volunteer", "Safety volunteer", school_ids=_beat(1)),
     ]
     for k in range(1, OFFICERS + 1):
         users.append(

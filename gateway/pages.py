@@ -6,11 +6,11 @@ The convention is shared/paging.py's: a JSON array, the next page in `Link: rel=
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
 
-import httpx
 from fastapi import Query, Request, Response
 
-from gateway.clients import Services
+from gateway.clients import Answer, Services
 from shared.identity import Principal
 from shared.paging import AFTER_PARAM, LINK_RESPONSE, next_link, parse_after
 
@@ -53,6 +53,8 @@ async def relay_page(
     )
 
 
-def _next_after(answer: httpx.Response) -> str | None:
-    url = answer.links.get("next", {}).get("url")
-    return httpx.URL(url).params.get(AFTER_PARAM) if url else None
+def _next_after(answer: Answer) -> str | None:
+    url = answer.next_url()
+    if url is None:
+        return None
+    return parse_qs(urlsplit(url).query).get(AFTER_PARAM, [None])[0]

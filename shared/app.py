@@ -20,21 +20,22 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+import nats.errors
+import nats.js.errors
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from shared.errors import install_error_handling
 from shared.metrics import Metrics, MetricsMiddleware, metrics_response
 from shared.settings import BaseServiceSettings
 from shared.store import StoreUnavailableError
-from shared.telemetry import current_trace_id, setup_tracing
+from shared.telemetry import ServerSpans, current_trace_id, setup_tracing
 from shared.usecases import Refused
 
 log = logging.getLogger("hulei.app")
 RETRY_AFTER_S = "5"
 # Probes are polled every few seconds by every orchestrator: spans for them are noise.
-UNTRACED = "/healthz,/readyz,/metrics"
+UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class Parts(Protocol):
@@ -67,6 +68,51 @@ async def store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": RETRY_AFTER_S},
     )
+
+
+async def bus_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
+    """NATS did not answer in time or is away: retry later, not a bug (no 500)."""
+    return JSONResponse(
+        {"detail": "the event bus is unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
+BUS_AWAY = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.ServiceUnavailableError,
+)
+UNAVAILABLE = {
+    "description": "the store or the event bus is unavailable; retry after Retry-After",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"detail": {"type": "string"}},
+                "required": ["detail"],
+            }
+        }
+    },
+}
+
+
+def _with_unavailable(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """Every operation can meet a store or bus that is away (503): the document says so."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    operation.setdefault("responses", {}).setdefault("503", UNAVAILABLE)
+        return app.openapi_schema or build()
+
+    return openapi
 
 
 async def refused(_request: Request, exc: Exception) -> JSONResponse:
@@ -143,6 +189,10 @@ def build_app(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
+        # Off: FastAPI's own OpenTelemetry layer would keep each request's body and arguments
+        # in the trace context and add spans per dependency; ServerSpans below is the one
+        # span per request we want, and request metrics are Prometheus's (MetricsMiddleware).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -150,13 +200,13 @@ def build_app(
     # Outside the JSON check, so its refusals are counted too (as route "unmatched").
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_exception_handler(StoreUnavailableError, store_unavailable)
+    for error in BUS_AWAY:
+        app.add_exception_handler(error, bus_unavailable)
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(Exception, unexpected)
-    # Server spans named by route template (`GET /v1/cases/{case_id}`), continuing the
-    # caller's trace (traceparent); no per-message receive/send spans.
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls=UNTRACED, exclude_spans=["receive", "send"]
-    )
+    # Outermost: server spans named by route template (`GET /v1/cases/{case_id}`),
+    # continuing the caller's trace (traceparent).
+    app.add_middleware(ServerSpans, untraced=UNTRACED)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
@@ -178,4 +228,5 @@ def build_app(
 
     for router in routers:
         app.include_router(router)
+    app.openapi = _with_unavailable(app)  # type: ignore[method-assign]
     return app

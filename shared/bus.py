@@ -169,9 +169,15 @@ class Bus:
                     raise
                 await self.js.update_stream(config)
 
-    async def publish(self, envelope: Envelope, *, subject: str | None = None) -> None:
+    async def publish(
+        self,
+        envelope: Envelope,
+        *,
+        subject: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
         """Publish and wait for the stream's ack; retry with the same Nats-Msg-Id on timeout."""
-        headers = {"Nats-Msg-Id": envelope.id}
+        headers = {"Nats-Msg-Id": envelope.id, **(extra_headers or {})}
         if envelope.traceparent:
             headers["traceparent"] = envelope.traceparent
         else:

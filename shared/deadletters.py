@@ -11,6 +11,8 @@ bus reads the letters and announces the replay.
 
 from __future__ import annotations
 
+import asyncio
+
 import nats.js.errors
 from nats.js.api import RawStreamMsg
 
@@ -56,11 +58,13 @@ async def list_dead_letters(
     found: list[DeadLetteredView] = []
     seq = state.last_seq if before is None else min(state.last_seq, before - 1)
     while len(found) < wanted and seq >= state.first_seq:
-        msg = await _get(bus, seq)
-        if msg is not None:
-            found.append(_view(msg))
-        seq -= 1
-    return found
+        # The next window of sequence numbers at once, not one round trip after another.
+        window = range(seq, max(seq - (wanted - len(found)), state.first_seq - 1), -1)
+        for msg in await asyncio.gather(*(_get(bus, n) for n in window)):
+            if msg is not None:
+                found.append(_view(msg))
+        seq = window[-1] - 1
+    return found[:wanted]
 
 
 async def replay_dead_letter(

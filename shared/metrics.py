@@ -13,6 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.telemetry import route_template
+
 Refresher = Callable[[], Awaitable[None]]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -111,7 +113,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, sending)
         finally:
             # The router wrote the matched route into this same scope on its way down.
-            template = getattr(scope.get("route"), "path", "unmatched")
+            template = route_template(scope) or "unmatched"
             m, method = self.metrics, scope["method"]
             m.http_duration.labels(m.service, method, template).observe(time.perf_counter() - start)
             m.http_requests.labels(m.service, method, template, str(status)).inc()

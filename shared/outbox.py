@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from contextlib import suppress
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from shared.bus import Bus
 from shared.events import Envelope
 from shared.store import Store, Writer
 from shared.store.migrations import Migration
 from shared.store.retry import transact
+from shared.timers import Timer
 
 log = logging.getLogger("hulei.outbox")
 COLLECTION = "outbox"
@@ -47,12 +49,17 @@ async def _by_seq_v1(store: Store) -> None:
 MIGRATIONS = [Migration(1, "outbox entries in relay order", _by_seq_v1)]
 
 
-async def add_to_outbox(tx: Writer, *envelopes: Envelope) -> None:
+async def add_to_outbox(tx: Writer, *envelopes: Envelope, timers: Sequence[Timer] = ()) -> None:
     for envelope in envelopes:
         await tx.insert(
             COLLECTION,
             {"id": envelope.id, "seq": _seq.next(), "envelope": envelope.model_dump(mode="json")},
         )
+    for timer in timers:  # relayed as a schedule message (shared/timers.py)
+        doc = {"id": timer.envelope.id, "seq": _seq.next()}
+        doc["envelope"] = timer.envelope.model_dump(mode="json")
+        doc["publish"] = {"subject": timer.subject, "headers": timer.headers()}
+        await tx.insert(COLLECTION, doc)
 
 
 class _Pass(NamedTuple):
@@ -118,11 +125,13 @@ class OutboxRelay:
             await transact(self._store, remove)
         return _Pass(full=len(pending) == batch, published=len(sent))
 
-    async def _relay_one(self, doc: dict[str, object]) -> str | None:
+    async def _relay_one(self, doc: dict[str, Any]) -> str | None:
         async with self._limit:
             envelope = Envelope.model_validate(doc["envelope"])
+            route = doc.get("publish")
+            subject, headers = (route["subject"], route["headers"]) if route else (None, None)
             try:
-                await self._bus.publish(envelope)
+                await self._bus.publish(envelope, subject=subject, extra_headers=headers)
             except Exception as exc:
                 log.warning("outbox publish of %s failed: %r", envelope.nats_subject, exc)
                 return None

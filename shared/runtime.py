@@ -22,6 +22,7 @@ from shared.store.migrations import migrate
 from shared.store.retry import transact
 from shared.streams import ConsumerSpec
 from shared.telemetry import current_traceparent, setup_tracing
+from shared.timers import Timer
 
 log = logging.getLogger("hulei.runtime")
 PROCESSED = "processed_events"
@@ -34,9 +35,18 @@ class UnitOfWork:
 
     tx: Writer
     events: list[Envelope] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
 
     def emit(self, *envelopes: Envelope) -> None:
         self.events.extend(envelopes)
+
+    def schedule(self, *timers: Timer) -> None:
+        """Timers committed with this unit of work, fired by JetStream (shared/timers.py)."""
+        self.timers.extend(timers)
+
+    @property
+    def publishes(self) -> bool:
+        return bool(self.events or self.timers)
 
     def announce(
         self, data: EventData, *, source: str, subject: str, correlation_id: str
@@ -94,8 +104,8 @@ class Runtime:
         async with self.store.transaction() as tx:
             uow = UnitOfWork(tx)
             yield uow
-            await add_to_outbox(tx, *uow.events)
-        if uow.events:
+            await add_to_outbox(tx, *uow.events, timers=uow.timers)
+        if uow.publishes:
             self.relay.notify()
 
     async def transact(self, work: Work[R]) -> R:
@@ -106,12 +116,12 @@ class Runtime:
         async def attempt(tx: Writer) -> R:
             uow = UnitOfWork(tx)
             result = await work(uow)
-            await add_to_outbox(tx, *uow.events)
+            await add_to_outbox(tx, *uow.events, timers=uow.timers)
             committed[:] = [uow]
             return result
 
         result = await transact(self.store, attempt)
-        if committed and committed[0].events:
+        if committed and committed[0].publishes:
             self.relay.notify()
         return result
 

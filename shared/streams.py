@@ -22,6 +22,9 @@ class StreamSpec:
     # Append-only streams: nobody, not even an admin of the account, deletes or purges messages.
     deny_delete: bool = False
     deny_purge: bool = False
+    # Holds JetStream message schedules (`Nats-Schedule: @at …`): the server itself publishes
+    # each one when due, so durable timers need no scheduler of ours.
+    schedules: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("PATROL", ("patrol.>",)),
     StreamSpec("NOTIFY", ("notification.>",)),
     StreamSpec("OPS", ("ops.>",)),
+    # Timers: schedules on timer.schedule.>, fired into timer.<what>.due.v1 (shared/timers.py).
+    # Kept past the longest timer (a follow-up interval is at most 365 days): a schedule older
+    # than max_age would be dropped before it fires.
+    StreamSpec("TIMERS", ("timer.>",), max_age_days=400, schedules=True),
     StreamSpec("DEADLETTER", ("deadletter.>",), max_age_days=365),
     # Signed checkpoints of the audit chains; kept as long as the trail itself.
     StreamSpec("AUDIT", ("audit.>",), max_age_days=3650, deny_delete=True, deny_purge=True),
@@ -55,21 +62,51 @@ STREAMS: tuple[StreamSpec, ...] = (
 CASE_TRACKING_REPORTS = ConsumerSpec("SCHOOL", "case_tracking-reports", "school.report.filed.v1")
 SCHOOL_LIAISON_LINKS = ConsumerSpec("CASES", "school_liaison-links", "case.report.linked.v1")
 SCHOOL_LIAISON_CLOSURES = ConsumerSpec("CASES", "school_liaison-closures", "case.closed.v1")
+# A student seen at risk on the video patrol: school_liaison files the concern report.
+SCHOOL_LIAISON_VIDEO_CONCERNS = ConsumerSpec(
+    "PATROL", "school_liaison-video-concerns", "patrol.video.concern_raised.v1"
+)
 GATEWAY_ERASURES = ConsumerSpec("SCHOOL", "gateway-erasures", "school.child.erased.v1")
 NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
 NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
 NOTIFICATIONS_CASES = ConsumerSpec("CASES", "notifications-cases", "case.identity.flagged.v1")
+CASE_TRACKING_TIMERS = ConsumerSpec("TIMERS", "case_tracking-timers", "timer.*.due.v1")
+NOTIFICATIONS_FOLLOWUPS = ConsumerSpec(
+    "CASES", "notifications-followups", "case.followup.overdue.v1"
+)
+CASE_TRACKING_ERASURES = ConsumerSpec("SCHOOL", "case_tracking-erasures", "school.child.erased.v1")
+# Alerts about due school work: missed or overdue counselling, overdue rectification notices.
+NOTIFICATIONS_SCHOOL_ALERTS = ConsumerSpec(
+    "SCHOOL", "notifications-school", "school.alert.raised.v1"
+)
+NOTIFICATIONS_PATROL_ALERTS = ConsumerSpec(
+    "PATROL", "notifications-patrol", "patrol.alert.raised.v1"
+)
+
+# The year's figures: patrol's projection of every stream that feeds them (docs/patrol.md).
+PATROL_FIGURES_SCHOOL = ConsumerSpec("SCHOOL", "patrol-figures-school", "school.>")
+PATROL_FIGURES_CASES = ConsumerSpec("CASES", "patrol-figures-cases", "case.>")
+PATROL_FIGURES_TASKS = ConsumerSpec("CASES", "patrol-figures-tasks", "task.>")
+PATROL_FIGURES_PATROL = ConsumerSpec("PATROL", "patrol-figures-patrol", "patrol.>")
+FIGURES = (PATROL_FIGURES_SCHOOL, PATROL_FIGURES_CASES, PATROL_FIGURES_TASKS, PATROL_FIGURES_PATROL)
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     CASE_TRACKING_REPORTS,
     SCHOOL_LIAISON_LINKS,
     SCHOOL_LIAISON_CLOSURES,
+    SCHOOL_LIAISON_VIDEO_CONCERNS,
     GATEWAY_ERASURES,
     NOTIFICATIONS_TASKS,
     PATROL_TASKS,
     NOTIFICATIONS_OPS,
     NOTIFICATIONS_CASES,
+    CASE_TRACKING_TIMERS,
+    CASE_TRACKING_ERASURES,
+    NOTIFICATIONS_FOLLOWUPS,
+    NOTIFICATIONS_SCHOOL_ALERTS,
+    NOTIFICATIONS_PATROL_ALERTS,
+    *FIGURES,
 )
 
 
@@ -81,6 +118,7 @@ PUBLISHERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("school.>", frozenset({"school_liaison"})),
     ("case.>", frozenset({"case_tracking"})),
     ("task.>", frozenset({"case_tracking"})),
+    ("timer.>", frozenset({"case_tracking"})),
     ("patrol.>", frozenset({"patrol"})),
     ("notification.>", frozenset({"notifications"})),
     # Whichever process dead-lettered raises the alert, under its own name.
@@ -118,6 +156,7 @@ def stream_config(spec: StreamSpec, *, replicas: int) -> StreamConfig:
         duplicate_window=float(spec.duplicate_window_s),
         deny_delete=spec.deny_delete,
         deny_purge=spec.deny_purge,
+        allow_msg_schedules=spec.schedules or None,  # absent, not false, on other streams
     )
 
 

@@ -19,12 +19,12 @@ from shared.store import Store
 INTERNAL_HEADER = "X-Hulei-Internal"
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     token: Annotated[str | None, Header(alias=INTERNAL_HEADER)] = None,
 ) -> Principal:

@@ -56,6 +56,8 @@ USER_OF = {
     Role.supervisor: "supervisor1",
     Role.auditor: "auditor1",
     Role.admin: "admin1",
+    Role.grid_worker: "grid1",
+    Role.safety_volunteer: "volunteer1",
 }
 
 REPORT: dict[str, Any] = {

@@ -6,6 +6,8 @@ from services.case_tracking.domain import Case, Task
 from shared.contracts.cases import Agency
 from shared.identity import SCHOOL_STAFF, STATION_WIDE, Principal, Role
 
+DESK = frozenset({Role.dispatcher, Role.supervisor})
+
 
 def may_close(principal: Principal) -> bool:
     """Closing ends the station's work on a child and starts the clock towards erasing the
@@ -29,6 +31,16 @@ def may_acknowledge(principal: Principal, task: Task) -> bool:
     if task.agency is Agency.police:
         return principal.user_id == task.assignee_user_id
     return principal.role is Role.social_worker and principal.org_id == task.assignee_org_id
+
+
+def may_dispatch(principal: Principal) -> bool:
+    """The desk hands tasks out again and calls them off."""
+    return principal.role in DESK
+
+
+def may_read_details(principal: Principal) -> bool:
+    """Who reads a case's details (its chronology, outcome notes): casework, not the schools."""
+    return principal.role in {*DESK, Role.police_officer, Role.social_worker}
 
 
 def task_filter(principal: Principal) -> dict[str, str] | None:

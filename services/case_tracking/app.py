@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.case_tracking import handlers
 from services.case_tracking.api import router
+from services.case_tracking.notes import NoteSealer
 from services.case_tracking.settings import Settings
 from services.case_tracking.store import MIGRATIONS, task_load
 from shared.events import utcnow
@@ -18,9 +19,13 @@ NAME = "case_tracking"
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
-    async def setup(_app: FastAPI, runtime: Runtime) -> None:
+    settings = settings or Settings()
+
+    async def setup(app: FastAPI, runtime: Runtime) -> None:
         await migrate(runtime.store, component=NAME, migrations=MIGRATIONS)
-        handlers.register(runtime)
+        app.state.notes = NoteSealer(settings.notes_key.get_secret_value())
+        app.state.deadlines = settings.deadlines()
+        handlers.register(runtime, deadlines=app.state.deadlines)
         urgent = runtime.metrics.gauge("hulei_open_urgent_tasks", "open critical/high tasks")
         overdue = runtime.metrics.gauge("hulei_overdue_tasks", "open tasks past their due time")
 
@@ -31,6 +36,4 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
         runtime.metrics.on_scrape(task_gauges)
 
-    return service_app(
-        name=NAME, settings=settings or Settings(), router=router, setup=setup, store=store
-    )
+    return service_app(name=NAME, settings=settings, router=router, setup=setup, store=store)

@@ -3,15 +3,18 @@ Who may see and do what is in access.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import BaseModel
 
+from services.case_tracking.deadlines import Deadlines
 from shared.contracts.cases import (
     Agency,
     CaseStatus,
     ChronologyEntry,
+    Escalation,
     TaskStatus,
 )
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
@@ -52,6 +55,21 @@ class Task(BaseModel):
     created_at: Timestamp
     acknowledged_at: Timestamp | None = None
     acknowledged_by: str | None = None
+    # The clock (ladder.py); None on tasks from before it.
+    ack_due_at: Timestamp | None = None
+    escalate_at: Timestamp | None = None
+    escalation: Escalation | None = None
+    overdue_alerted: bool = False
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
+    finished_by: str | None = None
+    reason: str | None = None  # why declined or cancelled (the chronology has it too)
+    outcome_sealed: str | None = None  # the outcome note, sealed (notes.py)
+    report_ids: list[str] = []  # every report that asked for this work, the first included
+
+
+# Tasks a repeat report can join: taken up or not, but not finished.
+UNFINISHED = frozenset({TaskStatus.open, TaskStatus.acknowledged, TaskStatus.in_progress})
 
 
 @dataclass(frozen=True)
@@ -102,37 +120,19 @@ PLANS: dict[ReportCategory, tuple[TaskPlan, TaskPlan]] = {
     ),
 }
 
-# How soon each agency must act, by risk level.
-RESPONSE_TIME: dict[Agency, dict[Severity, timedelta]] = {
-    Agency.police: {
-        Severity.critical: timedelta(minutes=30),
-        Severity.high: timedelta(hours=4),
-        Severity.medium: timedelta(hours=24),
-        Severity.low: timedelta(hours=72),
-    },
-    Agency.social_work: {
-        Severity.critical: timedelta(hours=4),
-        Severity.high: timedelta(hours=24),
-        Severity.medium: timedelta(hours=72),
-        Severity.low: timedelta(days=7),
-    },
-}
-
 
 def higher(a: Severity, b: Severity) -> Severity:
     return a if a.rank >= b.rank else b
 
 
-def due_at(agency: Agency, risk: Severity, *, now: datetime) -> datetime:
-    return now + RESPONSE_TIME[agency][risk]
-
-
 @dataclass(frozen=True)
 class Intake:
     case: Case
-    tasks: list[Task]
+    tasks: list[Task]  # new
     opened: bool
     identity_flagged: bool = False
+    # Open tasks of the same kind that took the report instead, and whether each was raised.
+    joined: list[tuple[Task, bool]] = field(default_factory=list)
 
 
 IDENTITY_DIFFERS = "identity details differ"
@@ -149,8 +149,13 @@ def take_report(
     now: datetime,
     new_case_id: str,
     new_task_ids: tuple[str, str],
+    deadlines: Deadlines | None = None,
+    open_tasks: Sequence[Task] = (),
 ) -> Intake:
-    """A report joins the child's open case (or opens one) and starts a police and a social task."""
+    """A report joins the child's open case (or opens one) and starts a police and a social
+    task, unless the case has an unfinished task of that kind for that agency: then that task
+    takes the report (the repeat rule, `add_report`)."""
+    deadlines = deadlines or Deadlines()
     opened = case is None
     entry = ChronologyEntry(
         at=now,
@@ -186,42 +191,51 @@ def take_report(
                 "chronology": [*case.chronology, entry],
             }
         )
-    police_plan, social_plan = PLANS[report.category]
     risk = case.risk_level
-    tasks = [
-        Task(
-            id=new_task_ids[0],
-            kind=police_plan.kind,
-            title=police_plan.title,
-            agency=Agency.police,
-            assignee_user_id=report.community_officer_id,
-            assignee_org_id=None,
-            risk_level=risk,
-            due_at=due_at(Agency.police, risk, now=now),
-            created_at=now,
-            case_id=case.id,
-            child_ref=case.child_ref,
-            report_id=report.report_id,
-            school_id=report.school_id,
-        ),
-        Task(
-            id=new_task_ids[1],
-            kind=social_plan.kind,
-            title=social_plan.title,
-            agency=Agency.social_work,
-            assignee_user_id=None,
-            assignee_org_id=report.social_org_id,
-            risk_level=risk,
-            due_at=due_at(Agency.social_work, risk, now=now),
-            created_at=now,
-            case_id=case.id,
-            child_ref=case.child_ref,
-            report_id=report.report_id,
-            school_id=report.school_id,
-        ),
-    ]
+    tasks: list[Task] = []
+    joined: list[tuple[Task, bool]] = []
+    plans = zip(PLANS[report.category], Agency, new_task_ids, strict=True)
+    for plan, agency, task_id in plans:
+        same = [t for t in open_tasks if (t.kind, t.agency) == (plan.kind, agency)]
+        if same and same[0].status in UNFINISHED:
+            task, raised = add_report(
+                same[0], report_id=report.report_id, risk=risk, deadlines=deadlines, now=now
+            )
+            joined.append((task, raised))
+            continue
+        clock = deadlines.clock(agency, risk, start=now)
+        police = agency is Agency.police
+        tasks.append(
+            Task(
+                id=task_id,
+                kind=plan.kind,
+                title=plan.title,
+                agency=agency,
+                assignee_user_id=report.community_officer_id if police else None,
+                assignee_org_id=None if police else report.social_org_id,
+                risk_level=risk,
+                due_at=clock.due_at,
+                ack_due_at=clock.ack_due_at,
+                escalate_at=clock.escalate_at,
+                created_at=now,
+                case_id=case.id,
+                child_ref=case.child_ref,
+                report_id=report.report_id,
+                report_ids=[report.report_id],
+                school_id=report.school_id,
+            )
+        )
     case.chronology.extend(
         ChronologyEntry(at=now, kind="task_created", text=t.title, ref=t.id) for t in tasks
+    )
+    case.chronology.extend(
+        ChronologyEntry(
+            at=now,
+            kind="task_report_added",
+            text=f"{t.title}: report {report.report_id} added" + (", risk raised" if up else ""),
+            ref=t.id,
+        )
+        for t, up in joined
     )
     if report.identity_mismatch:
         # The report still joins (the ID number decides identity); the supervisor checks who
@@ -232,18 +246,32 @@ def take_report(
                 at=now, kind="identity_review", text=IDENTITY_DIFFERS, ref=report.report_id
             )
         )
-    return Intake(case=case, tasks=tasks, opened=opened, identity_flagged=report.identity_mismatch)
+    return Intake(
+        case=case,
+        tasks=tasks,
+        opened=opened,
+        identity_flagged=report.identity_mismatch,
+        joined=joined,
+    )
 
 
-def acknowledge(case: Case, task: Task, *, by: str, now: datetime) -> tuple[Case, Task]:
-    task = task.model_copy(
-        update={"status": TaskStatus.acknowledged, "acknowledged_at": now, "acknowledged_by": by}
-    )
-    entry = ChronologyEntry(
-        at=now, kind="task_acknowledged", text=f"{task.title}: acknowledged by {by}", ref=task.id
-    )
-    case = case.model_copy(update={"updated_at": now, "chronology": [*case.chronology, entry]})
-    return case, task
+def add_report(
+    task: Task, *, report_id: str, risk: Severity, deadlines: Deadlines, now: datetime
+) -> tuple[Task, bool]:
+    """The repeat rule: an unfinished task of the report's kind takes the report; if the risk
+    rose, it takes the higher risk and each deadline of that risk that comes sooner (a
+    deadline never moves later). Returns the task and whether it was raised."""
+    reports = task.report_ids or [task.report_id]
+    update: dict[str, object] = {"report_ids": list(dict.fromkeys([*reports, report_id]))}
+    raised = risk.rank > task.risk_level.rank
+    if raised:
+        clock = deadlines.clock(task.agency, risk, start=now)
+        update["risk_level"] = risk
+        update["due_at"] = min(task.due_at, clock.due_at)
+        if task.status is TaskStatus.open and task.ack_due_at and task.escalate_at:
+            update["ack_due_at"] = min(task.ack_due_at, clock.ack_due_at)
+            update["escalate_at"] = min(task.escalate_at, clock.escalate_at)
+    return task.model_copy(update=update), raised
 
 
 def close_case(case: Case, *, by: str, reason: str, now: datetime) -> Case:

@@ -7,7 +7,8 @@ The calling convention and the refusals are shared/usecases.py's.
 
 from __future__ import annotations
 
-from services.case_tracking import access, domain, store
+from services.case_tracking import access, domain, events, lifecycle, store, timers
+from services.case_tracking.deadlines import Deadlines
 from services.case_tracking.domain import Case, Intake, Task
 from shared.contracts.cases import (
     CaseClosed,
@@ -18,6 +19,7 @@ from shared.contracts.cases import (
     ReportLinked,
     TaskAcknowledged,
     TaskCreated,
+    TaskReportAdded,
     TaskStatus,
 )
 from shared.contracts.school import ReportFiled
@@ -30,23 +32,39 @@ from shared.usecases import Conflict, NotAllowed, NotFound, Transactor
 SOURCE = "case_tracking"
 # Tasks of one case the feedback view lists: two per report, far fewer than this.
 CASE_TASKS_LIMIT = 500
+CLOSED = "case closed"
 
 
-async def take_report(uow: UnitOfWork, *, report: ReportFiled, cause: Envelope) -> Intake:
+async def take_report(
+    uow: UnitOfWork,
+    *,
+    report: ReportFiled,
+    cause: Envelope,
+    deadlines: Deadlines | None = None,
+) -> Intake:
     """The report joins its child's open case or opens one; the case's events follow `cause`.
     Two reports racing to open a case for one child: the second insert fails on the unique
-    index, and the redelivered report then joins the case the first one opened."""
+    index, and the redelivered report then joins the case the first one opened. New tasks
+    and tasks a repeat report made more urgent get their timers armed."""
     existing = await store.open_case_for_child(uow.tx, child_ref=report.child_ref)
+    unfinished = await store.unfinished_tasks(uow.tx, case_id=existing.id) if existing else []
     intake = domain.take_report(
         existing,
         report,
         now=utcnow(),
         new_case_id="case-" + new_id(),
         new_task_ids=("task-" + new_id(), "task-" + new_id()),
+        deadlines=deadlines,
+        open_tasks=sorted(unfinished, key=lambda t: t.created_at),
     )
     await store.save_case(uow.tx, case=intake.case, opened=intake.opened)
     for task in intake.tasks:
         await store.insert_task(uow.tx, task=task)
+        timers.arm(uow, task)
+    for task, raised in intake.joined:
+        await store.put_task(uow.tx, task=task)
+        if raised:
+            timers.arm(uow, task)
     uow.emit(*_intake_events(intake, report=report, cause=cause))
     return intake
 
@@ -55,7 +73,12 @@ def _intake_events(intake: Intake, *, report: ReportFiled, cause: Envelope) -> l
     case = intake.case
 
     def follow(
-        data: CaseOpened | CaseUpdated | ReportLinked | TaskCreated | CaseIdentityFlagged,
+        data: CaseOpened
+        | CaseUpdated
+        | ReportLinked
+        | TaskCreated
+        | TaskReportAdded
+        | CaseIdentityFlagged,
         subject: str,
     ) -> Envelope:
         return cause.follow(data, source=SOURCE, subject=subject)
@@ -82,6 +105,20 @@ def _intake_events(intake: Intake, *, report: ReportFiled, cause: Envelope) -> l
             | {"task_id": task.id}
         )
         events.append(follow(created, task.id))
+    for task, raised in intake.joined:
+        added = TaskReportAdded(
+            task_id=task.id,
+            case_id=case.id,
+            report_id=report.report_id,
+            title=task.title,
+            risk_level=task.risk_level,
+            assignee_user_id=task.assignee_user_id,
+            assignee_org_id=task.assignee_org_id,
+            ack_due_at=task.ack_due_at,
+            due_at=task.due_at,
+            raised=raised,
+        )
+        events.append(follow(added, task.id))
     if intake.identity_flagged:
         flagged = CaseIdentityFlagged(
             case_id=case.id, report_id=report.report_id, school_id=report.school_id
@@ -143,7 +180,20 @@ async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason:
         if case.status is CaseStatus.closed:
             raise Conflict("case is already closed")
         now = utcnow()
+        # Its unfinished tasks are cancelled first: the chronology ends with the closing.
+        for task in await store.unfinished_tasks(uow.tx, case_id=case.id):
+            case, task = lifecycle.cancel(case, task, by=caller.user_id, reason=CLOSED, now=now)
+            await store.put_task(uow.tx, task=task)
+            uow.announce(
+                events.cancelled(task, by=caller.user_id, now=now),
+                source=SOURCE,
+                subject=task.id,
+                correlation_id=case.id,
+            )
         case = domain.close_case(case, by=caller.user_id, reason=reason, now=now)
+        entry = await store.get_ledger_entry(uow.tx, case_id=case.id)
+        if entry is not None:  # no more follow-ups due: its timer fires into nothing
+            await store.put_ledger_entry(uow.tx, entry=entry.model_copy(update={"active": False}))
         await store.save_case(uow.tx, case=case, opened=False)
         closed = CaseClosed(case_id=case.id, child_ref=case.child_ref, closed_at=now)
         uow.announce(closed, source=SOURCE, subject=case.id, correlation_id=case.id)
@@ -164,10 +214,11 @@ async def acknowledge_task(rt: Transactor, *, caller: Principal, task_id: str) -
             raise NotFound("task not found")
         if not access.may_acknowledge(caller, task):
             raise NotAllowed("only the task's assignee may acknowledge it")
-        if task.status is not TaskStatus.open:
-            return task
+        if task.status is TaskStatus.acknowledged:
+            return task  # a retried acknowledgement
         now = utcnow()
-        case, task = domain.acknowledge(case, task, by=caller.user_id, now=now)
+        with events.legal():
+            case, task = lifecycle.acknowledge(case, task, by=caller.user_id, now=now)
         await store.put_task(uow.tx, task=task)
         await store.save_case(uow.tx, case=case, opened=False)
         event = TaskAcknowledged(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.case_tracking.domain import URGENT, Case, Task
+from services.case_tracking.domain import UNFINISHED, URGENT, Case, Task
+from services.case_tracking.ledger import LedgerEntry
 from shared.events import stored_time
 from shared.store import Cursor, Doc, Range, Reader, Store, Writer
 from shared.store.keyset import find_page
@@ -13,6 +14,10 @@ from shared.store.migrations import Migration
 
 CASES_C = "cases"
 TASKS_C = "tasks"
+DISPOSITIONS_C = "dispositions"  # outcomes recorded on cases (outcomes.py)
+LEDGER_C = "ledger"  # monitored cases (ledger.py), one per case
+CASE_KEYS_C = "case_keys"  # each case's wrapped data key for its sealed notes (notes.py)
+UNFINISHED_VALUES = sorted(s.value for s in UNFINISHED)
 _OLD_OPEN_CASE_BY_CHILD_C = "open_case_by_child"  # before v2: the child's id as a lock document
 
 
@@ -45,6 +50,24 @@ async def _task_pages_v4(port: Store) -> None:
         await port.ensure_index(TASKS_C, [scope, "status", "created_at"])
 
 
+async def _case_keys_v5(port: Store) -> None:
+    # Retention erases a child's case keys by the child.
+    await port.ensure_index(CASE_KEYS_C, ["child_ref"])
+
+
+async def _ledger_v6(port: Store) -> None:
+    # The ledger is read soonest due first: the desk's whole, an officer's schools, an org's.
+    await port.ensure_index(LEDGER_C, ["next_due_at"])
+    await port.ensure_index(LEDGER_C, ["school_id", "next_due_at"])
+    await port.ensure_index(LEDGER_C, ["org_id", "next_due_at"])
+    await port.ensure_index(LEDGER_C, ["child_ref"])
+
+
+async def _dispositions_v7(port: Store) -> None:
+    await port.ensure_index(DISPOSITIONS_C, ["kind"])  # counted by kind
+    await port.ensure_index(DISPOSITIONS_C, ["child_ref"])  # erased with the child
+
+
 MIGRATIONS = [
     Migration(1, "tasks by case, assignee, child and open status", _task_indexes_v1),
     Migration(2, "one open case per child: partial unique index", _one_open_case_per_child_v2),
@@ -52,6 +75,9 @@ MIGRATIONS = [
     Migration(
         4, "task lists page through an index: all, by status, by scope and status", _task_pages_v4
     ),
+    Migration(5, "case keys by child, for erasure", _case_keys_v5),
+    Migration(6, "the ledger by next due date, within each scope", _ledger_v6),
+    Migration(7, "dispositions by kind and by child", _dispositions_v7),
 ]
 
 
@@ -125,3 +151,73 @@ async def task_load(port: Reader, *, now: datetime) -> tuple[int, int]:
     due = stored_time(now)
     overdue = await port.count(TASKS_C, where={"status": "open", "due_at": Range(lt=due)})
     return urgent, overdue
+
+
+async def get_case_key(port: Reader, *, case_id: str) -> Doc | None:
+    return await port.get(CASE_KEYS_C, case_id)
+
+
+async def insert_case_key(
+    tx: Writer, *, case_id: str, child_ref: str, wrapped: str, now: datetime
+) -> None:
+    doc = {"id": case_id, "child_ref": child_ref, "wrapped": wrapped, "at": stored_time(now)}
+    await tx.insert(CASE_KEYS_C, doc)
+
+
+async def delete_case_keys(tx: Writer, *, child_ref: str) -> None:
+    for doc in await tx.find(CASE_KEYS_C, where={"child_ref": child_ref}):
+        await tx.delete(CASE_KEYS_C, doc["id"])
+
+
+async def drop_outcomes(tx: Writer, *, child_ref: str) -> int:
+    """Every sealed outcome note of the child's tasks removed; how many."""
+    dropped = 0
+    for doc in await tx.find(TASKS_C, where={"child_ref": child_ref}):
+        if doc.get("outcome_sealed") is not None:
+            await tx.put(TASKS_C, {**doc, "outcome_sealed": None})
+            dropped += 1
+    return dropped
+
+
+async def unfinished_tasks(port: Reader, *, case_id: str) -> list[Task]:
+    """The case's tasks not yet done, declined or cancelled (a case has a few)."""
+    docs = await port.find(TASKS_C, where={"case_id": case_id, "status": list(UNFINISHED_VALUES)})
+    return [Task.model_validate(d) for d in docs]
+
+
+async def get_ledger_entry(port: Reader, *, case_id: str) -> LedgerEntry | None:
+    doc = await port.get(LEDGER_C, case_id)
+    return LedgerEntry.model_validate(doc) if doc else None
+
+
+async def put_ledger_entry(tx: Writer, *, entry: LedgerEntry) -> None:
+    await tx.put(LEDGER_C, entry.model_dump(mode="json"))
+
+
+async def ledger_page(
+    port: Reader, *, where: dict[str, object], limit: int, after: Cursor | None = None
+) -> tuple[list[LedgerEntry], Cursor | None]:
+    """Monitored cases, soonest due first; the next page's cursor, if any."""
+    docs, cursor = await find_page(
+        port, LEDGER_C, where=where, order_by="next_due_at", limit=limit, after=after
+    )
+    return [LedgerEntry.model_validate(d) for d in docs], cursor
+
+
+async def drop_follow_up_notes(tx: Writer, *, child_ref: str) -> None:
+    for doc in await tx.find(LEDGER_C, where={"child_ref": child_ref}):
+        kept = [{**f, "outcome_sealed": None} for f in doc.get("follow_ups", [])]
+        await tx.put(LEDGER_C, {**doc, "follow_ups": kept})
+
+
+async def insert_disposition(tx: Writer, *, doc: Doc) -> None:
+    await tx.insert(DISPOSITIONS_C, doc)
+
+
+async def count_dispositions(port: Reader, *, kind: str) -> int:
+    return await port.count(DISPOSITIONS_C, where={"kind": kind})
+
+
+async def drop_disposition_notes(tx: Writer, *, child_ref: str) -> None:
+    for doc in await tx.find(DISPOSITIONS_C, where={"child_ref": child_ref}):
+        await tx.put(DISPOSITIONS_C, {**doc, "note_sealed": None})

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.contracts.alerts import AlertRaised
 from shared.contracts.cases import CaseIdentityFlagged, TaskAcknowledged, TaskCreated
 from shared.contracts.notifications import org_inbox, role_inbox, user_inbox
 from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
@@ -124,3 +125,11 @@ def notices_for_privileged_grant(event: PrivilegedGrantMade) -> list[Notice]:
     schools = f" (schools {', '.join(event.school_ids)})" if event.school_ids else ""
     title = f"{event.granted_by} granted {event.account_id} the role {event.role}{schools}"
     return [Notice(recipient=AUDITOR_DESK, kind="privileged_grant", title=title)]
+
+
+def notices_for_alert(event: AlertRaised) -> list[Notice]:
+    """Due school work (a missed session, an overdue rectification): each named inbox."""
+    return [
+        Notice(recipient=recipient, kind=event.kind, title=event.title, due_at=event.due_at)
+        for recipient in dict.fromkeys(event.recipients)
+    ]

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.school_liaison import domain, service
+from services.school_liaison.counselling.api import router as counselling_router
+from services.school_liaison.education.api import router as education_router
 from services.school_liaison.privacy import Sealer
 from shared.contracts.school import ReportCreate, ReportView, SchoolView
 from shared.paging import AfterParam, parse_after, set_next_link
@@ -15,6 +17,8 @@ from shared.usecases import InvalidField
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
+router.include_router(counselling_router)
+router.include_router(education_router)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 

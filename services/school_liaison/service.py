@@ -123,7 +123,7 @@ async def file_report(
         if replay is not None:
             return replay
 
-    report = _new_report(body, filed_by=caller.user_id, school=school, sealer=sealer)
+    report = new_report(body, filed_by=caller.user_id, school=school, sealer=sealer)
     private: Private = {
         "description": body.description,
         "student": body.student.model_dump(mode="json"),
@@ -216,7 +216,7 @@ async def _replay(
     return await _disclose(port, sealer=sealer, caller=caller, report=report, replayed=True)
 
 
-def _new_report(body: ReportCreate, *, filed_by: str, school: School, sealer: Sealer) -> Report:
+def new_report(body: ReportCreate, *, filed_by: str, school: School, sealer: Sealer) -> Report:
     """The report's public part; the private part is sealed in the transaction."""
     return Report(
         id="rep-" + new_id(),

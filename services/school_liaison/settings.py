@@ -20,6 +20,18 @@ class Settings(ServiceSettings):
     retention_sweep_s: float = Field(
         default=3600.0, gt=0, description="seconds between retention sweeps"
     )
+    # Demo mode only: the counselling list and the term's education events (tests that do not
+    # need them skip them).
+    demo_programme: bool = Field(
+        default=True, description="seed the demo counselling list and education events"
+    )
+    # A counselling session still unrecorded this long after its time alerts its counsellor.
+    counselling_grace_h: float = Field(
+        default=24.0, gt=0, description="hours after a session's time before it is overdue"
+    )
+    counselling_sweep_s: float = Field(
+        default=300.0, gt=0, description="seconds between overdue-session sweeps"
+    )
 
     def guarded_values(self) -> dict[str, str]:
         return {**super().guarded_values(), "pii_key": self.pii_key.get_secret_value()}

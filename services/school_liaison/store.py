@@ -13,8 +13,8 @@ from services.school_liaison.models import (
     Report,
     School,
 )
-from shared.events import stored_time
-from shared.store import Cursor, Doc, Range, Reader, Store, Writer
+from shared.events import stored_time, utcnow
+from shared.store import Cursor, Doc, DuplicateKeyError, Range, Reader, Store, Writer
 from shared.store.keyset import find_page
 from shared.store.migrations import Migration
 from shared.store.retry import transact
@@ -24,6 +24,7 @@ REPORTS_C = "reports"
 IDEMPOTENCY_C = "idempotency_keys"
 CHILD_KEYS_C = "child_keys"
 PENDING_ERASURES_C = "pending_erasures"
+DEMO_SEEDS_C = "demo_seeds"
 # Bounds are written as the documents are (pydantic's JSON form), so strings compare in order.
 
 
@@ -63,6 +64,21 @@ async def seed_demo_schools(port: Store) -> None:
             await tx.put(SCHOOLS_C, school.model_dump(mode="json"))
 
     await transact(port, seed)
+
+
+async def claim_demo_seed(port: Store, *, name: str) -> bool:
+    """True for the one start that seeds the demo data `name`: the claim is committed before
+    the seeding, so a user's own records made meanwhile never look like seeded ones, and two
+    replicas starting together seed once. (A crash mid-seed leaves that demo data partial.)"""
+
+    async def claim(tx: Writer) -> None:
+        await tx.insert(DEMO_SEEDS_C, {"id": name, "at": utcnow().isoformat()})
+
+    try:
+        await transact(port, claim)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 async def list_schools(

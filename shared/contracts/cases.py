@@ -18,8 +18,29 @@ class Agency(StrEnum):
 
 
 class TaskStatus(StrEnum):
+    """open → acknowledged → in_progress → done; declined (back to the desk); cancelled."""
+
     open = "open"
     acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    done = "done"
+    declined = "declined"
+    cancelled = "cancelled"
+
+
+class Escalation(StrEnum):
+    """Who a missed acknowledgement was escalated to, in ladder order."""
+
+    desk = "desk"
+    supervisor = "supervisor"
+
+
+class TimerStep(StrEnum):
+    """The durable timers of a task: the ladder's two rungs, and its due time."""
+
+    desk = "desk"
+    supervisor = "supervisor"
+    overdue = "overdue"
 
 
 class CaseStatus(StrEnum):
@@ -96,6 +117,42 @@ class CaseClose(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class TaskReason(BaseModel):
+    """Why a task is declined (back to the desk) or cancelled: in the case's chronology only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class TaskDone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+    ] = Field(description="what was done and found: sealed at rest, shown to casework only")
+
+
+class TaskReassign(BaseModel):
+    """The new assignee: an officer for a police task, an organisation for a social one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignee_user_id: str | None = Field(default=None, min_length=1, max_length=80)
+    assignee_org_id: str | None = Field(default=None, min_length=1, max_length=80)
+    reason: Reason | None = None
+
+
+class Reassignment(TaskReassign):
+    """A reassignment as the gateway passes it on: with the new officer's beat, which the
+    identity directory holds (the gateway checked the account exists and has the role)."""
+
+    assignee_school_ids: list[str] = []
+
+
 class TaskView(BaseModel):
     id: str
     case_id: str
@@ -112,6 +169,19 @@ class TaskView(BaseModel):
     created_at: datetime
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    ack_due_at: datetime | None = Field(default=None, description="acknowledge before this")
+    escalation: Escalation | None = Field(default=None, description="how far it was escalated")
+    started_at: datetime | None = None
+    finished_at: datetime | None = Field(default=None, description="done, declined or cancelled")
+    finished_by: str | None = None
+    reason: str | None = Field(default=None, description="why it was declined or cancelled")
+    report_ids: list[str] = Field(default=[], description="every report that asked for it")
+
+
+class TaskDetailView(TaskView):
+    """One task, with its outcome note (unsealed for casework; absent once erased)."""
+
+    outcome: str | None = None
 
 
 class CaseOpened(EventData):
@@ -181,3 +251,254 @@ class CaseClosed(EventData):
     case_id: str
     child_ref: str
     closed_at: datetime
+
+
+class TaskStarted(EventData):
+    TYPE: ClassVar[str] = "task.started"
+
+    task_id: str
+    case_id: str
+    started_by: str
+    started_at: datetime
+
+
+class TaskCompleted(EventData):
+    """Done. The outcome note stays sealed in case_tracking: never in an event."""
+
+    TYPE: ClassVar[str] = "task.completed"
+
+    task_id: str
+    case_id: str
+    completed_by: str
+    completed_at: datetime
+
+
+class TaskClosedEarly(EventData):
+    """Base of a declined or cancelled task; the reason stays in the case's chronology."""
+
+    task_id: str
+    case_id: str
+    title: str
+    by: str
+    at: datetime
+    assignee_user_id: str | None
+    assignee_org_id: str | None
+
+
+class TaskDeclined(TaskClosedEarly):
+    """The assignee gave it back: the desk reassigns it."""
+
+    TYPE: ClassVar[str] = "task.declined"
+
+
+class TaskCancelled(TaskClosedEarly):
+    TYPE: ClassVar[str] = "task.cancelled"
+
+
+class TaskReassigned(EventData):
+    TYPE: ClassVar[str] = "task.reassigned"
+
+    task_id: str
+    case_id: str
+    title: str
+    risk_level: Severity
+    by: str
+    previous_user_id: str | None
+    previous_org_id: str | None
+    assignee_user_id: str | None
+    assignee_org_id: str | None
+    ack_due_at: datetime
+    due_at: datetime
+
+
+class TaskEscalated(EventData):
+    """Nobody acknowledged the task in time: the desk, then the supervisor, is told."""
+
+    TYPE: ClassVar[str] = "task.escalated"
+
+    task_id: str
+    case_id: str
+    title: str
+    risk_level: Severity
+    level: Escalation
+    ack_due_at: datetime
+
+
+class TaskOverdue(EventData):
+    TYPE: ClassVar[str] = "task.overdue"
+
+    task_id: str
+    case_id: str
+    title: str
+    assignee_user_id: str | None
+    assignee_org_id: str | None
+    due_at: datetime
+
+
+class TaskReportAdded(EventData):
+    """A further report asked for the same work: the open task took it (maybe more urgent)."""
+
+    TYPE: ClassVar[str] = "task.report.added"
+
+    task_id: str
+    case_id: str
+    report_id: str
+    title: str
+    risk_level: Severity
+    assignee_user_id: str | None
+    assignee_org_id: str | None
+    ack_due_at: datetime | None
+    due_at: datetime
+    raised: bool
+
+
+class TaskTimerDue(EventData):
+    """A task's durable timer fired (scheduled by case_tracking to itself, shared/timers.py)."""
+
+    TYPE: ClassVar[str] = "timer.task.due"
+
+    task_id: str
+    step: TimerStep
+    at: datetime
+
+
+# --- the assistance ledger (帮扶台账) -----------------------------------------------------------
+
+
+class ContactType(StrEnum):
+    home_visit = "home_visit"
+    school_visit = "school_visit"
+    office_visit = "office_visit"
+    phone = "phone"
+    other = "other"
+
+
+class MonitoringStart(BaseModel):
+    """Put a case under monitoring (or change who follows it up, how often)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    responsible_user_id: str = Field(min_length=1, max_length=80)
+    interval_days: int = Field(ge=1, le=365, description="a follow-up every this many days")
+
+
+class FollowUpRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_type: ContactType
+    outcome: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+    ] = Field(description="what was found: sealed at rest like a task's outcome")
+
+
+class LedgerEntryView(BaseModel):
+    """A monitored child (by pseudonym) and when the next follow-up is due."""
+
+    case_id: str
+    child_ref: str
+    responsible_user_id: str
+    interval_days: int
+    started_at: datetime
+    next_due_at: datetime
+    follow_ups: int
+    last_follow_up_at: datetime | None = None
+    last_contact_type: ContactType | None = None
+
+
+class CaseMonitored(EventData):
+    TYPE: ClassVar[str] = "case.monitored"
+
+    case_id: str
+    responsible_user_id: str
+    interval_days: int
+    next_due_at: datetime
+
+
+class FollowUpRecorded(EventData):
+    """A follow-up was held; its outcome note stays sealed in case_tracking."""
+
+    TYPE: ClassVar[str] = "case.followup.recorded"
+
+    case_id: str
+    by: str
+    contact_type: ContactType
+    next_due_at: datetime
+
+
+class FollowUpOverdue(EventData):
+    TYPE: ClassVar[str] = "case.followup.overdue"
+
+    case_id: str
+    responsible_user_id: str
+    due_at: datetime
+
+
+class FollowUpTimerDue(EventData):
+    """A monitored case's follow-up timer fired (case_tracking to itself, shared/timers.py)."""
+
+    TYPE: ClassVar[str] = "timer.followup.due"
+
+    case_id: str
+    at: datetime
+
+
+# --- dispositions and the risk review -----------------------------------------------------------
+
+
+class DispositionKind(StrEnum):
+    education_with_school = "education_with_school"
+    detention_not_executed = "detention_not_executed"  # decided, not executed: the child's age
+    counselling_referral = "counselling_referral"
+    family_supervision = "family_supervision"
+    other = "other"
+
+
+class DispositionRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DispositionKind
+    note: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ] = Field(description="about the child: sealed at rest, never in an event")
+
+
+class DispositionView(BaseModel):
+    id: str
+    case_id: str
+    child_ref: str
+    kind: DispositionKind
+    at: datetime
+    by: str
+
+
+class DispositionCounts(BaseModel):
+    """How many dispositions of each kind the station recorded."""
+
+    counts: dict[DispositionKind, int]
+
+
+class RiskReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    risk_level: Severity
+    reason: Reason
+
+
+class DispositionRecorded(EventData):
+    TYPE: ClassVar[str] = "case.disposition.recorded"
+
+    disposition_id: str
+    case_id: str
+    kind: DispositionKind
+    by: str
+
+
+class CaseRiskReviewed(EventData):
+    """The supervisor set the case's risk up or down; the reason is in the chronology."""
+
+    TYPE: ClassVar[str] = "case.risk.reviewed"
+
+    case_id: str
+    previous: Severity
+    risk_level: Severity
+    by: str

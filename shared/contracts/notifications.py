@@ -22,11 +22,21 @@ def role_inbox(role: str) -> str:
     return f"role:{role}"
 
 
-def inboxes_of(*, user_id: str, role: str, org_id: str | None) -> list[str]:
-    """The inboxes one reader reads: personal, their role's desk, their organisation's."""
+def school_inbox(school_id: str) -> str:
+    """A school's staff (its safety lead among them): rectification notices and their alerts."""
+    return f"school:{school_id}"
+
+
+def inboxes_of(
+    *, user_id: str, role: str, org_id: str | None, school_id: str | None = None
+) -> list[str]:
+    """The inboxes one reader reads: personal, their role's desk, their organisation's, and
+    their school's (school staff)."""
     keys = [user_inbox(user_id), role_inbox(role)]
     if org_id:
         keys.append(org_inbox(org_id))
+    if school_id:
+        keys.append(school_inbox(school_id))
     return keys
 
 

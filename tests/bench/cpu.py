@@ -75,8 +75,8 @@ def main() -> None:
         platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
         platform.start()
         try:
-            pids = [p.pid for p in platform.procs.values()]
-            before = cpu_seconds(pids)
+            pids = {name: p.pid for name, p in platform.procs.items()}
+            before = {name: cpu_seconds([pid]) for name, pid in pids.items()}
             posted_s = asyncio.run(
                 file_reports(
                     platform.gateway_url, reports=args.reports, concurrency=args.concurrency
@@ -92,14 +92,16 @@ def main() -> None:
                     raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
                 time.sleep(0.05)  # a bounded poll
             done_s = posted_s + time.monotonic() - started
-            used = cpu_seconds(pids) - before
+            used = {name: cpu_seconds([pid]) - before[name] for name, pid in pids.items()}
         finally:
             platform.stop()
+    total = sum(used.values())
     print(
         f"{args.reports} reports at concurrency {args.concurrency}: "
         f"POST {args.reports / posted_s:.0f}/s, end to end {args.reports / done_s:.0f}/s, "
-        f"CPU {1000 * used / args.reports:.1f} ms per report (all processes)"
+        f"CPU {1000 * total / args.reports:.1f} ms per report (all processes)"
     )
+    print(", ".join(f"{name} {1000 * s / args.reports:.1f}" for name, s in used.items()))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """`make chaos`: every fault scenario against a fresh platform, then the table.
 
-    python -m tests.chaos [--reports N] [--scenarios 1,2,3,4,5,6,7,8] [--keep]
+    python -m tests.chaos [--reports N] [--scenarios 1,2,3,4,5,6,7,8,9] [--keep]
 
 Exits non-zero if any row misses the targets: 0 lost, 0 duplicate tasks, 0 duplicate
 notifications, the expected dead letters (one for the poison event, none elsewhere), every

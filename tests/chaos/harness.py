@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import httpx
 import nats
+import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 
@@ -372,6 +373,57 @@ async def lock_case_tracking_store(run: Run) -> None:
     run.expect_in_log("case_tracking", "database is locked")
 
 
+async def escalations(js: JetStreamContext) -> Counter[tuple[str, str]]:
+    """(task, level) → task.escalated.v1 events in the CASES stream, read by an ephemeral
+    consumer."""
+    sub = await js.pull_subscribe("task.escalated.v1", stream="CASES")
+    found: Counter[tuple[str, str]] = Counter()
+    try:
+        while True:
+            try:
+                batch = await sub.fetch(500, timeout=1.0)
+            except nats.errors.TimeoutError:
+                return found
+            for msg in batch:
+                data = json.loads(msg.data)["data"]
+                found[(data["task_id"], data["level"])] += 1
+    finally:
+        await sub.unsubscribe()
+
+
+async def kill_case_tracking_while_escalations_are_due(run: Run) -> None:
+    """Deadlines scaled (ESCALATION_ENV) so that the burst's tasks go unacknowledged past their
+    desk and supervisor deadlines while case_tracking is down: the fired timers wait in the
+    TIMERS stream, and every escalation happens once, none lost, none doubled."""
+    await run.at(1, 3)
+    await asyncio.to_thread(run.platform.kill, "case_tracking")
+    await run.at(2, 3)
+    async with jetstream(run.platform) as js:
+
+        async def waiting() -> int:
+            info = await js.consumer_info("TIMERS", "case_tracking-timers")
+            return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+        run.expect(await poll(waiting, within=10), "no timer came due while it was down")
+        await asyncio.to_thread(run.platform.start_process, "case_tracking")
+        run.fault_ended()
+        await run.at(3, 3)
+        await run.ledger.wait_processed(run.load.accepted, within=SETTLE_S)
+        tasks = [t for r in run.load.accepted for t in run.ledger.tasks.get(r, {})]
+        wanted = [(t, level) for t in tasks for level in ("desk", "supervisor")]
+
+        async def all_escalated() -> Counter[tuple[str, str]] | None:
+            counts = await escalations(js)
+            return counts if all(counts[k] for k in wanted) else None
+
+        counts = await poll(all_escalated, within=SETTLE_S) or await escalations(js)
+    missing = sum(1 for k in wanted if not counts[k])
+    doubled = sum(1 for k in wanted if counts[k] > 1)
+    run.expect(tasks, "no tasks to escalate")
+    run.expect(missing == 0, f"{missing} of {len(wanted)} escalations never happened")
+    run.expect(doubled == 0, f"{doubled} of {len(wanted)} escalations happened twice")
+
+
 async def restart_postgres(run: Run) -> None:
     """Every process loses its store at once: an immediate shutdown (no checkpoint), down for
     HOLD_S while the load keeps filing, then the server starts again and recovers."""
@@ -392,6 +444,12 @@ class Scenario:
     nats_nodes: int = 1
     dead_letters: int = 0
     store: str = "sqlite"
+    env: dict[str, str] = field(default_factory=dict)
+
+
+# A high-risk task (the burst's bullying reports) is to be acknowledged within 30 min: 1.8 s
+# here, the supervisor told at 3.6 s, a police task overdue at 14.4 s.
+ESCALATION_ENV = {"HULEI_CASE_TRACKING_DEADLINE_SCALE": "0.001"}
 
 
 SCENARIOS = {
@@ -407,6 +465,12 @@ SCENARIOS = {
         Scenario(6, "store locked for 8 s", lock_case_tracking_store),
         Scenario(7, "SIGTERM case_tracking (drain)", stop_case_tracking_gracefully),
         Scenario(8, "restart PostgreSQL (every store)", restart_postgres, store="postgres"),
+        Scenario(
+            9,
+            "kill -9 case_tracking, escalations due",
+            kill_case_tracking_while_escalations_are_due,
+            env=ESCALATION_ENV,
+        ),
     )
 }
 
@@ -496,7 +560,7 @@ def run_scenario(number: int, reports: int, base_dir: Path) -> Row:
             var_dir,
             Ports.free(),
             nats_nodes=scenario.nats_nodes,
-            extra_env=PLATFORM_ENV | store_env,
+            extra_env=PLATFORM_ENV | store_env | scenario.env,
         )
         try:
             platform.start()

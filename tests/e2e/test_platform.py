@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -158,6 +160,26 @@ def test_a_restart_keeps_the_data(platform: Platform, client: Client) -> None:
     assert len(again.get("dispatcher1", "/v1/tasks", case_id=case_id).json()) == 2
 
 
+# Six processes start one after another, each importing its app: a minute on a loaded machine.
+LAUNCH_S = 120
+
+
+def _stop_everything(launcher: subprocess.Popen[bytes]) -> None:
+    """After a failure: Ctrl-C, then kill -9 to its whole process group (its NATS and services
+    too), so a failed test leaves no server behind."""
+    if launcher.poll() is None:
+        launcher.send_signal(signal.SIGINT)
+        try:
+            launcher.wait(timeout=30)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(launcher.pid, signal.SIGKILL)
+    launcher.wait()
+
+
+@pytest.mark.timeout(4 * LAUNCH_S)
 def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
     gateway, nats, base = free_port(), free_port(), free_port_block(4)
     argv = [
@@ -170,18 +192,23 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
         f"--service-base-port={base}",
     ]
     ports = [gateway, nats, *range(base, base + 4)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=os.environ,
+        start_new_session=True,  # its own process group: a failed test can stop it all
+    )
     try:
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
-            within=60,
+            within=LAUNCH_S,
             what="launcher",
         )
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _stop_everything(proc)
     assert proc.returncode == 0, out.decode()
     text = out.decode()
     assert f"http://127.0.0.1:{gateway}" in text
@@ -190,6 +217,74 @@ def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) 
     for port in ports:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+def _child_running(parent: int, module: str) -> int | None:
+    """The pid of `parent`'s child process that runs `python -m <module>`."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for pid in map(int, children):
+        with contextlib.suppress(FileNotFoundError):
+            if module in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0"):
+                return pid
+    return None
+
+
+@pytest.mark.timeout(4 * LAUNCH_S)
+def test_the_launcher_restarts_a_process_that_dies(tmp_path: Path) -> None:
+    gateway, nats, base = free_port(), free_port(), free_port_block(4)
+    argv = [sys.executable, "-m", "deploy.launcher", f"--var={tmp_path / 'var'}"]
+    argv += [f"--gateway-port={gateway}", f"--nats-port={nats}", f"--service-base-port={base}"]
+    case_tracking = f"http://127.0.0.1:{base + 1}/readyz"
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=os.environ,
+        start_new_session=True,  # its own process group: a failed test can stop it all
+    )
+    try:
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
+            within=LAUNCH_S,
+            what="launcher",
+        )
+        first = _child_running(proc.pid, "services.case_tracking")
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        wait_until(
+            lambda: (
+                (pid := _child_running(proc.pid, "services.case_tracking")) not in (None, first)
+                and pid is not None
+                and httpx.get(case_tracking).status_code == 200
+            ),
+            within=LAUNCH_S,
+            what="case_tracking started again",
+        )
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        _stop_everything(proc)
+    text = out.decode()
+    assert "case_tracking exited with -9; starting it again now" in text, text
+    assert proc.returncode == 0, text
+    assert "stopped." in text
+
+
+def test_the_launcher_refuses_to_start_on_a_taken_port_and_starts_nothing(tmp_path: Path) -> None:
+    gateway, base = free_port(), free_port_block(4)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        nats = squatter.getsockname()[1]
+        argv = [sys.executable, "-m", "deploy.launcher", f"--var={tmp_path / 'var'}"]
+        argv += [f"--gateway-port={gateway}", f"--nats-port={nats}"]
+        argv += [f"--service-base-port={base}"]
+        done = subprocess.run(argv, capture_output=True, timeout=60, check=False, env=os.environ)
+    text = done.stdout.decode()
+    assert done.returncode == 1, text
+    assert f"nats {nats}" in text
+    assert "nothing was started" in text
+    assert not (tmp_path / "var" / "logs").exists()  # not one process was spawned
 
 
 def test_a_service_port_reached_directly_refuses_without_the_gateways_credential(
@@ -238,3 +333,49 @@ def test_every_file_the_run_wrote_is_readable_by_its_owner_only(platform: Platfo
         if p.stat().st_mode & 0o077
     ]
     assert open_to_others == []
+
+
+def test_an_acute_risk_counselling_session_becomes_a_case_with_tasks(client: Client) -> None:
+    """Workflow 3 into workflow 1 across processes: school_liaison files the report, the
+    case_tracking process opens the case and its tasks, notifications tells the officer."""
+    post = client.http.post
+    entry = post(
+        "/v1/counselling/entries",
+        headers=client.auth("social1"),
+        json={"school_id": "sch-04", "reason": "psychological_imbalance",
+              "student": {"name": "Gao Min", "id_number": "140502201209094321"}},
+    )  # fmt: skip
+    assert entry.status_code == 201, entry.text
+    session = post(
+        f"/v1/counselling/entries/{entry.json()['id']}/sessions",
+        headers=client.auth("social1"),
+        json={"scheduled_at": "2026-03-02T09:00:00+00:00", "counsellor_id": "social1",
+              "counsellor_role": "social_worker", "place": "Counselling room"},
+    )  # fmt: skip
+    assert session.status_code == 201, session.text
+    held = post(
+        f"/v1/counselling/sessions/{session.json()['id']}/record",
+        headers=client.auth("social1"),
+        json={"state": 1, "acute_risk": True, "note": "Spoke of ending it all"},
+    )
+    assert held.status_code == 200, held.text
+    report_id = held.json()["report_id"]
+
+    def tasks() -> list[dict[str, Any]] | None:
+        case_id = client.get("dispatcher1", f"/v1/reports/{report_id}").json()["case_id"]
+        found = client.get("dispatcher1", "/v1/tasks", case_id=case_id).json() if case_id else []
+        return found if len(found) == 2 else None
+
+    found = poll(tasks, within=10)
+    assert found, "no case with two tasks 10 s after the acute-risk record"
+    assert {t["risk_level"] for t in found} == {"critical"}
+    police = next(t for t in found if t["agency"] == "police")
+    assert police["assignee_user_id"] == "officer2"  # sch-04's community officer
+    told = poll(
+        lambda: (
+            {n["task_id"] for n in client.get("officer2", "/v1/notifications").json()}
+            >= {police["id"]}
+        ),
+        within=10,
+    )
+    assert told

@@ -84,7 +84,8 @@ def test_each_report_is_handled_once_by_two_replicas(scaled: Platform) -> None:
     assert set(per_report) == set(report_ids)
     assert set(per_report.values()) == {2}
     entries = [json.loads(str(r[0])) for r in rows(inbox_db, "SELECT doc FROM inbox")]
-    keys = Counter((e["task_id"], e["recipient"]) for e in entries)
+    # The tasks' notices (the demo data puts other entries in inboxes too: school alerts).
+    keys = Counter((e["task_id"], e["recipient"]) for e in entries if e["task_id"])
     assert len(keys) == 4 * REPORTS
     assert set(keys.values()) == {1}
     # Both processes of each service took a share of the work.

@@ -18,6 +18,9 @@ from gateway.access import ROLES_KEY
 from gateway.audit import AuditLog
 from shared.contracts.cases import CaseFeedbackView, CaseView, TaskFeedbackView, TaskView
 from shared.identity import Role
+from tests.integration.matrix_patrol import ROWS as PATROL_ROWS
+from tests.integration.matrix_patrol import PatrolWorld, build_patrol_world
+from tests.integration.matrix_schools import ROWS, SchoolsWorld, build_schools_world
 from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, USER_OF, Gateway, eventually
 
@@ -40,6 +43,10 @@ class World:
     dead_letter: int
     closable_case: str
     counter: itertools.count[int]
+    # For each later move, a (police, social) pair of tasks in the state the move starts from.
+    pairs: dict[str, tuple[str, str]]
+    schools: SchoolsWorld  # the schools' programme (matrix_schools.py)
+    patrol: PatrolWorld  # video patrol and venues (matrix_patrol.py)
 
 
 Request = tuple[str, str, dict[str, Any]]  # method, path, keyword arguments for the call
@@ -55,6 +62,12 @@ class Cell:
 
 def scoped_404(role: Role) -> int:
     return 200 if role in STATION else 404
+
+
+def closed_or_404(role: Role) -> int:
+    """The other case, closed by the supervisor's row of the close cell above: the desk may
+    see it but not keep a ledger on it any more."""
+    return 409 if role in STATION else 404
 
 
 def next_name(w: World, prefix: str) -> str:
@@ -99,6 +112,38 @@ def ack(w: World, role: Role, own: bool) -> Request:
     return "POST", f"/v1/tasks/{mine if own else w.other_police_task}/ack", {}
 
 
+def move(name: str, body: dict[str, Any] | None = None) -> Build:
+    """An assignee's move on a task of theirs in the state it needs (police or social), or on
+    another school's police task."""
+
+    def build(w: World, role: Role, own: bool) -> Request:
+        police, social = w.pairs[name]
+        task = (social if role is Role.social_worker else police) if own else w.other_police_task
+        return "POST", f"/v1/tasks/{task}/{name}", {"json": body} if body else {}
+
+    return build
+
+
+def desk_move(name: str, police_body: dict[str, Any], social_body: dict[str, Any]) -> Build:
+    """A desk move: the dispatcher on the police task, the supervisor on the social one (a
+    cancelled task cannot be cancelled again); the other object is a task that does not exist
+    (the desk sees every task)."""
+
+    def build(w: World, role: Role, own: bool) -> Request:
+        police, social = w.pairs[name]
+        task = (social if role is Role.supervisor else police) if own else "task-nobodys"
+        body = social_body if role is Role.supervisor else police_body
+        return "POST", f"/v1/tasks/{task}/{name}", {"json": body}
+
+    return build
+
+
+def read_task(w: World, role: Role, own: bool) -> Request:
+    mine = w.social_task if role is Role.social_worker else w.police_task
+    return "GET", f"/v1/tasks/{mine if own else w.other_police_task}", {}
+
+
+REASON = {"reason": "needs a female officer; handed back"}
 CELLS: dict[tuple[str, str], Cell] = {
     ("GET", "/v1/me"): Cell(lambda w, r, o: ("GET", "/v1/me", {}), 200),
     ("GET", "/v1/schools"): Cell(lambda w, r, o: ("GET", "/v1/schools", {}), 200),
@@ -132,6 +177,60 @@ CELLS: dict[tuple[str, str], Cell] = {
         scoped_404,
     ),
     ("POST", "/v1/tasks/{task_id}/ack"): Cell(ack, 200, lambda r: 404),
+    ("GET", "/v1/tasks/{task_id}"): Cell(read_task, 200, scoped_404),
+    ("POST", "/v1/tasks/{task_id}/start"): Cell(move("start"), 200, lambda r: 404),
+    ("POST", "/v1/tasks/{task_id}/done"): Cell(
+        move("done", {"outcome": "Visited; the family agreed to counselling"}), 200, lambda r: 404
+    ),
+    ("POST", "/v1/tasks/{task_id}/decline"): Cell(move("decline", REASON), 200, lambda r: 404),
+    ("POST", "/v1/tasks/{task_id}/cancel"): Cell(
+        desk_move("cancel", REASON, REASON), 200, lambda r: 404
+    ),
+    ("POST", "/v1/tasks/{task_id}/reassign"): Cell(
+        desk_move("reassign", {"assignee_user_id": "officer1"}, {"assignee_org_id": "org-harbour"}),
+        200,
+        lambda r: 404,
+    ),
+    ("POST", "/v1/cases/{case_id}/monitoring"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.own_case if o else w.other_case}/monitoring",
+            {"json": {"responsible_user_id": "officer1", "interval_days": 14}},
+        ),
+        200,
+        closed_or_404,
+    ),
+    ("POST", "/v1/cases/{case_id}/follow-ups"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.own_case if o else w.other_case}/follow-ups",
+            {"json": {"contact_type": "phone", "outcome": "Spoke with his mother; calmer"}},
+        ),
+        200,
+        closed_or_404,
+    ),
+    ("GET", "/v1/ledger"): Cell(lambda w, r, o: ("GET", "/v1/ledger", {}), 200),
+    ("POST", "/v1/cases/{case_id}/dispositions"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.own_case if o else w.other_case}/dispositions",
+            {"json": {"kind": "education_with_school", "note": "Talk held with his parents"}},
+        ),
+        201,
+        lambda r: 201 if r in STATION else 404,  # closed cases take dispositions too
+    ),
+    ("GET", "/v1/dispositions/counts"): Cell(
+        lambda w, r, o: ("GET", "/v1/dispositions/counts", {}), 200
+    ),
+    ("POST", "/v1/cases/{case_id}/risk"): Cell(
+        lambda w, r, o: (
+            "POST",
+            f"/v1/cases/{w.own_case if o else w.other_case}/risk",
+            {"json": {"risk_level": "critical", "reason": "Threats got worse this week"}},
+        ),
+        200,
+        closed_or_404,
+    ),
     ("GET", "/v1/notifications"): Cell(lambda w, r, o: ("GET", "/v1/notifications", {}), 200),
     ("POST", "/v1/notifications/{notification_id}/read"): Cell(notice, 200, lambda r: 404),
     ("GET", "/v1/welfare-checks"): Cell(lambda w, r, o: ("GET", "/v1/welfare-checks", {}), 200),
@@ -193,6 +292,28 @@ CELLS: dict[tuple[str, str], Cell] = {
     ("GET", "/v1/audit"): Cell(lambda w, r, o: ("GET", "/v1/audit", {}), 200),
     ("GET", "/v1/audit/verify"): Cell(lambda w, r, o: ("GET", "/v1/audit/verify", {}), 200),
 }
+
+
+def _on_schools(build: Callable[[SchoolsWorld, Role, bool], Request]) -> Build:
+    def on_world(w: World, role: Role, own: bool) -> Request:
+        return build(w.schools, role, own)
+
+    return on_world
+
+
+CELLS |= {key: Cell(_on_schools(build), ok, other) for key, (build, ok, other) in ROWS.items()}
+
+
+def _on_patrol(build: Callable[[PatrolWorld, Role, bool], Request]) -> Build:
+    def on_world(w: World, role: Role, own: bool) -> Request:
+        return build(w.patrol, role, own)
+
+    return on_world
+
+
+CELLS |= {
+    key: Cell(_on_patrol(build), ok, other) for key, (build, ok, other) in PATROL_ROWS.items()
+}
 PUBLIC = {("POST", "/v1/auth/token")}
 
 
@@ -228,6 +349,12 @@ async def build_world(gw: Gateway) -> World:
         return found
 
     dead = (await eventually(letter))[0]["id"]
+    pairs = {name: await _pair(gw, name) for name in ("start", "done", "decline", "cancel")}
+    pairs["reassign"] = await _pair(gw, "reassign")
+    monitored = {"responsible_user_id": "officer1", "interval_days": 14}
+    own_case = own_tasks[0]["case_id"]
+    r = await gw.call("dispatcher1", "POST", f"/v1/cases/{own_case}/monitoring", json=monitored)
+    assert r.status_code == 200, r.text
     notices: dict[str, str] = {}
     for user in ("officer1", "social1", "dispatcher1"):
         inbox = await eventually(functools.partial(_inbox, gw, user))
@@ -244,7 +371,26 @@ async def build_world(gw: Gateway) -> World:
         dead_letter=dead,
         closable_case=closable,
         counter=itertools.count(1),
+        pairs=pairs,
+        schools=await build_schools_world(gw),
+        patrol=await build_patrol_world(gw),
     )
+
+
+async def _pair(gw: Gateway, name: str) -> tuple[str, str]:
+    """A new child's police and social task, moved by their assignees to where `name` starts:
+    acknowledged for start, in progress for done, open otherwise. The social task of
+    "reassign" goes to another organisation, so its police task is there for the officer."""
+    body = {**REPORT, "student": {"name": f"Pair {name}"}}
+    tasks = await gw.tasks_of((await gw.file("teacher1", body)).json()["id"], 2)
+    police = next(t["id"] for t in tasks if t["agency"] == "police")
+    social = next(t["id"] for t in tasks if t["agency"] == "social_work")
+    steps = {"start": ["ack"], "done": ["ack", "start"]}.get(name, [])
+    for step in steps:
+        for user, task in (("officer1", police), ("social1", social)):
+            r = await gw.call(user, "POST", f"/v1/tasks/{task}/{step}")
+            assert r.status_code == 200, r.text
+    return police, social
 
 
 async def _inbox(gw: Gateway, user: str) -> list[dict[str, Any]]:

@@ -12,7 +12,13 @@ import pytest
 from services.case_tracking import service
 from services.case_tracking.domain import Intake
 from services.case_tracking.store import MIGRATIONS, get_case
-from shared.contracts.cases import CaseClosed, CaseStatus, TaskAcknowledged, TaskStatus
+from shared.contracts.cases import (
+    CaseClosed,
+    CaseStatus,
+    TaskAcknowledged,
+    TaskCancelled,
+    TaskStatus,
+)
 from shared.events import Envelope
 from shared.identity import Principal, Role
 from shared.store import open_store
@@ -88,4 +94,6 @@ async def test_racing_closings_answer_once_closed_and_otherwise_already_closed(
     assert len(closed) == 1
     assert closed[0].status is CaseStatus.closed
     assert all(isinstance(o, Conflict) for o in refused), refused
-    assert [e.type for e in [*a.events, *b.events]] == [CaseClosed.TYPE]
+    # The case's two open tasks are cancelled with it, once.
+    cancelled = [TaskCancelled.TYPE, TaskCancelled.TYPE]
+    assert [e.type for e in [*a.events, *b.events]] == [*cancelled, CaseClosed.TYPE]

@@ -26,7 +26,8 @@ async def test_background_tasks_run_while_the_app_does(gateway: Gateway) -> None
         tasks = app.state.background
         expected = {
             "gateway": {"audit-checkpoints", "stream"},
-            "school_liaison": {"retention-sweep"},
+            "school_liaison": {"retention-sweep", "counselling-sweep"},
+            "patrol": {"rectification-sweep", "video-patrol-sweep", "letter-sweep", "post-sweep"},
         }
         assert set(tasks) == expected.get(name, set())
         assert not any(task.done() for task in tasks.values())

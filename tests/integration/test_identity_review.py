@@ -15,8 +15,11 @@ ID_NUMBER = REPORT["student"]["id_number"]
 MADE_UP = "Made Up Name"
 
 
-def from_school_10(**student: Any) -> dict[str, Any]:
-    return {**REPORT, "school_id": "sch-10", "student": {"id_number": ID_NUMBER, **student}}
+def from_school_10(category: str = "bullying_perpetrator", **student: Any) -> dict[str, Any]:
+    """Another need than REPORT's (bullying_victim): a repeat report of the same need would
+    join the child's open tasks rather than start two more (docs/tasks.md)."""
+    body = {**REPORT, "school_id": "sch-10", "category": category}
+    return {**body, "student": {"id_number": ID_NUMBER, **student}}
 
 
 async def _file(gateway: Gateway, user: str, body: dict[str, Any], tasks: int) -> Any:
@@ -73,7 +76,8 @@ async def test_another_name_for_the_id_number_joins_and_flags_the_case(
 async def test_the_same_name_written_differently_does_not_flag(gateway: Gateway) -> None:
     case_id = await _linked(gateway, "teacher1", REPORT, 2)
     await _linked(gateway, "teacher10", from_school_10(name="  li   MING "), 4)
-    await _linked(gateway, "teacher10", from_school_10(name="Ｌｉ Ｍｉｎｇ"), 6)  # full width
+    full_width = from_school_10("self_harm", name="Ｌｉ Ｍｉｎｇ")
+    await _linked(gateway, "teacher10", full_width, 6)
     case = (await gateway.get("supervisor1", f"/v1/cases/{case_id}")).json()
     assert len(case["report_ids"]) == 3
     assert case["identity_review"] is False
@@ -87,9 +91,8 @@ async def test_another_date_of_birth_flags_and_an_absent_one_does_not(gateway: G
     await _linked(gateway, "teacher10", from_school_10(name=same_name), 4)
     case = (await gateway.get("supervisor1", f"/v1/cases/{case_id}")).json()
     assert case["identity_review"] is False
-    await _linked(
-        gateway, "teacher10", from_school_10(name=same_name, date_of_birth="2010-02-01"), 6
-    )
+    other_birth = from_school_10("self_harm", name=same_name, date_of_birth="2010-02-01")
+    await _linked(gateway, "teacher10", other_birth, 6)
     case = (await gateway.get("supervisor1", f"/v1/cases/{case_id}")).json()
     assert case["identity_review"] is True
 

@@ -48,7 +48,7 @@ DISPATCHER = Principal(user_id="dispatcher-1", role=Role.dispatcher)
 # service → (app factory, settings class, extra settings, a GET route every dispatcher may call)
 SERVICES: dict[str, tuple[Callable[..., FastAPI], type[Any], dict[str, Any], str]] = {
     "school_liaison": (school_app, SchoolSettings, {"pii_key": REAL_PII_KEY}, "/schools"),
-    "case_tracking": (case_tracking_app, CaseSettings, {}, "/tasks"),
+    "case_tracking": (case_tracking_app, CaseSettings, {"notes_key": REAL_PII_KEY}, "/tasks"),
     "patrol": (patrol_app, PatrolSettings, {}, "/welfare-checks"),
     "notifications": (notifications_app, NotificationSettings, {}, "/notifications"),
 }

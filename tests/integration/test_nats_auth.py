@@ -24,7 +24,7 @@ from shared.contracts.school import ChildErased
 from shared.deadletters import list_dead_letters
 from shared.events import Envelope, EventData
 from shared.nats_auth import ADMIN, REPLAYER, inbox_prefix
-from shared.streams import CONSUMERS, STREAMS
+from shared.streams import CONSUMERS, STREAMS, subject_matches
 from tests.support import Gateway, eventually
 
 # One event subject per owner; every other identity must be refused on it.
@@ -204,17 +204,19 @@ def _erased() -> EventData:
 
 
 @pytest.mark.parametrize(
-    ("data", "claimed", "consumer"),
+    ("data", "claimed", "consumers"),
     [
-        (_linked, "patrol", "school_liaison-links"),  # would re-link a report
-        (_erased, "case_tracking", "gateway-erasures"),  # would write a fake erasure
+        (_linked, "patrol", ("school_liaison-links",)),  # would re-link a report
+        # would write a fake erasure, and erase a child's outcome notes
+        (_erased, "case_tracking", ("gateway-erasures", "case_tracking-erasures")),
     ],
     ids=["report-linked", "child-erased"],
 )
 async def test_an_event_from_the_wrong_source_is_dead_lettered_unhandled(
-    gateway: Gateway, nats_server: Platform, data: Any, claimed: str, consumer: str
+    gateway: Gateway, nats_server: Platform, data: Any, claimed: str, consumers: tuple[str, ...]
 ) -> None:
-    """Published by an identity that may (the replayer), but claiming another owner."""
+    """Published by an identity that may (the replayer), but claiming another owner: each
+    consumer of the subject dead-letters it."""
     forger = Bus(url=nats_server.nats_url, name="forger", **nats_server.credentials(REPLAYER))
     await forger.connect()
     event = Envelope.wrap(data(), source=claimed, subject="forged", correlation_id="forged")
@@ -223,21 +225,34 @@ async def test_an_event_from_the_wrong_source_is_dead_lettered_unhandled(
     finally:
         await forger.close()
     front: Bus = gateway.apps["gateway"].state.bus
-    [letter] = await eventually(lambda: list_dead_letters(front))
-    assert letter.event_id == event.id
-    assert letter.consumer == consumer
-    assert letter.deliveries == 1  # at once, no retries
-    assert f"source {claimed!r} may not publish" in letter.reason
+    # Every consumer of the subject refuses it: the named one and patrol's figures.
+    readers = {
+        c.durable for c in CONSUMERS if subject_matches(c.filter_subject, event.nats_subject)
+    }
+    assert set(consumers) <= readers
+
+    async def all_letters() -> list[Any]:
+        letters = await list_dead_letters(front)
+        return letters if {d.consumer for d in letters} == readers else []
+
+    letters = await eventually(all_letters)
+    assert len(letters) == len(readers)
+    for letter in letters:
+        assert letter.event_id == event.id
+        assert letter.deliveries == 1  # at once, no retries
+        assert f"source {claimed!r} may not publish" in letter.reason
 
     async def alerts() -> list[dict[str, Any]]:
         inbox = (await gateway.get("dispatcher1", "/v1/notifications")).json()
-        return [n for n in inbox if n["kind"] == "dead_lettered"]
+        found = [n for n in inbox if n["kind"] == "dead_lettered"]
+        return found if len(found) >= len(readers) else []
 
-    assert len(await eventually(alerts)) == 1
+    assert len(await eventually(alerts)) == len(readers)
     # No handler saw it: nothing recorded as processed, no erasure in the audit trail.
-    owner = consumer.partition("-")[0]
-    if owner != "gateway":
-        marker = f"{consumer}:{event.id}"
-        assert await gateway.store(owner).get("processed_events", marker) is None
+    for consumer in consumers:
+        owner = consumer.partition("-")[0]
+        if owner != "gateway":
+            marker = f"{consumer}:{event.id}"
+            assert await gateway.store(owner).get("processed_events", marker) is None
     erasures = (await gateway.get("auditor1", "/v1/audit", child_ref="child-forged")).json()
     assert [e for e in erasures if e["action"] == "erase"] == []

@@ -57,6 +57,7 @@ async def test_every_list_route_pages_and_documents_it(gateway: Gateway) -> None
         "/v1/admin/users",
         "/v1/admin/clients",
         "/v1/admin/dead-letters",
+        "/v1/ledger",
     }
     for path, get in routes:
         params = {p["name"] for p in get.get("parameters", [])}
@@ -71,9 +72,19 @@ async def test_every_list_route_pages_and_documents_it(gateway: Gateway) -> None
         "/v1/notifications",
         "/v1/schools",
         "/v1/welfare-checks",
+        "/v1/ledger",
         "/v1/admin/users",
         "/v1/admin/clients",
         "/v1/admin/dead-letters",
+        "/v1/inspections",
+        "/v1/rectifications",
+        "/v1/inspection-figures",
+        "/v1/inspection-checklist",
+        "/v1/video-patrol/days",
+        "/v1/venues",
+        "/v1/venue-areas",
+        "/v1/shifts",
+        "/v1/posts",
     ],
 )
 async def test_a_cursor_we_did_not_make_is_a_422_naming_after(gateway: Gateway, path: str) -> None:

@@ -13,6 +13,7 @@ from shared.runtime import UnitOfWork, Work
 from shared.store import Store, Writer, open_store
 from shared.store.migrations import Migration, migrate
 from shared.store.retry import transact
+from shared.timers import Timer
 
 R = TypeVar("R")
 
@@ -39,6 +40,7 @@ class StoreUnits:
     def __init__(self, port: Store) -> None:
         self.store = port
         self.events: list[Envelope] = []
+        self.timers: list[Timer] = []
 
     async def transact(self, work: Work[R]) -> R:
         committed: list[UnitOfWork] = []
@@ -51,4 +53,5 @@ class StoreUnits:
 
         result = await transact(self.store, attempt)
         self.events.extend(committed[0].events)
+        self.timers.extend(committed[0].timers)
         return result

@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.case_tracking.access import may_acknowledge, may_close, may_see_case, task_filter
+from services.case_tracking.deadlines import RESPONSE_TIME
 from services.case_tracking.domain import (
     PLANS,
-    RESPONSE_TIME,
     Case,
     Intake,
     Task,
-    acknowledge,
     close_case,
     take_report,
 )
+from services.case_tracking.lifecycle import acknowledge
 from shared.contracts.cases import Agency, CaseStatus, TaskStatus
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
 from shared.identity import Principal, Role
@@ -234,6 +234,9 @@ VISIBILITY = [
     (Principal(user_id="t", role=Role.teacher, school_id="school-2"), False),
     (Principal(user_id="l", role=Role.school_safety_lead, school_id="school-1"), True),
     (Principal(user_id="l", role=Role.school_safety_lead, school_id="school-2"), False),
+    # Campaign participants have no case access, even for a school of their grid.
+    (Principal(user_id="g", role=Role.grid_worker, school_ids=("school-1",)), False),
+    (Principal(user_id="v", role=Role.safety_volunteer, school_ids=("school-1",)), False),
 ]
 
 

@@ -16,6 +16,7 @@ from shared.contracts.cases import (
     CaseStatus,
     ReportLinked,
     TaskAcknowledged,
+    TaskCancelled,
     TaskCreated,
     TaskStatus,
 )
@@ -89,7 +90,16 @@ async def test_a_second_report_joins_the_open_case_and_flags_a_differing_identit
 ) -> None:
     first = await take(rt, report())
     rt.events.clear()
-    second = await take(rt, report("rep-2", school_id="school-2", identity_mismatch=True))
+    # Another kind of need (the repeat rule would merge a second self-harm report).
+    second = await take(
+        rt,
+        report(
+            "rep-2",
+            school_id="school-2",
+            identity_mismatch=True,
+            category=ReportCategory.bullying_victim,
+        ),
+    )
     assert not second.opened
     assert second.case.id == first.case.id
     assert types(rt) == [
@@ -109,7 +119,7 @@ async def test_school_staff_read_a_case_with_their_own_schools_tasks_only(
     rt: StoreUnits,
 ) -> None:
     one = await take(rt, report())
-    await take(rt, report("rep-2", school_id="school-2"))
+    await take(rt, report("rep-2", school_id="school-2", category=ReportCategory.bullying_victim))
     case, tasks = await service.read_case(rt.store, caller=TEACHER_2, case_id=one.case.id)
     assert case.id == one.case.id
     assert {t.school_id for t in tasks} == {"school-2"}
@@ -165,7 +175,11 @@ async def _all_pages(
 
 
 async def test_task_lists_page_by_cursor_in_the_order_of_one_whole_list(rt: StoreUnits) -> None:
-    taken = [await take(rt, report(f"rep-{n}")) for n in range(5)]
+    # Five children: a repeat report about one child would join its open tasks instead.
+    taken = [
+        await take(rt, report(f"rep-{n}").model_copy(update={"child_ref": f"child-{n}"}))
+        for n in range(5)
+    ]
     police = [i.tasks[0].id for i in taken]
     await service.acknowledge_task(rt, caller=OFFICER, task_id=police[1])
     whole, _ = await service.list_tasks(
@@ -194,13 +208,19 @@ async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnit
     assert closed.status is CaseStatus.closed
     assert closed.closed_at is not None
     assert await get_case(rt.store, case_id=one.case.id) == closed
-    (event,) = rt.events
+    *cancelled, event = rt.events
+    # Its open tasks are cancelled with it (and their timers fire into nothing).
+    assert {e.parse(TaskCancelled).task_id for e in cancelled} == {t.id for t in one.tasks}
+    for task in one.tasks:
+        stored = await get_task(rt.store, task_id=task.id)
+        assert stored is not None
+        assert (stored.status, stored.reason) == (TaskStatus.cancelled, "case closed")
     assert event.parse(CaseClosed) == CaseClosed(
         case_id=one.case.id, child_ref=one.case.child_ref, closed_at=closed.closed_at
     )
     with pytest.raises(Conflict):
         await service.close_case(rt, caller=SUPERVISOR, case_id=one.case.id, reason="again")
-    assert len(rt.events) == 1
+    assert len(rt.events) == 3
 
 
 async def test_closing_is_refused_to_others_and_changes_nothing(rt: StoreUnits) -> None:
@@ -265,13 +285,21 @@ async def test_acknowledging_is_refused_to_others_and_changes_nothing(rt: StoreU
 
 async def test_a_cases_tasks_page_within_the_callers_school_and_status(rt: StoreUnits) -> None:
     """A case's tasks are filtered after the case's index is read: pages are still full."""
-    for n, school in enumerate(["school-1", "school-2", "school-1", "school-2", "school-2"]):
-        intake = await take(rt, report(f"rep-{n}", school_id=school))
+    # Needs that share no kind of task, so each report starts two (the repeat rule).
+    needs = [
+        ("school-1", ReportCategory.self_harm),
+        ("school-2", ReportCategory.bullying_victim),
+        ("school-1", ReportCategory.internet_addiction),  # its counselling joins rep-1's
+        ("school-2", ReportCategory.bullying_perpetrator),
+        ("school-2", ReportCategory.teacher_conflict),  # joins rep-1's counselling task too
+    ]
+    for n, (school, category) in enumerate(needs):
+        intake = await take(rt, report(f"rep-{n}", school_id=school, category=category))
     case_id = intake.case.id
     whole, _ = await service.list_tasks(
         rt.store, caller=TEACHER_2, case_id=case_id, status=None, limit=100
     )
-    assert len(whole) == 6
+    assert len(whole) == 5
     assert {t.school_id for t in whole} == {"school-2"}
     pages, cursor = [], None
     while True:

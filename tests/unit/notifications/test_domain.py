@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.notifications.domain import (
+    notices_for_alert,
     notices_for_task_acknowledged,
     notices_for_task_created,
 )
+from shared.contracts.alerts import SchoolAlertRaised
 from shared.contracts.cases import Agency, TaskAcknowledged, TaskCreated
 from shared.contracts.school import Severity
 
@@ -67,3 +69,16 @@ def test_task_acknowledged_notifies_the_dispatcher_desk() -> None:
     assert n.kind == "task_acknowledged"
     assert (n.case_id, n.task_id, n.due_at) == ("case-1", "task-1", None)
     assert "officer-1" in n.title
+
+
+def test_an_alert_tells_each_named_inbox_once() -> None:
+    alert = SchoolAlertRaised(
+        alert_id="counselling_session_missed-cns-1",
+        kind="counselling_session_missed",
+        recipients=("user:social1", "user:social1", "school:sch-04"),
+        title="Counselling session cns-1 was missed",
+        school_id="sch-04",
+    )
+    notices = notices_for_alert(alert)
+    assert [n.recipient for n in notices] == ["user:social1", "school:sch-04"]
+    assert {n.kind for n in notices} == {"counselling_session_missed"}

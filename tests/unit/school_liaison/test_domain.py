@@ -118,6 +118,9 @@ ACCESS = [
     (Principal(user_id="x", role=Role.admin), True, True),
     # The auditor sees the school directory (no child data) but not reports.
     (Principal(user_id="a", role=Role.auditor), False, True),
+    # Campaign participants: no report, not even the directory (they are told where to go).
+    (Principal(user_id="g", role=Role.grid_worker, school_ids=(SCHOOL,)), False, False),
+    (Principal(user_id="v", role=Role.safety_volunteer, school_ids=(SCHOOL,)), False, False),
 ]
 
 

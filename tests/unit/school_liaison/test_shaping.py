@@ -69,6 +69,8 @@ DISCLOSURES = [
     (Principal(user_id="s", role=Role.supervisor), Disclosure.minimal),
     (Principal(user_id="x", role=Role.admin), Disclosure.minimal),
     (Principal(user_id="a", role=Role.auditor), None),
+    (Principal(user_id="g", role=Role.grid_worker, school_ids=(SCHOOL,)), None),
+    (Principal(user_id="v", role=Role.safety_volunteer, school_ids=(SCHOOL,)), None),
 ]
 
 

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from shared.app import Background, build_app
+from shared.app import BUS_AWAY, Background, build_app
 from shared.bus import bus_from_settings
 from shared.metrics import Metrics
 from shared.settings import BaseServiceSettings
@@ -31,6 +32,10 @@ def _app(log: list[str]) -> FastAPI:
     @router.get("/items/{item_id}")
     async def item(item_id: str) -> dict[str, str]:
         return {"id": item_id}
+
+    @router.get("/bus/{fault}")
+    async def bus(fault: int) -> dict[str, str]:
+        raise BUS_AWAY[fault]()
 
     @asynccontextmanager
     async def open_parts(_app: FastAPI, _metrics: Metrics) -> AsyncIterator[_Parts]:
@@ -134,3 +139,19 @@ async def test_a_body_refused_before_routing_is_counted_too() -> None:
         {"service": "svc", "method": "POST", "route": "unmatched", "status": "422"},
     )
     assert value == 1
+
+
+@pytest.mark.parametrize("fault", range(len(BUS_AWAY)), ids=lambda n: BUS_AWAY[n].__name__)
+async def test_a_bus_that_is_away_is_503_with_retry_after_never_500(fault: int) -> None:
+    app = _app([])
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    answer = await http.get(f"/bus/{fault}")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"]
+    assert answer.json() == {"detail": "the event bus is unavailable; retry later"}
+
+
+def test_every_operation_documents_503() -> None:
+    operations = _app([]).openapi()["paths"].values()
+    assert operations
+    assert all("503" in op["responses"] for path in operations for op in path.values())

@@ -215,7 +215,34 @@ def test_unreadable_or_foreign_keys_are_refused(text: str) -> None:
             ["user:w", "role:social_worker", "org:org-1"],
         ),
         (Principal(user_id="d", role=Role.dispatcher), ["user:d", "role:dispatcher"]),
+        (
+            Principal(user_id="l", role=Role.school_safety_lead, school_id="sch-01"),
+            ["user:l", "role:school_safety_lead", "school:sch-01"],
+        ),
     ],
 )
 def test_inbox_keys(principal: Principal, keys: list[str]) -> None:
     assert principal.inbox_keys == keys
+
+
+def test_a_minted_token_verifies_with_a_standard_jwt_library() -> None:
+    token = mint_internal_token(OFFICER, key=SIGNING, service=SERVICE)
+    decoded = jwt.decode(
+        token, VERIFY, algorithms=["EdDSA"], audience="hulei-internal:school_liaison"
+    )
+    assert decoded["sub"] == OFFICER.user_id
+
+
+@pytest.mark.parametrize(
+    "headers", [{"kid": "other"}, {"crit": ["exp"]}, {"typ": "at+jwt"}], ids=str
+)
+def test_a_header_other_than_the_gateways_is_refused(headers: dict[str, object]) -> None:
+    token = jwt.encode(claims(), SIGNING, algorithm=INTERNAL_ALGORITHM, headers=headers)
+    with pytest.raises(jwt.InvalidTokenError):
+        read(token)
+
+
+@pytest.mark.parametrize("garbage", ["", "a.b", "a.b.c.d", "e30.e30.!!", "e30.e30.e"])
+def test_malformed_tokens_are_refused(garbage: str) -> None:
+    with pytest.raises(jwt.InvalidTokenError):
+        read(garbage)

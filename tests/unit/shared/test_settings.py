@@ -34,6 +34,7 @@ REAL_SIGNING_KEY, REAL_VERIFY_KEY = generate_keypair()
 REAL_VALUES = {
     "jwt_secret": REAL,
     "pii_key": REAL_PII_KEY,
+    "notes_key": REAL_PII_KEY,
     "internal_signing_key": REAL_SIGNING_KEY,
     "internal_verify_key": REAL_VERIFY_KEY,
     "audit_key": REAL,
@@ -41,7 +42,10 @@ REAL_VALUES = {
 
 # Each settings class with the guarded fields and their demo defaults.
 GUARDED: dict[type[BaseServiceSettings], dict[str, str]] = {
-    CaseTrackingSettings: {"internal_verify_key": DEMO_INTERNAL_VERIFY_KEY},
+    CaseTrackingSettings: {
+        "internal_verify_key": DEMO_INTERNAL_VERIFY_KEY,
+        "notes_key": DEMO_PII_KEY,
+    },
     NotificationsSettings: {"internal_verify_key": DEMO_INTERNAL_VERIFY_KEY},
     PatrolSettings: {"internal_verify_key": DEMO_INTERNAL_VERIFY_KEY},
     SchoolLiaisonSettings: {
@@ -60,6 +64,7 @@ SERVICES = [c for c in GUARDED if c is not GatewaySettings]
 PLACEHOLDERS = {
     "jwt_secret": "CHANGE-ME-jwt-secret-Hq4Zr8Nw2Lx6Cv1Bp7Ks3Md9Tf5Gy0Ej",
     "pii_key": "Q0hBTkdFLU1FLXBpaS1rZXktMzItYnl0ZXMtbG9uZyE=",  # base64 of "CHANGE-ME-pii-…"
+    "notes_key": "Q0hBTkdFLU1FLXBpaS1rZXktMzItYnl0ZXMtbG9uZyE=",
     "internal_signing_key": "CHANGE-ME-internal-signing-key",
     "internal_verify_key": "change-me-internal-verify-key",
     "audit_key": "CHANGE-ME-audit-key-Wm3Rt7Yp1Kx5Nb9Qd2Fh6Jv0Lc4Sg8Ez",

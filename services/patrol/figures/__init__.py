@@ -1,0 +1,1 @@
+"""The year's figures: a projection of the streams, rebuildable from them (docs/patrol.md)."""

@@ -1,0 +1,1 @@
+"""School safety inspections → rectification notices → re-inspection (docs/schools.md)."""

@@ -1,0 +1,1 @@
+"""Patrol shifts, school-gate posts and the weighted plan (docs/patrol.md)."""

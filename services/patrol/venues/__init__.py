@@ -1,0 +1,1 @@
+"""Venue supervision: registry, responsibility letters, inspections (docs/patrol.md)."""

@@ -1,0 +1,1 @@
+"""Daily video patrol of the schools' cameras (docs/patrol.md)."""

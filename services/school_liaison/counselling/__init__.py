@@ -1,0 +1,1 @@
+"""Counselling at the liaison school: list, sessions, records, alerts (docs/schools.md)."""

@@ -1,0 +1,1 @@
+"""Legal-education events and drills at the schools, and the term plan (docs/schools.md)."""

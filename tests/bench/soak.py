@@ -1,0 +1,103 @@
+"""Memory under a steady load: the RSS of every process sampled while reports arrive.
+
+    python -m tests.bench.soak [--rate 100] [--minutes 10] [--every-s 30]
+
+Starts the platform as `make run` does in a temporary directory, files reports open loop at
+`--rate` per second for `--minutes`, and samples each process's resident set (VmRSS, from
+/proc) every `--every-s`. The first two minutes are warm-up (caches, pools and JIT-less
+Python's arenas fill); the verdict compares the rest: a process whose RSS grows by more than
+10 % from the end of warm-up to the end is reported as growing. Then checks that every
+accepted report reached its tasks and inbox entries. Not a test: nothing here fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.launcher import Platform, Ports
+from tests.bench.flow import Bench
+
+WARM_UP_S = 120.0
+GROWTH_LIMIT = 0.10
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Soak:
+    samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    accepted: int = 0
+    refused: int = 0
+    caught_up_s: float | None = None
+
+    def verdict(self) -> dict[str, tuple[float, float, bool]]:
+        """Per process: RSS at the end of warm-up, at the end, and whether it grew past 10 %."""
+        warm = [s for t, s in self.samples if t >= WARM_UP_S] or [self.samples[-1][1]]
+        start, end = warm[0], warm[-1]
+        return {
+            name: (start[name], end[name], end[name] > start[name] * (1 + GROWTH_LIMIT))
+            for name in start
+        }
+
+
+async def soak(bench: Bench, *, rate: float, minutes: float, every_s: float) -> Soak:
+    result = Soak()
+    started = time.monotonic()
+    deadline = started + minutes * 60
+
+    def sample() -> None:
+        moment = time.monotonic() - started
+        result.samples.append((moment, {n: rss_mib(pid) for n, pid in bench.pids.items()}))
+
+    sample()
+    step = 0
+    while time.monotonic() < deadline:
+        step += 1
+        load = await bench.open(rate=rate, duration_s=every_s, tag=f"soak{step}")
+        result.accepted += len(load.bodies)
+        result.refused += sum(load.errors.values())
+        sample()
+    result.caught_up_s = await bench.drain(within_s=300)
+    bench.close()  # on the loop its connections belong to
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--every-s", type=float, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hulei-soak-") as tmp:
+        lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
+        platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
+        platform.start()
+        bench = Bench(platform)
+        try:
+            result = asyncio.run(
+                soak(bench, rate=args.rate, minutes=args.minutes, every_s=args.every_s)
+            )
+        finally:
+            platform.stop()
+    print(
+        f"{args.rate:.0f} reports/s offered for {args.minutes:g} min: {result.accepted} accepted,"
+    )
+    caught_up = "not" if result.caught_up_s is None else f"{result.caught_up_s:.1f} s"
+    print(f"{result.refused} refused or failed; caught up {caught_up} after the load")
+    print(f"{'process':16} {'RSS after warm-up':>18} {'RSS at end':>11}  verdict")
+    for name, (start, end, grew) in result.verdict().items():
+        print(f"{name:16} {start:15.1f} MiB {end:7.1f} MiB  {'GROWING' if grew else 'flat'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The escalation ladder on the platform as `make run` starts it (separate processes), with
+deadlines scaled to seconds: a critical report nobody acknowledges goes to the duty desk, then to
+the supervisor; once acknowledged, the ladder stops.
+
+Scale 0.004 and 4 windows to the supervisor: a critical task's acknowledgement window (5 min) is
+1.2 s, the supervisor hears of it at 4.8 s.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from deploy.launcher import Platform, Ports
+from tests.e2e.test_platform import Client
+
+SCALED = {
+    "HULEI_CASE_TRACKING_DEADLINE_SCALE": "0.004",
+    "HULEI_CASE_TRACKING_SUPERVISOR_FACTOR": "4",
+}
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    p = Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=SCALED)
+    p.start()
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+def poll(probe: Callable[[], Any], *, within: float) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        result = probe()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)  # poll interval of a bounded wait
+
+
+def test_critical_unacknowledged_goes_to_the_desk_then_the_supervisor_until_acknowledged(
+    platform: Platform,
+) -> None:
+    client = Client(platform.gateway_url)
+    body = {
+        "school_id": "sch-01",
+        "category": "self_harm",
+        "description": "Said she has a plan to hurt herself tonight",
+        "student": {"name": "Ladder Girl"},
+    }
+    filed = client.file(body)
+    assert filed.status_code == 201, filed.text
+
+    def tasks() -> dict[str, dict[str, Any]] | None:
+        case_id = client.get("teacher1", f"/v1/reports/{filed.json()['id']}").json()["case_id"]
+        found = client.get("dispatcher1", "/v1/tasks", case_id=case_id).json() if case_id else []
+        return {t["agency"]: t for t in found} if len(found) == 2 else None
+
+    both = poll(tasks, within=10)
+    assert both is not None
+    police, social = both["police"], both["social_work"]
+    assert police["risk_level"] == "critical"
+
+    def told(user: str, kind: str, task: dict[str, Any]) -> list[dict[str, Any]]:
+        inbox = client.get(user, "/v1/notifications", limit=500).json()
+        return [n for n in inbox if (n["kind"], n["task_id"]) == (kind, task["id"])]
+
+    for task in (police, social):
+        desk = poll(functools.partial(told, "dispatcher1", "task_escalated", task), within=30)
+        assert desk, f"the duty desk was never told of the {task['agency']} task"
+        assert desk[0]["title"].startswith("URGENT [critical]")
+    # The social worker acknowledges hers now, before its supervisor deadline (4.8 s).
+    acked = client.http.post(f"/v1/tasks/{social['id']}/ack", headers=client.auth("social1"))
+    assert acked.status_code == 200, acked.text
+    boss = poll(lambda: told("supervisor1", "task_escalated", police), within=30)
+    assert boss, "the supervisor was never told of the police task"
+
+    # The police task's overdue alert (30 min → 7.2 s) comes after the social task's supervisor
+    # deadline (4.8 s): once it is there, that timer has fired, into nothing.
+    assert poll(lambda: told("officer1", "task_overdue", police), within=30)
+    assert told("supervisor1", "task_escalated", social) == []
+    assert len(told("dispatcher1", "task_escalated", police)) == 1
+    assert len(told("supervisor1", "task_escalated", police)) == 1
+    detail = client.get("dispatcher1", f"/v1/tasks/{social['id']}").json()
+    assert (detail["status"], detail["escalation"]) == ("acknowledged", "desk")
+    late = client.http.post(f"/v1/tasks/{police['id']}/ack", headers=client.auth("officer1"))
+    assert late.status_code == 200  # acknowledging late still stops what is left
