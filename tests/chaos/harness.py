@@ -60,7 +60,10 @@ TASKS_SQL = (
 )
 INBOX_SQL = (
     "SELECT rowid, json_extract(doc, '$.task_id'), json_extract(doc, '$.recipient'),"
-    " json_extract(doc, '$.kind') FROM inbox WHERE rowid > ? ORDER BY rowid"
+    " json_extract(doc, '$.kind') FROM inbox WHERE rowid > ?"
+    # Task notices only: alerts (an unstaffed post, an overdue notice) have no task and are
+    # many of one kind for the desk by design; their own id keeps each one single.
+    " AND json_extract(doc, '$.task_id') IS NOT NULL ORDER BY rowid"
 )
 LINKED_SQL = "SELECT id FROM reports WHERE json_extract(doc, '$.case_id') IS NOT NULL"
 
