@@ -25,9 +25,10 @@ from typing import Any
 
 from deploy.launcher import Platform, Ports
 from tests.bench import floors
+from tests.bench import stream as stream_bench
 from tests.bench.client import percentiles
 from tests.bench.flow import Bench, follow
-from tests.bench.table import Row, list_rows, not_measured, render, write
+from tests.bench.table import Row, list_rows, render, write
 
 LIFTED = {"HULEI_GATEWAY_RATE_PER_S": "1000000", "HULEI_GATEWAY_RATE_BURST": "1000000"}
 CONCURRENCIES = [1, 8, 32]
@@ -257,7 +258,17 @@ async def main_async(*, quick: bool, out: Path) -> Path:
         print("lists …", flush=True)
         (workdir / "lists").mkdir()
         rows += await list_rows(quick=quick, workdir=workdir / "lists")
-    rows.append(not_measured("fan-out", "event stream to 200 SSE clients", "n/a (no stream yet)"))
+    print("stream fan-out …", flush=True)
+    clients = 20 if quick else 200
+    fan = await stream_bench.run(clients=clients, rate=50.0, seconds=5 if quick else 20, cases=1)
+    p = fan["publish_to_every_client_ms"]
+    what = f"publish → all {clients} SSE clients, 50 events/s"
+    rows.append(Row(group="fan-out", what=what, p50=p["p50"], p95=p["p95"], p99=p["p99"]))
+    rows[-1].target = "p99 ≤ 100 ms (200 clients)"
+    rows.append(
+        Row(group="fan-out", what="gateway RSS per SSE client", value=fan["rss_kib_per_client"])
+    )
+    rows[-1].unit = "KiB"
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     meta["machine"]["loadavg_at_end"] = list(os.getloadavg())  # other work on the machine
     stamp = meta["started_at"].replace(":", "").replace("+0000", "Z")

@@ -53,7 +53,11 @@ def test_the_quick_bench_measures_every_row_and_writes_the_table(tmp_path: Path)
         assert any(isinstance(n, int | float) for n in numbers), what
     assert rows["POST /v1/reports, c=8"]["ratio"] > 0
     assert rows["CPU per report, all processes (from /proc)"]["value"] > 0
-    assert rows["event stream to 200 SSE clients"]["note"] == "n/a (no stream yet)"
+    fan_out = rows["publish → all 20 SSE clients, 50 events/s"]  # 200 in the full run
+    assert fan_out["measured"]
+    assert fan_out["p99"] is not None
+    assert fan_out["p99"] >= fan_out["p50"]
+    assert rows["gateway RSS per SSE client"]["value"] is not None
     list_rows = [r for r in table["rows"] if r["group"].startswith("lists and gets")]
     measured = [r for r in list_rows if r["measured"]]
     assert measured, list_rows
