@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
 T = TypeVar("T", bound="EventData")
 
@@ -20,8 +20,20 @@ def stored_time(moment: datetime) -> str:
     """A time as the stores keep it: UTC with all six fraction digits, so that ordering and
     range queries on the string agree with time order (pydantic drops a zero fraction and
     writes `Z`, which sorts `…:00Z` after `…:00.5Z`)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # isoformat, not strftime: strftime writes year 999 as "999", which no parser reads back.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
+
+def _plausible(moment: datetime) -> datetime:
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return moment
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+# A moment a client sends: with its offset, and in a range every store and clock can hold
+# (year 1 with a positive offset does not even convert to UTC).
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 # A datetime field of an entity that is stored and ordered or ranged on.
 Timestamp = Annotated[datetime, PlainSerializer(stored_time, when_used="json")]

@@ -76,12 +76,12 @@ async def acknowledge_task(task_id: str, caller: CallerDep, rt: RuntimeDep) -> T
     return TaskView.model_validate(task.model_dump())
 
 
-def _notes(request: Request) -> NoteSealer:
+async def _notes(request: Request) -> NoteSealer:
     notes: NoteSealer = request.app.state.notes
     return notes
 
 
-def _deadlines(request: Request) -> Deadlines:
+async def _deadlines(request: Request) -> Deadlines:
     deadlines: Deadlines = request.app.state.deadlines
     return deadlines
 

@@ -10,10 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.school import StudentDetails
-from shared.events import EventData
+from shared.events import EventData, Instant
 
 
 class CounsellingReason(StrEnum):
@@ -70,7 +70,7 @@ class CounsellingEntryView(BaseModel):
 class SessionSchedule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scheduled_at: AwareDatetime
+    scheduled_at: Instant
     counsellor_id: str = Field(min_length=1, max_length=100)
     counsellor_role: CounsellorRole
     place: str = Field(min_length=1, max_length=200)

@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import EventData
+from shared.events import EventData, Instant
 
 CODE = r"^[a-z][a-z0-9_]{1,39}$"
 
@@ -90,7 +90,7 @@ class Reinspection(BaseModel):
 
     passed: bool
     note: str | None = Field(default=None, max_length=2000)
-    new_deadline: AwareDatetime | None = None
+    new_deadline: Instant | None = None
 
 
 class SchoolFigures(BaseModel):

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import EventData
+from shared.events import EventData, Instant
 
 
 class ShiftKind(StrEnum):
@@ -23,8 +23,8 @@ class ShiftCreate(BaseModel):
 
     kind: ShiftKind
     area: str = Field(min_length=1, max_length=40, description="the grid area (online: any)")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     officers: list[str] = Field(min_length=1, max_length=10)
 
 
@@ -61,8 +61,8 @@ class PostCreate(BaseModel):
 
     school_id: str = Field(min_length=1, max_length=40)
     slot: PostSlot
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     staff: list[PostStaff] = Field(min_length=1, max_length=10)
 
 
