@@ -30,6 +30,10 @@ async def test_the_demo_programme_is_seeded_after_start_and_once(
     patrol = PatrolSettings(
         **nats_login("patrol"),
         demo_mode=True,
+        # The inspections' demo only: video patrol and venues add notices of their own.
+        demo_video=False,
+        demo_venues=False,
+        demo_shifts=False,
         nats_url=nats_url,
         store_url=await store_url("patrol"),
     )
