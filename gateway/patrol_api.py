@@ -7,7 +7,6 @@ audited; the logs themselves name no child.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -32,6 +31,7 @@ from shared.contracts.video_patrol import (
     VideoDaySummary,
     VideoDayView,
 )
+from shared.events import Day
 from shared.identity import Role as R
 from shared.paging import AfterParam
 
@@ -71,8 +71,8 @@ async def days(
     request: Request,
     principal: CallerDep,
     services: ServicesDep,
-    start: Annotated[date | None, Query(alias="from", description="first day")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day")] = None,
+    start: Annotated[Day | None, Query(alias="from", description="first day")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="last day")] = None,
     limit: Limit = 100,
     after: AfterParam = None,
 ) -> Response:
@@ -94,7 +94,7 @@ async def days(
     responses=ERRORS,
     openapi_extra=policy(*STATION),
 )
-async def day_log(day: date, principal: CallerDep, services: ServicesDep) -> JSONResponse:
+async def day_log(day: Day, principal: CallerDep, services: ServicesDep) -> JSONResponse:
     """One day's log: every school checked with its findings, and the schools not checked."""
     return await services.relay(
         "patrol", "GET", f"/video-patrol/days/{day.isoformat()}", principal=principal

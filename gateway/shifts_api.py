@@ -14,6 +14,7 @@ from gateway.access import AuditedRoute, CallerDep, policy
 from gateway.api import ERRORS, Error, ServicesDep, seg
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.shifts import PlanView, PostCreate, PostView, ShiftCreate, ShiftView
+from shared.events import Day
 from shared.identity import Role as R
 from shared.paging import AfterParam
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/v1", route_class=AuditedRoute, tags=["patrol"])
 STATION = (R.police_officer, R.dispatcher, R.supervisor)
 PLANNERS = (R.dispatcher, R.supervisor)
 ON_POSTS = (R.police_officer, R.safety_volunteer, R.grid_worker)
-DayParam = Annotated[date | None, Query(description="the station's local date")]
+DayParam = Annotated[Day | None, Query(description="the station's local date")]
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
@@ -16,6 +16,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_D = TypeVar("_D", date, datetime)
+
+
 def stored_time(moment: datetime) -> str:
     """A time as the stores keep it: UTC with all six fraction digits, so that ordering and
     range queries on the string agree with time order (pydantic drops a zero fraction and
@@ -24,7 +27,7 @@ def stored_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _plausible(moment: datetime) -> datetime:
+def _plausible(moment: _D) -> _D:
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise ValueError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
     return moment
@@ -34,6 +37,8 @@ FIRST_YEAR, LAST_YEAR = 1900, 2200
 # A moment a client sends: with its offset, and in a range every store and clock can hold
 # (year 1 with a positive offset does not even convert to UTC).
 Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+# A calendar day a client sends (a query's day, a letter's dates): the same range.
+Day = Annotated[date, AfterValidator(_plausible)]
 
 # A datetime field of an entity that is stored and ordered or ranged on.
 Timestamp = Annotated[datetime, PlainSerializer(stored_time, when_used="json")]

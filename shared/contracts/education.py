@@ -3,13 +3,13 @@ plan, and their events. No child in any of it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import EventData
+from shared.events import Day, EventData
 
 TERM = r"^20[0-9]{2}-(spring|autumn)$"
 
@@ -44,7 +44,7 @@ class EducationEventCreate(BaseModel):
     school_id: str = Field(min_length=1, max_length=40)
     term: str = Field(pattern=TERM, description="e.g. 2026-spring")
     topic: Topic
-    held_on: date
+    held_on: Day
     participants: list[Participant] = Field(min_length=1, max_length=50)
     audience: int = Field(ge=1, le=10000, description="students who attended")
 
@@ -54,7 +54,7 @@ class EducationEventView(BaseModel):
     school_id: str
     term: str
     topic: Topic
-    held_on: date
+    held_on: Day
     participants: list[Participant]
     audience: int
     recorded_by: str
@@ -81,7 +81,7 @@ class EducationEventRecorded(EventData):
     school_id: str
     term: str
     topic: Topic
-    held_on: date
+    held_on: Day
     audience: int
     participants_by_role: dict[str, int]
     recorded_by: str

@@ -11,7 +11,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.inspections import ItemResult
-from shared.events import EventData
+from shared.events import Day, EventData
 
 
 class VenueKind(StrEnum):
@@ -56,8 +56,8 @@ class Letter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    signed_on: date
-    expires_on: date
+    signed_on: Day
+    expires_on: Day
 
 
 class VenueView(BaseModel):
@@ -118,8 +118,8 @@ class VenueLetterSigned(EventData):
 
     venue_id: str
     kind: VenueKind
-    signed_on: date
-    expires_on: date
+    signed_on: Day
+    expires_on: Day
 
 
 class VenueInspected(EventData):

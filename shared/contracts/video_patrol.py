@@ -12,7 +12,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.school import ReportCategory
-from shared.events import EventData
+from shared.events import Day, EventData
 
 
 class FindingKind(StrEnum):
@@ -40,7 +40,7 @@ class VideoCheckCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     school_id: str = Field(min_length=1, max_length=40)
-    day: date | None = Field(default=None, description="the station's local date; today if absent")
+    day: Day | None = Field(default=None, description="the station's local date; today if absent")
     findings: list[Finding] = Field(default_factory=list, max_length=20)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.patrol.shifts import service
 from services.patrol.shifts.domain import Post, Shift
 from shared.contracts.shifts import PlanView, PostCreate, PostView, ShiftCreate, ShiftView
+from shared.events import Day
 from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
@@ -41,7 +41,7 @@ async def shifts(
     caller: CallerDep,
     rt: RuntimeDep,
     request: Request,
-    day: date | None = None,
+    day: Day | None = None,
     limit: Limit = 100,
     after: AfterParam = None,
 ) -> Response:
@@ -61,7 +61,7 @@ async def posts(
     caller: CallerDep,
     rt: RuntimeDep,
     request: Request,
-    day: date | None = None,
+    day: Day | None = None,
     school_id: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     limit: Limit = 100,
     after: AfterParam = None,
@@ -84,5 +84,5 @@ async def check_in(post_id: str, caller: CallerDep, rt: RuntimeDep) -> PostView:
 
 
 @router.get("/patrol-plan", response_model=PlanView)
-async def plan(day: date, caller: CallerDep, rt: RuntimeDep, request: Request) -> PlanView:
+async def plan(day: Day, caller: CallerDep, rt: RuntimeDep, request: Request) -> PlanView:
     return await service.plan(rt.store, caller=caller, day=day, zone=_zone(request))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -15,6 +14,7 @@ from shared.contracts.video_patrol import (
     VideoDaySummary,
     VideoDayView,
 )
+from shared.events import Day
 from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
@@ -40,8 +40,8 @@ async def days(
     caller: CallerDep,
     rt: RuntimeDep,
     request: Request,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
     limit: Limit = 100,
     after: AfterParam = None,
 ) -> Response:
@@ -58,5 +58,5 @@ async def days(
 
 
 @router.get("/video-patrol/days/{day}", response_model=VideoDayView)
-async def day_log(day: date, caller: CallerDep, rt: RuntimeDep, request: Request) -> VideoDayView:
+async def day_log(day: Day, caller: CallerDep, rt: RuntimeDep, request: Request) -> VideoDayView:
     return await service.day_log(rt.store, caller=caller, day=day, config=config_of(request))
