@@ -51,17 +51,41 @@ def nats_server_binary() -> str:
     return str(Path(sys.executable).parent / "nats-server")
 
 
-def free_port() -> int:
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    """A free port below the kernel's ephemeral range: a port from that range (what bind(0)
+    gives) may be handed to some process's outgoing connection before our server binds it,
+    and the server then fails with "address already in use"."""
+    low, _high = _ephemeral_range()
+    floor = max(1024, low - 12000)
+    for _ in range(500):
+        port = secrets.randbelow(low - floor - 8) + floor
+        if _bindable(port):
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def free_port_block(count: int) -> int:
     """The first of `count` consecutive free ports (for --service-base-port)."""
     for _ in range(200):
         base = free_port()
-        if base + count > 65535:
+        if base + count > _ephemeral_range()[0]:
             continue
         sockets = []
         try:

@@ -4,7 +4,6 @@ passes, what maps to 503 or 502, and that the caller's token and trace context t
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from deploy.launcher import free_port
 from gateway.clients import Services
 from shared.identity import Principal, Role, read_internal_token
 from shared.web import INTERNAL_HEADER
@@ -55,10 +55,7 @@ def _service(seen: list[dict[str, Any]], release: asyncio.Event) -> FastAPI:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port  # below the ephemeral range: see deploy/launcher.py
 
 
 @pytest.fixture
