@@ -83,6 +83,7 @@ def prod_secret_values(keys: set[str]) -> dict[str, str]:
         "internal-signing-key": signing,
         "internal-verify-key": verify,
         "pii-key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "notes-key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "jwt-secret": secrets.token_urlsafe(48),
         "mongo-root-username": "root",
         "mongo-keyfile": base64.b64encode(secrets.token_bytes(96)).decode(),
