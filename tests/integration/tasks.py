@@ -26,32 +26,31 @@ async def new_child(
     return police, social
 
 
+async def _inbox(gw: Gateway, user: str) -> tuple[list[dict[str, Any]]] | None:
+    """The user's inboxes, or None on 429: a long poll spends the user's rate; poll again.
+    (A tuple, so that an empty inbox still counts as an answer.)"""
+    answer = await gw.get(user, "/v1/notifications", limit=500)
+    if answer.status_code == 429:
+        return None
+    assert answer.status_code == 200, answer.text
+    return (answer.json(),)
+
+
 async def notice(
     gw: Gateway, user: str, *, kind: str, task_id: str, within: float = 5.0
 ) -> dict[str, Any]:
     """Wait for the notice of `kind` about the task in the user's inboxes."""
 
     async def probe() -> dict[str, Any] | None:
-        answer = await gw.get(user, "/v1/notifications", limit=500)
-        if answer.status_code == 429:  # a long wait polls past the user's rate: poll again
-            return None
-        assert answer.status_code == 200, answer.text
-        inbox = answer.json()
+        read = await _inbox(gw, user)
+        inbox = read[0] if read else []
         return next((n for n in inbox if (n["kind"], n["task_id"]) == (kind, task_id)), None)
 
     return await eventually(probe, within=within)
 
 
 async def notices(gw: Gateway, user: str, *, task_id: str) -> list[str]:
-    async def read() -> tuple[list[dict[str, Any]]] | None:  # a tuple: an empty inbox counts
-        answer = await gw.get(user, "/v1/notifications", limit=500)
-        if answer.status_code == 429:  # after a long poll the user's rate is spent: once more
-            return None
-        assert answer.status_code == 200, answer.text
-        found: list[dict[str, Any]] = answer.json()
-        return (found,)
-
-    (inbox,) = await eventually(read, within=10)
+    (inbox,) = await eventually(lambda: _inbox(gw, user), within=10)
     return [n["kind"] for n in inbox if n["task_id"] == task_id]
 
 

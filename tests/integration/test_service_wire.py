@@ -55,14 +55,11 @@ def _service(seen: list[dict[str, Any]], release: asyncio.Event) -> FastAPI:
     return app
 
 
-_free_port = free_port  # below the ephemeral range: see deploy/launcher.py
-
-
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
     release = asyncio.Event()
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(_service(seen, release), host="127.0.0.1", port=port, log_config=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -79,7 +76,7 @@ async def served() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 
 @pytest.fixture
 async def services(served: tuple[str, list[dict[str, Any]]]) -> AsyncIterator[Services]:
-    urls = {"school_liaison": served[0], "closed": f"http://127.0.0.1:{_free_port()}"}
+    urls = {"school_liaison": served[0], "closed": f"http://127.0.0.1:{free_port()}"}
     wire = Services(urls=urls, signing_key=KEY, timeout_s=0.5)
     yield wire
     await wire.close()
