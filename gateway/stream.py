@@ -25,23 +25,13 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
-from shared.contracts.cases import (
-    CaseClosed,
-    CaseIdentityFlagged,
-    CaseOpened,
-    CaseUpdated,
-    ReportLinked,
-    TaskAcknowledged,
-    TaskCreated,
-)
-from shared.contracts.ops import DeadLettered
-from shared.contracts.school import ReportFiled
-from shared.events import Envelope, EventData
+from gateway.stream_events import CONTRACTS
+from shared.events import Envelope
 
 log = logging.getLogger(__name__)
 
 # The source streams, in the order their sequences appear in a position ("12-40-3").
-SOURCES = ("SCHOOL", "CASES", "OPS")
+SOURCES = ("SCHOOL", "CASES", "OPS", "PATROL")
 RETRY_S = 1.0  # between attempts to open the reader while NATS or the streams are not there
 REPLAY_WAIT_S = 5.0  # for the next message of a replay before the position counts as gone
 
@@ -88,17 +78,6 @@ class Item:
     at: float  # stream timestamp, to merge the sources of a replay in time order
     envelope: Envelope
     shaped: dict[str, Any] = field(default_factory=dict)
-
-
-# The events the feed carries, checked against their contracts: a malformed one (a poison
-# message the pipeline dead-letters) is skipped, never shown and never fatal to the feed.
-CONTRACTS: dict[str, type[EventData]] = {
-    model.TYPE: model
-    for model in (
-        ReportFiled, CaseOpened, CaseUpdated, ReportLinked, CaseClosed, CaseIdentityFlagged,
-        TaskCreated, TaskAcknowledged, DeadLettered,
-    )
-}  # fmt: skip
 
 
 def item_of(msg: Msg) -> Item | None:

@@ -1,11 +1,12 @@
 """What each role may see of the event feed: the same need-to-know as the REST views.
 
 Events carry no names, ID numbers or free text (shared/contracts); the feed still sends each
-event type only through a field allow-list (`FIELDS`), so a field added to a contract later is
-not streamed until it is listed here. The station's desk (dispatcher, supervisor, admin) sees
-every listed event; a police officer only events about the schools in his beat, a social
-worker only those about cases her organisation serves, as `GET /v1/cases/{id}` decides. School
-staff are refused the feed: their view of a case is feedback on their own reports
+event type only through a field allow-list (gateway/stream_events.py `FIELDS`), so a field
+added to a contract later is not streamed until it is listed there. The station's desk
+(dispatcher, supervisor, admin) sees every listed event (an alert only when addressed to the
+desk); a police officer only events about the schools in his beat, a social worker only those
+about cases her organisation serves, as `GET /v1/cases/{id}` decides. School staff
+are refused the feed: their view of a case is feedback on their own reports
 (`TaskFeedbackView`), which the feed's station-wide events do not fit; they read it over REST.
 
 Events name a case or report but not always its school or organisation (an acknowledgement
@@ -21,30 +22,10 @@ from typing import Any
 
 from gateway.limits import Bounded
 from gateway.stream import Item
+from gateway.stream_events import FIELDS, STATION_ONLY, addressed
 from shared.events import Envelope
 from shared.identity import STATION_WIDE, Principal, Role
 
-FIELDS: dict[str, tuple[str, ...]] = {
-    "school.report.filed": (
-        "report_id", "school_id", "category", "severity", "immediate_danger", "child_ref",
-        "filed_at",
-    ),
-    "case.opened": ("case_id", "child_ref", "school_id", "risk_level"),
-    "case.updated": ("case_id", "report_id", "risk_level"),
-    "case.report.linked": ("report_id", "case_id"),
-    "case.closed": ("case_id", "child_ref", "closed_at"),
-    "case.identity.flagged": ("case_id", "report_id", "school_id"),
-    "task.created": (
-        "task_id", "case_id", "school_id", "kind", "title", "agency", "assignee_user_id",
-        "assignee_org_id", "risk_level", "due_at",
-    ),
-    "task.acknowledged": ("task_id", "case_id", "acknowledged_by", "acknowledged_at"),
-    # Not `reason`: an exception's text may quote anything the failed event held.
-    "ops.dead_lettered": (
-        "dead_letter_id", "consumer", "original_subject", "event_type", "deliveries",
-    ),
-}  # fmt: skip
-STATION_ONLY = frozenset({"ops.dead_lettered", "case.identity.flagged"})
 STREAM_ROLES = (*sorted(STATION_WIDE), Role.police_officer, Role.social_worker)
 INDEX_KEYS = 100_000  # cases, reports and children each remembered per replica
 
@@ -122,6 +103,8 @@ class Filters:
 def admits(principal: Principal, filters: Filters, envelope: Envelope, facts: CaseFacts) -> bool:
     kind = envelope.type
     if kind not in FIELDS or (filters.types and kind not in filters.types):
+        return False
+    if not addressed(kind, envelope.data):
         return False
     if filters.school_id and filters.school_id not in facts.schools:
         return False

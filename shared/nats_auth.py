@@ -30,7 +30,7 @@ REPLAYER = "replayer"
 ACCOUNT = "HULEI"
 DEADLETTER = "DEADLETTER"
 AUDIT = "AUDIT"
-FEED_STREAMS = ("SCHOOL", "CASES", "OPS")  # what the gateway streams to the desk
+FEED_STREAMS = ("SCHOOL", "CASES", "OPS", "PATROL")  # what the gateway streams to the desk
 
 
 class Credentials(TypedDict):

@@ -281,7 +281,7 @@ async def test_a_ticket_opens_one_stream_once_for_its_user_and_expires(
             (await http.post("/v1/stream/tickets", headers=headers)).json() for _ in range(2)
         ]
         assert tickets[0]["expires_in"] <= 30
-        once = {"ticket": tickets[0]["ticket"], "replay_only": "true", "after": "0-0-0"}
+        once = {"ticket": tickets[0]["ticket"], "replay_only": "true", "after": "0-0-0-0"}
         first = await http.get("/v1/stream", params=once)
         assert first.status_code == 200
         assert "event: ready" in first.text
@@ -309,10 +309,10 @@ async def test_a_position_the_streams_no_longer_hold_is_a_410(
     base = (await replica()).url
     desk = await token(gateway, "dispatcher1")
     await file_at(gateway, "sch-01")
-    async with listening(base, token=desk, params={"after": "0-0-0"}) as full:
+    async with listening(base, token=desk, params={"after": "0-0-0-0"}) as full:
         await full.has("task.created", 2)  # replayed from the start: still held
     await admin_bus.js.purge_stream("CASES")  # as retention would, after max_age
-    async with listening(base, token=desk, params={"after": "0-0-0"}) as gone:
+    async with listening(base, token=desk, params={"after": "0-0-0-0"}) as gone:
         assert gone.status == 410
         assert "reload" in gone.raw
     async with listening(base, token=desk, last_id=full.last_id) as current:
