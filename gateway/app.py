@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from gateway import (
     admin,
+    assignees_api,
     audit_api,
     console,
     inspections_api,
@@ -54,6 +55,7 @@ def create_app(
         routers=[
             router,
             tasks_api.router,
+            assignees_api.router,
             ledger_api.router,
             outcomes_api.router,
             admin.router,

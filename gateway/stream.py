@@ -30,7 +30,7 @@ from shared.events import Envelope
 
 log = logging.getLogger(__name__)
 
-# The source streams, in the order their sequences appear in a position ("12-40-3").
+# The source streams, in the order their sequences appear in a position ("12-40-3-7").
 SOURCES = ("SCHOOL", "CASES", "OPS", "PATROL")
 RETRY_S = 1.0  # between attempts to open the reader while NATS or the streams are not there
 REPLAY_WAIT_S = 5.0  # for the next message of a replay before the position counts as gone

@@ -158,6 +158,7 @@ class TaskView(BaseModel):
     case_id: str
     child_ref: str  # so every answer about a task names its child (the gateway audits it)
     report_id: str
+    school_id: str | None = Field(default=None, description="the school of its first report")
     kind: str
     title: str
     agency: Agency

@@ -191,6 +191,15 @@ CELLS: dict[tuple[str, str], Cell] = {
         200,
         lambda r: 404,
     ),
+    ("GET", "/v1/tasks/{task_id}/assignees"): Cell(
+        lambda w, r, o: (
+            "GET",
+            f"/v1/tasks/{w.police_task if o else 'task-nobodys'}/assignees",
+            {},
+        ),
+        200,
+        lambda r: 404,
+    ),
     ("POST", "/v1/cases/{case_id}/monitoring"): Cell(
         lambda w, r, o: (
             "POST",
@@ -285,7 +294,11 @@ CELLS: dict[tuple[str, str], Cell] = {
     ),
     # A replay from the start that ends after it (a live stream would never answer in-process).
     ("GET", "/v1/stream"): Cell(
-        lambda w, r, o: ("GET", "/v1/stream", {"params": {"after": "0-0-0", "replay_only": True}}),
+        lambda w, r, o: (
+            "GET",
+            "/v1/stream",
+            {"params": {"after": "0-0-0-0", "replay_only": True}},
+        ),
         200,
     ),
     ("POST", "/v1/stream/tickets"): Cell(lambda w, r, o: ("POST", "/v1/stream/tickets", {}), 201),
