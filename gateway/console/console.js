@@ -7,10 +7,18 @@ const URGENT_MS = 30 * 60 * 1000; // due within 30 min: stands out until acknowl
 const ZONE = "Asia/Shanghai";
 const LANGS = ["zh-CN", "en"];
 const ACKERS = ["police_officer", "social_worker"];
+const DESK = ["dispatcher", "supervisor"]; // may reassign, and read the year's figures
+// The stream's events the board follows (docs/stream.md); any other type is not subscribed.
+const FOLLOWED = [
+  "task.created", "task.acknowledged", "task.started", "task.completed", "task.declined",
+  "task.cancelled", "task.reassigned", "task.escalated", "task.overdue", "task.report.added",
+  "case.updated", "case.risk.reviewed", "patrol.alert.raised", "ops.dead_lettered",
+];
+const GONE = ["task.acknowledged", "task.started", "task.completed", "task.cancelled"];
 const S = {
   token: null, me: null, lang: "zh-CN", msgs: {}, tasks: new Map(), schools: new Map(),
   caseSchools: new Map(), fresh: new Set(), lastId: null, es: null, failures: 0, refusals: 0,
-  lastActivity: Date.now(), sound: false,
+  lastActivity: Date.now(), sound: false, beeped: new Set(),
 };
 const $ = (id) => document.getElementById(id);
 
@@ -32,6 +40,7 @@ async function setLanguage(lang) {
   fillSchoolFilter();
   setConn($("conn").dataset.state);
   render();
+  if (S.figures && !$("figures").hidden) drawFigures(S.figures); // figures.js
 }
 
 function setConn(state) {
@@ -41,8 +50,11 @@ function setConn(state) {
 }
 
 // --- API -------------------------------------------------------------------------------------
-async function api(method, path) {
-  const r = await fetch(path, { method, headers: { Authorization: `Bearer ${S.token}` } });
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${S.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const json = body === undefined ? undefined : JSON.stringify(body);
+  const r = await fetch(path, { method, headers, body: json });
   if (r.status === 401) { lock("signin.locked"); throw new Error("signed out"); }
   return r;
 }
@@ -75,6 +87,9 @@ async function signIn(event) {
   $("lock").hidden = false;
   const saved = localStorage.getItem(`hulei.lang.${S.me.user_id}`);
   await setLanguage(LANGS.includes(saved) ? saved : "zh-CN");
+  S.sound = localStorage.getItem(`hulei.sound.${S.me.user_id}`) === "on"; // off by default
+  $("sound").checked = S.sound;
+  $("figures-open").hidden = !DESK.includes(S.me.role);
   for (const s of await pages("/v1/schools?limit=500")) S.schools.set(s.id, s.name);
   fillSchoolFilter();
   await loadBoard();
@@ -84,9 +99,12 @@ async function signIn(event) {
 function lock(reason) {
   S.token = null; S.me = null; S.lastId = null;
   if (S.es) { S.es.close(); S.es = null; }
-  S.tasks.clear(); S.fresh.clear(); S.caseSchools.clear();
+  S.tasks.clear(); S.fresh.clear(); S.caseSchools.clear(); S.beeped.clear();
+  S.sound = false; $("sound").checked = false;
   $("rows").replaceChildren();
   $("case").hidden = true;
+  $("reassign").hidden = true;
+  $("figures").hidden = true;
   $("desk").hidden = true;
   $("lock").hidden = true;
   $("signin").hidden = false;
@@ -97,29 +115,68 @@ function lock(reason) {
 
 // --- The board -------------------------------------------------------------------------------
 async function loadBoard() {
-  const open = await pages("/v1/tasks?status=open&limit=500");
-  S.tasks = new Map(open.map((task) => [task.id, task]));
+  // Open tasks, and declined ones: handed back, they wait for the desk to reassign them.
+  const [open, declined] = await Promise.all([
+    pages("/v1/tasks?status=open&limit=500"), pages("/v1/tasks?status=declined&limit=500"),
+  ]);
+  S.tasks = new Map([...open, ...declined].map((task) => [task.id, rowOf(task)]));
   render();
 }
 
-function taskOf(d) {
+// What the board keeps of a task (a REST view or an event): facts only, never a note.
+function rowOf(v) {
   return {
-    id: d.task_id, case_id: d.case_id, school_id: d.school_id, kind: d.kind, agency: d.agency,
-    assignee_user_id: d.assignee_user_id, assignee_org_id: d.assignee_org_id,
-    risk_level: d.risk_level, due_at: d.due_at, status: "open",
+    id: v.id || v.task_id, case_id: v.case_id, school_id: v.school_id, kind: v.kind,
+    agency: v.agency, assignee_user_id: v.assignee_user_id, assignee_org_id: v.assignee_org_id,
+    risk_level: v.risk_level, due_at: v.due_at, status: v.status || "open",
+    escalation: v.escalation || null, overdue: false,
   };
 }
 
+async function fetchTask(id) {
+  const r = await api("GET", `/v1/tasks/${encodeURIComponent(id)}`);
+  if (!r.ok) return;
+  const task = rowOf(await r.json());
+  if (task.status === "open" || task.status === "declined") { S.tasks.set(id, task); render(); }
+}
+
 function onEvent(type, d) {
+  const task = d.task_id ? S.tasks.get(d.task_id) : undefined;
   if (type === "task.created") {
-    S.tasks.set(d.task_id, taskOf(d));
+    S.tasks.set(d.task_id, rowOf(d));
     S.fresh.add(d.task_id);
     setTimeout(() => S.fresh.delete(d.task_id), 3000); // highlighted once, not on every render
     if (d.school_id) S.caseSchools.set(d.case_id, [d.school_id]);
-    if (S.sound && d.risk_level === "critical") beep();
-  } else if (type === "task.acknowledged") {
-    S.tasks.delete(d.task_id);
-  } else if (type === "case.updated") {
+    // One beep per case: a report starts a police and a social-work task together.
+    if (S.sound && d.risk_level === "critical" && !S.beeped.has(d.case_id)) {
+      S.beeped.add(d.case_id);
+      beep();
+    }
+  } else if (GONE.includes(type)) {
+    S.tasks.delete(d.task_id); // taken up or finished: no longer the desk's to watch
+  } else if (type === "task.declined") {
+    if (task) Object.assign(task, { status: "declined", escalation: null });
+    else fetchTask(d.task_id);
+  } else if (type === "task.reassigned") {
+    if (!task) { fetchTask(d.task_id); return; }
+    Object.assign(task, {
+      status: "open", assignee_user_id: d.assignee_user_id, assignee_org_id: d.assignee_org_id,
+      risk_level: d.risk_level, due_at: d.due_at, escalation: null, overdue: false,
+    });
+    S.fresh.add(d.task_id);
+    setTimeout(() => S.fresh.delete(d.task_id), 3000);
+  } else if (type === "task.escalated" || type === "task.overdue") {
+    if (!task) { fetchTask(d.task_id); return; }
+    if (type === "task.escalated") task.escalation = d.level;
+    else task.overdue = true;
+  } else if (type === "task.report.added") {
+    if (task) Object.assign(task, { risk_level: d.risk_level, due_at: d.due_at });
+  } else if (type === "patrol.alert.raised") {
+    $("deadletter-text").textContent = t("alert.raised", {
+      kind: t(`alert.${d.kind}`), school: S.schools.get(d.school_id) || d.school_id,
+    });
+    $("deadletter").hidden = false;
+  } else if (type === "case.updated" || type === "case.risk.reviewed") {
     for (const task of S.tasks.values()) if (task.case_id === d.case_id) task.risk_level = d.risk_level;
   } else if (type === "ops.dead_lettered") {
     $("deadletter-text").textContent = t("deadletter.alert", { consumer: d.consumer, type: d.event_type || "?" });
@@ -157,6 +214,9 @@ function render() {
     const urgent = task.status === "open"
       && (RISK_RANK[task.risk_level] >= 2 || Date.parse(task.due_at) - Date.now() < URGENT_MS);
     row.classList.toggle("urgent", urgent);
+    row.classList.toggle("escalated", Boolean(task.escalation));
+    row.classList.toggle("late", task.overdue);
+    row.classList.toggle("declined", task.status === "declined");
     row.classList.toggle("fresh", S.fresh.has(task.id));
     const due = cell(row, "", "due");
     due.dataset.due = task.due_at;
@@ -167,16 +227,20 @@ function render() {
     name.textContent = t(`kind.${task.kind}`);
     name.addEventListener("click", () => openCase(task.case_id));
     const what = cell(row, name);
-    if (urgent) {
+    const badges = [
+      urgent && "urgent.unacked", task.escalation && `badge.escalated.${task.escalation}`,
+      task.overdue && "badge.overdue", task.status === "declined" && "badge.declined",
+    ];
+    for (const key of badges.filter(Boolean)) {
       const badge = document.createElement("span");
       badge.className = "badge";
-      badge.textContent = t("urgent.unacked");
+      badge.textContent = t(key);
       what.append(badge);
     }
     cell(row, t(`agency.${task.agency}`));
     const school = schoolOf(task);
     cell(row, school ? S.schools.get(school) || school : "–");
-    cell(row, task.assignee_user_id || task.assignee_org_id || "–");
+    cell(row, assigneeLabel(task), "assignee");
     const status = cell(row, t(`status.${task.status}`));
     if (ACKERS.includes(S.me.role)) {
       const ack = document.createElement("button");
@@ -185,12 +249,26 @@ function render() {
       ack.addEventListener("click", () => acknowledge(task.id, ack));
       status.append(" ", ack);
     }
+    if (DESK.includes(S.me.role)) {
+      const move = document.createElement("button");
+      move.type = "button";
+      move.className = "reassign";
+      move.textContent = t("reassign.button");
+      move.setAttribute("aria-label", `${t("reassign.button")}: ${t(`kind.${task.kind}`)}`);
+      move.addEventListener("click", () => openReassign(task.id, move));
+      status.append(" ", move);
+    }
     return row;
   });
   $("rows").replaceChildren(...rows);
   $("empty").hidden = rows.length > 0;
   $("count").textContent = t("board.count", { n: new Intl.NumberFormat(S.lang).format(rows.length) });
   tick();
+}
+
+// The pseudonymous label the REST views show: the officer's account id or the organisation's.
+function assigneeLabel(task) {
+  return task.assignee_user_id || task.assignee_org_id || "–";
 }
 
 function span(ms) {
@@ -278,7 +356,7 @@ async function connect() {
     S.refusals = 0;
     setConn("live");
   });
-  for (const type of ["task.created", "task.acknowledged", "case.updated", "ops.dead_lettered"]) {
+  for (const type of FOLLOWED) {
     es.addEventListener(type, (e) => { S.lastId = e.lastEventId; onEvent(type, JSON.parse(e.data)); });
   }
   es.onerror = () => {
@@ -349,13 +427,18 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("hide").addEventListener("click", hide);
   $("curtain").addEventListener("click", show);
   $("lock").addEventListener("click", () => lock(null));
-  $("sound").addEventListener("change", (e) => { S.sound = e.target.checked; });
+  $("sound").addEventListener("change", (e) => {
+    S.sound = e.target.checked;
+    if (S.me) localStorage.setItem(`hulei.sound.${S.me.user_id}`, S.sound ? "on" : "off");
+  });
+  $("reassign-submit").addEventListener("click", submitReassign);
+  $("reassign-cancel").addEventListener("click", closeReassign);
   $("case-close").addEventListener("click", () => { $("case").hidden = true; });
   $("deadletter-dismiss").addEventListener("click", () => { $("deadletter").hidden = true; });
   $("filter-severity").addEventListener("change", render);
   $("filter-school").addEventListener("change", schoolFilterChanged);
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") { e.preventDefault(); hide(); }
+    if (e.key === "Escape") { e.preventDefault(); closeReassign(); hide(); }
     else if (e.key === "Enter" && !$("curtain").hidden) { e.preventDefault(); show(); }
   });
   for (const kind of ["keydown", "pointerdown", "pointermove", "wheel"]) {
