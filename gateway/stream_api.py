@@ -23,8 +23,8 @@ from gateway.api import ERRORS, Error
 from gateway.audit import AuditLog, Event
 from gateway.auth import current_principal, oauth2
 from gateway.stream import Gone, Hub, Item, Position, Subscriber
+from gateway.stream_events import FIELDS
 from gateway.stream_views import (
-    FIELDS,
     STREAM_ROLES,
     Filters,
     ScopeIndex,
