@@ -1,6 +1,6 @@
 """`/console`: the duty desk's board, a few plain files served by the gateway itself.
 
-No CDN and no build step: HTML, CSS, three scripts and the message catalogues under
+No CDN and no build step: HTML, CSS, a few plain scripts and the message catalogues under
 gateway/console/. The page calls only its own origin, so its Content-Security-Policy allows
 nothing else (no inline script or style, no framing).
 """
@@ -18,6 +18,8 @@ ASSETS = Path(__file__).resolve().parent / "console"
 TYPES = {
     "index.html": "text/html; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
+    "live.js": "text/javascript; charset=utf-8",
+    "case.js": "text/javascript; charset=utf-8",
     "reassign.js": "text/javascript; charset=utf-8",
     "figures.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
