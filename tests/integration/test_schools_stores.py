@@ -12,6 +12,7 @@ import pytest
 from services.patrol.inspections import service as inspections
 from services.patrol.inspections import store as inspection_store
 from services.school_liaison import store as school_store
+from services.school_liaison.counselling import demo as counselling_demo
 from services.school_liaison.counselling import service as counselling
 from services.school_liaison.counselling import sessions as counselling_sessions
 from services.school_liaison.counselling import store as counselling_store
@@ -107,7 +108,9 @@ async def test_counselling_pages_and_the_overdue_prefilter(liaison: Store) -> No
             counsellor_role="social_worker",
             place="Room 3",
         )
-        await counselling_sessions.schedule(rt, caller=TEACHER, entry_id=entry.id, body=slot)
+        await counselling_sessions.schedule(
+            rt, caller=TEACHER, entry_id=entry.id, body=slot, counsellor=counselling_demo.SCOPE
+        )
     first, after = await counselling.list_entries(
         liaison, sealer=SEALER, caller=TEACHER, school_id="sch-04", limit=2, after=None
     )
