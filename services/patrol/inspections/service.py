@@ -10,6 +10,8 @@ from services.patrol.inspections.domain import Inspection, Notice
 from shared.contracts.alerts import PatrolAlertRaised
 from shared.contracts.inspections import (
     ChecklistItem,
+    ChecklistItemView,
+    ChecklistKind,
     FixReport,
     InspectionCreate,
     InspectionRecorded,
@@ -44,15 +46,46 @@ def _scope(caller: Principal, school_id: str | None) -> tuple[str, ...] | None:
 # --- the checklist ----------------------------------------------------------------------------
 
 
-async def add_item(rt: Transactor, *, item: ChecklistItem) -> ChecklistItem:
-    async def work(uow: UnitOfWork) -> ChecklistItem:
-        await store.insert_item(uow.tx, item=item)
-        return item
+# The station's supervisor (and an admin) keep every checklist: one rule for all kinds.
+KEEPERS = (Role.supervisor, Role.admin)
+
+
+def _may_keep(caller: Principal) -> None:
+    if caller.role not in KEEPERS:
+        raise NotAllowed("the station's supervisor keeps the checklists")
+
+
+async def add_item(rt: Transactor, *, caller: Principal, item: ChecklistItem) -> ChecklistItemView:
+    _may_keep(caller)
+
+    async def work(uow: UnitOfWork) -> ChecklistItemView:
+        return await store.insert_item(uow.tx, item=item)
 
     try:
         return await rt.transact(work)
     except DuplicateKeyError:
-        raise Conflict(f"the checklist has {item.code} already") from None
+        raise Conflict(f"the {item.kind} checklist has {item.code} already") from None
+
+
+async def retire_item(
+    rt: Transactor, *, caller: Principal, kind: ChecklistKind, code: str
+) -> ChecklistItemView:
+    """New inspections stop asking it; past inspections and open notices keep it (a notice
+    carries its item's label and is fixed and re-inspected as before)."""
+    _may_keep(caller)
+
+    async def work(uow: UnitOfWork) -> ChecklistItemView:
+        item = await store.get_item(uow.tx, kind=kind, code=code)
+        if item is None:
+            raise NotFound(f"the {kind} checklist has no {code}")
+        try:
+            retired = domain.retire(item, by=caller.user_id, now=utcnow())
+        except domain.Refusal as exc:
+            raise Conflict(str(exc)) from exc
+        await store.put_item(uow.tx, item=retired)
+        return retired
+
+    return await rt.transact(work)
 
 
 # --- inspecting -------------------------------------------------------------------------------
@@ -67,7 +100,7 @@ async def inspect(
     at = now or utcnow()
 
     async def work(uow: UnitOfWork) -> tuple[Inspection, list[Notice]]:
-        items = await store.checklist(uow.tx)
+        items = await store.checklist(uow.tx, kind=ChecklistKind.school)
         try:
             domain.check_results(body.results, items)
         except domain.Refusal as exc:
