@@ -35,6 +35,7 @@ class SessionStatus(StrEnum):
     scheduled = "scheduled"
     held = "held"
     missed = "missed"
+    cancelled = "cancelled"  # still scheduled when the student came off the list
 
 
 class RemovalReason(StrEnum):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.school_liaison.counselling.sweep import sweep_overdue
 from services.school_liaison.retention import sweep_retention
 from shared.bus import Bus
 from tests.integration.test_counselling import names, session_at, stored_bytes
@@ -124,11 +125,19 @@ async def test_taking_a_student_off_the_list_refuses_what_it_must(gateway: Gatew
     names(await gateway.call("teacher4", "POST", _remove(entry_id), json={}), "reason")
     bad = {"reason": "bored"}
     names(await gateway.call("teacher4", "POST", _remove(entry_id), json=bad), "reason")
+    path = f"/v1/counselling/entries/{entry_id}/sessions"
+    ahead = await gateway.call("teacher4", "POST", path, json=session_at(datetime.now(UTC)))
+    assert ahead.status_code == 201, ahead.text
     r = await gateway.call("officer2", "POST", _remove(entry_id), json={"reason": "referred"})
     assert r.status_code == 200, r.text
+    # The session still ahead is cancelled: it never turns overdue and alerts its counsellor.
+    [cancelled] = (await gateway.get("teacher4", path)).json()
+    assert cancelled["status"] == "cancelled"
+    runtime = gateway.apps["school_liaison"].state.runtime
+    later = datetime.now(UTC) + timedelta(days=30)
+    assert await sweep_overdue(runtime, now=later, grace=timedelta(hours=24)) == []
     again = await gateway.call("teacher4", "POST", _remove(entry_id), json=REMOVED)
     assert again.status_code == 409
-    path = f"/v1/counselling/entries/{entry_id}/sessions"
     r = await gateway.call("teacher4", "POST", path, json=session_at(datetime.now(UTC)))
     assert r.status_code == 409  # no new session for a student off the list
     # Back on the list later: a new entry, and retention is off again.

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.patrol.inspections import checklist
 from services.patrol.inspections import service as inspections
 from services.patrol.inspections import store as inspection_store
 from services.school_liaison import store as school_store
@@ -138,7 +139,7 @@ async def test_checklists_per_kind_move_retire_and_page(patrol: Store) -> None:
     school = await inspection_store.checklist(patrol, kind=ChecklistKind.school)
     assert sorted(i.code for i in school) == sorted([*CODES, "door_locks"])
     rt = StoreUnits(patrol)
-    await inspections.retire_item(rt, caller=SUPERVISOR, kind=ChecklistKind.school, code="cctv")
+    await checklist.retire_item(rt, caller=SUPERVISOR, kind=ChecklistKind.school, code="cctv")
     hotel = await inspection_store.checklist(patrol, kind=ChecklistKind.hotel)
     assert len(hotel) == 7  # the five checks, signs, fire safety: untouched
     paged: list[str] = []

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from services.patrol.inspections import checklist as checklists
 from services.patrol.inspections import service, store
 from services.patrol.inspections.domain import Inspection, Notice
 from shared.contracts.inspections import (
@@ -56,14 +57,14 @@ async def checklist(
 
 @router.post("/inspection-checklist", status_code=201, response_model=ChecklistItemView)
 async def add_item(item: ChecklistItem, caller: CallerDep, rt: RuntimeDep) -> ChecklistItemView:
-    return await service.add_item(rt, caller=caller, item=item)
+    return await checklists.add_item(rt, caller=caller, item=item)
 
 
 @router.post("/inspection-checklist/{kind}/{code}/retire", response_model=ChecklistItemView)
 async def retire_item(
     kind: ChecklistKind, code: str, caller: CallerDep, rt: RuntimeDep
 ) -> ChecklistItemView:
-    return await service.retire_item(rt, caller=caller, kind=kind, code=code)
+    return await checklists.retire_item(rt, caller=caller, kind=kind, code=code)
 
 
 @router.post("/inspections", status_code=201, response_model=InspectionView)

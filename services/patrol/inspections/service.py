@@ -1,5 +1,5 @@
-"""Inspections' use cases: the checklist, an inspection and its notices, a fix reported, a
-re-inspection, the views per school, officer and district, and the overdue alert."""
+"""Inspections' use cases: an inspection and its notices, a fix reported, a re-inspection, the
+views per school, officer and district, and the overdue alert (the checklist: checklist.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from services.patrol.inspections import domain, store
 from services.patrol.inspections.domain import Inspection, Notice
 from shared.contracts.alerts import PatrolAlertRaised
 from shared.contracts.inspections import (
-    ChecklistItem,
-    ChecklistItemView,
     ChecklistKind,
     FixReport,
     InspectionCreate,
@@ -26,7 +24,7 @@ from shared.contracts.notifications import role_inbox, school_inbox, user_inbox
 from shared.events import new_id, utcnow
 from shared.identity import Principal, Role
 from shared.runtime import UnitOfWork
-from shared.store import Cursor, DuplicateKeyError, Reader
+from shared.store import Cursor, Reader
 from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound, Transactor
 
 SOURCE = "patrol"
@@ -41,51 +39,6 @@ def _scope(caller: Principal, school_id: str | None) -> tuple[str, ...] | None:
     if not domain.may_see(caller, school_id):
         raise NotFound("school not found")
     return (school_id,)
-
-
-# --- the checklist ----------------------------------------------------------------------------
-
-
-# The station's supervisor (and an admin) keep every checklist: one rule for all kinds.
-KEEPERS = (Role.supervisor, Role.admin)
-
-
-def _may_keep(caller: Principal) -> None:
-    if caller.role not in KEEPERS:
-        raise NotAllowed("the station's supervisor keeps the checklists")
-
-
-async def add_item(rt: Transactor, *, caller: Principal, item: ChecklistItem) -> ChecklistItemView:
-    _may_keep(caller)
-
-    async def work(uow: UnitOfWork) -> ChecklistItemView:
-        return await store.insert_item(uow.tx, item=item)
-
-    try:
-        return await rt.transact(work)
-    except DuplicateKeyError:
-        raise Conflict(f"the {item.kind} checklist has {item.code} already") from None
-
-
-async def retire_item(
-    rt: Transactor, *, caller: Principal, kind: ChecklistKind, code: str
-) -> ChecklistItemView:
-    """New inspections stop asking it; past inspections and open notices keep it (a notice
-    carries its item's label and is fixed and re-inspected as before)."""
-    _may_keep(caller)
-
-    async def work(uow: UnitOfWork) -> ChecklistItemView:
-        item = await store.get_item(uow.tx, kind=kind, code=code)
-        if item is None:
-            raise NotFound(f"the {kind} checklist has no {code}")
-        try:
-            retired = domain.retire(item, by=caller.user_id, now=utcnow())
-        except domain.Refusal as exc:
-            raise Conflict(str(exc)) from exc
-        await store.put_item(uow.tx, item=retired)
-        return retired
-
-    return await rt.transact(work)
 
 
 # --- inspecting -------------------------------------------------------------------------------

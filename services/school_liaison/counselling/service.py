@@ -24,6 +24,7 @@ from shared.contracts.counselling import (
     CounsellingEntryCreate,
     CounsellingEntryRemoved,
     EntryRemoval,
+    SessionStatus,
 )
 from shared.events import new_id, utcnow
 from shared.identity import Principal
@@ -128,8 +129,9 @@ async def add_entry(
 async def remove_entry(
     rt: Transactor, *, caller: Principal, entry_id: str, body: EntryRemoval
 ) -> Entry:
-    """Off the list, by those who may add to it. The entry and its sessions stay readable;
-    retention starts for the child (erased when due, as after a case's closure)."""
+    """Off the list, by those who may add to it. The entry and its sessions stay readable,
+    those still scheduled are cancelled; retention starts for the child (erased when due, as
+    after a case's closure)."""
 
     async def work(uow: UnitOfWork) -> Entry:
         entry, _ = await entry_of(uow.tx, caller=caller, entry_id=entry_id)
@@ -142,6 +144,10 @@ async def remove_entry(
         except domain.Refusal as exc:
             raise Conflict(str(exc)) from exc
         await store.put_entry(uow.tx, entry=removed)
+        # Sessions still ahead will not be held: cancelled, so none turns overdue and alerts.
+        for session in await store.scheduled_of_entry(uow.tx, entry_id=entry.id):
+            cancelled = session.model_copy(update={"status": SessionStatus.cancelled})
+            await store.put_session(uow.tx, session=cancelled)
         pending = await school_store.get_pending_erasure(uow.tx, child_ref=entry.child_ref)
         started = reports_domain.record_removal(pending, child_ref=entry.child_ref, removed_at=now)
         await school_store.put_pending_erasure(uow.tx, pending=started)

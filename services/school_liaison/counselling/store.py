@@ -106,6 +106,11 @@ async def sessions_of_entry(
     return [Session.model_validate(d) for d in docs], cursor
 
 
+async def scheduled_of_entry(port: Reader, *, entry_id: str) -> list[Session]:
+    where = {"entry_id": entry_id, "status": "scheduled"}
+    return [Session.model_validate(d) for d in await port.find(SESSIONS_C, where=where)]
+
+
 async def scheduled_before(
     port: Reader, *, cutoff: datetime, after: Cursor | None = None, limit: int = 500
 ) -> tuple[list[Session], Cursor | None]:

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from services.patrol.inspections import domain, service, store
+from services.patrol.inspections import checklist, domain, store
 from shared.contracts.inspections import ChecklistItem, ChecklistItemView, ChecklistKind, ItemStatus
 from shared.identity import Principal, Role
 from shared.usecases import Conflict, NotAllowed, NotFound
 from tests.unit.units import StoreUnits, sqlite_port
 
 SUPERVISOR = Principal(user_id="supervisor1", role=Role.supervisor)
+SCHOOL, HOTEL = ChecklistKind.school, ChecklistKind.hotel
 OFFICER = Principal(user_id="officer1", role=Role.police_officer, school_ids=("sch-01",))
 
 
@@ -47,15 +48,19 @@ async def test_retiring_an_item_drops_it_from_new_inspections_once(tmp_path: Pat
     rt = StoreUnits(port)
     try:
         with pytest.raises(NotAllowed):
-            await service.retire_item(rt, caller=OFFICER, kind=ChecklistKind.school, code="cctv")
+            await checklist.retire_item(rt, caller=OFFICER, kind=ChecklistKind.school, code="cctv")
         with pytest.raises(NotFound):
-            await service.retire_item(rt, caller=SUPERVISOR, kind=ChecklistKind.hotel, code="cctv")
-        retired = await service.retire_item(
+            await checklist.retire_item(
+                rt, caller=SUPERVISOR, kind=ChecklistKind.hotel, code="cctv"
+            )
+        retired = await checklist.retire_item(
             rt, caller=SUPERVISOR, kind=ChecklistKind.school, code="cctv"
         )
         assert retired.status is ItemStatus.retired
         with pytest.raises(Conflict):
-            await service.retire_item(rt, caller=SUPERVISOR, kind=ChecklistKind.school, code="cctv")
+            await checklist.retire_item(
+                rt, caller=SUPERVISOR, kind=ChecklistKind.school, code="cctv"
+            )
         active = await store.checklist(port, kind=ChecklistKind.school)
         assert "cctv" not in {i.code for i in active}
         both, _ = await store.checklist_page(
@@ -64,7 +69,7 @@ async def test_retiring_an_item_drops_it_from_new_inspections_once(tmp_path: Pat
         assert "cctv" in {i.code for i in both}
         again = ChecklistItem(code="cctv", label="CCTV", deadline_days=7)
         with pytest.raises(Conflict):  # a retired code is not reused
-            await service.add_item(rt, caller=SUPERVISOR, item=again)
+            await checklist.add_item(rt, caller=SUPERVISOR, item=again)
     finally:
         await port.close()
 
