@@ -28,8 +28,9 @@ class EventStreamResponse(StreamingResponse):
         *,
         on_disconnect: Callable[[], None],
         headers: dict[str, str] | None = None,
+        status_code: int = 200,  # FastAPI reads the default for the OpenAPI document
     ) -> None:
-        super().__init__(body, media_type=self.media_type, headers=headers)
+        super().__init__(body, status_code, headers, self.media_type)
         self._body = body
         self._on_disconnect = on_disconnect
 

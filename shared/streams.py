@@ -47,7 +47,6 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("SCHOOL", ("school.>",)),
     StreamSpec("CASES", ("case.>", "task.>")),
     StreamSpec("PATROL", ("patrol.>",)),
-    StreamSpec("NOTIFY", ("notification.>",)),
     StreamSpec("OPS", ("ops.>",)),
     # Timers: schedules on timer.schedule.>, fired into timer.<what>.due.v1 (shared/timers.py).
     # Kept past the longest timer (a follow-up interval is at most 365 days): a schedule older
@@ -120,7 +119,6 @@ PUBLISHERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("task.>", frozenset({"case_tracking"})),
     ("timer.>", frozenset({"case_tracking"})),
     ("patrol.>", frozenset({"patrol"})),
-    ("notification.>", frozenset({"notifications"})),
     # Whichever process dead-lettered raises the alert, under its own name.
     ("ops.dead_lettered.v1", frozenset(PROCESSES)),
     ("ops.>", frozenset({"gateway"})),

@@ -32,7 +32,7 @@ OWNED = {
     "school_liaison": ["school.report.filed.v1", "school.child.erased.v1"],
     "case_tracking": ["case.report.linked.v1", "task.created.v1"],
     "patrol": ["patrol.welfare_check.done.v1"],
-    "notifications": ["notification.sent.v1"],
+    "notifications": [],  # publishes only the dead-letter alert, which every process may
     "gateway": ["ops.dead_letter.replayed.v1", "audit.checkpoint.v1"],
 }
 # Stream and consumer management: only admin.
