@@ -59,7 +59,6 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("SCHOOL", ("school.>",), max_age_days=FIGURES_RETENTION_DAYS),
     StreamSpec("CASES", ("case.>", "task.>"), max_age_days=FIGURES_RETENTION_DAYS),
     StreamSpec("PATROL", ("patrol.>",), max_age_days=FIGURES_RETENTION_DAYS),
-    StreamSpec("NOTIFY", ("notification.>",)),
     StreamSpec("OPS", ("ops.>",)),
     # Timers: schedules on timer.schedule.>, fired into timer.<what>.due.v1 (shared/timers.py).
     # Kept past the longest timer (a follow-up interval is at most 365 days): a schedule older
@@ -165,7 +164,6 @@ PUBLISHERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("task.>", frozenset({"case_tracking"})),
     ("timer.>", frozenset({"case_tracking"})),
     ("patrol.>", frozenset({"patrol"})),
-    ("notification.>", frozenset({"notifications"})),
     # Whichever process dead-lettered raises the alert, under its own name.
     ("ops.dead_lettered.v1", frozenset(PROCESSES)),
     ("ops.>", frozenset({"gateway"})),
