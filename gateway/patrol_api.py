@@ -294,7 +294,7 @@ async def stats(
 ) -> Response:
     """The year's figures, counted from the events (a projection, rebuildable from the
     streams): the station's for the desk, the supervisor and the auditor; a school's own for
-    its staff. `pending` names figures whose events this deployment does not publish yet."""
+    its staff."""
     answer = await services.call(
         "patrol", "GET", "/stats", principal=principal, params={"year": year, "format": format}
     )
