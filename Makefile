@@ -4,10 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
+# The AsyncAPI initiative's JSON Schema of AsyncAPI 3.0.0 (npm package @asyncapi/specs), which
+# the event catalogue's test validates against; pinned by version and content hash.
+ASYNCAPI_SPECS  := 6.11.1
+ASYNCAPI_SHA256 := abe96881dbfaad495ccbb6bd8d3fb43ca18a13b9d7564849ccb66f39d5e5b20f
+ASYNCAPI_SCHEMA := var/asyncapi/asyncapi-3.0.0.schema.json
 COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres-bin chromium run bench test test-unit test-integration test-e2e test-deploy chaos lint fmt clean up down logs deploy/compose/certs
+.PHONY: help install postgres-bin chromium asyncapi run bench test test-unit test-integration test-e2e test-deploy chaos lint fmt clean up down logs deploy/compose/certs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -18,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) postgres-bin chromium ## create .venv, install the project with its dev tools (and PostgreSQL, chromium)
+install: $(STAMP) postgres-bin chromium $(ASYNCAPI_SCHEMA) ## create .venv, install the project with its dev tools (and PostgreSQL, chromium)
 
 # The tests start their own PostgreSQL server from Debian's binaries (initdb, pg_ctl); as root,
 # install them when missing. Elsewhere the PostgreSQL suites skip (and fail under CI=true).
@@ -36,16 +41,27 @@ chromium: ## chromium and a CJK font for the console's browser test (Debian pack
 	  apt-get update && apt-get install -y chromium fonts-wqy-zenhei; \
 	else echo "no chromium: install the chromium package to run the console's browser test"; fi
 
+$(ASYNCAPI_SCHEMA):
+	@mkdir -p $(@D)
+	cd $(@D) && npm pack --silent @asyncapi/specs@$(ASYNCAPI_SPECS) >/dev/null \
+	  && tar -xzf asyncapi-specs-$(ASYNCAPI_SPECS).tgz 'package/schemas/3.0.0-without-$$id.json' \
+	  && mv 'package/schemas/3.0.0-without-$$id.json' $(@F).part \
+	  && rm -rf package asyncapi-specs-$(ASYNCAPI_SPECS).tgz
+	echo "$(ASYNCAPI_SHA256)  $@.part" | sha256sum -c --quiet && mv $@.part $@
+
+asyncapi: $(STAMP) ## write the event catalogue (AsyncAPI 3) to var/asyncapi.json; the gateway serves it at /asyncapi.json
+	$(BIN)/python -m shared.asyncapi --out var/asyncapi.json
+
 run: $(STAMP) ## start NATS, the four services and the gateway with demo data (Ctrl-C stops)
 	$(BIN)/python -m deploy.launcher
 
-test: $(STAMP) ## the whole suite: unit, integration (real NATS + SQLite), end-to-end
+test: $(STAMP) $(ASYNCAPI_SCHEMA) ## the whole suite: unit, integration (real NATS + SQLite), end-to-end
 	$(PYTEST) -q -m "not deploy_full"
 
 test-deploy: $(STAMP) ## the prod overlay and compose started from their manifests, backup/restore (~1.5 min)
 	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py tests/e2e/test_backup_restore.py
 
-test-unit: $(STAMP) ## pure rules only (seconds)
+test-unit: $(STAMP) $(ASYNCAPI_SCHEMA) ## pure rules only (seconds)
 	$(PYTEST) -q tests/unit
 
 test-integration: $(STAMP) ## real NATS servers and SQLite files, in one process

@@ -10,11 +10,13 @@ from gateway import (
     admin,
     assignees_api,
     audit_api,
+    catalogue,
     console,
     inspections_api,
     ledger_api,
     outcomes_api,
     patrol_api,
+    pipeline_api,
     schools_api,
     shifts_api,
     store,
@@ -59,6 +61,7 @@ def create_app(
             ledger_api.router,
             outcomes_api.router,
             admin.router,
+            pipeline_api.router,
             audit_api.router,
             schools_api.router,
             inspections_api.router,
@@ -66,6 +69,7 @@ def create_app(
             shifts_api.router,
             stream_api.router,
             console.router,
+            catalogue.router,
         ],
         setup=setup,
         background=[
@@ -77,6 +81,7 @@ def create_app(
         description="Concern reports from schools become police and social-worker tasks.",
     )
     app.state.accounts = AccountCache(ttl_s=settings.account_cache_s)
+    app.state.asyncapi = catalogue.rendered()
     app.state.tokens = TokenCache()
     app.state.rate_limiter = RateLimiter(rate=settings.rate_per_s, burst=settings.rate_burst)
     app.state.login_throttle = LoginThrottle(

@@ -16,7 +16,8 @@ import sys
 from argon2 import PasswordHasher
 
 from gateway import store
-from gateway.admin import UserCreate, user_doc
+from gateway.account_forms import UserCreate
+from gateway.admin import user_doc
 from gateway.audit import AuditLog, Event
 from gateway.auth import Passwords
 from gateway.settings import Settings

@@ -16,6 +16,8 @@ from gateway.api import ERRORS, SCHOOL_STAFF, Error, ServicesDep, seg
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.inspections import (
     ChecklistItem,
+    ChecklistItemView,
+    ChecklistKind,
     FixReport,
     InspectionCreate,
     InspectionView,
@@ -38,7 +40,7 @@ SchoolParam = Annotated[
 
 @router.get(
     "/inspection-checklist",
-    response_model=list[ChecklistItem],
+    response_model=list[ChecklistItemView],
     responses=paged(ERRORS),
     openapi_extra=policy(*VIEWERS, R.admin),
 )
@@ -46,17 +48,20 @@ async def checklist(
     request: Request,
     principal: CallerDep,
     services: ServicesDep,
+    kind: ChecklistKind = ChecklistKind.school,
+    retired: Annotated[bool, Query(description="the retired items too")] = False,
     limit: Limit = 100,
     after: AfterParam = None,
 ) -> Response:
-    """What an inspection checks, by code, with the days a failed item gives to fix it."""
+    """What an inspection of a school (`kind=school`) or of a venue kind checks, by code,
+    with the days a failed item gives to fix it."""
     return await relay_page(
         services,
         "patrol",
         "/inspection-checklist",
         request=request,
         principal=principal,
-        params={"limit": limit},
+        params={"kind": kind.value, "retired": retired, "limit": limit},
         after=after,
     )
 
@@ -64,20 +69,42 @@ async def checklist(
 @router.post(
     "/inspection-checklist",
     status_code=201,
-    response_model=ChecklistItem,
+    response_model=ChecklistItemView,
     responses=CHANGES,
     openapi_extra=policy(R.supervisor, R.admin),
 )
 async def add_checklist_item(
     body: ChecklistItem, principal: CallerDep, services: ServicesDep
 ) -> JSONResponse:
-    """Extend the checklist; later inspections must answer the new item too."""
+    """Extend a kind's checklist (`kind`, school by default); later inspections of that kind
+    must answer the new item too. 409 for a code the kind has (retired or not)."""
     return await services.relay(
         "patrol",
         "POST",
         "/inspection-checklist",
         principal=principal,
         json=body.model_dump(mode="json"),
+    )
+
+
+@router.post(
+    "/inspection-checklist/{kind}/{code}/retire",
+    response_model=ChecklistItemView,
+    responses=CHANGES,
+    summary="Retire a checklist item: new inspections no longer answer it",
+    openapi_extra=policy(R.supervisor, R.admin),
+)
+async def retire_checklist_item(
+    kind: ChecklistKind, code: str, principal: CallerDep, services: ServicesDep
+) -> JSONResponse:
+    """Past inspections and open notices keep it (a notice carries its label and is fixed
+    and re-inspected as before); `GET ?retired=true` still lists it. 404 for an item the
+    kind's checklist does not have, 409 if it is retired already."""
+    return await services.relay(
+        "patrol",
+        "POST",
+        f"/inspection-checklist/{kind.value}/{seg(code)}/retire",
+        principal=principal,
     )
 
 

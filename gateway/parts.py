@@ -88,7 +88,12 @@ def opener(
                 transports=transports,
             )
             closing.push_async_callback(services.close)
-            hub = Hub(bus.js, buffer=settings.stream_buffer, replay_max=settings.stream_replay_max)
+            hub = Hub(
+                bus.js,
+                buffer=settings.stream_buffer,
+                replay_max=settings.stream_replay_max,
+                heartbeat_s=settings.stream_heartbeat_s,
+            )
             index = ScopeIndex()
             hub.on_item.append(index.observe)
             parts = GatewayParts(

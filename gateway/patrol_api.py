@@ -23,6 +23,7 @@ from shared.contracts.venues import (
     VenueInspectionCreate,
     VenueInspectionView,
     VenueKind,
+    VenueStatusChange,
     VenueView,
 )
 from shared.contracts.video_patrol import (
@@ -179,6 +180,29 @@ async def sign_letter(
 
 
 @router.post(
+    "/venues/{venue_id}/status",
+    response_model=VenueView,
+    responses={**ERRORS, 409: {"model": Error, "description": "not from its current status"}},
+    summary="Suspend, reopen or close a venue (closed is final), with the reason",
+    openapi_extra=policy(R.police_officer, R.supervisor),
+)
+async def change_venue_status(
+    venue_id: str, body: VenueStatusChange, principal: CallerDep, services: ServicesDep
+) -> JSONResponse:
+    """Its officer in charge or the supervisor (another officer: 403). active ⇄ suspended,
+    either → closed; anything else, or the same status again, is a 409 naming the current
+    one. The area's count of active venues follows; `patrol.venue.status_changed` tells the
+    projections."""
+    return await services.relay(
+        "patrol",
+        "POST",
+        f"/venues/{seg(venue_id)}/status",
+        principal=principal,
+        json=body.model_dump(mode="json"),
+    )
+
+
+@router.post(
     "/venues/{venue_id}/inspections",
     status_code=201,
     response_model=VenueInspectionView,
@@ -270,7 +294,7 @@ async def stats(
 ) -> Response:
     """The year's figures, counted from the events (a projection, rebuildable from the
     streams): the station's for the desk, the supervisor and the auditor; a school's own for
-    its staff. `pending` names figures whose events this deployment does not publish yet."""
+    its staff."""
     answer = await services.call(
         "patrol", "GET", "/stats", principal=principal, params={"year": year, "format": format}
     )

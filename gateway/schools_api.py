@@ -12,12 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from gateway import counsellors
 from gateway.access import AuditedRoute, CallerDep, policy
 from gateway.api import CASEWORK, ERRORS, SCHOOL_STAFF, Error, ServicesDep, seg
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.counselling import (
     CounsellingEntryCreate,
     CounsellingEntryView,
+    EntryRemoval,
     SessionRecord,
     SessionSchedule,
     SessionView,
@@ -115,16 +117,45 @@ async def list_sessions(
     status_code=201,
     response_model=SessionView,
     tags=["counselling"],
-    responses=ERRORS,
+    responses=CHANGES,
     openapi_extra=policy(*COUNSEL, audit="create", object_type=SESSION, id_param="entry_id"),
 )
 async def schedule_session(
-    entry_id: str, body: SessionSchedule, principal: CallerDep, services: ServicesDep
+    entry_id: str,
+    body: SessionSchedule,
+    request: Request,
+    principal: CallerDep,
+    services: ServicesDep,
 ) -> JSONResponse:
+    """With an active officer whose beat covers the school, or a social worker of the
+    organisation serving it (else a 422 naming `counsellor_id`); 409 once off the list."""
+    passed = await counsellors.checked(request.app.state.store, body)
     return await services.relay(
         "school_liaison",
         "POST",
         f"/counselling/entries/{seg(entry_id)}/sessions",
+        principal=principal,
+        json=passed.model_dump(mode="json"),
+    )
+
+
+@router.post(
+    "/counselling/entries/{entry_id}/remove",
+    response_model=CounsellingEntryView,
+    tags=["counselling"],
+    responses=CHANGES,
+    summary="Take a student off the counselling list (a reason code); retention starts",
+    openapi_extra=policy(*COUNSEL, audit="update", object_type=ENTRY, id_param="entry_id"),
+)
+async def remove_entry(
+    entry_id: str, body: EntryRemoval, principal: CallerDep, services: ServicesDep
+) -> JSONResponse:
+    """The entry and its sessions stay readable to those who may see them until retention
+    erases the child (docs/schools.md); 409 if the student is off the list already."""
+    return await services.relay(
+        "school_liaison",
+        "POST",
+        f"/counselling/entries/{seg(entry_id)}/remove",
         principal=principal,
         json=body.model_dump(mode="json"),
     )

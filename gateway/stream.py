@@ -78,6 +78,16 @@ class Item:
     at: float  # stream timestamp, to merge the sources of a replay in time order
     envelope: Envelope
     shaped: dict[str, Any] = field(default_factory=dict)
+    # The replica's position just after this event (live events): the `id` every client that
+    # has had all events before it is sent, so its frame is built once, not once per client.
+    position: Position | None = None
+
+
+class Beat:
+    """The heartbeat marker the hub offers to idle clients."""
+
+
+BEAT = Beat()
 
 
 def item_of(msg: Msg) -> Item | None:
@@ -97,7 +107,7 @@ class Subscriber:
     """One client's bounded queue. `cut` is set when it overflowed; None in the queue = end."""
 
     def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=size + 1)
+        self.queue: asyncio.Queue[Item | Beat | None] = asyncio.Queue(maxsize=size + 1)
         self.size = size
         self.cut = False
 
@@ -110,6 +120,11 @@ class Subscriber:
             return
         self.queue.put_nowait(item)
 
+    def beat(self) -> None:
+        """A heartbeat, unless events are waiting anyway."""
+        if not self.cut and self.queue.empty():
+            self.queue.put_nowait(BEAT)
+
     def end(self) -> None:
         if not self.cut:
             self.cut = True
@@ -119,10 +134,13 @@ class Subscriber:
 class Hub:
     """This replica's reader of the source streams and its clients."""
 
-    def __init__(self, js: JetStreamContext, *, buffer: int, replay_max: int) -> None:
+    def __init__(
+        self, js: JetStreamContext, *, buffer: int, replay_max: int, heartbeat_s: float
+    ) -> None:
         self._js = js
         self.buffer = buffer
         self.replay_max = replay_max
+        self.heartbeat_s = heartbeat_s
         self.position = Position.zero()
         self.ready = asyncio.Event()
         self._subscribers: set[Subscriber] = set()
@@ -147,7 +165,11 @@ class Hub:
                     await asyncio.sleep(RETRY_S)
                 # nats-py may swallow a cancellation that hits one of its requests.
                 _raise_if_cancelled(None)
-            await asyncio.Event().wait()
+            # One timer for all clients, not a timeout around every client's wait.
+            while True:
+                await asyncio.sleep(self.heartbeat_s)
+                for client in list(self._subscribers):
+                    client.beat()
         finally:
             self.ready.clear()
             await _close(subs)
@@ -178,6 +200,7 @@ class Hub:
         item = item_of(msg)
         if item is None:
             return
+        item.position = self.position
         for observe in self.on_item:
             observe(item)
         cut = []

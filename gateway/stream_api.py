@@ -8,13 +8,11 @@ session and each child it is first shown are written to the audit trail. See doc
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from gateway import tickets
@@ -22,7 +20,8 @@ from gateway.access import ROLES_KEY, CallerDep, policy
 from gateway.api import ERRORS, Error
 from gateway.audit import AuditLog, Event
 from gateway.auth import current_principal, oauth2
-from gateway.stream import Gone, Hub, Item, Position, Subscriber
+from gateway.sse import EventStreamResponse
+from gateway.stream import BEAT, Gone, Hub, Item, Position, Subscriber
 from gateway.stream_events import FIELDS
 from gateway.stream_views import (
     STREAM_ROLES,
@@ -148,7 +147,7 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "/stream",
-    response_class=StreamingResponse,
+    response_class=EventStreamResponse,
     responses=STREAM_RESPONSES,
     summary="Live events for the caller's role, resumable (Server-Sent Events)",
     openapi_extra=policy(*STREAM_ROLES),
@@ -166,7 +165,7 @@ async def stream(
     replay_only: Annotated[
         bool, Query(description="send the missed events and the `ready` event, then end")
     ] = False,
-) -> StreamingResponse:
+) -> EventStreamResponse:
     filters = _filters(type, school_id, severity)
     since = _position(after, last_event_id)
     hub: Hub = request.app.state.stream
@@ -189,7 +188,7 @@ async def stream(
         raise
     body = session.events(missed, live_from, client, hub, replay_only=replay_only)
     headers = {"X-Accel-Buffering": "no"}  # a proxy in front must not buffer the stream
-    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+    return EventStreamResponse(body, on_disconnect=client.end, headers=headers)
 
 
 class Session:
@@ -202,7 +201,6 @@ class Session:
         self.principal, self.filters, self.sent = principal, filters, sent
         self.index: ScopeIndex = state.stream_index
         self.audit: AuditLog = state.audit
-        self.heartbeat_s: float = state.settings.stream_heartbeat_s
         self.id = uuid.uuid4().hex
         self.shown: set[tuple[str | None, str | None]] = set()
 
@@ -235,7 +233,7 @@ class Session:
             if subject != (None, None) and subject not in self.shown:
                 self.shown.add(subject)
                 first.append(self._shown(*subject))
-            out.append(f"id: {self.sent.encode()}\nevent: {env.type}\ndata: {shaped(item)}\n\n")
+            out.append(_frame(item, self.sent))
         if first:
             await self.audit.append(*first)
         return "".join(out)
@@ -260,7 +258,7 @@ class Session:
         hub: Hub,
         *,
         replay_only: bool,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         try:
             yield f"retry: {RETRY_MS}\n\n"
             for item in missed:
@@ -271,7 +269,7 @@ class Session:
             yield f"id: {self.sent.encode()}\nevent: ready\ndata: {{}}\n\n"
             if replay_only:
                 return
-            async for batch in _batches(client, self.heartbeat_s):
+            async for batch in _batches(client):
                 if batch is None:
                     yield ": heartbeat\n\n"
                     continue
@@ -283,25 +281,32 @@ class Session:
             hub.leave(client)
 
 
-async def _batches(client: Subscriber, heartbeat_s: float) -> AsyncIterator[list[Item] | None]:
-    """What the queue holds, a batch at a time; None after `heartbeat_s` of silence. Ends at
-    the end marker (cut off, or the gateway stopping)."""
+def _frame(item: Item, position: Position) -> str:
+    """One SSE message; a live event's is built once for every client at its position."""
+    shared = position == item.position
+    text: str | None = item.shaped.get("frame") if shared else None
+    if text is None:
+        text = f"id: {position.encode()}\nevent: {item.envelope.type}\ndata: {shaped(item)}\n\n"
+        if shared:
+            item.shaped["frame"] = text
+    return text
+
+
+async def _batches(client: Subscriber) -> AsyncIterator[list[Item] | None]:
+    """What the queue holds, a batch at a time; None for the hub's heartbeat. Ends at the end
+    marker (cut off, disconnected, or the gateway stopping)."""
     queue = client.queue
     while True:
-        try:
-            async with asyncio.timeout(heartbeat_s):
-                first = await queue.get()
-        except TimeoutError:
-            yield None
-            continue
         batch: list[Item] = []
-        item: Item | None = first
-        while item is not None:
-            batch.append(item)
+        entry = await queue.get()
+        while isinstance(entry, Item):
+            batch.append(entry)
             if queue.empty():
                 break
-            item = queue.get_nowait()
+            entry = queue.get_nowait()  # a heartbeat among events is dropped: not needed
         if batch:
             yield batch
-        if item is None:
+        elif entry is BEAT:
+            yield None
+        if entry is None:
             return

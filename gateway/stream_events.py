@@ -111,6 +111,7 @@ EXCLUDED: dict[str, str] = {
     "school.child.erased": "retention bookkeeping about a child_ref; nothing to dispatch",
     "school.alert.raised": "addressed to a school counsellor's inbox, never to the desk",
     "school.counselling.entry_added": "the school's own counselling register (school staff)",
+    "school.counselling.entry_removed": "the school's own counselling register",
     "school.counselling.session_scheduled": "the school's own counselling register",
     "school.counselling.session_recorded": "the school's own counselling register; an acute "
     "risk files a concern report, which is streamed",
@@ -122,6 +123,7 @@ EXCLUDED: dict[str, str] = {
     "patrol.post.planned": "patrol planning, read over REST; an unstaffed post alerts the desk",
     "patrol.post.checked_in": "patrol planning; an unstaffed post alerts the desk",
     "patrol.venue.registered": "the venue registry, read over REST",
+    "patrol.venue.status_changed": "the venue registry, read over REST",
     "patrol.venue.letter_signed": "the venue registry; expiring letters alert the officer",
     "patrol.venue.inspected": "inspection records; overdue notices alert the desk",
     "patrol.inspection.recorded": "inspection records; overdue notices alert the desk",

@@ -24,6 +24,7 @@ import nats.errors
 import nats.js.errors
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from shared.errors import install_error_handling
 from shared.metrics import Metrics, MetricsMiddleware, metrics_response
@@ -149,6 +150,17 @@ async def _running(
                 log.exception("background task %s failed", name)
 
 
+# The server's own `send`, kept in the scope: a long-lived response (the event stream) sends
+# its many body chunks straight to the server, past middleware that only look at the start.
+SERVER_SEND = "hulei.server_send"
+
+
+class _App(FastAPI):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[SERVER_SEND] = send
+        await super().__call__(scope, receive, send)
+
+
 def build_app(
     *,
     name: str,
@@ -181,7 +193,7 @@ def build_app(
                 app.state.background = tasks
                 yield
 
-    app = FastAPI(
+    app = _App(
         title=title,
         description=description,
         version="1",

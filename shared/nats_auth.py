@@ -72,6 +72,9 @@ def _process(name: str) -> Identity:
     if name == "gateway":  # lists dead letters; reads back its audit checkpoints
         publish.append(f"$JS.API.STREAM.MSG.GET.{DEADLETTER}")
         publish += [f"$JS.API.STREAM.INFO.{AUDIT}", f"$JS.API.STREAM.MSG.GET.{AUDIT}"]
+        # The operators' view of the pipeline (GET /v1/admin/streams): state and lag, no data.
+        publish += [f"$JS.API.STREAM.INFO.{spec.name}" for spec in STREAMS]
+        publish += [f"$JS.API.CONSUMER.INFO.{c.stream}.{c.durable}" for c in CONSUMERS]
         # The event stream (GET /v1/stream): ordered ephemeral consumers, delivered to its own
         # inbox. The legacy create subject admits no durable, so it can bind to no service's.
         for stream in FEED_STREAMS:
@@ -80,7 +83,7 @@ def _process(name: str) -> Identity:
                 f"$JS.API.CONSUMER.CREATE.{stream}",
                 f"$JS.FC.{stream}.>",  # flow-control replies
             ]
-    return Identity(name, tuple(publish), (f"{inbox_prefix(name)}.>",))
+    return Identity(name, tuple(dict.fromkeys(publish)), (f"{inbox_prefix(name)}.>",))
 
 
 def _replayer() -> Identity:

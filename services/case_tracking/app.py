@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.case_tracking import handlers
+from services.case_tracking import demo, handlers
 from services.case_tracking.api import router
 from services.case_tracking.notes import NoteSealer
 from services.case_tracking.settings import Settings
 from services.case_tracking.store import MIGRATIONS, task_load
+from shared.app import Background
 from shared.events import utcnow
 from shared.runtime import Runtime
 from shared.store import Store
@@ -36,4 +37,18 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
         runtime.metrics.on_scrape(task_gauges)
 
-    return service_app(name=NAME, settings=settings, router=router, setup=setup, store=store)
+    background = []
+    if settings.demo_mode and settings.demo_casework:
+        background.append(
+            Background[Runtime](
+                "demo-casework",
+                lambda runtime: demo.seed(
+                    runtime,
+                    notes=NoteSealer(settings.notes_key.get_secret_value()),
+                    deadlines=settings.deadlines(),
+                ),
+            )
+        )
+    return service_app(
+        name=NAME, settings=settings, router=router, setup=setup, background=background, store=store
+    )

@@ -30,6 +30,12 @@ def timers(task: Task) -> list[tuple[TimerStep, datetime]]:
     return due
 
 
+def next_timer(task: Task) -> tuple[TimerStep, datetime] | None:
+    """The one timer to arm now: the earliest the task needs. Each timer, when it fires
+    (applying or not), arms the next, so a task costs one schedule at a time, not three."""
+    return min(timers(task), key=lambda timer: timer[1], default=None)
+
+
 def fire(task: Task, step: TimerStep, at: datetime) -> Task | None:
     """The task after its `step` timer (set for `at`) fired, or None when the timer no longer
     applies: acknowledged, finished, moved (a newer deadline), or already fired."""

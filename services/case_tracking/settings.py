@@ -27,6 +27,9 @@ class Settings(ServiceSettings):
     deadline_scale: float = Field(
         default=1.0, gt=0, le=1, description="multiplies every task deadline (tests: 0.001)"
     )
+    demo_casework: bool = Field(
+        default=True, description="demo mode: put six demo cases under monitoring (demo.py)"
+    )
 
     def deadlines(self) -> Deadlines:
         """The configured deadlines; a risk level not configured keeps its default window."""

@@ -1,5 +1,5 @@
-"""patrol's event consumers: urgent police visits join the patrol plan; every stream feeds
-the year's figures."""
+"""patrol's event consumers: urgent police visits join the patrol plan; the events the year's
+figures count feed its projection (only those: the consumers filter on the server)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ log = logging.getLogger("hulei.patrol.figures")
 
 async def on_task_created(envelope: Envelope, uow: UnitOfWork) -> None:
     await service.plan_welfare_check(uow, task=envelope.parse(TaskCreated))
+    await projection.apply(uow.tx, envelope)
 
 
-async def on_any_event(envelope: Envelope, uow: UnitOfWork) -> None:
+async def on_counted_event(envelope: Envelope, uow: UnitOfWork) -> None:
     try:
         await projection.apply(uow.tx, envelope)
     except ValidationError as exc:
@@ -35,4 +36,4 @@ async def on_any_event(envelope: Envelope, uow: UnitOfWork) -> None:
 def register(runtime: Runtime) -> None:
     runtime.consume(PATROL_TASKS, on_task_created)
     for spec in FIGURES:
-        runtime.consume(spec, on_any_event)
+        runtime.consume(spec, on_counted_event)

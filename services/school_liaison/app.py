@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.school_liaison import handlers, programme_seed, retention
+from services.school_liaison import cases_demo, handlers, programme_seed, retention
 from services.school_liaison.api import router
 from services.school_liaison.counselling import store as counselling_store
 from services.school_liaison.counselling import sweep as counselling_sweep
@@ -59,6 +59,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         ),
     )
     background = [sweep, overdue]
+    if settings.demo_mode and settings.demo_cases:
+        background.append(
+            Background[Runtime](
+                "demo-cases", lambda runtime: cases_demo.seed(runtime, sealer=sealer)
+            )
+        )
     if settings.demo_mode and settings.demo_programme:
         background.append(
             Background[Runtime](

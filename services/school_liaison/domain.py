@@ -186,6 +186,17 @@ def record_closure(
     )
 
 
+def record_removal(
+    pending: PendingErasure | None, *, child_ref: str, removed_at: datetime
+) -> PendingErasure:
+    """The child came off a counselling list: retention runs from then, as from a case's
+    closure (a child only ever on a list has no case, so this is its only start)."""
+    if pending is None:
+        return PendingErasure(child_ref=child_ref, closed_at=removed_at, closed_case_ids=[])
+    latest = removed_at if pending.closed_at is None else max(pending.closed_at, removed_at)
+    return pending.model_copy(update={"closed_at": latest})
+
+
 def cancel_erasure(pending: PendingErasure) -> PendingErasure:
     """A new report about the child: its details are needed again; nothing is due."""
     return pending.model_copy(update={"closed_at": None})
@@ -211,7 +222,12 @@ def erasure_due(
     *,
     retention: timedelta,
     now: datetime,
+    listed: bool = False,
 ) -> bool:
-    return retention_expired(pending.closed_at, retention=retention, now=now) and (
-        only_closed_cases(reports, closed_case_ids=pending.closed_case_ids)
+    """Due when retention ran out, every report's case is closed and the child is on no
+    counselling list (`listed`: an entry not removed, at any school)."""
+    return (
+        not listed
+        and retention_expired(pending.closed_at, retention=retention, now=now)
+        and only_closed_cases(reports, closed_case_ids=pending.closed_case_ids)
     )

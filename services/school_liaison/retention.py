@@ -1,4 +1,6 @@
-"""Retention: a child's details are erased once its cases have been closed long enough.
+"""Retention: a child's details are erased once its cases have been closed, and it has been
+off every counselling list, long enough (a child only ever on a list starts retention when it
+comes off it).
 
 Erasing destroys the child's data key and drops the sealed blobs from its reports, so the
 details are gone from every copy of the reports. The reports themselves stay (school,
@@ -12,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from services.school_liaison import domain, store
+from services.school_liaison.counselling import store as counselling_store
 from services.school_liaison.service import SOURCE
 from shared.contracts.school import ChildErased
 from shared.events import Envelope, utcnow
@@ -61,12 +64,17 @@ async def erase_child(
     # second sweeper that got here first leaves nothing pending.
     pending = await store.get_pending_erasure(uow.tx, child_ref=child_ref)
     reports = await store.reports_of_child(uow.tx, child_ref=child_ref)
-    if pending is None or not domain.erasure_due(pending, reports, retention=retention, now=now):
+    entries = await counselling_store.entries_of_child(uow.tx, child_ref=child_ref)
+    listed = any(e.removed_at is None for e in entries)
+    if pending is None or not domain.erasure_due(
+        pending, reports, retention=retention, now=now, listed=listed
+    ):
         return False
     sealed = [r for r in reports if r.sealed is not None]
     for report in sealed:
         await store.erase_report(uow.tx, report=report, at=now)
     await store.delete_idempotency_for(uow.tx, report_ids=[r.id for r in sealed])
+    await counselling_store.erase_child(uow.tx, child_ref=child_ref)
     await store.delete_child_key(uow.tx, child_ref=child_ref)
     await store.delete_pending_erasure(uow.tx, child_ref=child_ref)
     event = ChildErased(child_ref=child_ref, reports_erased=len(sealed), erased_at=now)

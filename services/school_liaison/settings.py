@@ -25,6 +25,7 @@ class Settings(ServiceSettings):
     demo_programme: bool = Field(
         default=True, description="seed the demo counselling list and education events"
     )
+    demo_cases: bool = Field(default=True, description="seed six demo concern reports")
     # A counselling session still unrecorded this long after its time alerts its counsellor.
     counselling_grace_h: float = Field(
         default=24.0, gt=0, description="hours after a session's time before it is overdue"

@@ -35,6 +35,17 @@ class SessionStatus(StrEnum):
     scheduled = "scheduled"
     held = "held"
     missed = "missed"
+    cancelled = "cancelled"  # still scheduled when the student came off the list
+
+
+class RemovalReason(StrEnum):
+    """Why a student came off the list (a code: the why in words belongs in a session note)."""
+
+    improved = "improved"
+    left_school = "left_school"
+    referred = "referred"  # to a specialist service outside the programme
+    added_in_error = "added_in_error"
+    other = "other"
 
 
 STATE_SCALE = "1 acute distress … 3 unsettled … 5 doing well"
@@ -65,6 +76,15 @@ class CounsellingEntryView(BaseModel):
     added_at: datetime
     latest_state: int | None = Field(default=None, description=STATE_SCALE)
     student: StudentDetails | None = Field(default=None, description="absent unless needed")
+    removed_at: datetime | None = Field(default=None, description="off the list since")
+    removed_by: str | None = None
+    removal_reason: RemovalReason | None = None
+
+
+class EntryRemoval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: RemovalReason
 
 
 class SessionSchedule(BaseModel):
@@ -74,6 +94,23 @@ class SessionSchedule(BaseModel):
     counsellor_id: str = Field(min_length=1, max_length=100)
     counsellor_role: CounsellorRole
     place: str = Field(min_length=1, max_length=200)
+
+
+class CounsellorScope(BaseModel):
+    """The counsellor's account as the identity directory (the gateway's) holds it: the
+    gateway checked it is active and of `role`; school_liaison checks it serves the school."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: CounsellorRole
+    school_ids: list[str] = []  # an officer's beat
+    org_id: str | None = None  # a social worker's organisation
+
+
+class CheckedSchedule(SessionSchedule):
+    """A session as the gateway passes it on, with the counsellor's scope."""
+
+    counsellor: CounsellorScope
 
 
 class SessionRecord(BaseModel):
@@ -119,6 +156,17 @@ class CounsellingEntryAdded(EventData):
     reason: CounsellingReason
     added_by: str
     added_at: datetime
+
+
+class CounsellingEntryRemoved(EventData):
+    TYPE: ClassVar[str] = "school.counselling.entry_removed"
+
+    entry_id: str
+    school_id: str
+    child_ref: str
+    reason: RemovalReason
+    removed_by: str
+    removed_at: datetime
 
 
 class CounsellingSessionScheduled(EventData):

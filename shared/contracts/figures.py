@@ -10,6 +10,9 @@ class TaskFigures(BaseModel):
     acknowledged: int = 0
     ack_median_s: float | None = Field(default=None, description="creation → acknowledgement")
     ack_p90_s: float | None = None
+    completed: int = 0
+    done_median_s: float | None = Field(default=None, description="creation → completion")
+    done_p90_s: float | None = None
 
 
 class NoticeFigures(BaseModel):
@@ -22,12 +25,18 @@ class NoticeFigures(BaseModel):
 class YearFigures(BaseModel):
     year: int
     scope: str = Field(description='"station", or the school the caller belongs to')
+    schools_watched: int = Field(description="schools whose cameras the video patrol watches")
     reports_by_category: dict[str, int]
     reports_by_severity: dict[str, int]
     reports_by_school: dict[str, int]
     cases_opened: int
     cases_closed: int
+    cases_under_monitoring: int = Field(
+        description="distinct cases put under monitoring or followed up in the year"
+    )
     tasks_by_kind: dict[str, TaskFigures]
+    escalations: dict[str, int] = Field(description="by step: the desk, then the supervisor")
+    dispositions_by_kind: dict[str, int]
     counselling_held: int
     counselling_missed: int
     education_events: int
@@ -37,4 +46,3 @@ class YearFigures(BaseModel):
     venues_with_letters: int
     video_days_logged: int
     video_days_complete: int = Field(description="days with every connected school checked")
-    pending: list[str] = Field(description="figures whose events this deployment lacks yet")

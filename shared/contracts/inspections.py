@@ -14,14 +14,36 @@ from shared.events import EventData, Instant
 CODE = r"^[a-z][a-z0-9_]{1,39}$"
 
 
+class ChecklistKind(StrEnum):
+    """Whose checklist: a school's, or a venue kind's (shared.contracts.venues.VenueKind)."""
+
+    school = "school"
+    entertainment = "entertainment"
+    hotel = "hotel"
+    short_term_rental = "short_term_rental"
+
+
 class ChecklistItem(BaseModel):
-    """One thing an inspection checks; failing it gives the school `deadline_days` to fix it."""
+    """One thing an inspection checks; failing it gives the school or venue `deadline_days`
+    to fix it. The code is unique within its kind."""
 
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(pattern=CODE)
     label: str = Field(min_length=1, max_length=200)
     deadline_days: int = Field(ge=1, le=180)
+    kind: ChecklistKind = ChecklistKind.school
+
+
+class ItemStatus(StrEnum):
+    active = "active"  # new inspections answer it
+    retired = "retired"  # no longer asked; past inspections and their notices keep it
+
+
+class ChecklistItemView(ChecklistItem):
+    status: ItemStatus = ItemStatus.active
+    retired_at: datetime | None = None
+    retired_by: str | None = None
 
 
 class ItemResult(BaseModel):

@@ -60,6 +60,16 @@ class Letter(BaseModel):
     expires_on: Day
 
 
+class VenueStatusChange(BaseModel):
+    """active ⇄ suspended (ordered to stop trading, e.g. until a hazard is fixed); either →
+    closed (out of business: final). The reason is the venue's, never a person's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: VenueStatus
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class VenueView(BaseModel):
     id: str
     name: str
@@ -73,6 +83,8 @@ class VenueView(BaseModel):
     officer_id: str
     letter: Letter | None = None
     letter_alerted_for: date | None = None
+    status_reason: str | None = None
+    status_changed_at: datetime | None = None
     registered_at: datetime
 
 
@@ -131,3 +143,18 @@ class VenueInspected(EventData):
     officer_id: str
     failed_items: tuple[str, ...]
     inspected_at: datetime
+
+
+class VenueStatusChanged(EventData):
+    """A venue opened again, was suspended or closed: projections counting venues (the
+    year's figures: venues with signed letters) drop a closed one."""
+
+    TYPE: ClassVar[str] = "patrol.venue.status_changed"
+
+    venue_id: str
+    kind: VenueKind
+    area: str
+    previous: VenueStatus
+    status: VenueStatus
+    by: str
+    at: datetime

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,11 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deploy.launcher import Platform, Ports, free_port, free_port_block, wait_until
+from shared import asyncapi
 from shared.identity import Principal, Role, mint_internal_token
+from shared.nats_auth import ADMIN
+from shared.streams import STREAMS
 from shared.web import INTERNAL_HEADER
 from tests.support import REPORT
 
@@ -320,6 +327,35 @@ def test_no_childs_name_or_id_in_any_file_the_run_wrote(platform: Platform) -> N
         if s in p.read_bytes()
     ]
     assert leaks == []
+
+
+def test_every_subject_the_run_published_is_in_the_served_event_catalogue(
+    platform: Platform, client: Client
+) -> None:
+    """The demo data and this module's flows published on every stream; each subject the
+    streams hold must be a channel of `/asyncapi.json` (a schedule matches its template)."""
+    served = client.http.get("/asyncapi.json")
+    assert served.status_code == 200
+    assert served.json() == json.loads(json.dumps(asyncapi.document()))
+    channels = [c["address"] for c in served.json()["channels"].values()]
+
+    async def subjects() -> dict[str, int]:
+        nc = await nats.connect(platform.nats_url, **platform.credentials(ADMIN))
+        try:
+            found: dict[str, int] = {}
+            for spec in STREAMS:
+                if spec.name == "DEADLETTER":  # copies of other subjects, under deadletter.>
+                    continue
+                info = await nc.jetstream().stream_info(spec.name, subjects_filter=">")
+                found.update(info.state.subjects or {})
+            return found
+        finally:
+            await nc.close()
+
+    held = asyncio.run(subjects())
+    assert {"school.report.filed.v1", "task.created.v1"} <= set(held)
+    template = re.compile("|".join(re.escape(c).replace(r"\{key\}", r"[^ ]+") for c in channels))
+    assert sorted(s for s in held if not template.fullmatch(s)) == []
 
 
 def test_every_file_the_run_wrote_is_readable_by_its_owner_only(platform: Platform) -> None:

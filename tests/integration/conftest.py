@@ -109,12 +109,29 @@ def case_tracking_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def demo_data() -> dict[str, bool]:
+    """Which demo data the `gateway` fixture's services seed: none (their own tests seed
+    them; many events no other test needs); a module overrides it. The settings classes
+    ignore the fields of others."""
+    return {
+        "demo_programme": False,
+        "demo_cases": False,
+        "demo_casework": False,
+        "demo_inspections": False,
+        "demo_video": False,
+        "demo_venues": False,
+        "demo_shifts": False,
+    }
+
+
+@pytest.fixture
 async def gateway(
     nats_url: str,
     store_url: StoreUrl,
     declared: Platform,  # noqa: ARG001 - the streams exist before the apps start
     nats_login: NatsLogin,
     case_tracking_settings: dict[str, Any],
+    demo_data: dict[str, bool],
 ) -> AsyncIterator[Gateway]:
     urls = {
         name: await store_url(name)
@@ -130,13 +147,7 @@ async def gateway(
             # Fail fast: a poison event is dead-lettered after two quick deliveries.
             "max_deliver": 2,
             "retry_base_s": 0.05,
-            # Demo counselling, education events, inspections: many events no test here needs
-            # (their own tests seed them); the other settings classes ignore the fields.
-            "demo_programme": False,
-            "demo_inspections": False,
-            "demo_video": False,
-            "demo_venues": False,
-            "demo_shifts": False,
+            **demo_data,
             # The unchecked-schools alert only when a test sweeps with its own clock.
             "video_check_by": "23:59:59",
         }

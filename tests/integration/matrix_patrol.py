@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.patrol.venues.domain import CHECKLISTS
-from shared.contracts.venues import VenueKind
+from services.patrol.inspections.domain import VENUE_CHECKLISTS
+from shared.contracts.inspections import ChecklistKind
 from shared.identity import Role
 from tests.support import Gateway
 
@@ -25,6 +25,7 @@ class PatrolWorld:
     own_post: str  # at sch-01, staffed by officer1, volunteer1 and grid1
     other_post: str  # at sch-10, staffed by officer4
     counter: itertools.count[int]
+    suspended: set[str] = field(default_factory=set)  # venues the matrix's calls suspended
 
 
 def venue_body(officer: str | None = None) -> dict[str, Any]:
@@ -130,11 +131,24 @@ def on_venue(
 
 
 LETTER = {"signed_on": "2026-01-10", "expires_on": "2029-01-09"}
-HOTEL = {"results": [{"item": i.code, "passed": True} for i in CHECKLISTS[VenueKind.hotel]]}
+HOTEL = {
+    "results": [{"item": i.code, "passed": True} for i in VENUE_CHECKLISTS[ChecklistKind.hotel]]
+}
 
 
 def same(status: int) -> Callable[[Role], int]:
     return lambda _role: status
+
+
+def venue_status(w: PatrolWorld, role: Role, own: bool) -> Request:
+    """Suspend the venue, or reopen it if an earlier call suspended it: each allowed call
+    is a legal move (the same status twice would be a 409)."""
+    venue = w.own_venue if own else w.other_venue
+    suspend = venue not in w.suspended
+    if role is Role.supervisor or (role is Role.police_officer and own):  # the calls that pass
+        w.suspended ^= {venue}
+    body = {"status": "suspended" if suspend else "active", "reason": "Matrix check"}
+    return "POST", f"/v1/venues/{venue}/status", {"json": body}
 
 
 def in_charge(status: int) -> Callable[[Role], int]:
@@ -163,6 +177,7 @@ ROWS: dict[tuple[str, str], Row] = {
         200,
         in_charge(200),
     ),
+    ("POST", "/v1/venues/{venue_id}/status"): (venue_status, 200, in_charge(200)),
     ("POST", "/v1/venues/{venue_id}/inspections"): (
         on_venue("POST", "/inspections", HOTEL),
         201,

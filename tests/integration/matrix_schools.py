@@ -31,6 +31,8 @@ class SchoolsWorld:
     items: list[str]  # checklist items the matrix added: later inspections answer them too
     to_confirm: dict[Role, str]  # an education event per school-staff role, to confirm
     other_event: str
+    to_remove: dict[Role, str]  # an entry per role that keeps the list, to take off it
+    to_retire: dict[Role, str]  # a checklist item per role that keeps it (an unused kind's)
 
 
 async def _entry(gw: Gateway, user: str, school: str, name: str) -> str:
@@ -78,6 +80,11 @@ async def build_schools_world(gw: Gateway) -> SchoolsWorld:
         missed=missed,
         other_session=await _session(gw, "teacher10", other, "social2"),
         counter=itertools.count(1),
+        to_retire={role: await _venue_item(gw, role) for role in (Role.supervisor, Role.admin)},
+        to_remove={
+            role: await _entry(gw, "teacher1", "sch-01", f"Leaving Student {n}")
+            for n, role in enumerate(COUNSEL)
+        },
     )
 
 
@@ -87,6 +94,15 @@ async def _inspected(gw: Gateway, officer: str, school: str, failed: tuple[str, 
     r = await gw.call(officer, "POST", "/v1/inspections", json=body)
     assert r.status_code == 201, r.text
     return list(r.json()["notice_ids"])
+
+
+async def _venue_item(gw: Gateway, role: Role) -> str:
+    """An item of a kind the matrix never inspects, so retiring it changes no other cell."""
+    code = f"matrix_retire_{role.value}"
+    item = {"code": code, "label": "Retired", "deadline_days": 7, "kind": "entertainment"}
+    r = await gw.call("supervisor1", "POST", "/v1/inspection-checklist", json=item)
+    assert r.status_code == 201, r.text
+    return code
 
 
 def education_event(school: str) -> dict[str, Any]:
@@ -149,12 +165,22 @@ def missed(w: SchoolsWorld, role: Role, own: bool) -> Request:
     return "POST", f"/v1/counselling/sessions/{session}/missed", {}
 
 
+def remove(w: SchoolsWorld, role: Role, own: bool) -> Request:
+    entry = w.to_remove.get(role, w.other_entry) if own else w.other_entry
+    return "POST", f"/v1/counselling/entries/{entry}/remove", {"json": {"reason": "improved"}}
+
+
 def new_item(w: SchoolsWorld, role: Role, _own: bool) -> Request:
     code = f"matrix_item_{next(w.counter)}"
     if role in (Role.supervisor, Role.admin):  # the roles whose call adds it
         w.items.append(code)
     item = {"code": code, "label": "Checked", "deadline_days": 7}
     return "POST", "/v1/inspection-checklist", {"json": item}
+
+
+def retire(w: SchoolsWorld, role: Role, own: bool) -> Request:
+    code = w.to_retire.get(role, "matrix_never_added") if own else "matrix_never_added"
+    return "POST", f"/v1/inspection-checklist/entertainment/{code}/retire", {}
 
 
 def new_inspection(w: SchoolsWorld, _role: Role, own: bool) -> Request:
@@ -223,11 +249,13 @@ ROWS: dict[tuple[str, str], tuple[Build, int, Callable[[Role], int]]] = {
     ("POST", "/v1/counselling/entries"): (new_entry, 201, lambda r: 403),
     ("GET", "/v1/counselling/entries"): (entries, 200, scoped_404),
     ("GET", "/v1/counselling/entries/{entry_id}/sessions"): (sessions, 200, scoped_404),
+    ("POST", "/v1/counselling/entries/{entry_id}/remove"): (remove, 200, lambda r: 404),
     ("POST", "/v1/counselling/entries/{entry_id}/sessions"): (schedule, 201, lambda r: 404),
     ("POST", "/v1/counselling/sessions/{session_id}/record"): (record, 200, lambda r: 404),
     ("POST", "/v1/counselling/sessions/{session_id}/missed"): (missed, 200, lambda r: 404),
     ("GET", "/v1/inspection-checklist"): (plain("GET", "/v1/inspection-checklist"), 200, ok),
     ("POST", "/v1/inspection-checklist"): (new_item, 201, lambda r: 201),
+    ("POST", "/v1/inspection-checklist/{kind}/{code}/retire"): (retire, 200, lambda r: 404),
     ("POST", "/v1/inspections"): (new_inspection, 201, lambda r: 403),
     ("GET", "/v1/inspections"): (of_school("/v1/inspections"), 200, scoped_404),
     ("GET", "/v1/rectifications"): (of_school("/v1/rectifications"), 200, scoped_404),

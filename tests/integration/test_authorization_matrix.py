@@ -283,6 +283,7 @@ CELLS: dict[tuple[str, str], Cell] = {
     ("GET", "/v1/admin/dead-letters"): Cell(
         lambda w, r, o: ("GET", "/v1/admin/dead-letters", {}), 200
     ),
+    ("GET", "/v1/admin/streams"): Cell(lambda w, r, o: ("GET", "/v1/admin/streams", {}), 200),
     ("POST", "/v1/admin/dead-letters/{dead_letter_id}/replay"): Cell(
         lambda w, r, o: (
             "POST",

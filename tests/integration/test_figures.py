@@ -1,6 +1,7 @@
-"""The year's figures through the gateway on real NATS and SQLite: reports, cases, tasks, the
-video patrol and the venues counted by patrol's projection from the streams; a school's own;
-the CSV; and the projection rebuilt from the streams' messages into an empty store equal."""
+"""The year's figures through the gateway on real NATS and SQLite: reports, cases, tasks (their
+acknowledgement and completion), a disposition, monitoring, the video patrol and the venues
+counted by patrol's projection from the streams; a school's own; the CSV; and the projection
+rebuilt from the streams' messages into an empty store equal."""
 
 from __future__ import annotations
 
@@ -54,6 +55,18 @@ async def test_the_years_figures_come_from_the_events_and_rebuild_equal(
     ]
     police = next(t for t in tasks if t["assignee_user_id"] == "officer1")
     assert (await gateway.call("officer1", "POST", f"/v1/tasks/{police['id']}/ack")).is_success
+    r = await gateway.call("officer1", "POST", f"/v1/tasks/{police['id']}/start")
+    assert r.is_success, r.text
+    done = {"outcome": "Visited; the family agreed to a plan"}
+    r = await gateway.call("officer1", "POST", f"/v1/tasks/{police['id']}/done", json=done)
+    assert r.is_success, r.text
+    case = police["case_id"]
+    ruling = {"kind": "detention_not_executed", "note": "decided; not executed (age)"}
+    r = await gateway.call("dispatcher1", "POST", f"/v1/cases/{case}/dispositions", json=ruling)
+    assert r.is_success, r.text
+    watch = {"responsible_user_id": "social1", "interval_days": 14}
+    r = await gateway.call("dispatcher1", "POST", f"/v1/cases/{case}/monitoring", json=watch)
+    assert r.is_success, r.text
     config: VideoConfig = gateway.apps["patrol"].state.video_config
     for school in config.schools:
         body = {"school_id": school}
@@ -67,14 +80,19 @@ async def test_the_years_figures_come_from_the_events_and_rebuild_equal(
     async def counted() -> dict[str, Any] | None:
         got: dict[str, Any] = (await gateway.get("dispatcher1", "/v1/stats", year=year)).json()
         done = got["venues_with_letters"] == 1 and got["video_days_complete"] == 1
-        acked = sum(t["acknowledged"] for t in got["tasks_by_kind"].values())
-        return got if done and acked == 1 and got["cases_opened"] == 3 else None
+        acked = sum(t["acknowledged"] + t["completed"] for t in got["tasks_by_kind"].values())
+        lifecycle = got["dispositions_by_kind"] and got["cases_under_monitoring"] == 1
+        return got if done and lifecycle and acked == 2 and got["cases_opened"] == 3 else None
 
     got = await eventually(counted)
     assert got["reports_by_category"] == {"self_harm": 1, "truancy": 1, "bullying_victim": 1}
     assert got["reports_by_school"] == {"sch-01": 2, "sch-10": 1}
     assert sum(t["created"] for t in got["tasks_by_kind"].values()) == 6
     assert got["video_days_logged"] == 1
+    assert got["dispositions_by_kind"] == {"detention_not_executed": 1}
+    assert got["escalations"] == {}
+    (visit,) = [t for t in got["tasks_by_kind"].values() if t["completed"]]
+    assert visit["done_median_s"] is not None
     own = (await gateway.get("teacher1", "/v1/stats", year=year)).json()
     assert (own["scope"], own["reports_by_school"], own["cases_opened"]) == (
         "sch-01",

@@ -70,7 +70,7 @@ async def test_a_monitored_child_is_followed_up_and_a_missed_follow_up_is_alerte
     kinds = [e["kind"] for e in case["chronology"]]
     assert {"monitoring", "follow_up", "follow_up_overdue"} <= set(kinds)
     assert "Tian Jing" not in str(case)
-    assert "Tian Jing" not in await stream_text(admin_bus, "CASES", "NOTIFY", "TIMERS")
+    assert "Tian Jing" not in await stream_text(admin_bus, "CASES", "TIMERS")
 
     closed = await gateway.call(
         "supervisor1", "POST", f"/v1/cases/{case_id}/close", json={"reason": "safe at home"}

@@ -32,7 +32,7 @@ OWNED = {
     "school_liaison": ["school.report.filed.v1", "school.child.erased.v1"],
     "case_tracking": ["case.report.linked.v1", "task.created.v1"],
     "patrol": ["patrol.welfare_check.done.v1"],
-    "notifications": ["notification.sent.v1"],
+    "notifications": [],  # publishes only the dead-letter alert, which every process may
     "gateway": ["ops.dead_letter.replayed.v1", "audit.checkpoint.v1"],
 }
 # Stream and consumer management: only admin.
@@ -225,9 +225,11 @@ async def test_an_event_from_the_wrong_source_is_dead_lettered_unhandled(
     finally:
         await forger.close()
     front: Bus = gateway.apps["gateway"].state.bus
-    # Every consumer of the subject refuses it: the named one and patrol's figures.
+    # Every consumer of the subject refuses it: the named one, and the figures if they count it.
     readers = {
-        c.durable for c in CONSUMERS if subject_matches(c.filter_subject, event.nats_subject)
+        c.durable
+        for c in CONSUMERS
+        if any(subject_matches(s, event.nats_subject) for s in c.subjects)
     }
     assert set(consumers) <= readers
 
@@ -235,7 +237,8 @@ async def test_an_event_from_the_wrong_source_is_dead_lettered_unhandled(
         letters = await list_dead_letters(front)
         return letters if {d.consumer for d in letters} == readers else []
 
-    letters = await eventually(all_letters)
+    # Several consumers, each its own fetch loop: bounds for a loaded 2-core machine.
+    letters = await eventually(all_letters, within=20)
     assert len(letters) == len(readers)
     for letter in letters:
         assert letter.event_id == event.id
@@ -247,7 +250,7 @@ async def test_an_event_from_the_wrong_source_is_dead_lettered_unhandled(
         found = [n for n in inbox if n["kind"] == "dead_lettered"]
         return found if len(found) >= len(readers) else []
 
-    assert len(await eventually(alerts)) == len(readers)
+    assert len(await eventually(alerts, within=20)) == len(readers)
     # No handler saw it: nothing recorded as processed, no erasure in the audit trail.
     for consumer in consumers:
         owner = consumer.partition("-")[0]

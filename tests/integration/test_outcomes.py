@@ -49,7 +49,7 @@ async def test_dispositions_are_recorded_in_the_chronology_and_counted_by_kind(
         "Disposition by dispatcher1: education_with_school",
     ]
     assert "Ma Chao" not in str(case)
-    assert "Ma Chao" not in await stream_text(admin_bus, "CASES", "NOTIFY")
+    assert "Ma Chao" not in await stream_text(admin_bus, "CASES")
 
 
 async def test_the_supervisor_reviews_the_risk_up_or_down_with_a_reason(

@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.patrol.inspections import store as inspections_store
+from services.patrol.inspections.domain import VENUE_CHECKLISTS
 from services.patrol.venues import service as venues
 from services.patrol.venues import store as venues_store
-from services.patrol.venues.domain import CHECKLISTS
 from services.patrol.venues.sweep import sweep_letters
 from services.patrol.video import service as video
 from services.patrol.video import store as video_store
 from services.patrol.video.domain import VideoConfig
 from services.patrol.video.sweep import sweep_missing
-from shared.contracts.inspections import ItemResult
+from shared.contracts.inspections import ChecklistKind, ItemResult
 from shared.contracts.venues import Letter, VenueContact, VenueCreate, VenueInspectionCreate
 from shared.contracts.video_patrol import VideoCheckCreate
 from shared.identity import Principal, Role
@@ -108,7 +108,7 @@ async def test_venues_by_area_and_kind_letters_due_and_inspections(patrol: Store
     assert told == [made[0].id, made[1].id]
     areas, _ = await venues.areas(patrol, caller=DESK, limit=10, after=None)
     assert [(a.area, a.venues) for a in areas] == [("grid-a", 2), ("grid-b", 1)]
-    items = CHECKLISTS[made[0].kind]
+    items = VENUE_CHECKLISTS[ChecklistKind(made[0].kind.value)]
     for n in range(3):
         body = VenueInspectionCreate(results=[ItemResult(item=i.code, passed=True) for i in items])
         await venues.inspect(

@@ -9,26 +9,35 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.patrol.inspections import checklist
 from services.patrol.inspections import service as inspections
 from services.patrol.inspections import store as inspection_store
 from services.school_liaison import store as school_store
+from services.school_liaison.counselling import demo as counselling_demo
 from services.school_liaison.counselling import service as counselling
 from services.school_liaison.counselling import sessions as counselling_sessions
 from services.school_liaison.counselling import store as counselling_store
 from services.school_liaison.privacy import Sealer
-from shared.contracts.counselling import CounsellingEntryCreate, SessionSchedule
-from shared.contracts.inspections import InspectionCreate, ItemResult
+from services.school_liaison.retention import erase_child
+from shared.contracts.counselling import (
+    CounsellingEntryCreate,
+    EntryRemoval,
+    RemovalReason,
+    SessionSchedule,
+)
+from shared.contracts.inspections import ChecklistKind, InspectionCreate, ItemResult
 from shared.identity import Principal, Role
 from shared.store import Store, open_store
 from shared.store.migrations import migrate
 from tests.support import StoreUrl, every_store
-from tests.unit.units import StoreUnits
+from tests.unit.units import StoreUnits, unit_of_work
 
 __all__ = ["every_store"]
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OFFICER = Principal(user_id="officer1", role=Role.police_officer, school_ids=("sch-01", "sch-02"))
 DESK = Principal(user_id="dispatcher1", role=Role.dispatcher)
+SUPERVISOR = Principal(user_id="supervisor1", role=Role.supervisor)
 TEACHER = Principal(user_id="teacher4", role=Role.teacher, school_id="sch-04")
 SEALER = Sealer(base64.b64encode(bytes(range(32))).decode())
 CODES = ("one_button_alarm", "gate_staff", "cctv", "fire_equipment")
@@ -107,7 +116,9 @@ async def test_counselling_pages_and_the_overdue_prefilter(liaison: Store) -> No
             counsellor_role="social_worker",
             place="Room 3",
         )
-        await counselling_sessions.schedule(rt, caller=TEACHER, entry_id=entry.id, body=slot)
+        await counselling_sessions.schedule(
+            rt, caller=TEACHER, entry_id=entry.id, body=slot, counsellor=counselling_demo.SCOPE
+        )
     first, after = await counselling.list_entries(
         liaison, sealer=SEALER, caller=TEACHER, school_id="sch-04", limit=2, after=None
     )
@@ -118,3 +129,49 @@ async def test_counselling_pages_and_the_overdue_prefilter(liaison: Store) -> No
     assert end is None
     due, _ = await counselling_store.scheduled_before(liaison, cutoff=T0 + timedelta(days=1))
     assert len(due) == 1  # strictly before: the second session is exactly at the cutoff
+
+
+async def test_checklists_per_kind_move_retire_and_page(patrol: Store) -> None:
+    # A school item of the old shape (keyed by its code, no kind) is moved by migration 3.
+    old = {"id": "door_locks", "code": "door_locks", "label": "Door locks", "deadline_days": 5}
+    await patrol.put(inspection_store.CHECKLIST_C, old)
+    await inspection_store.MIGRATIONS[2].step(patrol)
+    school = await inspection_store.checklist(patrol, kind=ChecklistKind.school)
+    assert sorted(i.code for i in school) == sorted([*CODES, "door_locks"])
+    rt = StoreUnits(patrol)
+    await checklist.retire_item(rt, caller=SUPERVISOR, kind=ChecklistKind.school, code="cctv")
+    hotel = await inspection_store.checklist(patrol, kind=ChecklistKind.hotel)
+    assert len(hotel) == 7  # the five checks, signs, fire safety: untouched
+    paged: list[str] = []
+    after = None
+    while True:
+        page, after = await inspection_store.checklist_page(
+            patrol, kind=ChecklistKind.school, retired=True, limit=2, after=after
+        )
+        paged += [i.code for i in page]
+        if after is None:
+            break
+    assert paged == sorted([*CODES, "door_locks"])  # retired ones too, each once, by code
+    active, _ = await inspection_store.checklist_page(
+        patrol, kind=ChecklistKind.school, retired=False, limit=10, after=None
+    )
+    assert "cctv" not in {i.code for i in active}
+
+
+async def test_a_child_only_on_a_list_is_erased_after_removal(liaison: Store) -> None:
+    rt = StoreUnits(liaison)
+    body = CounsellingEntryCreate(
+        school_id="sch-04", reason="truancy", student={"name": "Listed Only"}
+    )
+    entry, _ = await counselling.add_entry(rt, sealer=SEALER, caller=TEACHER, body=body)
+    removal = EntryRemoval(reason=RemovalReason.left_school)
+    await counselling.remove_entry(rt, caller=TEACHER, entry_id=entry.id, body=removal)
+    [found] = await counselling_store.entries_of_child(liaison, child_ref=entry.child_ref)
+    assert found.removed_at is not None
+    retention = timedelta(days=30)
+    late = datetime.now(UTC) + retention + timedelta(days=1)
+    async with unit_of_work(liaison) as uow:
+        assert await erase_child(uow, child_ref=entry.child_ref, retention=retention, now=late)
+    [erased] = await counselling_store.entries_of_child(liaison, child_ref=entry.child_ref)
+    assert erased.sealed is None
+    assert await school_store.get_child_key(liaison, child_ref=entry.child_ref) is None

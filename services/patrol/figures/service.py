@@ -30,41 +30,55 @@ async def figures(port: Reader, *, caller: Principal, year: int, schools: int) -
     scope = scope_of(caller)
     where = {"year": year, "scope": scope}
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for doc in await port.find(projection.COUNTS_C, where=where):
-        counts[doc["figure"]][doc["key"]] = int(doc["count"])
-    samples: dict[str, list[float]] = defaultdict(list)
+    for doc in await port.find(projection.TALLIES_C, where=where):
+        for figure, keys in doc["counts"].items():
+            counts[figure].update({key: int(n) for key, n in keys.items()})
+    samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for doc in await port.find(projection.SAMPLES_C, where=where):
-        samples[doc["key"]].append(float(doc["value"]))
-    created, acked = counts["tasks.created"], counts["tasks.acknowledged"]
+        samples[doc["figure"]][doc["key"]].append(float(doc["value"]))
+    created, acked, done = (
+        counts["tasks.created"],
+        counts["tasks.acknowledged"],
+        counts["tasks.completed"],
+    )
+    ack_s, done_s = samples["tasks.ack_s"], samples["tasks.done_s"]
     tasks = {
         kind: TaskFigures(
             created=created.get(kind, 0),
             acknowledged=acked.get(kind, 0),
-            ack_median_s=domain.percentile(samples[kind], 50),
-            ack_p90_s=domain.percentile(samples[kind], 90),
+            ack_median_s=domain.percentile(ack_s[kind], 50),
+            ack_p90_s=domain.percentile(ack_s[kind], 90),
+            completed=done.get(kind, 0),
+            done_median_s=domain.percentile(done_s[kind], 50),
+            done_p90_s=domain.percentile(done_s[kind], 90),
         )
-        for kind in sorted({*created, *acked})
+        for kind in sorted({*created, *acked, *done})
     }
     days = counts["video.day"]
+    status = counts["cases.status"]
+    sessions, education = counts["counselling.sessions"], counts["education.totals"]
     return YearFigures(
         year=year,
         scope="station" if scope == projection.STATION else scope,
+        schools_watched=schools,
         reports_by_category=counts["reports.category"],
         reports_by_severity=counts["reports.severity"],
         reports_by_school=counts["reports.school"],
-        cases_opened=counts["cases"].get("opened", 0),
-        cases_closed=counts["cases"].get("closed", 0),
+        cases_opened=status.get("opened", 0),
+        cases_closed=status.get("closed", 0),
+        cases_under_monitoring=len(counts["cases.monitored"]),
         tasks_by_kind=tasks,
-        counselling_held=counts["counselling"].get("held", 0),
-        counselling_missed=counts["counselling"].get("missed", 0),
-        education_events=counts["education"].get("events", 0),
-        education_audience=counts["education"].get("audience", 0),
+        escalations=counts["escalations.level"],
+        dispositions_by_kind=counts["dispositions.kind"],
+        counselling_held=sessions.get("held", 0),
+        counselling_missed=sessions.get("missed", 0),
+        education_events=education.get("events", 0),
+        education_audience=education.get("audience", 0),
         school_inspections=NoticeFigures.model_validate(counts["inspections.schools"]),
         venue_inspections=NoticeFigures.model_validate(counts["inspections.venues"]),
         venues_with_letters=len(counts["venues.letters"]),
         video_days_logged=len(days),
         video_days_complete=sum(n >= schools for n in days.values()),
-        pending=list(domain.PENDING),
     )
 
 
@@ -81,7 +95,7 @@ async def _wipe(tx: Writer, *, collection: str, ids: list[str]) -> None:
 
 
 async def _count(tx: Writer, *, events: list[Envelope]) -> int:
-    return sum([await projection.apply(tx, e) for e in events])
+    return await projection.apply_many(tx, events)
 
 
 async def rebuild(port: Store, envelopes: Iterable[Envelope], *, batch: int = 200) -> int:

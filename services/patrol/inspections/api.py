@@ -6,10 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from services.patrol.inspections import checklist as checklists
 from services.patrol.inspections import service, store
 from services.patrol.inspections.domain import Inspection, Notice
 from shared.contracts.inspections import (
     ChecklistItem,
+    ChecklistItemView,
+    ChecklistKind,
     FixReport,
     InspectionCreate,
     InspectionView,
@@ -17,9 +20,7 @@ from shared.contracts.inspections import (
     RectificationView,
     Reinspection,
 )
-from shared.identity import Role
 from shared.paging import AfterParam, page_response, parse_after
-from shared.usecases import NotAllowed
 from shared.web import CallerDep, RuntimeDep, get_caller
 
 router = APIRouter()
@@ -37,21 +38,33 @@ def _notice(n: Notice) -> RectificationView:
 
 @router.get(
     "/inspection-checklist",
-    response_model=list[ChecklistItem],
+    response_model=list[ChecklistItemView],
     dependencies=[Depends(get_caller)],  # the gateway's callers only, like every route
 )
 async def checklist(
-    rt: RuntimeDep, request: Request, limit: Limit = 100, after: AfterParam = None
+    rt: RuntimeDep,
+    request: Request,
+    kind: ChecklistKind = ChecklistKind.school,
+    retired: bool = False,
+    limit: Limit = 100,
+    after: AfterParam = None,
 ) -> Response:
-    items, cursor = await store.checklist_page(rt.store, limit=limit, after=parse_after(after))
+    items, cursor = await store.checklist_page(
+        rt.store, kind=kind, retired=retired, limit=limit, after=parse_after(after)
+    )
     return page_response(request, items, cursor)
 
 
-@router.post("/inspection-checklist", status_code=201, response_model=ChecklistItem)
-async def add_item(item: ChecklistItem, caller: CallerDep, rt: RuntimeDep) -> ChecklistItem:
-    if caller.role not in (Role.supervisor, Role.admin):
-        raise NotAllowed("the station's supervisor extends the checklist")
-    return await service.add_item(rt, item=item)
+@router.post("/inspection-checklist", status_code=201, response_model=ChecklistItemView)
+async def add_item(item: ChecklistItem, caller: CallerDep, rt: RuntimeDep) -> ChecklistItemView:
+    return await checklists.add_item(rt, caller=caller, item=item)
+
+
+@router.post("/inspection-checklist/{kind}/{code}/retire", response_model=ChecklistItemView)
+async def retire_item(
+    kind: ChecklistKind, code: str, caller: CallerDep, rt: RuntimeDep
+) -> ChecklistItemView:
+    return await checklists.retire_item(rt, caller=caller, kind=kind, code=code)
 
 
 @router.post("/inspections", status_code=201, response_model=InspectionView)

@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from services.patrol.inspections import service, store
-from shared.contracts.inspections import InspectionCreate, ItemResult
+from shared.contracts.inspections import ChecklistKind, InspectionCreate, ItemResult
 from shared.events import utcnow
 from shared.identity import Principal, Role
 from shared.runtime import Runtime
@@ -30,7 +30,7 @@ async def seed(rt: Transactor) -> None:
     """Once per store (a restart, or a second replica, seeds nothing)."""
     if not await store.claim_demo_seed(rt.store, name="inspections"):
         return
-    items = await store.checklist(rt.store)
+    items = await store.checklist(rt.store, kind=ChecklistKind.school)
     start = utcnow() - timedelta(days=10)
     for n in range(1, SCHOOLS + 1):
         school = f"sch-{n:02d}"

@@ -3,20 +3,25 @@ item becomes, a notice's life, and when it is overdue. The clock is always hande
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
 from shared.contracts.inspections import (
     ChecklistItem,
+    ChecklistItemView,
+    ChecklistKind,
     ItemResult,
+    ItemStatus,
     NoticeStatus,
     Reinspection,
 )
 from shared.events import Timestamp
 from shared.identity import SCHOOL_STAFF, STATION_WIDE, Principal, Role
 
-# The checklist a station starts with; it is data (the checklist collection), extendable.
+# The checklists a station starts with (a migration seeds them); they are data (the checklist
+# collection): extendable and retirable, one mechanism for schools and every venue kind.
 DEFAULT_CHECKLIST = (
     ChecklistItem(
         code="one_button_alarm", label="One-button alarm linked to the police", deadline_days=3
@@ -25,6 +30,70 @@ DEFAULT_CHECKLIST = (
     ChecklistItem(code="cctv", label="CCTV in working order", deadline_days=14),
     ChecklistItem(code="fire_equipment", label="Fire equipment in date", deadline_days=14),
 )
+
+
+_SIGNS = ChecklistItem(
+    code="signs_drugs_gambling_prostitution",
+    label="Signs banning drugs, gambling and prostitution displayed",
+    deadline_days=7,
+)
+_FIRE = ChecklistItem(
+    code="fire_safety", label="Fire safety: exits, extinguishers", deadline_days=14
+)
+# Hotels' five mandatory checks when a minor checks in (五必须).
+_HOTEL = (
+    ChecklistItem(code="minor_id_checked", label="A minor's identity checked", deadline_days=3),
+    ChecklistItem(
+        code="minor_companions_asked",
+        label="A minor's companions and their relation asked",
+        deadline_days=3,
+    ),
+    ChecklistItem(
+        code="minor_guardian_contacted", label="A minor's guardian contacted", deadline_days=3
+    ),
+    ChecklistItem(
+        code="minor_rounds_kept", label="Safety rounds while a minor stays", deadline_days=3
+    ),
+    ChecklistItem(
+        code="minor_police_reported",
+        label="Suspected harm to a minor reported to the police at once",
+        deadline_days=3,
+    ),
+)
+VENUE_CHECKLISTS: dict[ChecklistKind, tuple[ChecklistItem, ...]] = {
+    ChecklistKind.hotel: (*_HOTEL, _SIGNS, _FIRE),
+    ChecklistKind.entertainment: (
+        ChecklistItem(
+            code="minors_not_admitted", label="Minors refused entry, sign shown", deadline_days=3
+        ),
+        _SIGNS,
+        _FIRE,
+    ),
+    ChecklistKind.short_term_rental: (
+        ChecklistItem(
+            code="guests_registered", label="Every guest registered by ID", deadline_days=3
+        ),
+        _SIGNS,
+        _FIRE,
+    ),
+}
+
+
+def default_checklists() -> dict[ChecklistKind, tuple[ChecklistItem, ...]]:
+    """Every kind's first checklist, each item marked with its kind."""
+    seeds = {ChecklistKind.school: DEFAULT_CHECKLIST, **VENUE_CHECKLISTS}
+    return {
+        kind: tuple(i.model_copy(update={"kind": kind}) for i in items)
+        for kind, items in seeds.items()
+    }
+
+
+def retire(item: ChecklistItemView, *, by: str, now: datetime) -> ChecklistItemView:
+    if item.status is ItemStatus.retired:
+        raise Refusal(f"{item.code} is retired already")
+    return item.model_copy(
+        update={"status": ItemStatus.retired, "retired_at": now, "retired_by": by}
+    )
 
 
 class Inspection(BaseModel):
@@ -99,7 +168,7 @@ def may_reinspect(principal: Principal, notice: Notice) -> bool:
     return principal.role is Role.police_officer and principal.user_id == notice.officer_id
 
 
-def check_results(results: list[ItemResult], checklist: list[ChecklistItem]) -> None:
+def check_results(results: list[ItemResult], checklist: Sequence[ChecklistItem]) -> None:
     """Each item of the checklist answered exactly once, nothing else."""
     answered = [r.item for r in results]
     known = {i.code for i in checklist}
@@ -112,7 +181,7 @@ def check_results(results: list[ItemResult], checklist: list[ChecklistItem]) -> 
 
 
 def notices_for(
-    inspection: Inspection, checklist: list[ChecklistItem], *, new_id: list[str]
+    inspection: Inspection, checklist: Sequence[ChecklistItem], *, new_id: list[str]
 ) -> list[Notice]:
     """A notice per failed item, due `deadline_days` after the inspection."""
     items = {i.code: i for i in checklist}

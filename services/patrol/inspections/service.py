@@ -1,5 +1,5 @@
-"""Inspections' use cases: the checklist, an inspection and its notices, a fix reported, a
-re-inspection, the views per school, officer and district, and the overdue alert."""
+"""Inspections' use cases: an inspection and its notices, a fix reported, a re-inspection, the
+views per school, officer and district, and the overdue alert (the checklist: checklist.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from services.patrol.inspections import domain, store
 from services.patrol.inspections.domain import Inspection, Notice
 from shared.contracts.alerts import PatrolAlertRaised
 from shared.contracts.inspections import (
-    ChecklistItem,
+    ChecklistKind,
     FixReport,
     InspectionCreate,
     InspectionRecorded,
@@ -24,7 +24,7 @@ from shared.contracts.notifications import role_inbox, school_inbox, user_inbox
 from shared.events import new_id, utcnow
 from shared.identity import Principal, Role
 from shared.runtime import UnitOfWork
-from shared.store import Cursor, DuplicateKeyError, Reader
+from shared.store import Cursor, Reader
 from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound, Transactor
 
 SOURCE = "patrol"
@@ -41,20 +41,6 @@ def _scope(caller: Principal, school_id: str | None) -> tuple[str, ...] | None:
     return (school_id,)
 
 
-# --- the checklist ----------------------------------------------------------------------------
-
-
-async def add_item(rt: Transactor, *, item: ChecklistItem) -> ChecklistItem:
-    async def work(uow: UnitOfWork) -> ChecklistItem:
-        await store.insert_item(uow.tx, item=item)
-        return item
-
-    try:
-        return await rt.transact(work)
-    except DuplicateKeyError:
-        raise Conflict(f"the checklist has {item.code} already") from None
-
-
 # --- inspecting -------------------------------------------------------------------------------
 
 
@@ -67,7 +53,7 @@ async def inspect(
     at = now or utcnow()
 
     async def work(uow: UnitOfWork) -> tuple[Inspection, list[Notice]]:
-        items = await store.checklist(uow.tx)
+        items = await store.checklist(uow.tx, kind=ChecklistKind.school)
         try:
             domain.check_results(body.results, items)
         except domain.Refusal as exc:

@@ -7,8 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from services.patrol.inspections.domain import DEFAULT_CHECKLIST, Inspection, Notice
-from shared.contracts.inspections import ChecklistItem, NoticeStatus, SchoolFigures
+from services.patrol.inspections.domain import (
+    DEFAULT_CHECKLIST,
+    Inspection,
+    Notice,
+    default_checklists,
+)
+from shared.contracts.inspections import (
+    ChecklistItem,
+    ChecklistItemView,
+    ChecklistKind,
+    ItemStatus,
+    NoticeStatus,
+    SchoolFigures,
+)
 from shared.events import stored_time, utcnow
 from shared.store import Cursor, Doc, DuplicateKeyError, Range, Reader, Store, Writer
 from shared.store.keyset import find_page, find_page_of_any
@@ -57,30 +69,76 @@ async def claim_demo_seed(port: Store, *, name: str) -> bool:
     return True
 
 
+async def _checklists_by_kind(port: Store) -> None:
+    """One collection for every kind's checklist (schools', each venue kind's): the school
+    items are keyed `school:<code>` with a status, and the venue kinds' first lists (until
+    now in code) are seeded. Safe to run again."""
+    await port.ensure_index(CHECKLIST_C, ["kind", "status", "id"])
+
+    async def move(tx: Writer) -> None:
+        for doc in await tx.find(CHECKLIST_C):
+            item = _item(doc)  # an item without a kind is a school's
+            if doc["id"] != item_id(item.kind, item.code):  # keyed by its code alone
+                await tx.delete(CHECKLIST_C, doc["id"])
+                await tx.put(CHECKLIST_C, _doc(item))
+        for items in default_checklists().values():
+            for seed in items:
+                if await tx.get(CHECKLIST_C, item_id(seed.kind, seed.code)) is None:
+                    await tx.put(CHECKLIST_C, _doc(ChecklistItemView(**seed.model_dump())))
+
+    await transact(port, move)
+
+
 MIGRATIONS = [
     Migration(1, "inspections and notices by school and by deadline", _indexes),
     Migration(2, "the default safety checklist", _default_checklist),
+    Migration(3, "checklists per kind (schools, venue kinds), retirable", _checklists_by_kind),
 ]
 
 
-def _item(doc: Doc) -> ChecklistItem:
-    return ChecklistItem.model_validate({k: v for k, v in doc.items() if k != "id"})
+def item_id(kind: ChecklistKind, code: str) -> str:
+    return f"{kind.value}:{code}"
 
 
-async def checklist(port: Reader) -> list[ChecklistItem]:
-    return [_item(d) for d in await port.find(CHECKLIST_C, order_by="id")]
+def _doc(item: ChecklistItemView) -> Doc:
+    return {"id": item_id(item.kind, item.code), **item.model_dump(mode="json")}
+
+
+def _item(doc: Doc) -> ChecklistItemView:
+    return ChecklistItemView.model_validate({k: v for k, v in doc.items() if k != "id"})
+
+
+async def checklist(port: Reader, *, kind: ChecklistKind) -> list[ChecklistItemView]:
+    """The items a new inspection of this kind answers (not the retired ones)."""
+    where = {"kind": kind.value, "status": ItemStatus.active.value}
+    return [_item(d) for d in await port.find(CHECKLIST_C, where=where, order_by="id")]
 
 
 async def checklist_page(
-    port: Reader, *, limit: int, after: Cursor | None
-) -> tuple[list[ChecklistItem], Cursor | None]:
-    docs, cursor = await find_page(port, CHECKLIST_C, order_by="id", limit=limit, after=after)
+    port: Reader, *, kind: ChecklistKind, retired: bool, limit: int, after: Cursor | None
+) -> tuple[list[ChecklistItemView], Cursor | None]:
+    """By code; `retired` True lists the retired items too (past inspections name them)."""
+    where = {"kind": kind.value} if retired else {"kind": kind.value, "status": "active"}
+    docs, cursor = await find_page(
+        port, CHECKLIST_C, where=where, order_by="id", limit=limit, after=after
+    )
     return [_item(d) for d in docs], cursor
 
 
-async def insert_item(tx: Writer, *, item: ChecklistItem) -> None:
-    """Raises DuplicateKeyError for a code the checklist has."""
-    await tx.insert(CHECKLIST_C, {"id": item.code, **item.model_dump(mode="json")})
+async def get_item(port: Reader, *, kind: ChecklistKind, code: str) -> ChecklistItemView | None:
+    doc = await port.get(CHECKLIST_C, item_id(kind, code))
+    return _item(doc) if doc else None
+
+
+async def insert_item(tx: Writer, *, item: ChecklistItem) -> ChecklistItemView:
+    """Raises DuplicateKeyError for a code the kind's checklist has (retired or not)."""
+    view = ChecklistItemView(**item.model_dump())
+    await tx.insert(CHECKLIST_C, _doc(view))
+    return view
+
+
+async def put_item(tx: Writer, *, item: ChecklistItemView) -> None:
+    await tx.put(CHECKLIST_C, _doc(item))
 
 
 async def put_inspection(tx: Writer, *, inspection: Inspection) -> None:

@@ -15,6 +15,7 @@ from shared.contracts.venues import (
     VenueInspectionCreate,
     VenueInspectionView,
     VenueKind,
+    VenueStatusChange,
     VenueView,
 )
 from shared.events import utcnow
@@ -60,6 +61,14 @@ async def letter(
         rt, caller=caller, venue_id=venue_id, body=body, today=utcnow().astimezone(zone).date()
     )
     return service.view(signed)
+
+
+@router.post("/venues/{venue_id}/status", response_model=VenueView)
+async def status(
+    venue_id: str, body: VenueStatusChange, caller: CallerDep, rt: RuntimeDep
+) -> VenueView:
+    changed = await service.change_status(rt, caller=caller, venue_id=venue_id, body=body)
+    return service.view(changed)
 
 
 @router.post("/venues/{venue_id}/inspections", status_code=201, response_model=VenueInspectionView)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.patrol.inspections import service as inspections
+from services.patrol.inspections import store as checklists
 from services.patrol.venues import service, store
-from services.patrol.venues.domain import CHECKLISTS
-from shared.contracts.inspections import ItemResult, Reinspection
+from shared.contracts.inspections import ChecklistKind, ItemResult, Reinspection
 from shared.contracts.venues import Letter, VenueContact, VenueCreate, VenueInspectionCreate
 from shared.events import utcnow
 from shared.identity import Principal, Role
@@ -62,7 +62,8 @@ async def seed(rt: Transactor) -> None:
             today=today,
         )
         failed = "fire_safety" if name in FIRE_HAZARDS else None
-        results = [ItemResult(item=i.code, passed=i.code != failed) for i in CHECKLISTS[venue.kind]]
+        items = await checklists.checklist(rt.store, kind=ChecklistKind(venue.kind.value))
+        results = [ItemResult(item=i.code, passed=i.code != failed) for i in items]
         at = now - timedelta(days=60 - 3 * n)
         done = await service.inspect(
             rt,

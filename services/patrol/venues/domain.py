@@ -1,65 +1,19 @@
-"""Pure rules of venue supervision: who registers, reads and inspects, the checklist of each
-venue kind, a letter's dates, and when an expiring letter is told. Clock handed in."""
+"""Pure rules of venue supervision: who registers, reads and inspects, who changes a venue's
+status, a letter's dates, and when an expiring letter is told. Clock handed in. (Each venue
+kind's checklist is data, with the schools': services/patrol/inspections.)"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 
-from shared.contracts.inspections import ChecklistItem
 from shared.contracts.venues import Letter, VenueContact, VenueKind, VenueStatus
 from shared.events import Timestamp
 from shared.identity import Principal, Role
 
 REGISTRARS = (Role.police_officer, Role.supervisor)
 READERS = (Role.police_officer, Role.dispatcher, Role.supervisor)
-
-_SIGNS = ChecklistItem(
-    code="signs_drugs_gambling_prostitution",
-    label="Signs banning drugs, gambling and prostitution displayed",
-    deadline_days=7,
-)
-_FIRE = ChecklistItem(
-    code="fire_safety", label="Fire safety: exits, extinguishers", deadline_days=14
-)
-# Hotels' five mandatory checks when a minor checks in (五必须).
-_HOTEL = (
-    ChecklistItem(code="minor_id_checked", label="A minor's identity checked", deadline_days=3),
-    ChecklistItem(
-        code="minor_companions_asked",
-        label="A minor's companions and their relation asked",
-        deadline_days=3,
-    ),
-    ChecklistItem(
-        code="minor_guardian_contacted", label="A minor's guardian contacted", deadline_days=3
-    ),
-    ChecklistItem(
-        code="minor_rounds_kept", label="Safety rounds while a minor stays", deadline_days=3
-    ),
-    ChecklistItem(
-        code="minor_police_reported",
-        label="Suspected harm to a minor reported to the police at once",
-        deadline_days=3,
-    ),
-)
-CHECKLISTS: dict[VenueKind, tuple[ChecklistItem, ...]] = {
-    VenueKind.hotel: (*_HOTEL, _SIGNS, _FIRE),
-    VenueKind.entertainment: (
-        ChecklistItem(
-            code="minors_not_admitted", label="Minors refused entry, sign shown", deadline_days=3
-        ),
-        _SIGNS,
-        _FIRE,
-    ),
-    VenueKind.short_term_rental: (
-        ChecklistItem(
-            code="guests_registered", label="Every guest registered by ID", deadline_days=3
-        ),
-        _SIGNS,
-        _FIRE,
-    ),
-}
 
 
 class Venue(BaseModel):
@@ -77,6 +31,8 @@ class Venue(BaseModel):
     letter_expires_on: str | None = None  # the letter's expiry, indexed for the sweep
     letter_alerted_for: str | None = None  # the claim: the expiry already told
     registered_at: Timestamp
+    status_reason: str | None = None
+    status_changed_at: Timestamp | None = None
 
 
 class Refusal(Exception):
@@ -89,6 +45,26 @@ def may_change(principal: Principal, venue: Venue) -> bool:
     """Its officer in charge, or the supervisor (letters)."""
     return principal.role is Role.supervisor or (
         principal.role is Role.police_officer and principal.user_id == venue.officer_id
+    )
+
+
+# The moves a venue's status may make; closed is final (a venue that reopens is registered anew).
+MOVES = {
+    VenueStatus.active: {VenueStatus.suspended, VenueStatus.closed},
+    VenueStatus.suspended: {VenueStatus.active, VenueStatus.closed},
+    VenueStatus.closed: set(),
+}
+
+
+class IllegalMove(Exception):
+    """Not possible from the venue's current status (a 409 naming it)."""
+
+
+def change_status(venue: Venue, *, to: VenueStatus, reason: str, now: datetime) -> Venue:
+    if to not in MOVES[venue.status]:
+        raise IllegalMove(f"the venue is {venue.status.value}: it cannot become {to.value}")
+    return venue.model_copy(
+        update={"status": to, "status_reason": reason, "status_changed_at": now}
     )
 
 

@@ -8,9 +8,11 @@ from datetime import date, datetime, timedelta
 
 from services.patrol.inspections import domain as inspections_domain
 from services.patrol.inspections import service as inspections
+from services.patrol.inspections import store as checklists
 from services.patrol.venues import domain, store
 from services.patrol.venues.domain import Venue
 from shared.contracts.alerts import PatrolAlertRaised
+from shared.contracts.inspections import ChecklistKind
 from shared.contracts.notifications import user_inbox
 from shared.contracts.venues import (
     AreaVenues,
@@ -22,13 +24,15 @@ from shared.contracts.venues import (
     VenueLetterSigned,
     VenueRegistered,
     VenueStatus,
+    VenueStatusChange,
+    VenueStatusChanged,
     VenueView,
 )
 from shared.events import new_id, utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork
 from shared.store import Cursor, Reader
-from shared.usecases import InvalidField, NotAllowed, NotFound, Transactor
+from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound, Transactor
 
 SOURCE = "patrol"
 
@@ -104,6 +108,45 @@ async def sign_letter(
     return await rt.transact(work)
 
 
+async def change_status(
+    rt: Transactor,
+    *,
+    caller: Principal,
+    venue_id: str,
+    body: VenueStatusChange,
+    now: datetime | None = None,
+) -> Venue:
+    """Its officer in charge or the supervisor; the area's count of active venues (the patrol
+    plan's weight) follows in the same transaction, and the event tells the projections."""
+    at = now or utcnow()
+
+    async def work(uow: UnitOfWork) -> Venue:
+        venue = await _venue(uow.tx, venue_id)
+        if not domain.may_change(caller, venue):
+            raise NotAllowed("the venue's officer in charge or the supervisor")
+        try:
+            changed = domain.change_status(venue, to=body.status, reason=body.reason, now=at)
+        except domain.IllegalMove as exc:
+            raise Conflict(str(exc)) from exc
+        await store.put_venue(uow.tx, venue=changed)
+        was_active = venue.status is VenueStatus.active
+        if was_active != (changed.status is VenueStatus.active):
+            await store.add_to_area(uow.tx, area=venue.area, delta=-1 if was_active else 1)
+        event = VenueStatusChanged(
+            venue_id=venue.id,
+            kind=venue.kind,
+            area=venue.area,
+            previous=venue.status,
+            status=changed.status,
+            by=caller.user_id,
+            at=at,
+        )
+        uow.announce(event, source=SOURCE, subject=venue.id, correlation_id=venue.id)
+        return changed
+
+    return await rt.transact(work)
+
+
 async def inspect(
     rt: Transactor,
     *,
@@ -119,7 +162,7 @@ async def inspect(
         venue = await _venue(uow.tx, venue_id)
         if not domain.may_inspect(caller, venue):
             raise NotAllowed("the venue's officer in charge inspects it")
-        checklist = list(domain.CHECKLISTS[venue.kind])
+        checklist = await checklists.checklist(uow.tx, kind=ChecklistKind(venue.kind.value))
         try:
             inspections_domain.check_results(body.results, checklist)
         except inspections_domain.Refusal as exc:

@@ -13,10 +13,11 @@ from services.school_liaison.counselling.domain import Entry, Session
 from services.school_liaison.domain import Disclosure
 from services.school_liaison.privacy import Sealer
 from shared.contracts.counselling import (
+    CheckedSchedule,
     CounsellingEntryCreate,
     CounsellingEntryView,
+    EntryRemoval,
     SessionRecord,
-    SessionSchedule,
     SessionView,
 )
 from shared.paging import AfterParam, parse_after, set_next_link
@@ -65,6 +66,15 @@ async def add_entry(
     return _json(entry_view(entry, shown), 201)
 
 
+@router.post("/entries/{entry_id}/remove")
+async def remove_entry(
+    entry_id: str, body: EntryRemoval, caller: CallerDep, rt: RuntimeDep
+) -> Response:
+    entry = await service.remove_entry(rt, caller=caller, entry_id=entry_id, body=body)
+    # The answer names the child for the audit; the details are not repeated.
+    return _json(entry_view(entry, service.Shown(Disclosure.minimal)))
+
+
 @router.get("/entries")
 async def list_entries(
     caller: CallerDep,
@@ -107,9 +117,11 @@ async def list_sessions(
 
 @router.post("/entries/{entry_id}/sessions", status_code=201)
 async def schedule(
-    entry_id: str, body: SessionSchedule, caller: CallerDep, rt: RuntimeDep
+    entry_id: str, body: CheckedSchedule, caller: CallerDep, rt: RuntimeDep
 ) -> Response:
-    session = await sessions.schedule(rt, caller=caller, entry_id=entry_id, body=body)
+    session = await sessions.schedule(
+        rt, caller=caller, entry_id=entry_id, body=body, counsellor=body.counsellor
+    )
     return _json(session_view(session, service.Shown(Disclosure.minimal)), 201)
 
 

@@ -13,6 +13,7 @@ from shared.contracts.counselling import (
     CounsellingEntryCreate,
     CounsellingReason,
     CounsellorRole,
+    CounsellorScope,
     SessionRecord,
     SessionSchedule,
 )
@@ -23,6 +24,8 @@ from shared.usecases import Transactor
 
 STAFF = Principal(user_id="teacher4", role=Role.teacher, school_id=LIAISON_SCHOOL)
 COUNSELLOR = Principal(user_id="social1", role=Role.social_worker, org_id="org-rainbow")
+# social1's account as the gateway's directory holds it (gateway/demo.py).
+SCOPE = CounsellorScope(role=CounsellorRole.social_worker, org_id="org-rainbow")
 NAMES = (
     "An Qi",
     "Bai Yu",
@@ -60,7 +63,9 @@ async def seed(rt: Transactor, *, sealer: Sealer) -> None:
                 counsellor_role=CounsellorRole.social_worker,
                 place="Counselling room, block B",
             )
-            session = await sessions.schedule(rt, caller=STAFF, entry_id=entry.id, body=slot)
+            session = await sessions.schedule(
+                rt, caller=STAFF, entry_id=entry.id, body=slot, counsellor=SCOPE
+            )
             state = min(5, 2 + week + n % 2)  # most students settle over the weeks
             record = SessionRecord(state=state, note=f"Week {week + 1}: talked about school")
             await sessions.record(

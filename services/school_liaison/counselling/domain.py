@@ -13,6 +13,8 @@ from services.school_liaison.models import School
 from shared.contracts.counselling import (
     CounsellingReason,
     CounsellorRole,
+    CounsellorScope,
+    RemovalReason,
     SessionRecord,
     SessionStatus,
 )
@@ -36,6 +38,10 @@ class Entry(BaseModel):
     added_at: Timestamp
     sealed: str | None  # {"student": {...}} under the child's data key, the entry id as AAD
     latest_state: int | None = None
+    # Off the list: kept (its state history stays readable) until retention erases the child.
+    removed_at: Timestamp | None = None
+    removed_by: str | None = None
+    removal_reason: RemovalReason | None = None
 
 
 class Session(BaseModel):
@@ -72,6 +78,20 @@ def may_keep_list(principal: Principal, school: School) -> bool:
     if principal.role is Role.social_worker:
         return principal.org_id == school.social_org_id
     return False
+
+
+def serves(counsellor: CounsellorScope, school: School) -> bool:
+    """A counsellor serves the school: an officer whose beat covers it, a social worker of the
+    organisation serving it (the same scopes as a task's reassignment, docs/tasks.md)."""
+    if counsellor.role is CounsellorRole.police_officer:
+        return school.id in counsellor.school_ids
+    return counsellor.org_id is not None and counsellor.org_id == school.social_org_id
+
+
+def remove(entry: Entry, *, reason: RemovalReason, by: str, now: datetime) -> Entry:
+    if entry.removed_at is not None:
+        raise Refusal("the student is off the list already")
+    return entry.model_copy(update={"removed_at": now, "removed_by": by, "removal_reason": reason})
 
 
 def disclosure(principal: Principal, *, school_id: str, social_org_id: str) -> Disclosure | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.school_liaison import domain as reports_domain
 from services.school_liaison import service as reports
 from services.school_liaison import store as school_store
 from services.school_liaison import vault
@@ -21,6 +22,9 @@ from services.school_liaison.privacy import Sealer, seal, unseal
 from shared.contracts.counselling import (
     CounsellingEntryAdded,
     CounsellingEntryCreate,
+    CounsellingEntryRemoved,
+    EntryRemoval,
+    SessionStatus,
 )
 from shared.events import new_id, utcnow
 from shared.identity import Principal
@@ -101,6 +105,12 @@ async def add_entry(
             sealed=seal({"student": student}, data_key=key, record_id=entry_id),
         )
         await store.put_entry(uow.tx, entry=entry)
+        # On a list again: the child's details are needed, a pending erasure is off.
+        pending = await school_store.get_pending_erasure(uow.tx, child_ref=child_ref)
+        if pending is not None:
+            await school_store.put_pending_erasure(
+                uow.tx, pending=reports_domain.cancel_erasure(pending)
+            )
         event = CounsellingEntryAdded(
             entry_id=entry.id,
             school_id=entry.school_id,
@@ -114,6 +124,45 @@ async def add_entry(
 
     entry = await rt.transact(work)
     return entry, {"student": student}
+
+
+async def remove_entry(
+    rt: Transactor, *, caller: Principal, entry_id: str, body: EntryRemoval
+) -> Entry:
+    """Off the list, by those who may add to it. The entry and its sessions stay readable,
+    those still scheduled are cancelled; retention starts for the child (erased when due, as
+    after a case's closure)."""
+
+    async def work(uow: UnitOfWork) -> Entry:
+        entry, _ = await entry_of(uow.tx, caller=caller, entry_id=entry_id)
+        school = await school_of(uow.tx, entry.school_id)
+        if not domain.may_keep_list(caller, school):
+            raise NotAllowed("only those who serve this school keep its counselling list")
+        now = utcnow()
+        try:
+            removed = domain.remove(entry, reason=body.reason, by=caller.user_id, now=now)
+        except domain.Refusal as exc:
+            raise Conflict(str(exc)) from exc
+        await store.put_entry(uow.tx, entry=removed)
+        # Sessions still ahead will not be held: cancelled, so none turns overdue and alerts.
+        for session in await store.scheduled_of_entry(uow.tx, entry_id=entry.id):
+            cancelled = session.model_copy(update={"status": SessionStatus.cancelled})
+            await store.put_session(uow.tx, session=cancelled)
+        pending = await school_store.get_pending_erasure(uow.tx, child_ref=entry.child_ref)
+        started = reports_domain.record_removal(pending, child_ref=entry.child_ref, removed_at=now)
+        await school_store.put_pending_erasure(uow.tx, pending=started)
+        event = CounsellingEntryRemoved(
+            entry_id=entry.id,
+            school_id=entry.school_id,
+            child_ref=entry.child_ref,
+            reason=body.reason,
+            removed_by=caller.user_id,
+            removed_at=now,
+        )
+        uow.announce(event, source=SOURCE, subject=entry.id, correlation_id=entry.id)
+        return removed
+
+    return await rt.transact(work)
 
 
 async def _student_of_case(

@@ -25,6 +25,7 @@ from shared.contracts.counselling import (
     CounsellingSessionMissed,
     CounsellingSessionRecorded,
     CounsellingSessionScheduled,
+    CounsellorScope,
     SessionRecord,
     SessionSchedule,
 )
@@ -34,16 +35,26 @@ from shared.events import new_id, utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork
 from shared.store import Cursor, Reader, Writer
-from shared.usecases import Conflict, NotAllowed, NotFound, Transactor
+from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound, Transactor
 
 
 async def schedule(
-    rt: Transactor, *, caller: Principal, entry_id: str, body: SessionSchedule
+    rt: Transactor,
+    *,
+    caller: Principal,
+    entry_id: str,
+    body: SessionSchedule,
+    counsellor: CounsellorScope,
 ) -> Session:
+    """`counsellor`: the counsellor's account (the gateway's directory) for the scope check."""
     entry, _ = await entry_of(rt.store, caller=caller, entry_id=entry_id)
     school = await school_of(rt.store, entry.school_id)
     if not domain.may_keep_list(caller, school):
         raise NotAllowed("only those who serve this school schedule its sessions")
+    if counsellor.role is not body.counsellor_role:
+        raise InvalidField("body", "counsellor_role", f"the counsellor is a {counsellor.role}")
+    if not domain.serves(counsellor, school):
+        raise InvalidField("body", "counsellor_id", "the counsellor does not serve this school")
     session = Session(
         id="cns-" + new_id(),
         entry_id=entry.id,
@@ -57,6 +68,9 @@ async def schedule(
     )
 
     async def work(uow: UnitOfWork) -> Session:
+        current = await store.get_entry(uow.tx, entry_id=entry.id)
+        if current is None or current.removed_at is not None:
+            raise Conflict("the student is off the counselling list")
         await store.put_session(uow.tx, session=session)
         event = CounsellingSessionScheduled(
             session_id=session.id,

@@ -21,9 +21,14 @@ async def _indexes(port: Store) -> None:
     await port.ensure_index(SESSIONS_C, ["status", "scheduled_at"])
 
 
+async def _by_child(port: Store) -> None:
+    await port.ensure_index(ENTRIES_C, ["child_ref"])
+
+
 COMPONENT = "school_liaison.counselling"  # its own migration sequence
 MIGRATIONS = [
-    Migration(1, "counselling entries by school, sessions by entry and by due time", _indexes)
+    Migration(1, "counselling entries by school, sessions by entry and by due time", _indexes),
+    Migration(2, "counselling entries by child, for retention", _by_child),
 ]
 
 
@@ -33,8 +38,29 @@ async def get_entry(port: Reader, *, entry_id: str) -> Entry | None:
 
 
 async def entry_of_child(port: Reader, *, school_id: str, child_ref: str) -> Entry | None:
+    """The child's entry on the school's list now (removed ones are history)."""
     docs = await port.find(ENTRIES_C, where={"school_id": school_id, "child_ref": child_ref})
-    return Entry.model_validate(docs[0]) if docs else None
+    listed = [e for e in map(Entry.model_validate, docs) if e.removed_at is None]
+    return listed[0] if listed else None
+
+
+async def entries_of_child(port: Reader, *, child_ref: str) -> list[Entry]:
+    """Every entry of the child, at any school, removed or not (few: one per school)."""
+    return [
+        Entry.model_validate(d) for d in await port.find(ENTRIES_C, where={"child_ref": child_ref})
+    ]
+
+
+async def erase_child(tx: Writer, *, child_ref: str) -> int:
+    """Drop the sealed parts of the child's entries and session notes (their key is destroyed
+    in the same transaction); the facts stay. Returns the entries erased."""
+    entries = await entries_of_child(tx, child_ref=child_ref)
+    for entry in entries:
+        await put_entry(tx, entry=entry.model_copy(update={"sealed": None}))
+        for doc in await tx.find(SESSIONS_C, where={"entry_id": entry.id}):
+            if doc.get("sealed_note") is not None:
+                await tx.put(SESSIONS_C, {**doc, "sealed_note": None})
+    return len(entries)
 
 
 async def put_entry(tx: Writer, *, entry: Entry) -> None:
@@ -78,6 +104,11 @@ async def sessions_of_entry(
         after=after,
     )
     return [Session.model_validate(d) for d in docs], cursor
+
+
+async def scheduled_of_entry(port: Reader, *, entry_id: str) -> list[Session]:
+    where = {"entry_id": entry_id, "status": "scheduled"}
+    return [Session.model_validate(d) for d in await port.find(SESSIONS_C, where=where)]
 
 
 async def scheduled_before(

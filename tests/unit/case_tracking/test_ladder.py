@@ -69,6 +69,25 @@ def test_an_open_task_has_three_timers_and_an_acknowledged_one_only_its_due_time
     assert ladder.timers(acked) == [(TimerStep.overdue, police.due_at)]
 
 
+def test_only_the_earliest_timer_is_armed_and_each_rung_leads_to_the_next() -> None:
+    police, _ = tasks()
+    assert police.ack_due_at
+    assert police.escalate_at
+    assert ladder.next_timer(police) == (TimerStep.desk, police.ack_due_at)
+    at_desk = ladder.fire(police, TimerStep.desk, police.ack_due_at)
+    assert at_desk
+    assert ladder.next_timer(at_desk) == (TimerStep.supervisor, police.escalate_at)
+    at_supervisor = ladder.fire(at_desk, TimerStep.supervisor, police.escalate_at)
+    assert at_supervisor
+    assert ladder.next_timer(at_supervisor) == (TimerStep.overdue, police.due_at)
+    alerted = ladder.fire(at_supervisor, TimerStep.overdue, police.due_at)
+    assert alerted
+    assert ladder.next_timer(alerted) is None
+    # A due time before the ladder's rungs comes first.
+    early = police.model_copy(update={"due_at": police.ack_due_at - timedelta(seconds=1)})
+    assert ladder.next_timer(early) == (TimerStep.overdue, early.due_at)
+
+
 def test_the_ladder_goes_to_the_desk_then_the_supervisor_once_each() -> None:
     police, _ = tasks()
     assert police.ack_due_at

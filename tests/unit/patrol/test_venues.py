@@ -14,11 +14,12 @@ import pytest
 from services.patrol import store as patrol_store
 from services.patrol.inspections import service as inspections
 from services.patrol.inspections import store as inspections_store
+from services.patrol.inspections.domain import VENUE_CHECKLISTS
 from services.patrol.venues import demo, domain, service
 from services.patrol.venues import store as venues_store
 from services.patrol.venues.sweep import sweep_letters
 from shared.contracts.alerts import PatrolAlertRaised
-from shared.contracts.inspections import ItemResult, NoticeStatus, Reinspection
+from shared.contracts.inspections import ChecklistKind, ItemResult, NoticeStatus, Reinspection
 from shared.contracts.venues import (
     Letter,
     VenueContact,
@@ -64,17 +65,17 @@ def venue(kind: VenueKind = VenueKind.hotel, area: str = "grid-oldtown") -> Venu
 
 
 def results(kind: VenueKind, *failed: str) -> VenueInspectionCreate:
-    items = domain.CHECKLISTS[kind]
+    items = VENUE_CHECKLISTS[ChecklistKind(kind.value)]
     return VenueInspectionCreate(
         results=[ItemResult(item=i.code, passed=i.code not in failed) for i in items]
     )
 
 
 def test_each_kind_has_signs_and_fire_safety_and_hotels_the_five_checks() -> None:
-    for items in domain.CHECKLISTS.values():
+    for items in VENUE_CHECKLISTS.values():
         codes = {i.code for i in items}
         assert {"signs_drugs_gambling_prostitution", "fire_safety"} <= codes
-    hotel = [i.code for i in domain.CHECKLISTS[VenueKind.hotel]]
+    hotel = [i.code for i in VENUE_CHECKLISTS[ChecklistKind.hotel]]
     assert len([c for c in hotel if c.startswith("minor_")]) == 5
 
 
@@ -206,3 +207,28 @@ async def test_the_demo_has_two_fire_hazards_one_still_open(port: Store) -> None
     ]
     areas, _ = await service.areas(port, caller=DESK, limit=10, after=None)
     assert max(areas, key=lambda a: a.venues).area == "grid-oldtown"
+
+
+def test_a_venues_status_moves_and_closed_is_final() -> None:
+    venue = domain.Venue(
+        id="ven-1",
+        name="Hotel",
+        kind=VenueKind.hotel,
+        area="grid-a",
+        address="1 Road",
+        nearest_school_id="sch-01",
+        distance_m=100,
+        contact=VenueContact(name="M", phone="0351"),
+        status=VenueStatus.active,
+        officer_id="officer1",
+        registered_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    suspended = domain.change_status(venue, to=VenueStatus.suspended, reason="Fire", now=now)
+    assert (suspended.status, suspended.status_reason) == (VenueStatus.suspended, "Fire")
+    with pytest.raises(domain.IllegalMove):
+        domain.change_status(suspended, to=VenueStatus.suspended, reason="again", now=now)
+    closed = domain.change_status(suspended, to=VenueStatus.closed, reason="Gone", now=now)
+    for to in VenueStatus:
+        with pytest.raises(domain.IllegalMove):
+            domain.change_status(closed, to=to, reason="back", now=now)

@@ -53,7 +53,8 @@ async def port(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await sqlite_port(
         tmp_path, component="school_liaison", migrations=school_store.MIGRATIONS
     )
-    await store.MIGRATIONS[0].step(opened)
+    for migration in store.MIGRATIONS:
+        await migration.step(opened)
     await school_store.seed_demo_schools(opened)
     yield opened
     await opened.close()
@@ -66,7 +67,11 @@ async def _listed(rt: StoreUnits) -> str:
 
 async def _scheduled(rt: StoreUnits) -> str:
     entry_id = await _listed(rt)
-    return (await sessions.schedule(rt, caller=TEACHER, entry_id=entry_id, body=SCHEDULE)).id
+    return (
+        await sessions.schedule(
+            rt, caller=TEACHER, entry_id=entry_id, body=SCHEDULE, counsellor=demo.SCOPE
+        )
+    ).id
 
 
 async def test_an_entry_is_sealed_at_rest_and_announced_by_pseudonym(

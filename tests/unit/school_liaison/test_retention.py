@@ -11,6 +11,7 @@ from services.school_liaison.domain import (
     erasure_due,
     only_closed_cases,
     record_closure,
+    record_removal,
     retention_expired,
 )
 from services.school_liaison.models import PendingErasure, Report
@@ -128,3 +129,23 @@ def test_earlier_closed_cases_count_once_a_later_case_closes() -> None:
     )
     reports = [report("case-1"), report("case-2")]
     assert erasure_due(pending, reports, retention=RETENTION, now=PAST)
+
+
+# --- a child on a counselling list -----------------------------------------------------------
+
+
+def test_a_child_on_a_list_is_never_due_and_its_removal_starts_retention() -> None:
+    past = T0 + RETENTION + timedelta(days=1)
+    assert not erasure_due(closed(), [report("case-1")], retention=RETENTION, now=past, listed=True)
+    only_listed = record_removal(None, child_ref=CHILD, removed_at=T0)
+    assert only_listed.closed_case_ids == []
+    assert erasure_due(only_listed, [], retention=RETENTION, now=past)
+    assert not erasure_due(only_listed, [], retention=RETENTION, now=T0 + RETENTION)
+    # An open case blocks it: its report's case is not among the closed ones.
+    assert not erasure_due(only_listed, [report("case-9")], retention=RETENTION, now=past)
+    # The later of a closure and a removal starts the period.
+    later = record_removal(closed(at=T0), child_ref=CHILD, removed_at=T0 + timedelta(days=30))
+    assert later.closed_at == T0 + timedelta(days=30)
+    assert later.closed_case_ids == ["case-1"]
+    resumed = record_removal(cancel_erasure(closed()), child_ref=CHILD, removed_at=T0)
+    assert resumed.closed_at == T0

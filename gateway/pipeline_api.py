@@ -1,0 +1,91 @@
+"""`GET /v1/admin/streams`: the event pipeline's state for operators (`hulei streams`).
+
+Every stream's size and sequence range, and every durable consumer's lag: what is waiting,
+what is delivered and not yet acknowledged, what was redelivered. Counts only, no message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from gateway.access import AuditedRoute, authorized, policy
+from gateway.admin import BusDep
+from gateway.api import ERRORS
+from shared.identity import Role
+from shared.streams import CONSUMERS, STREAMS
+
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    route_class=AuditedRoute,
+    dependencies=[Depends(authorized)],
+)
+
+
+class ConsumerState(BaseModel):
+    durable: str
+    owner: str
+    subjects: list[str]  # what it is sent
+    pending: int  # in the stream, not yet delivered
+    ack_pending: int  # delivered, not yet acknowledged
+    redelivered: int
+    last_active: datetime | None
+
+
+class StreamState(BaseModel):
+    name: str
+    subjects: list[str]
+    messages: int
+    bytes: int
+    first_seq: int
+    last_seq: int
+    max_age_days: int
+    consumers: list[ConsumerState]
+
+
+class PipelineState(BaseModel):
+    streams: list[StreamState]
+
+
+@router.get(
+    "/streams",
+    response_model=PipelineState,
+    responses={401: ERRORS[401], 403: ERRORS[403], 429: ERRORS[429]},
+    summary="Every stream's size and every durable consumer's lag",
+    openapi_extra=policy(Role.admin),
+)
+async def pipeline(bus: BusDep) -> PipelineState:
+    streams = []
+    for spec in STREAMS:
+        state = (await bus.js.stream_info(spec.name)).state
+        consumers = []
+        for c in (c for c in CONSUMERS if c.stream == spec.name):
+            info = await bus.js.consumer_info(c.stream, c.durable)
+            delivered = info.delivered.last_active if info.delivered else None
+            consumers.append(
+                ConsumerState(
+                    durable=c.durable,
+                    owner=c.owner,
+                    subjects=list(c.subjects),
+                    pending=info.num_pending or 0,
+                    ack_pending=info.num_ack_pending or 0,
+                    redelivered=info.num_redelivered or 0,
+                    last_active=delivered,
+                )
+            )
+        streams.append(
+            StreamState(
+                name=spec.name,
+                subjects=list(spec.subjects),
+                messages=state.messages,
+                bytes=state.bytes,
+                first_seq=state.first_seq,
+                last_seq=state.last_seq,
+                max_age_days=spec.max_age_days,
+                consumers=consumers,
+            )
+        )
+    return PipelineState(streams=streams)

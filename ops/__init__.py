@@ -1,0 +1,1 @@
+"""`hulei`: the operators' command line, over the gateway's API (never the stores)."""

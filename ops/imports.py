@@ -1,0 +1,115 @@
+"""Bulk imports from CSV, checked whole before anything is written.
+
+Each row is validated with the model the API itself validates with (a user is the admin API's
+`UserCreate`, a venue the registry's `VenueCreate`), and against the other rows and what the
+platform already holds (a username twice). One bad row: every problem is reported with its line
+number and field, and nothing is imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from gateway.account_forms import UserCreate
+from shared.contracts.venues import VenueCreate
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int  # in the file, the header being line 1
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    body: dict[str, Any]
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def user_body(raw: dict[str, str]) -> dict[str, Any]:
+    """`school_ids` is `;`-separated; an empty password gets a generated one (shown once)."""
+    body: dict[str, Any] = {k: v.strip() for k, v in raw.items() if v and v.strip()}
+    if "school_ids" in body:
+        body["school_ids"] = split_list(body["school_ids"])
+    body.setdefault("password", secrets.token_urlsafe(18))
+    return body
+
+
+def venue_body(raw: dict[str, str]) -> dict[str, Any]:
+    """`contact_name` and `contact_phone` make the contact."""
+    body: dict[str, Any] = {k: v.strip() for k, v in raw.items() if v and v.strip()}
+    contact = {"name": body.pop("contact_name", ""), "phone": body.pop("contact_phone", "")}
+    body["contact"] = contact
+    return body
+
+
+def user_shown(body: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """The password once: the platform keeps only its hash."""
+    return {"username": answer["id"], "role": answer["role"], "password": body["password"]}
+
+
+def venue_shown(_body: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    return {"id": answer["id"], "name": answer["name"], "kind": answer["kind"]}
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: type[BaseModel]
+    body: Callable[[dict[str, str]], dict[str, Any]]
+    shown: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+    key: str | None  # a field that must be new: unique in the file and on the platform
+
+
+USERS = Kind(UserCreate, user_body, user_shown, key="username")
+VENUES = Kind(VenueCreate, venue_body, venue_shown, key=None)
+
+
+def read(path: Path, kind: Kind, *, taken: set[str]) -> tuple[list[Row], list[Problem]]:
+    """The rows to send, or the problems that stop the import (then nothing is sent)."""
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        known = set(kind.model.model_fields) | {"contact_name", "contact_phone"}
+        for name in reader.fieldnames or []:
+            if name not in known:
+                problems.append(Problem(1, name, "unknown column"))
+        for raw in reader:
+            line = reader.line_num
+            if None in raw:  # more cells than columns
+                problems.append(Problem(line, "-", "more values than columns"))
+                continue
+            body = kind.body(raw)
+            try:
+                kind.model.model_validate(body)
+            except ValidationError as error:
+                for e in error.errors():
+                    where = ".".join(str(p) for p in e["loc"]) or "-"
+                    problems.append(Problem(line, where, e["msg"]))
+                continue
+            if kind.key is not None:
+                value = str(body[kind.key])
+                if value in taken:
+                    problems.append(Problem(line, kind.key, f"{value!r} already exists"))
+                elif value in seen:
+                    problems.append(
+                        Problem(line, kind.key, f"{value!r} also on line {seen[value]}")
+                    )
+                seen.setdefault(value, line)
+            rows.append(Row(line, body))
+    if not rows and not problems:
+        problems.append(Problem(1, "-", "no rows"))
+    return rows, problems

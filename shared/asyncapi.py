@@ -1,0 +1,164 @@
+"""The event catalogue as an AsyncAPI 3 document, generated from the contracts.
+
+Every event contract in `shared/contracts` becomes a channel (its versioned subject), a message
+(the envelope, with `data` as the contract's schema), a `send` operation naming the processes
+that may publish it (`shared/streams.PUBLISHERS`) and a `receive` operation per durable
+consumer whose filter takes it. The stream that stores each subject is named on its channel.
+
+    python -m shared.asyncapi [--out FILE]     (what `make asyncapi` runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import shared.contracts
+from shared.events import Envelope, EventData
+from shared.streams import CONSUMERS, STREAMS, publishers_of, subject_matches
+from shared.timers import SCHEDULE_PREFIX
+
+VERSION = "3.0.0"
+SCHEMAS = "#/components/schemas/{model}"
+
+
+def contracts() -> list[type[EventData]]:
+    """Every concrete event contract (one with a TYPE), by subject."""
+    for module in pkgutil.iter_modules(shared.contracts.__path__):
+        importlib.import_module(f"{shared.contracts.__name__}.{module.name}")
+    found = {model.nats_subject(): model for model in _subclasses(EventData) if _concrete(model)}
+    return [found[subject] for subject in sorted(found)]
+
+
+def _subclasses(cls: type[EventData]) -> Iterator[type[EventData]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _concrete(model: type[EventData]) -> bool:
+    return isinstance(model.__dict__.get("TYPE", getattr(model, "TYPE", None)), str)
+
+
+def stream_of(subject: str) -> str:
+    for spec in STREAMS:
+        if any(subject_matches(pattern, subject) for pattern in spec.subjects):
+            return spec.name
+    raise LookupError(f"no stream stores {subject}")
+
+
+def _key(subject: str) -> str:
+    return re.sub(r"[^\w\-]", "_", subject)
+
+
+def _envelope_schema(model: type[EventData], schemas: dict[str, Any]) -> dict[str, Any]:
+    data = model.model_json_schema(ref_template=SCHEMAS)
+    schemas.update(data.pop("$defs", {}))
+    schemas[model.__name__] = data
+    envelope = Envelope.model_json_schema(ref_template=SCHEMAS)
+    schemas.update(envelope.pop("$defs", {}))
+    props = envelope["properties"]
+    props["type"] = {**props["type"], "const": model.TYPE}
+    props["version"] = {**props["version"], "const": model.VERSION}
+    props["data"] = {"$ref": SCHEMAS.format(model=model.__name__)}
+    envelope["title"] = f"{model.__name__} envelope"
+    return envelope
+
+
+def _summary(model: type[EventData]) -> str:
+    return " ".join((model.__doc__ or model.__name__).split())
+
+
+def document() -> dict[str, Any]:
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for model in contracts():
+        subject, name = model.nats_subject(), model.__name__
+        key = _key(subject)
+        messages[name] = {
+            "name": name,
+            "title": model.TYPE,
+            "summary": _summary(model),
+            "contentType": "application/json",
+            "payload": _envelope_schema(model, schemas),
+        }
+        channels[key] = {
+            "address": subject,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+            "x-stream": stream_of(subject),
+        }
+        ref = {"$ref": f"#/channels/{key}"}
+        message = {"$ref": f"#/channels/{key}/messages/{name}"}
+        operations[f"send.{key}"] = {
+            "action": "send",
+            "channel": ref,
+            "messages": [message],
+            "x-publishers": sorted(publishers_of(subject)),
+        }
+        for spec in CONSUMERS:
+            takes = any(subject_matches(f, subject) for f in spec.subjects)
+            if spec.stream == stream_of(subject) and takes:
+                operations[f"receive.{spec.durable}.{key}"] = {
+                    "action": "receive",
+                    "channel": ref,
+                    "messages": [message],
+                    "x-consumer": spec.durable,
+                    "x-owner": spec.owner,
+                }
+    channels["timer_schedule"] = {
+        "address": f"{SCHEDULE_PREFIX}.{{key}}",
+        "description": "JetStream message schedules (`Nats-Schedule: @at …`): the envelope of a "
+        "timer.*.due event, published by the server to `Nats-Schedule-Target` when due "
+        "(shared/timers.py).",
+        "parameters": {"key": {"description": "the timer's name, e.g. task.<id>.<step>"}},
+        "messages": {
+            name: {"$ref": f"#/components/messages/{name}"}
+            for name in (m.__name__ for m in contracts() if m.TYPE.startswith("timer."))
+        },
+        "x-stream": "TIMERS",
+    }
+    return {
+        "asyncapi": VERSION,
+        "info": {
+            "title": "Hulei (护蕾) events",
+            "version": "1",
+            "description": "Every event on the platform's JetStream streams. Events carry no "
+            "names, ID numbers or free text about a child (ARCHITECTURE.md). Subjects are "
+            "`<type>.v<version>`; the envelope's `data` is the contract.",
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "nats": {
+                "host": "nats:4222",
+                "protocol": "nats",
+                "description": "one NATS identity per process; subject permissions enforced",
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=None, help="file to write (default stdout)")
+    args = parser.parse_args(argv)
+    text = json.dumps(document(), ensure_ascii=False, indent=2) + "\n"
+    if args.out is None:
+        print(text, end="")
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

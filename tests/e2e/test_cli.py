@@ -1,0 +1,187 @@
+"""`hulei`, the operators' CLI, against the platform as `make run` starts it (Typer's runner)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from deploy.launcher import Platform, Ports
+from ops.cli import app
+from shared.bus import Bus
+from shared.streams import CONSUMERS, STREAMS
+from tests.integration.test_dead_letters import poison_report
+from tests.support import eventually
+
+FAST_DEAD_LETTERS = {
+    "HULEI_CASE_TRACKING_MAX_DELIVER": "2",
+    "HULEI_CASE_TRACKING_RETRY_BASE_S": "0.05",
+}
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    p = Platform(
+        var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=FAST_DEAD_LETTERS
+    )
+    p.start()
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+class Hulei:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, user: str = "admin1", code: int = 0) -> str:
+        argv = ["--url", self.url, "--user", user, "--password", "demo", *args]
+        result = self.runner.invoke(app, argv, env={"COLUMNS": "200"})  # tables unwrapped
+        assert result.exit_code == code, result.output
+        return result.output
+
+    def json(self, *args: str, user: str = "admin1", code: int = 0) -> Any:
+        return json.loads(self("--json", *args, user=user, code=code))
+
+
+@pytest.fixture(scope="module")
+def hulei(platform: Platform) -> Hulei:
+    return Hulei(platform.gateway_url)
+
+
+def _login(platform: Platform, form: dict[str, str]) -> int:
+    return httpx.post(f"{platform.gateway_url}/v1/auth/token", data=form).status_code
+
+
+def test_a_user_is_created_with_a_password_shown_once_and_deactivated(
+    platform: Platform, hulei: Hulei
+) -> None:
+    made = hulei.json(
+        "users", "create", "teacher9", "--role", "teacher", "--display-name", "T Nine",
+        "--school-id", "sch-01",
+    )  # fmt: skip
+    assert _login(platform, {"username": "teacher9", "password": made["password"]}) == 200
+    listed = hulei.json("users", "list")
+    assert "teacher9" in {u["id"] for u in listed}
+    assert len(listed) > 100 or len(listed) == len({u["id"] for u in listed})  # pages followed
+    hulei("users", "deactivate", "teacher9")
+    assert _login(platform, {"username": "teacher9", "password": made["password"]}) == 401
+    assert "refused" in hulei("users", "list", user="teacher1", code=1)
+
+
+def test_a_partner_clients_secret_is_rotated(platform: Platform, hulei: Hulei) -> None:
+    made = hulei.json(
+        "clients", "create", "ngo-7", "--role", "social_worker", "--display-name", "NGO 7",
+        "--org-id", "org-01",
+    )  # fmt: skip
+    form = {"grant_type": "client_credentials", "client_id": "ngo-7"}
+    assert _login(platform, form | {"client_secret": made["client_secret"]}) == 200
+    rotated = hulei.json("clients", "rotate-secret", "ngo-7")
+    assert _login(platform, form | {"client_secret": made["client_secret"]}) == 401
+    assert _login(platform, form | {"client_secret": rotated["client_secret"]}) == 200
+    hulei("clients", "deactivate", "ngo-7")
+    assert _login(platform, form | {"client_secret": rotated["client_secret"]}) == 401
+
+
+def test_streams_show_every_stream_and_every_consumers_lag(hulei: Hulei) -> None:
+    state = hulei.json("streams")
+    assert [s["name"] for s in state["streams"]] == [s.name for s in STREAMS]
+    durables = {c["durable"]: c for s in state["streams"] for c in s["consumers"]}
+    assert set(durables) == {c.durable for c in CONSUMERS}
+    assert all(isinstance(c["pending"], int) for c in durables.values())
+    table = hulei("streams")
+    assert "consumer lag" in table
+    assert "case_tracking-reports" in table
+
+
+def test_a_dead_letter_is_listed_shown_and_replayed(platform: Platform, hulei: Hulei) -> None:
+    async def poison() -> None:
+        bus = Bus(url=platform.nats_url, name="cli-test", **platform.credentials("school_liaison"))
+        await bus.connect()
+        try:
+            await bus.publish(poison_report())
+        finally:
+            await bus.close()
+
+    asyncio.run(poison())
+
+    async def listed() -> list[Any] | None:
+        return [d for d in hulei.json("dead-letters", "list") if d["consumer"]] or None
+
+    letters = asyncio.run(eventually(listed, within=30))
+    first = letters[0]["id"]
+    assert hulei.json("dead-letters", "show", str(first))["event_type"] == "school.report.filed"
+    replayed = hulei.json("dead-letters", "replay", "--all")
+    assert first in {d["id"] for d in replayed}
+    assert first not in {d["id"] for d in hulei.json("dead-letters", "list")}
+    assert "give one" in hulei("dead-letters", "replay", code=2)
+
+
+def test_the_audit_trail_verifies(hulei: Hulei) -> None:
+    assert hulei.json("audit", "verify", user="auditor1")["ok"] is True
+
+
+def test_the_years_figures_export_as_csv(hulei: Hulei, tmp_path: Path) -> None:
+    out = tmp_path / "figures.csv"
+    year = str(datetime.now(UTC).year)
+    hulei("figures", "export", "--year", year, "--out", str(out), user="supervisor1")
+    lines = out.read_text().splitlines()
+    assert len(lines) > 1
+    assert "," in lines[0]
+
+
+USERS_CSV = "username,display_name,role,school_id,org_id,school_ids,password\n"
+
+
+def test_a_bad_row_imports_nothing_and_names_its_line_and_field(
+    hulei: Hulei, tmp_path: Path
+) -> None:
+    bad = tmp_path / "staff.csv"
+    bad.write_text(
+        USERS_CSV
+        + "teacher31,Teacher 31,teacher,sch-02,,,\n"
+        + "officer31,Officer 31,police_officer,,,,\n"  # an officer without a beat
+        + "teacher31,Again,teacher,sch-02,,,\n"  # the same username twice
+        + "dispatcher1,Taken,dispatcher,,,,\n"  # already on the platform
+    )
+    report = hulei.json("import", "users", str(bad), code=2)
+    assert {(p["line"], p["field"]) for p in report} >= {
+        (3, "-"),
+        (4, "username"),
+        (5, "username"),
+    }
+    assert "teacher31" not in {u["id"] for u in hulei.json("users", "list")}
+
+
+def test_staff_and_venues_import_from_csv(platform: Platform, hulei: Hulei, tmp_path: Path) -> None:
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        USERS_CSV
+        + "teacher41,Teacher 41,teacher,sch-03,,,\n"
+        + "officer41,Officer 41,police_officer,,,sch-03;sch-04,\n"
+    )
+    made = hulei.json("import", "users", str(staff))
+    assert [m["username"] for m in made] == ["teacher41", "officer41"]
+    assert _login(platform, {"username": "officer41", "password": made[1]["password"]}) == 200
+    venues = tmp_path / "venues.csv"
+    venues.write_text(
+        "name,kind,area,address,nearest_school_id,distance_m,contact_name,contact_phone\n"
+        "Star KTV,entertainment,grid-9,1 Road,sch-03,350,Manager Wu,13800000000\n"
+    )
+    made = hulei.json("import", "venues", str(venues), user="officer1")
+    assert made[0]["name"] == "Star KTV"
+    venues.write_text(
+        "name,kind,area,address,nearest_school_id,distance_m,contact_name,contact_phone\n"
+        "Moon Hotel,hotel,grid-9,2 Road,sch-03,far,Manager Li,13900000000\n"
+    )
+    report = hulei.json("import", "venues", str(venues), user="officer1", code=2)
+    assert report == [{"line": 2, "field": "distance_m", "problem": report[0]["problem"]}]
