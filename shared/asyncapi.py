@@ -71,6 +71,11 @@ def _envelope_schema(model: type[EventData], schemas: dict[str, Any]) -> dict[st
     return envelope
 
 
+def address_of(model: type[EventData]) -> str:
+    """The channel's address: the subject, and a `{key}` per token published after it."""
+    return ".".join([model.nats_subject(), *(f"{{{key}}}" for key in model.SUBJECT_KEYS)])
+
+
 def _summary(model: type[EventData]) -> str:
     return " ".join((model.__doc__ or model.__name__).split())
 
@@ -91,10 +96,14 @@ def document() -> dict[str, Any]:
             "payload": _envelope_schema(model, schemas),
         }
         channels[key] = {
-            "address": subject,
+            "address": address_of(model),
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
             "x-stream": stream_of(subject),
         }
+        if model.SUBJECT_KEYS:
+            channels[key]["parameters"] = {
+                k: {"description": f"the event's {k}"} for k in model.SUBJECT_KEYS
+            }
         ref = {"$ref": f"#/channels/{key}"}
         message = {"$ref": f"#/channels/{key}/messages/{name}"}
         operations[f"send.{key}"] = {

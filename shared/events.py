@@ -54,6 +54,9 @@ class EventData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    # Tokens after the versioned subject, when an event is published under a key of its own
+    # (`audit.checkpoint.v1.<chain>`): named for the event catalogue (shared/asyncapi.py).
+    SUBJECT_KEYS: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def nats_subject(cls) -> str:

@@ -20,6 +20,7 @@ class AuditCheckpointed(EventData):
     """Chain `chain` had `seq` entries and its newest entry's MAC was `mac` at `at`."""
 
     TYPE: ClassVar[str] = "audit.checkpoint"
+    SUBJECT_KEYS: ClassVar[tuple[str, ...]] = ("chain",)
 
     chain: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
     seq: int = Field(ge=0)

@@ -1,6 +1,7 @@
 """Fan-out of the event stream: many SSE clients on one gateway, events at a steady rate.
 
-    python -m tests.bench.stream [--clients 200] [--rate 50] [--seconds 20] [--cases 50]
+    python -m tests.bench.stream [--clients 200] [--rate 50] [--seconds 20]
+                                 [--cases 50 | --new-per-s 1]
 
 Starts NATS and one gateway process as `make run` does (rate limit lifted: every client is the
 same dispatcher), opens `--clients` streams of `GET /v1/stream`, then publishes `task.created`
@@ -12,7 +13,9 @@ events as case_tracking (their owner) at `--rate` a second for `--seconds`. Prin
 - the gateway's CPU over the publishing window (share of one core).
 
 `--cases` events name that many distinct cases in turn: each stream audits a case the first
-time it shows it, so few cases measure the fan-out, many measure the audit trail as well.
+time it shows it, so few cases measure the fan-out, many measure the audit trail as well
+(all of them new to every desk in the first second: a cold start). `--new-per-s` instead opens
+cases at a steady rate, every desk being shown each new one once (the audit trail's steady cost).
 The client and the publisher run in this process, on the same machine: they share its cores.
 """
 
@@ -105,7 +108,17 @@ def task_event(case: int) -> Envelope:
     return Envelope.wrap(data, source="case_tracking", subject=data.task_id, correlation_id="b")
 
 
-async def publish(bus: Bus, *, rate: float, seconds: float, cases: int) -> dict[str, float]:
+def case_of(n: int, *, rate: float, cases: int, new_per_s: float) -> int:
+    """Which case event n names: with `new_per_s`, a new case opens at that rate and the other
+    events name the cases already open; otherwise the events cycle through `cases`."""
+    if new_per_s > 0:
+        return n % (1 + int(n * new_per_s / rate))
+    return n % cases
+
+
+async def publish(
+    bus: Bus, *, rate: float, seconds: float, cases: int, new_per_s: float = 0.0
+) -> dict[str, float]:
     """Paced: event n leaves at start + n / rate; their publish times (the envelopes' own)."""
     sent: dict[str, float] = {}
     start = time.monotonic()
@@ -113,14 +126,20 @@ async def publish(bus: Bus, *, rate: float, seconds: float, cases: int) -> dict[
         delay = start + n / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)  # the pacing of the load itself
-        envelope = task_event(n % cases)
+        envelope = task_event(case_of(n, rate=rate, cases=cases, new_per_s=new_per_s))
         sent[envelope.id] = envelope.time.timestamp()
         await bus.publish(envelope)
     return sent
 
 
 async def measure(
-    platform: Platform, *, clients: int, rate: float, seconds: float, cases: int
+    platform: Platform,
+    *,
+    clients: int,
+    rate: float,
+    seconds: float,
+    cases: int,
+    new_per_s: float = 0.0,
 ) -> dict[str, Any]:
     gateway = platform.procs["gateway"].pid
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30) as http:
@@ -146,7 +165,7 @@ async def measure(
     await bus.connect()
     cpu_before, wall_before = cpu_seconds([gateway]), time.monotonic()
     own_before = time.process_time()
-    sent = await publish(bus, rate=rate, seconds=seconds, cases=cases)
+    sent = await publish(bus, rate=rate, seconds=seconds, cases=cases, new_per_s=new_per_s)
 
     async def delivered() -> bool:
         return all(len(c.got) >= len(sent) for c in streams)
@@ -173,7 +192,8 @@ async def measure(
         "clients": clients,
         "rate_per_s": rate,
         "events": len(sent),
-        "cases": cases,
+        "cases": cases if new_per_s <= 0 else None,
+        "new_cases_per_s": new_per_s or None,
         "lost": sum(1 for c in streams for i in sent if i not in c.got),
         "doubled": sum(c.doubled for c in streams),
         "clients_failed": len(crashed),
@@ -188,7 +208,9 @@ async def measure(
     }
 
 
-async def run(*, clients: int, rate: float, seconds: float, cases: int) -> dict[str, Any]:
+async def run(
+    *, clients: int, rate: float, seconds: float, cases: int, new_per_s: float = 0.0
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hulei-bench-stream-") as tmp:
         platform = Platform(var_dir=Path(tmp) / "var", ports=Ports.free(), extra_env=LIFTED)
         platform.var_dir.mkdir(parents=True)
@@ -196,7 +218,14 @@ async def run(*, clients: int, rate: float, seconds: float, cases: int) -> dict[
             platform.start_nats()
             platform.declare_streams()
             platform.start_process("gateway")
-            return await measure(platform, clients=clients, rate=rate, seconds=seconds, cases=cases)
+            return await measure(
+                platform,
+                clients=clients,
+                rate=rate,
+                seconds=seconds,
+                cases=cases,
+                new_per_s=new_per_s,
+            )
         finally:
             platform.stop()
 
@@ -207,9 +236,21 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="events a second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--cases", type=int, default=50, help="distinct cases the events name")
+    parser.add_argument(
+        "--new-per-s",
+        type=float,
+        default=0.0,
+        help="instead of --cases: a new case at this rate, the other events naming open ones",
+    )
     args = parser.parse_args()
     result = uvloop.run(  # as the gateway runs (shared/serve.py): the client costs less
-        run(clients=args.clients, rate=args.rate, seconds=args.seconds, cases=args.cases)
+        run(
+            clients=args.clients,
+            rate=args.rate,
+            seconds=args.seconds,
+            cases=args.cases,
+            new_per_s=args.new_per_s,
+        )
     )
     print(json.dumps(result, indent=2))
 

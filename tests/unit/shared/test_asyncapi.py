@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared.asyncapi import contracts, document, stream_of
+from shared.asyncapi import address_of, contracts, document, stream_of
 from shared.streams import CONSUMERS, PUBLISHERS, STREAMS, subject_matches
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -42,7 +42,7 @@ def test_every_contract_has_a_channel_on_the_stream_that_stores_it(doc: dict[str
     models = contracts()
     assert len(models) >= 40  # every module of shared/contracts was read
     for model in models:
-        channel = addresses[model.nats_subject()]
+        channel = addresses[address_of(model)]
         assert channel["x-stream"] == stream_of(model.nats_subject())
         assert model.__name__ in channel["messages"]
         payload = doc["components"]["messages"][model.__name__]["payload"]
