@@ -81,7 +81,6 @@ def create_app(
         description="Concern reports from schools become police and social-worker tasks.",
     )
     app.state.accounts = AccountCache(ttl_s=settings.account_cache_s)
-    app.state.asyncapi = catalogue.rendered()
     app.state.tokens = TokenCache()
     app.state.rate_limiter = RateLimiter(rate=settings.rate_per_s, burst=settings.rate_burst)
     app.state.login_throttle = LoginThrottle(

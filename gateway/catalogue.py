@@ -15,11 +15,14 @@ from shared.asyncapi import document
 router = APIRouter(include_in_schema=False)
 
 
-def rendered() -> bytes:
-    """Built once per app (create_app): the contracts do not change while it runs."""
-    return json.dumps(document(), ensure_ascii=False, separators=(",", ":")).encode()
-
-
 @router.get("/asyncapi.json")
 async def asyncapi(request: Request) -> Response:
-    return Response(request.app.state.asyncapi, media_type="application/json")
+    """Built on the first request, not at start-up, and kept: the contracts do not change
+    while the gateway runs."""
+    state = request.app.state
+    body: bytes | None = getattr(state, "asyncapi", None)
+    if body is None:
+        body = state.asyncapi = json.dumps(
+            document(), ensure_ascii=False, separators=(",", ":")
+        ).encode()
+    return Response(body, media_type="application/json")

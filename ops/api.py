@@ -18,8 +18,9 @@ class ApiError(Exception):
 
 
 class Api:
-    def __init__(self, base_url: str, *, timeout_s: float = 30.0) -> None:
+    def __init__(self, base_url: str, *, page_size: int = 100, timeout_s: float = 30.0) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=timeout_s)
+        self.page_size = page_size
 
     def close(self) -> None:
         self.http.close()
@@ -41,7 +42,7 @@ class Api:
 
     def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a keyset-paged list, page after page."""
-        answer = self.http.get(path, params={"limit": 100, **params})
+        answer = self.http.get(path, params={"limit": self.page_size, **params})
         while True:
             yield from self._json(answer)
             following = answer.links.get("next", {}).get("url")

@@ -80,8 +80,11 @@ def main(
         str | None, typer.Option(envvar="HULEI_PASSWORD", hide_input=True, show_default=False)
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts")] = False,
+    page_size: Annotated[
+        int, typer.Option(min=1, max=100, help="items per request when listing")
+    ] = 100,
 ) -> None:
-    api = Api(url)
+    api = Api(url, page_size=page_size)
     ctx.call_on_close(api.close)
     try:
         if token:

@@ -43,7 +43,7 @@ def _subclasses(cls: type[EventData]) -> Iterator[type[EventData]]:
 
 
 def _concrete(model: type[EventData]) -> bool:
-    return isinstance(model.__dict__.get("TYPE", getattr(model, "TYPE", None)), str)
+    return isinstance(getattr(model, "TYPE", None), str)
 
 
 def stream_of(subject: str) -> str:
@@ -85,9 +85,10 @@ def document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for model in contracts():
+    models = contracts()
+    for model in models:
         subject, name = model.nats_subject(), model.__name__
-        key = _key(subject)
+        key, stream = _key(subject), stream_of(subject)
         messages[name] = {
             "name": name,
             "title": model.TYPE,
@@ -98,7 +99,7 @@ def document() -> dict[str, Any]:
         channels[key] = {
             "address": address_of(model),
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
-            "x-stream": stream_of(subject),
+            "x-stream": stream,
         }
         if model.SUBJECT_KEYS:
             channels[key]["parameters"] = {
@@ -114,7 +115,7 @@ def document() -> dict[str, Any]:
         }
         for spec in CONSUMERS:
             takes = any(subject_matches(f, subject) for f in spec.subjects)
-            if spec.stream == stream_of(subject) and takes:
+            if spec.stream == stream and takes:
                 operations[f"receive.{spec.durable}.{key}"] = {
                     "action": "receive",
                     "channel": ref,
@@ -130,7 +131,7 @@ def document() -> dict[str, Any]:
         "parameters": {"key": {"description": "the timer's name, e.g. task.<id>.<step>"}},
         "messages": {
             name: {"$ref": f"#/components/messages/{name}"}
-            for name in (m.__name__ for m in contracts() if m.TYPE.startswith("timer."))
+            for name in (m.__name__ for m in models if m.TYPE.startswith("timer."))
         },
         "x-stream": "TIMERS",
     }
