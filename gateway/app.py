@@ -22,6 +22,7 @@ from gateway import (
     store,
     stream_api,
     tasks_api,
+    webhooks_api,
 )
 from gateway.accounts import AccountCache
 from gateway.api import router
@@ -70,6 +71,7 @@ def create_app(
             stream_api.router,
             console.router,
             catalogue.router,
+            webhooks_api.router,
         ],
         setup=setup,
         background=[
