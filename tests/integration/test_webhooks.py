@@ -14,7 +14,9 @@ from services.notifications import webhook_store, webhooks
 from shared.bus import Bus
 from shared.event_views import FIELDS
 from shared.events import Envelope
+from tests.integration.matrix_webhooks import client_login
 from tests.integration.tasks import stream_events
+from tests.integration.test_paging import walk
 from tests.receiver import Receiver
 from tests.support import REPORT, Gateway, eventually
 
@@ -49,21 +51,6 @@ async def receiver() -> AsyncIterator[Receiver]:
     server = await Receiver().start()
     yield server
     await server.stop()
-
-
-async def client_login(gw: Gateway, client_id: str, **scope: Any) -> str:
-    """A partner client of this scope, logged in; `gw.call(client_id, …)` calls as it."""
-    body = {"client_id": client_id, "display_name": "Partner system", **scope}
-    created = await gw.call("admin1", "POST", "/v1/admin/clients", json=body)
-    assert created.status_code == 201, created.text
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": client_id,
-        "client_secret": created.json()["client_secret"],
-    }
-    token = (await gw.client.post("/v1/auth/token", data=form)).json()["access_token"]
-    gw._tokens[client_id] = token  # the helper's token cache, filled as auth would
-    return client_id
 
 
 async def subscribe(gw: Gateway, client: str, url: str, *types: str) -> dict[str, Any]:
@@ -248,6 +235,11 @@ async def test_scoped_clients_get_only_their_cases_and_a_redelivered_event_write
 
     log = await eventually(three, within=10)  # two tasks created, one acknowledged
     assert sorted(d["event_type"] for d in log) == ["task.acknowledged", *["task.created"] * 2]
+    pages = await walk(
+        gateway, mine, f"/v1/webhooks/subscriptions/{ours['id']}/deliveries", limit=2
+    )
+    assert [len(p) for p in pages] == [2, 1]
+    assert [d["id"] for p in pages for d in p] == [d["id"] for d in log]  # newest first, once
     assert await log_of(gateway, other, theirs["id"]) == []  # not her organisation's case
     assert (await gateway.get(other, f"/v1/webhooks/subscriptions/{ours['id']}")).status_code == 404
     admin = await gateway.get("admin1", "/v1/webhooks/subscriptions")
