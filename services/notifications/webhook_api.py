@@ -130,3 +130,9 @@ async def redeliver(
         now=_clock(request)(),
     )
     return _delivery(again)
+
+
+@router.post("/owners/{owner}/disable")
+async def disable_owner(owner: str, caller: CallerDep, rt: RuntimeDep) -> dict[str, int]:
+    """Internal: the gateway calls it before it revokes a partner client."""
+    return {"disabled": await webhooks.disable_owner(rt, caller=caller, owner=owner)}

@@ -51,6 +51,11 @@ async def active_subscriptions(port: Reader) -> list[Subscription]:
     return [Subscription.model_validate(d) for d in docs]
 
 
+async def owned(port: Reader, *, owner: str) -> list[Subscription]:
+    docs = await port.find(SUBSCRIPTIONS_C, where={"owner": owner})
+    return [Subscription.model_validate(d) for d in docs]
+
+
 async def subscriptions(
     port: Reader, *, owner: str | None, limit: int, after: Cursor | None
 ) -> tuple[list[Subscription], Cursor | None]:

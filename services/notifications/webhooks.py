@@ -169,6 +169,21 @@ async def change(
     return await rt.transact(work)
 
 
+async def disable_owner(rt: Transactor, *, caller: Principal, owner: str) -> int:
+    """A revoked partner client is sent nothing more: each of its subscriptions disabled
+    (the gateway asks before it revokes). How many were active."""
+    if caller.role is not Role.admin:
+        raise NotAllowed("only an admin revokes a client's subscriptions")
+
+    async def work(uow: UnitOfWork) -> int:
+        active = [s for s in await webhook_store.owned(uow.tx, owner=owner) if s.active]
+        for subscription in active:
+            await disable(uow, subscription, reason=f"client revoked by {caller.user_id}")
+        return len(active)
+
+    return await rt.transact(work)
+
+
 async def rotate(rt: Transactor, *, caller: Principal, subscription_id: str) -> Subscription:
     async def work(uow: UnitOfWork) -> Subscription:
         found = await get(uow.tx, caller=caller, subscription_id=subscription_id)

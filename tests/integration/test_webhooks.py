@@ -244,6 +244,13 @@ async def test_scoped_clients_get_only_their_cases_and_a_redelivered_event_write
     assert (await gateway.get(other, f"/v1/webhooks/subscriptions/{ours['id']}")).status_code == 404
     admin = await gateway.get("admin1", "/v1/webhooks/subscriptions")
     assert {s["id"] for s in admin.json()} == {ours["id"], theirs["id"]}
+    # A revoked client is pushed nothing more: its subscriptions are disabled with it.
+    assert (
+        await gateway.call("admin1", "DELETE", "/v1/admin/clients/ngo-other")
+    ).status_code == 204
+    revoked = (await gateway.get("admin1", f"/v1/webhooks/subscriptions/{theirs['id']}")).json()
+    assert revoked["active"] is False
+    assert "client revoked" in revoked["disabled_reason"]
 
     # The same event handled again (a redelivery by JetStream): no second row.
     rt = gateway.apps["notifications"].state.runtime
