@@ -38,6 +38,7 @@ CREATE: Responses = {
     **ERRORS,
     **INVALID,
     403: {"model": Error, "description": "only partner clients of these roles subscribe"},
+    409: {"model": Error, "description": "the client has its 20 subscriptions already"},
 }
 CONFLICT: Responses = {409: {"model": Error, "description": "the subscription is disabled"}}
 

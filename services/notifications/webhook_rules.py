@@ -29,6 +29,7 @@ JITTER = 0.2
 MAX_ATTEMPTS = len(BACKOFF_S) + 1
 # A subscription whose every attempt has failed for this long is disabled, its admins told.
 DISABLE_AFTER = timedelta(hours=24)
+MAX_PER_CLIENT = 20  # subscriptions: each event is sent once per subscription
 ATTEMPTS_KEPT = 50  # per delivery: redelivered by hand, a delivery's log stays bounded
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 

@@ -144,7 +144,9 @@ class Deliverer:
 
     async def run(self) -> None:
         limits = httpx.Limits(max_keepalive_connections=0)  # one connection per send
-        async with httpx.AsyncClient(transport=self.transport, limits=limits) as client:
+        # trust_env off: a proxy from the environment would connect past the address checks.
+        client = httpx.AsyncClient(transport=self.transport, limits=limits, trust_env=False)
+        async with client:
             sender = Sender(self.settings, client)
             while True:
                 try:

@@ -22,6 +22,7 @@ from services.notifications.domain import ADMIN_DESK, Notice
 from services.notifications.settings import Settings
 from services.notifications.webhook_rules import (
     IP,
+    MAX_PER_CLIENT,
     AllowList,
     Delivery,
     Subscription,
@@ -96,6 +97,8 @@ async def subscribe(
     )
 
     async def work(uow: UnitOfWork) -> Subscription:
+        if len(await webhook_store.owned(uow.tx, owner=caller.user_id)) >= MAX_PER_CLIENT:
+            raise Conflict(f"at most {MAX_PER_CLIENT} subscriptions per client; delete one")
         await webhook_store.put_subscription(uow.tx, subscription=subscription)
         return subscription
 

@@ -204,6 +204,13 @@ async def test_registration_refuses_what_may_not_be_called_or_seen(gateway: Gate
         assert [d["loc"][-1] for d in r.json()["detail"]] == [field], (body, r.text)
     listed = await gateway.get(ngo, "/v1/webhooks/subscriptions")
     assert listed.json() == []  # nothing half-stored
+    # Each event is sent once per subscription: a client's number of them is bounded.
+    ok = {"url": "http://127.0.0.1:9/x", "event_types": ["task.created"]}
+    for _ in range(20):
+        r = await gateway.call(ngo, "POST", "/v1/webhooks/subscriptions", json=ok)
+        assert r.status_code == 201, r.text
+    r = await gateway.call(ngo, "POST", "/v1/webhooks/subscriptions", json=ok)
+    assert r.status_code == 409
     # People do not subscribe, partner clients do; a teacher's client may not at all.
     person = await gateway.call(
         "dispatcher1",
