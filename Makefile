@@ -56,7 +56,7 @@ run: $(STAMP) ## start NATS, the four services and the gateway with demo data (C
 	$(BIN)/python -m deploy.launcher
 
 test: $(STAMP) $(ASYNCAPI_SCHEMA) ## the whole suite: unit, integration (real NATS + SQLite), end-to-end
-	$(PYTEST) -q -m "not deploy_full"
+	$(PYTEST) -q -m "not deploy_full" --durations=25
 
 test-deploy: $(STAMP) ## the prod overlay and compose started from their manifests, backup/restore (~1.5 min)
 	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py tests/e2e/test_backup_restore.py
