@@ -11,7 +11,7 @@ from services.notifications.settings import Settings
 from services.notifications.store import MIGRATIONS
 from services.notifications.webhook_api import router as webhook_router
 from services.notifications.webhook_sender import Clock, Deliverer, wall_clock
-from shared.app import Background
+from shared.app import Background, adopt_routes
 from shared.runtime import Runtime
 from shared.store import Store
 from shared.store.migrations import migrate
@@ -38,8 +38,7 @@ def create_app(
         await Deliverer(runtime, settings=config, clock=clock, transport=transport).run()
 
     routes = APIRouter()
-    routes.include_router(router)
-    routes.include_router(webhook_router)
+    adopt_routes(routes, router, webhook_router)
     app = service_app(
         name=NAME,
         settings=config,
