@@ -59,7 +59,7 @@ class ScopeIndex:
 
     def facts(self, envelope: Envelope) -> CaseFacts:
         known: CaseFacts | None = self.cases.get(envelope.data.get("case_id") or "")
-        return views.facts_of(envelope.type, envelope.data, known)
+        return views.facts_of(envelope.data, known)
 
 
 @dataclass(frozen=True)

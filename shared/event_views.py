@@ -208,8 +208,9 @@ def learn(
     it names (if known), `child_orgs` the organisations of its child's reports."""
     if school := data.get("school_id"):
         facts.schools.add(school)
-    if org := data.get("assignee_org_id"):
-        facts.orgs.add(org)
+    for key in ("assignee_org_id", "social_org_id"):
+        if org := data.get(key):
+            facts.orgs.add(org)
     if report is not None:
         facts.schools.add(report[0])
         facts.orgs.add(report[1])
@@ -224,13 +225,13 @@ def teaches(kind: str, data: dict[str, Any]) -> str | None:
     return str(case_id) if case_id and kind.startswith(("case.", "task.")) else None
 
 
-def facts_of(kind: str, data: dict[str, Any], known: CaseFacts | None) -> CaseFacts:
+def facts_of(data: dict[str, Any], known: CaseFacts | None) -> CaseFacts:
     """The scope of one event: what is known of its case, plus what the event itself says."""
     facts = CaseFacts(set(known.schools), set(known.orgs), known.risk) if known else CaseFacts()
     if school := data.get("school_id"):
         facts.schools.add(school)
-    if kind == REPORT_FILED:
-        facts.orgs.add(data["social_org_id"])
+    if org := data.get("social_org_id"):  # a filed report, or its case opened or updated
+        facts.orgs.add(org)
     if risk := data.get("severity") or data.get("risk_level"):
         facts.risk = risk
     return facts

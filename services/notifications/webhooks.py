@@ -258,7 +258,7 @@ async def _facts(uow: UnitOfWork, envelope: Envelope) -> views.CaseFacts:
         )
         await webhook_store.put_case_facts(uow.tx, case_id=case_id, facts=facts)
     known = await webhook_store.case_facts(uow.tx, case_id=data.get("case_id") or "")
-    return views.facts_of(kind, data, known)
+    return views.facts_of(data, known)
 
 
 async def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
