@@ -120,9 +120,26 @@ def test_the_core_flow_runs_through_a_client_generated_from_the_document(
     teacher, desk = partner.as_user("teacher1"), partner.as_user("dispatcher1")
     officer, social = partner.as_user("officer1"), partner.as_user("social1")
 
-    schools = partner.op("schools", "list_schools_v1_schools_get").sync(client=teacher)
+    list_schools = partner.op("schools", "list_schools_v1_schools_get")
+    schools = list_schools.sync(client=teacher)
     assert [s.id for s in schools] == ["sch-01"]
     assert isinstance(schools[0], m("SchoolView"))
+    # The registry's write, as a partner's admin tooling would call it.
+    admin = partner.as_user("admin1")
+    new = m("SchoolCreate")(
+        id="sch-90",
+        name="Generated School",
+        district="Xijie station district",
+        community_officer_id="officer2",
+        social_org_id="org-harbour",
+    )
+    register = partner.op("schools", "register_school_v1_schools_post")
+    made = ok(register.sync_detailed(client=admin, body=new), m("SchoolView"), 201)
+    assert (made.id, made.is_liaison_station) == ("sch-90", False)
+    taken = register.sync_detailed(client=admin, body=new)
+    assert taken.status_code == 409
+    assert isinstance(taken.parsed, m("Error"))
+    assert "sch-90" in {s.id for s in list_schools.sync(client=admin, limit=500)}
 
     body = m("ReportCreate")(
         school_id="sch-01",
