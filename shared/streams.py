@@ -6,6 +6,7 @@ The code (`Bus.ensure_streams`), the deployment manifests and the NATS permissio
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
@@ -182,6 +183,7 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return len(want) == len(got)
 
 
+@functools.lru_cache(maxsize=4096)  # every delivery asks; the subjects are few
 def publishers_of(subject: str) -> frozenset[str]:
     for pattern, who in PUBLISHERS:
         if subject_matches(pattern, subject):

@@ -11,14 +11,14 @@ from services.school_liaison import domain, registry, service
 from services.school_liaison.counselling.api import router as counselling_router
 from services.school_liaison.education.api import router as education_router
 from services.school_liaison.privacy import Sealer
+from shared.app import adopt_routes
 from shared.contracts.school import ReportCreate, ReportView, SchoolCreate, SchoolView
 from shared.paging import AfterParam, parse_after, set_next_link
 from shared.usecases import InvalidField
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
-router.include_router(counselling_router)
-router.include_router(education_router)
+adopt_routes(router, counselling_router, education_router)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
