@@ -99,6 +99,16 @@ def new_client(client_id: str) -> dict[str, str]:
     }
 
 
+def new_school(w: World) -> dict[str, str]:
+    return {
+        "id": next_name(w, "mx-school-"),
+        "name": "Matrix School",
+        "district": "Xijie station district",
+        "community_officer_id": "officer1",
+        "social_org_id": "org-rainbow",
+    }
+
+
 def report_body(w: World, _role: Role, own: bool) -> Request:
     school = "sch-01" if own else "sch-10"
     body = {**REPORT, "school_id": school, "student": {"name": next_name(w, "Matrix ")}}
@@ -263,6 +273,13 @@ CELLS: dict[tuple[str, str], Cell] = {
         ),
         200,
         lambda r: 404,
+    ),
+    ("POST", "/v1/schools"): Cell(
+        lambda w, r, o: ("POST", "/v1/schools", {"json": new_school(w)}), 201
+    ),
+    ("POST", "/v1/schools:batch"): Cell(
+        lambda w, r, o: ("POST", "/v1/schools:batch", {"json": [new_school(w), new_school(w)]}),
+        201,
     ),
     ("GET", "/v1/admin/clients"): Cell(lambda w, r, o: ("GET", "/v1/admin/clients", {}), 200),
     ("POST", "/v1/admin/clients"): Cell(
