@@ -3,15 +3,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.contracts.body import Body
 from shared.identity import Role
 
 NAME = r"^[a-z0-9][a-z0-9_.-]{2,39}$"
+# What each role's scope needs, as `_scope_fits_role` checks it and the document says it.
+NEEDS: list[tuple[tuple[Role, ...], str, dict[str, Any]]] = [
+    ((Role.teacher, Role.school_safety_lead), "school_id", {"type": "string", "minLength": 1}),
+    ((Role.social_worker,), "org_id", {"type": "string", "minLength": 1}),
+    (
+        (Role.police_officer, Role.grid_worker, Role.safety_volunteer),
+        "school_ids",
+        {"type": "array", "minItems": 1},
+    ),
+]
+NEEDS_NOTHING = [r.value for r in Role if not any(r in roles for roles, _, _ in NEEDS)]
+SCOPE_SCHEMA = {
+    "anyOf": [
+        *(
+            {
+                "properties": {"role": {"enum": [r.value for r in roles]}, field: schema},
+                "required": [field],
+            }
+            for roles, field, schema in NEEDS
+        ),
+        {"properties": {"role": {"enum": NEEDS_NOTHING}}},
+    ]
+}
 
 
-class Scope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Scope(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=SCOPE_SCHEMA)
 
     role: Role
     school_id: str | None = Field(default=None, max_length=40)
@@ -38,7 +64,7 @@ class UserCreate(Scope):
     display_name: str = Field(min_length=1, max_length=100)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(Body):
     """Partial update: the scope, if given, is given whole with its role."""
 
     model_config = ConfigDict(extra="forbid")

@@ -129,6 +129,7 @@ async def list_users(
     "/users",
     response_model=AccountView,
     status_code=201,
+    responses={409: {"description": "username already taken"}},
     openapi_extra=policy(Role.admin, audit="permission_change", object_type="user"),
 )
 async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> Doc:
@@ -200,6 +201,7 @@ async def list_clients(
     "/clients",
     response_model=ClientCreated,
     status_code=201,
+    responses={409: {"description": "client_id already taken"}},
     openapi_extra=policy(Role.admin, audit="permission_change", object_type="client"),
 )
 async def create_client(body: ClientCreate, admin: CallerDep, request: Request) -> Doc:
