@@ -64,7 +64,7 @@ REPORT: dict[str, Any] = {
     "school_id": "sch-01",
     "category": "bullying_victim",
     "description": "Money taken from him on the way home, twice this week",
-    "student": {"name": "Li Ming", "id_number": "140502201001015678"},
+    "student": {"name": "Li Ming", "id_number": "14050220100101567X"},
 }
 
 

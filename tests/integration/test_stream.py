@@ -82,7 +82,7 @@ async def token(gateway: Gateway, user: str) -> str:
     return token_of(await gateway.auth(user))
 
 
-OTHER_ID_NUMBER = "110101201203034321"
+OTHER_ID_NUMBER = "110101201203034322"
 
 
 async def file_at(

@@ -30,7 +30,7 @@ from shared.contracts.counselling import (
     SessionSchedule,
 )
 from shared.contracts.notifications import user_inbox
-from shared.contracts.school import ReportCreate, StudentDetails
+from shared.contracts.school import ReportCreate, StudentIn
 from shared.events import new_id, utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork
@@ -181,7 +181,7 @@ async def _file_acute_risk(
         category=domain.ACUTE_RISK_CATEGORY,
         immediate_danger=True,
         description=domain.acute_risk_description(session, body.note),
-        student=StudentDetails.model_validate(opened["student"]),
+        student=StudentIn.model_validate(opened["student"]),
     )
     report = reports.new_report(request, filed_by=by.user_id, school=school, sealer=sealer)
     report = report.model_copy(update={"child_ref": session.child_ref})  # the listed child
