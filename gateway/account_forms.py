@@ -22,7 +22,7 @@ NEEDS: list[tuple[tuple[Role, ...], str, dict[str, Any]]] = [
     ),
 ]
 NEEDS_NOTHING = [r.value for r in Role if not any(r in roles for roles, _, _ in NEEDS)]
-SCOPE_SCHEMA = {
+SCOPE_SCHEMA: dict[str, Any] = {
     "anyOf": [
         *(
             {

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, SCHOOL, SCHOOL_STAFF, Error, ServicesDep, seg
+from gateway.api import ERRORS, SCHOOL, SCHOOL_STAFF, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.inspections import (
     ChecklistItem,

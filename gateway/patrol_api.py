@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, SCHOOL_STAFF, Error, ServicesDep, seg
+from gateway.api import ERRORS, SCHOOL_STAFF, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.figures import YearFigures
 from shared.contracts.venues import (

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 
 from gateway import counsellors
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import CASEWORK, ERRORS, SCHOOL, SCHOOL_STAFF, Error, ServicesDep, seg
+from gateway.api import CASEWORK, ERRORS, SCHOOL, SCHOOL_STAFF, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.counselling import (
     CounsellingEntryCreate,

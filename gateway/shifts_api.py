@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, SCHOOL, Error, ServicesDep, seg
+from gateway.api import ERRORS, SCHOOL, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.shifts import PlanView, PostCreate, PostView, ShiftCreate, ShiftView
 from shared.events import Day

@@ -17,9 +17,10 @@ from pydantic import BaseModel
 
 from gateway import tickets
 from gateway.access import ROLES_KEY, CallerDep, policy
-from gateway.api import ERRORS, Error
+from gateway.api import ERRORS
 from gateway.audit import AuditLog, Event
 from gateway.auth import current_principal, oauth2
+from gateway.contract import Error
 from gateway.sse import EventStreamResponse
 from gateway.stream import BEAT, Gone, Hub, Item, Position, Subscriber
 from gateway.stream_events import FIELDS

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 
 from gateway import store
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, Error, ServicesDep, seg
+from gateway.api import ERRORS, ServicesDep, seg
+from gateway.contract import Error
 from shared.contracts.cases import (
     Reassignment,
     TaskDetailView,

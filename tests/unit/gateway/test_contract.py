@@ -76,8 +76,9 @@ def test_admin_and_audit_operations_document_their_refusals(doc: dict[str, Any])
 
 
 def _body_properties(doc: dict[str, Any], op: dict[str, Any]) -> set[str]:
-    content = op.get("requestBody", {}).get("content", {})
-    schema = next(iter(content.values()), {}).get("schema", {})
+    content: dict[str, Any] = op.get("requestBody", {}).get("content", {})
+    first: dict[str, Any] = next(iter(content.values()), {})
+    schema = first.get("schema", {})
     if "$ref" in schema:
         schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     return set(schema.get("properties", {}))

@@ -4,10 +4,11 @@ booleans, the resident ID number's check digit, dates as YYYY-MM-DD within the y
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from shared.contracts.body import VISIBLE
 from shared.contracts.cases import CaseClose, MonitoringStart
@@ -19,7 +20,7 @@ from shared.contracts.school import (
     resident_id_check,
 )
 from shared.contracts.venues import Letter
-from shared.events import Day
+from shared.events import Day, Instant
 
 
 def refused(model: type[BaseModel], **data: Any) -> list[Any]:
@@ -36,7 +37,7 @@ def test_an_integer_field_takes_no_string_boolean_or_fraction(value: object) -> 
 
 
 def test_an_integer_field_takes_a_whole_json_number() -> None:
-    assert MonitoringStart(interval_days=30.0, responsible_user_id="u").interval_days == 30  # type: ignore[arg-type]
+    assert MonitoringStart(interval_days=30.0, responsible_user_id="u").interval_days == 30
 
 
 @pytest.mark.parametrize("value", ["true", 1, "yes"])
@@ -68,8 +69,8 @@ def test_a_day_is_an_iso_date_within_the_years(value: object) -> None:
         day: Day
 
     with pytest.raises(ValidationError):
-        Query(day=value)  # type: ignore[arg-type]
-    assert str(Query(day="2026-11-29").day) == "2026-11-29"  # type: ignore[arg-type]
+        Query.model_validate({"day": value})
+    assert str(Query.model_validate({"day": "2026-11-29"}).day) == "2026-11-29"
     pattern = Query.model_json_schema()["properties"]["day"]["pattern"]
     assert re.search(pattern, "2026-11-29")
     assert not re.search(pattern, "0001-01-01")
@@ -85,3 +86,11 @@ def test_a_stripped_text_says_it_needs_a_visible_character() -> None:
 
 def test_a_letter_date_is_checked_as_a_day() -> None:
     assert ("signed_on",) in refused(Letter, signed_on=0, expires_on="2027-01-01")
+
+
+@pytest.mark.parametrize("value", ["0.5", 7, "1899-12-31T00:00:00+00:00", "2026-11-29T08:00:00"])
+def test_an_instant_is_an_iso_date_time_with_its_offset_within_the_years(value: object) -> None:
+    instant: TypeAdapter[datetime] = TypeAdapter(Instant)
+    with pytest.raises(ValidationError):
+        instant.validate_python(value)
+    assert instant.validate_python("2026-11-29T08:00:00+08:00").utcoffset() is not None
