@@ -63,6 +63,8 @@ YEARS = Field(json_schema_extra={"pattern": r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
 # A moment a client sends: with its offset, and in a range every store and clock can hold
 # (year 1 with a positive offset does not even convert to UTC).
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_moment), AfterValidator(_plausible), YEARS]
+# A bound of a time range a query asks for: any year (the store compares, nothing is kept).
+Bound = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
 # A calendar day a client sends (a query's day, a letter's dates): the same range, and as
 # `YYYY-MM-DD` only (lax parsing took "0" for 1970-01-01).
 Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_plausible), YEARS]
