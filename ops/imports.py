@@ -8,6 +8,7 @@ number and field, and nothing is imported.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import secrets
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gateway.account_forms import UserCreate
+from shared.contracts.body import scalar_type
 from shared.contracts.venues import VenueCreate
 
 
@@ -32,6 +34,22 @@ class Problem:
 class Row:
     line: int
     body: dict[str, Any]
+
+
+def typed(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
+    """A CSV cell is text; the API takes a number or a boolean as its JSON type (a cell that
+    is not one stays text, and validation names its field)."""
+    for name, field in model.model_fields.items():
+        kind = scalar_type(field.annotation)
+        value = body.get(name)
+        if kind is None or not isinstance(value, str):
+            continue
+        if kind is bool and value.lower() in ("true", "false"):
+            body[name] = value.lower() == "true"
+        elif kind is not bool:
+            with contextlib.suppress(ValueError):  # left as text: refused, naming the field
+                body[name] = kind(value)
+    return body
 
 
 def split_list(text: str) -> list[str]:
@@ -92,7 +110,7 @@ def read(path: Path, kind: Kind, *, taken: set[str]) -> tuple[list[Row], list[Pr
             if None in raw:  # more cells than columns
                 problems.append(Problem(line, "-", "more values than columns"))
                 continue
-            body = kind.body(raw)
+            body = typed(kind.model, kind.body(raw))
             try:
                 kind.model.model_validate(body)
             except ValidationError as error:

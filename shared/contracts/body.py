@@ -22,13 +22,13 @@ _JSON_TYPES: dict[Any, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (
 _NAMES = {bool: "a boolean", int: "an integer", float: "a number"}
 
 
-def _scalar(annotation: Any) -> Any:
+def scalar_type(annotation: Any) -> Any:
     """int, float or bool when the field is one (optional or annotated), else None."""
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
     if get_origin(annotation) in (Union, types.UnionType):
         kinds = [a for a in get_args(annotation) if a is not type(None)]
-        return _scalar(kinds[0]) if len(kinds) == 1 else None
+        return scalar_type(kinds[0]) if len(kinds) == 1 else None
     return annotation if annotation in _JSON_TYPES else None
 
 
@@ -39,7 +39,7 @@ class Body(BaseModel):
     @classmethod
     def _json_type(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        kind = _scalar(field.annotation) if field else None
+        kind = scalar_type(field.annotation) if field else None
         if kind is None or value is None or type(value) in _JSON_TYPES[kind]:
             return value
         if kind is int and type(value) is float and value.is_integer():
