@@ -9,6 +9,7 @@ outcome. The authorization-matrix and audit-coverage tests read the same declara
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -67,10 +68,12 @@ def _purpose(request: Request) -> str | None:
     if raw is None:
         return None
     try:
-        text = raw.encode("latin-1").decode("utf-8").strip(" \t")  # headers arrive as latin-1
+        text = raw.encode("latin-1").decode("utf-8")  # headers arrive as latin-1
     except UnicodeError:
-        text = None
-    if text is None or not 1 <= len(text) <= PURPOSE_MAX or not text.isprintable():
+        text = ""
+    as_documented = re.match(PURPOSE_PATTERN, text) is not None
+    text = text.strip(" \t")
+    if not as_documented or not 1 <= len(text) <= PURPOSE_MAX or not text.isprintable():
         rule = f"must be 1 to {PURPOSE_MAX} printable characters (UTF-8)"
         raise HTTPException(422, [client_error(["header", PURPOSE_HEADER], rule, "value_error")])
     return text
@@ -84,8 +87,9 @@ async def authorized(
         Header(
             alias=PURPOSE_HEADER,
             description=PURPOSE_DOC,
-            pattern=PURPOSE_PATTERN,
-            max_length=PURPOSE_MAX,
+            # In the document only: the raw header is latin-1 text of UTF-8 bytes, so `_purpose`
+            # checks both on the decoded text (200 characters, not bytes).
+            json_schema_extra={"pattern": PURPOSE_PATTERN, "maxLength": PURPOSE_MAX},
         ),
     ] = None,  # declared for the OpenAPI document; `_purpose` checks the raw header
 ) -> Principal:
