@@ -59,6 +59,20 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999  # Linux's default
 
 
+PORT_SLICE_ENV = "HULEI_PORT_SLICE"
+
+
+def _port_span() -> tuple[int, int]:
+    """Where free ports are picked: 12 000 ports below the ephemeral range, or the k-th of n
+    equal parts of them when HULEI_PORT_SLICE is "k/n" (parallel test workers, so no two
+    processes pick the same port)."""
+    low, _high = _ephemeral_range()
+    floor, ceiling = max(1024, low - 12000), low - 8
+    k, _, n = os.environ.get(PORT_SLICE_ENV, "0/1").partition("/")
+    width = (ceiling - floor) // int(n)
+    return floor + int(k) * width, floor + (int(k) + 1) * width
+
+
 def _bindable(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -79,10 +93,9 @@ def free_port() -> int:
     before: a port from that range (what bind(0) gives) may be handed to some process's
     outgoing connection before our server binds it, and the server then fails with
     "address already in use"."""
-    low, _high = _ephemeral_range()
-    floor = max(1024, low - 12000)
+    floor, ceiling = _port_span()
     for _ in range(500):
-        port = secrets.randbelow(low - floor - 8) + floor
+        port = secrets.randbelow(ceiling - floor) + floor
         if port not in _HANDED_OUT and _bindable(port):
             _HANDED_OUT.add(port)
             return port
@@ -93,7 +106,7 @@ def free_port_block(count: int) -> int:
     """The first of `count` consecutive free ports (for --service-base-port)."""
     for _ in range(200):
         base = free_port()
-        if base + count > _ephemeral_range()[0]:
+        if base + count > _port_span()[1]:
             continue
         block = range(base, base + count)
         if _HANDED_OUT.intersection(block[1:]):

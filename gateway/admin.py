@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 
@@ -231,8 +232,15 @@ async def create_client(body: ClientCreate, admin: CallerDep, request: Request) 
         Role.admin, audit="permission_change", object_type="client", id_param="client_id"
     ),
 )
-async def revoke_client(client_id: str, request: Request) -> None:
-    """Revoked at once: every request checks that its client is still active."""
+async def revoke_client(client_id: str, admin: CallerDep, request: Request) -> None:
+    """Revoked at once: every request checks that its client is still active. Its webhook
+    subscriptions are disabled first (a 503 if notifications cannot be reached: nothing is
+    revoked, try again), so a revoked client is pushed nothing either."""
+    if await store.get_client(request.app.state.store, client_id=client_id) is not None:
+        owner = quote(CLIENT_PREFIX + client_id, safe="")
+        await request.app.state.services.call(
+            "notifications", "POST", f"/webhooks/owners/{owner}/disable", principal=admin
+        )
 
     async def work(tx: Writer) -> None:
         client = await tx.get(store.CLIENTS_C, client_id)

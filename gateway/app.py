@@ -18,11 +18,13 @@ from gateway import (
     outcomes_api,
     patrol_api,
     pipeline_api,
+    school_registry,
     schools_api,
     shifts_api,
     store,
     stream_api,
     tasks_api,
+    webhooks_api,
 )
 from gateway.accounts import AccountCache
 from gateway.api import router
@@ -65,12 +67,14 @@ def create_app(
             pipeline_api.router,
             audit_api.router,
             schools_api.router,
+            school_registry.router,
             inspections_api.router,
             patrol_api.router,
             shifts_api.router,
             stream_api.router,
             console.router,
             catalogue.router,
+            webhooks_api.router,
         ],
         setup=setup,
         background=[

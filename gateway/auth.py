@@ -10,6 +10,7 @@ it, so an old token never comes back to life, not even when the change is undone
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 import uuid
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from typing import Annotated, NamedTuple, TypeVar
 
 import jwt
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -55,7 +56,7 @@ class Passwords:
         self._slots = asyncio.Semaphore(workers)
         self._capacity = workers + (16 * workers if max_waiting is None else max_waiting)
         self._in_flight = 0
-        self._dummy = hasher.hash(uuid.uuid4().hex)
+        self._dummy = _dummy_hash(_params(hasher))
 
     async def _off_loop(self, work: Callable[[], T]) -> T:
         if self._in_flight >= self._capacity:
@@ -92,6 +93,34 @@ class Passwords:
             return self.hasher.verify(stored, secret)
         except (VerificationError, InvalidHashError):
             return False
+
+
+class _Params(NamedTuple):
+    time_cost: int
+    memory_cost: int
+    parallelism: int
+    hash_len: int
+    salt_len: int
+    type: Type
+
+
+def _params(hasher: PasswordHasher) -> _Params:
+    return _Params(
+        hasher.time_cost,
+        hasher.memory_cost,
+        hasher.parallelism,
+        hasher.hash_len,
+        hasher.salt_len,
+        hasher.type,
+    )
+
+
+# One per process and parameter set: it is a third of a second of CPU, and a process that
+# builds several apps (the tests build hundreds) need not pay it for each; any random secret's
+# hash serves as the dummy.
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(params: _Params) -> str:
+    return PasswordHasher(**params._asdict()).hash(uuid.uuid4().hex)
 
 
 def principal_of(account: Doc, *, client: bool = False) -> Principal:

@@ -1,5 +1,6 @@
 """`hulei`: users and partner clients, dead letters, the pipeline's state, the audit trail's
-check, the year's figures and bulk imports, all through the gateway's API with a token.
+check, the year's figures and bulk imports (users, venues, schools), all through the gateway's
+API with a token.
 
     hulei --url http://127.0.0.1:8000 --user admin1 users list
     HULEI_TOKEN=… hulei --json dead-letters list
@@ -30,6 +31,7 @@ clients = typer.Typer(no_args_is_help=True, help="Partner systems (client creden
 letters = typer.Typer(no_args_is_help=True, help="Events the pipeline gave up on.")
 audit = typer.Typer(no_args_is_help=True, help="The audit trail.")
 figures = typer.Typer(no_args_is_help=True, help="The year's figures.")
+schools = typer.Typer(no_args_is_help=True, help="The school registry.")
 bulk = typer.Typer(no_args_is_help=True, help="Bulk imports from CSV, checked whole first.")
 for sub, name in (
     (users, "users"),
@@ -37,6 +39,7 @@ for sub, name in (
     (letters, "dead-letters"),
     (audit, "audit"),
     (figures, "figures"),
+    (schools, "schools"),
     (bulk, "import"),
 ):
     app.add_typer(sub, name=name)
@@ -210,6 +213,15 @@ def clients_rotate(ctx: typer.Context, client_id: str) -> None:
     _session(ctx).show(_run(ctx, "POST", f"/v1/admin/clients/{client_id}/secret"))
 
 
+SCHOOL = ["id", "name", "district", "community_officer_id", "social_org_id", "is_liaison_station"]
+
+
+@schools.command("list")
+def schools_list(ctx: typer.Context) -> None:
+    """The schools the caller sees (an admin: every one), by id."""
+    _list(ctx, "/v1/schools", SCHOOL)
+
+
 LETTER = ["id", "consumer", "event_type", "original_subject", "deliveries", "reason"]
 
 
@@ -304,6 +316,18 @@ def figures_export(
         out.write_text(text, encoding="utf-8")
 
 
+def _problems(session: Session, path: Path, problems: list[imports.Problem]) -> None:
+    session.show(
+        [{"line": p.line, "field": p.field, "problem": p.message} for p in problems],
+        title=f"{path}: nothing imported",
+    )
+    raise typer.Exit(2)
+
+
+# The gateway registers up to 100 schools in one transaction (gateway/school_registry.py).
+SCHOOL_BATCH = 100
+
+
 def _import(ctx: typer.Context, path: Path, kind: imports.Kind, endpoint: str) -> None:
     session = _session(ctx)
     try:
@@ -312,11 +336,7 @@ def _import(ctx: typer.Context, path: Path, kind: imports.Kind, endpoint: str) -
         _fail(error)
     rows, problems = imports.read(path, kind, taken=taken)
     if problems:
-        session.show(
-            [{"line": p.line, "field": p.field, "problem": p.message} for p in problems],
-            title=f"{path}: nothing imported",
-        )
-        raise typer.Exit(2)
+        _problems(session, path, problems)
     created: list[dict[str, Any]] = []
     with Progress(console=Console(stderr=True), disable=session.as_json) as progress:
         bar = progress.add_task(f"importing {path.name}", total=len(rows))
@@ -331,6 +351,47 @@ def _import(ctx: typer.Context, path: Path, kind: imports.Kind, endpoint: str) -
                 raise typer.Exit(1) from error
             created.append(kind.shown(row.body, answer))
             progress.advance(bar)
+    session.show(created)
+
+
+@bulk.command("schools")
+def import_schools(ctx: typer.Context, path: Path) -> None:
+    """id, name, district, is_liaison_station (true/false), community_officer_id (an active
+    police officer's username), social_org_id. Sent in batches of 100, each all or nothing."""
+    session = _session(ctx)
+    try:
+        taken = {s["id"] for s in session.api.pages("/v1/schools")}
+        officers = {
+            u["id"]
+            for u in session.api.pages("/v1/admin/users")
+            if u["role"] == "police_officer" and u["active"]
+        }
+    except ApiError as error:
+        _fail(error)
+    rows, problems = imports.read(path, imports.SCHOOLS, taken=taken)
+    problems += imports.unknown_officers(rows, officers=officers)
+    if problems:
+        _problems(session, path, sorted(problems, key=lambda p: p.line))
+    created: list[dict[str, Any]] = []
+    with Progress(console=Console(stderr=True), disable=session.as_json) as progress:
+        bar = progress.add_task(f"importing {path.name}", total=len(rows))
+        for start in range(0, len(rows), SCHOOL_BATCH):
+            batch = rows[start : start + SCHOOL_BATCH]
+            try:
+                answer = session.api.call("POST", "/v1/schools:batch", json=[r.body for r in batch])
+            except ApiError as error:
+                if created:  # an earlier batch is in: say so, as the row-by-row imports do
+                    Console(stderr=True).print(
+                        f"[red]lines {batch[0].line}-{batch[-1].line} refused[/red] {error}; "
+                        f"{len(created)} rows before them were imported"
+                    )
+                    raise typer.Exit(1) from error
+                named = imports.refused_lines(error.detail, batch)
+                if not named:
+                    _fail(error)
+                _problems(session, path, named)
+            created += [imports.school_shown({}, a) for a in answer]
+            progress.advance(bar, len(batch))
     session.show(created)
 
 

@@ -1,9 +1,9 @@
 """Bulk imports from CSV, checked whole before anything is written.
 
 Each row is validated with the model the API itself validates with (a user is the admin API's
-`UserCreate`, a venue the registry's `VenueCreate`), and against the other rows and what the
-platform already holds (a username twice). One bad row: every problem is reported with its line
-number and field, and nothing is imported.
+`UserCreate`, a venue the registry's `VenueCreate`, a school `SchoolCreate`), and against the
+other rows and what the platform already holds (a username twice, an officer who is none). One
+bad row: every problem is reported with its line number and field, and nothing is imported.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.account_forms import UserCreate
 from shared.contracts.body import scalar_type
+from shared.contracts.school import SchoolCreate
 from shared.contracts.venues import VenueCreate
 
 
@@ -90,8 +91,44 @@ class Kind:
     key: str | None  # a field that must be new: unique in the file and on the platform
 
 
+def school_body(raw: dict[str, str]) -> dict[str, Any]:
+    """As sent: `is_liaison_station` a JSON boolean (the CSV says true/false, yes/no, 1/0)."""
+    body: dict[str, Any] = {k: v.strip() for k, v in raw.items() if v and v.strip()}
+    try:
+        return SchoolCreate.model_validate(body).model_dump(mode="json")
+    except ValidationError:
+        return body  # `read` validates it again and names each problem
+
+
+def school_shown(_body: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: answer[k] for k in ("id", "name", "community_officer_id", "social_org_id")}
+
+
 USERS = Kind(UserCreate, user_body, user_shown, key="username")
 VENUES = Kind(VenueCreate, venue_body, venue_shown, key=None)
+SCHOOLS = Kind(SchoolCreate, school_body, school_shown, key="id")
+
+
+def unknown_officers(rows: list[Row], *, officers: set[str]) -> list[Problem]:
+    """A school's community officer must be an active police officer's account: the gateway
+    refuses the whole batch otherwise, so the rows are checked before it is sent."""
+    field = "community_officer_id"
+    return [
+        Problem(r.line, field, f"{r.body[field]!r} is no active police officer")
+        for r in rows
+        if r.body[field] not in officers
+    ]
+
+
+def refused_lines(detail: Any, rows: list[Row]) -> list[Problem]:
+    """A batch's 422 (`loc` ["body", index, field]) as the lines of the rows it names."""
+    problems = []
+    for e in detail if isinstance(detail, list) else []:
+        loc = e.get("loc", []) if isinstance(e, dict) else []
+        if len(loc) >= 3 and isinstance(loc[1], int) and 0 <= loc[1] < len(rows):
+            field = ".".join(str(p) for p in loc[2:])
+            problems.append(Problem(rows[loc[1]].line, field, str(e.get("msg"))))
+    return problems
 
 
 def read(path: Path, kind: Kind, *, taken: set[str]) -> tuple[list[Row], list[Problem]]:

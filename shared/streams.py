@@ -6,6 +6,7 @@ The code (`Bus.ensure_streams`), the deployment manifests and the NATS permissio
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
@@ -95,6 +96,16 @@ NOTIFICATIONS_PATROL_ALERTS = ConsumerSpec(
     "PATROL", "notifications-patrol", "patrol.alert.raised.v1"
 )
 
+# Partner webhooks (docs/webhooks.md): every type shared/event_views.py may show, from each
+# stream that holds one; the handler places and shapes them as the stream does.
+NOTIFICATIONS_WEBHOOKS = (
+    ConsumerSpec("SCHOOL", "notifications-webhooks-school", "school.report.filed.v1"),
+    ConsumerSpec("CASES", "notifications-webhooks-cases", "case.>", more_subjects=("task.>",)),
+    ConsumerSpec("PATROL", "notifications-webhooks-patrol", "patrol.alert.raised.v1"),
+    ConsumerSpec("OPS", "notifications-webhooks-ops", "ops.dead_lettered.v1",
+                 more_subjects=("ops.dead_letter.replayed.v1",)),
+)  # fmt: skip
+
 
 # The year's figures: patrol's projection, sent only the events it counts (docs/patrol.md);
 # task.created comes with PATROL_TASKS (one delivery, one transaction for both effects).
@@ -150,6 +161,7 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     NOTIFICATIONS_FOLLOWUPS,
     NOTIFICATIONS_SCHOOL_ALERTS,
     NOTIFICATIONS_PATROL_ALERTS,
+    *NOTIFICATIONS_WEBHOOKS,
     *FIGURES,
 )
 
@@ -182,6 +194,7 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return len(want) == len(got)
 
 
+@functools.lru_cache(maxsize=4096)  # every delivery asks; the subjects are few
 def publishers_of(subject: str) -> frozenset[str]:
     for pattern, who in PUBLISHERS:
         if subject_matches(pattern, subject):

@@ -13,11 +13,19 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from deploy.launcher import Platform, Ports
+from deploy.launcher import PORT_SLICE_ENV, Platform, Ports
 from tests.pgserver import PgServer, find_bin_dir
 from tests.support import StoreUrl
 
 _MARKERS = {"unit": "unit", "integration": "integration", "e2e": "e2e"}
+
+
+def pytest_configure() -> None:
+    """Parallel workers (pytest-xdist) pick ports from disjoint slices: two workers could
+    otherwise pick the same free port before either server binds it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, …
+    if worker:
+        os.environ[PORT_SLICE_ENV] = f"{worker[2:]}/{os.environ['PYTEST_XDIST_WORKER_COUNT']}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,6 +35,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for folder, marker in _MARKERS.items():
             if folder in parts:
                 item.add_marker(getattr(pytest.mark, marker))
+        if {"e2e", "chaos"} & set(parts):
+            # Under `-n 2 --dist loadgroup` (make test) these all run on one worker, one after
+            # another: never two platforms of six processes at once on a two-core machine,
+            # while the other worker takes the in-process tests.
+            item.add_marker(pytest.mark.xdist_group("processes"))
 
 
 @pytest.fixture

@@ -89,11 +89,16 @@ def _intake_events(intake: Intake, *, report: ReportFiled, cause: Envelope) -> l
             child_ref=case.child_ref,
             school_id=report.school_id,
             risk_level=case.risk_level,
+            social_org_id=report.social_org_id,
         )
         events = [follow(opened, case.id)]
     else:
         updated = CaseUpdated(
-            case_id=case.id, report_id=report.report_id, risk_level=case.risk_level
+            case_id=case.id,
+            report_id=report.report_id,
+            risk_level=case.risk_level,
+            school_id=report.school_id,
+            social_org_id=report.social_org_id,
         )
         events = [follow(updated, case.id)]
     events.append(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.notifications import domain, service, task_notices
+from services.notifications import domain, service, task_notices, webhooks
 from shared.contracts.alerts import PatrolAlertRaised, SchoolAlertRaised
 from shared.contracts.cases import (
     CaseIdentityFlagged,
@@ -20,6 +20,7 @@ from shared.streams import (
     NOTIFICATIONS_PATROL_ALERTS,
     NOTIFICATIONS_SCHOOL_ALERTS,
     NOTIFICATIONS_TASKS,
+    NOTIFICATIONS_WEBHOOKS,
 )
 
 
@@ -70,3 +71,5 @@ def register(runtime: Runtime) -> None:
     runtime.consume(NOTIFICATIONS_OPS, on_ops_event)
     runtime.consume(NOTIFICATIONS_SCHOOL_ALERTS, on_alert)
     runtime.consume(NOTIFICATIONS_PATROL_ALERTS, on_alert)
+    for spec in NOTIFICATIONS_WEBHOOKS:
+        runtime.consume(spec, webhooks.on_event)

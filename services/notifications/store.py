@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.notifications import webhook_store
 from services.notifications.domain import Notification
 from shared.store import Cursor, Reader, Store, Writer
 from shared.store.keyset import find_page_of_any
@@ -23,6 +24,7 @@ async def _unread_v2(port: Store) -> None:
 MIGRATIONS = [
     Migration(1, "inbox by recipient, newest first", _inbox_v1),
     Migration(2, "unread inbox by recipient, newest first", _unread_v2),
+    *webhook_store.MIGRATIONS,
 ]
 
 

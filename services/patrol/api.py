@@ -12,16 +12,13 @@ from services.patrol.inspections.api import router as inspections_router
 from services.patrol.shifts.api import router as shifts_router
 from services.patrol.venues.api import router as venues_router
 from services.patrol.video.api import router as video_router
+from shared.app import adopt_routes
 from shared.contracts.patrol import WelfareCheckView
 from shared.paging import AfterParam, page_response, parse_after
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
-router.include_router(inspections_router)
-router.include_router(video_router)
-router.include_router(venues_router)
-router.include_router(shifts_router)
-router.include_router(figures_router)
+adopt_routes(router, inspections_router, video_router, venues_router, shifts_router, figures_router)
 
 
 @router.get("/welfare-checks", response_model=list[WelfareCheckView])

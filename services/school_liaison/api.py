@@ -7,18 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.school_liaison import domain, service
+from services.school_liaison import domain, registry, service
 from services.school_liaison.counselling.api import router as counselling_router
 from services.school_liaison.education.api import router as education_router
 from services.school_liaison.privacy import Sealer
-from shared.contracts.school import ReportCreate, ReportView, SchoolView
+from shared.app import adopt_routes
+from shared.contracts.school import ReportCreate, ReportView, SchoolCreate, SchoolView
 from shared.paging import AfterParam, parse_after, set_next_link
 from shared.usecases import InvalidField
 from shared.web import CallerDep, RuntimeDep
 
 router = APIRouter()
-router.include_router(counselling_router)
-router.include_router(education_router)
+adopt_routes(router, counselling_router, education_router)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
@@ -47,6 +47,15 @@ async def list_schools(
         rt.store, caller=caller, limit=limit, after=parse_after(after)
     )
     set_next_link(response, request, cursor)
+    return [SchoolView.model_validate(s.model_dump()) for s in schools]
+
+
+@router.post("/schools", status_code=201, response_model=list[SchoolView])
+async def register_schools(
+    body: list[SchoolCreate], caller: CallerDep, rt: RuntimeDep
+) -> list[SchoolView]:
+    """All of them or none (409 if an id is taken)."""
+    schools = await registry.register_schools(rt, caller=caller, schools=body)
     return [SchoolView.model_validate(s.model_dump()) for s in schools]
 
 

@@ -126,8 +126,8 @@ def shape_report(report: Report, private: Private | None, disclosure: Disclosure
 
 def may_see_school(principal: Principal, *, school_id: str, social_org_id: str) -> bool:
     """Staff see their own school, officers their beat, social workers the schools they serve."""
-    if principal.role is Role.auditor:
-        return True  # school directory holds no child data
+    if principal.role in (Role.auditor, Role.admin):
+        return True  # the directory holds no child data; the admin keeps it
     return may_read_report(principal, school_id=school_id, social_org_id=social_org_id)
 
 

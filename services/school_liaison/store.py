@@ -94,6 +94,11 @@ async def get_school(port: Reader, *, school_id: str) -> School | None:
     return School.model_validate(doc) if doc else None
 
 
+async def insert_school(tx: Writer, *, school: School) -> None:
+    """DuplicateKeyError if its id is taken."""
+    await tx.insert(SCHOOLS_C, school.model_dump(mode="json"))
+
+
 # --- reports -----------------------------------------------------------------------------------
 
 

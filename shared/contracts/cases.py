@@ -198,6 +198,10 @@ class CaseOpened(EventData):
     child_ref: str
     school_id: str
     risk_level: Severity
+    # The report's social-work organisation: whoever scopes events by organisation (the
+    # stream, webhooks) learns it from the case's own first event, not from a report event
+    # on another stream that a reader may take later.
+    social_org_id: str | None = None
 
 
 class CaseUpdated(EventData):
@@ -206,6 +210,8 @@ class CaseUpdated(EventData):
     case_id: str
     report_id: str
     risk_level: Severity
+    school_id: str | None = None  # the new report's, as on case.opened
+    social_org_id: str | None = None
 
 
 class ReportLinked(EventData):

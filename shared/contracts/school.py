@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.body import Body
 from shared.events import Day, EventData
@@ -134,6 +134,32 @@ class SchoolView(BaseModel):
     is_liaison_station: bool
     community_officer_id: str
     social_org_id: str
+
+
+# A school's id is a path segment and a key in other services' records: short, plain.
+SCHOOL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class SchoolCreate(BaseModel):
+    """A school for the registry (admin): who covers it decides where its reports' tasks go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=SCHOOL_ID)] = Field(
+        description="e.g. sch-22: letters, digits, `_.-`, at most 40; never reused"
+    )
+    name: Annotated[Text, Field(max_length=200)]
+    district: Annotated[Text, Field(max_length=100)]
+    is_liaison_station: bool = Field(
+        default=False, description="the police liaison station's school (counselling list)"
+    )
+    community_officer_id: Annotated[Text, Field(max_length=40)] = Field(
+        description="an active police officer's username: the school's reports go to him"
+    )
+    social_org_id: Annotated[Text, Field(max_length=40)] = Field(
+        description="the social-work organisation serving the school"
+    )
 
 
 class ReportFiled(EventData):

@@ -189,3 +189,58 @@ def test_staff_and_venues_import_from_csv(platform: Platform, hulei: Hulei, tmp_
     )
     report = hulei.json("import", "venues", str(venues), user="officer1", code=2)
     assert report == [{"line": 2, "field": "distance_m", "problem": report[0]["problem"]}]
+
+
+SCHOOLS_CSV = "id,name,district,is_liaison_station,community_officer_id,social_org_id\n"
+
+
+def test_schools_import_from_csv_in_one_batch_and_are_listed(hulei: Hulei, tmp_path: Path) -> None:
+    good = tmp_path / "schools.csv"
+    good.write_text(
+        SCHOOLS_CSV
+        + "sch-61,Hexi School No. 1,Hexi station district,false,officer2,org-harbour\n"
+        + "sch-62 ,Hexi School No. 2,Hexi station district,yes,officer3,org-harbour\n"
+    )
+    made = hulei.json("import", "schools", str(good))
+    assert [(m["id"], m["community_officer_id"]) for m in made] == [
+        ("sch-61", "officer2"),
+        ("sch-62", "officer3"),
+    ]
+    listed = {s["id"]: s for s in hulei.json("--page-size", "5", "schools", "list")}
+    assert {"sch-01", "sch-21", "sch-61", "sch-62"} <= set(listed)
+    assert listed["sch-62"]["is_liaison_station"] is True
+    assert listed["sch-61"]["district"] == "Hexi station district"
+    assert "Hexi School No. 2" in hulei("schools", "list")  # the table
+    # The same file again: every id is taken now, and nothing is sent.
+    again = hulei.json("import", "schools", str(good), code=2)
+    assert {(p["line"], p["field"]) for p in again} == {(2, "id"), (3, "id")}
+
+
+def test_a_bad_school_row_imports_nothing_and_names_its_line_and_field(
+    hulei: Hulei, tmp_path: Path
+) -> None:
+    bad = tmp_path / "schools.csv"
+    bad.write_text(
+        SCHOOLS_CSV
+        + "sch-71,Fine School,Hexi station district,false,officer2,org-harbour\n"
+        + "sch/72,Slash School,Hexi station district,false,officer2,org-harbour\n"
+        + "sch-73,Social School,Hexi station district,false,social1,org-harbour\n"
+        + "sch-71,Again School,Hexi station district,false,officer2,org-harbour\n"
+        + "sch-01,Taken School,Hexi station district,false,officer2,org-harbour\n"
+        + "sch-76,Maybe School,Hexi station district,perhaps,officer2,org-harbour\n"
+        + "sch-77,,Hexi station district,false,officer2,org-harbour\n"
+    )
+    report = hulei.json("import", "schools", str(bad), code=2)
+    assert {(p["line"], p["field"]) for p in report} == {
+        (3, "id"),
+        (4, "community_officer_id"),
+        (5, "id"),
+        (6, "id"),
+        (7, "is_liaison_station"),
+        (8, "name"),
+    }
+    assert "nothing imported" in hulei("import", "schools", str(bad), code=2)
+    listed = {s["id"] for s in hulei.json("schools", "list")}
+    assert not {"sch-71", "sch-73", "sch-76", "sch-77"} & listed
+    # Only an administrator registers schools (and reads the accounts the import checks).
+    assert "refused" in hulei("import", "schools", str(bad), user="supervisor1", code=1)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -176,8 +176,16 @@ def _failures(answer: subprocess.CompletedProcess[str]) -> str:
 UNSENDABLE = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", '"\\ud800"', '"x\\udc00"'])
 
 
-def json_bodies(doc: dict[str, Any]) -> list[tuple[str, str, list[str], str | None]]:
-    """Every JSON body: method, path (dummy ids), its top-level fields, a role allowed to call."""
+class Body(NamedTuple):
+    method: str
+    path: str  # with dummy ids
+    fields: list[str]  # top-level, of each item where the body is an array (a batch)
+    user: str | None  # a role allowed to call
+    batch: bool
+
+
+def json_bodies(doc: dict[str, Any]) -> list[Body]:
+    """Every JSON body."""
     schemas = doc["components"]["schemas"]
     found = []
     for path, item in doc["paths"].items():
@@ -186,26 +194,29 @@ def json_bodies(doc: dict[str, Any]) -> list[tuple[str, str, list[str], str | No
             if content is None:
                 continue
             schema = content["schema"]
+            batch = schema.get("type") == "array"
+            schema = schema["items"] if batch else schema
             if "$ref" in schema:
                 schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
             roles = op.get(ROLES_KEY) or []
             user = USER_OF[Role(roles[0])] if roles else None
             filled = path.replace("{", "").replace("}", "")
-            found.append((method.upper(), filled, list(schema["properties"]), user))
+            found.append(Body(method.upper(), filled, list(schema["properties"]), user, batch))
     return found
 
 
-def unsendable_sender(
-    http: httpx.Client, method: str, path: str, fields: list[str], headers: dict[str, str]
-) -> Any:
-    @given(field=st.sampled_from(fields), bad=UNSENDABLE, nested=st.booleans())
+def unsendable_sender(http: httpx.Client, body: Body, headers: dict[str, str]) -> Any:
+    @given(field=st.sampled_from(body.fields), bad=UNSENDABLE, nested=st.booleans())
     @settings(max_examples=EXAMPLES, deadline=None, database=None)
     def sends(field: str, bad: str, nested: bool) -> None:
         value = f'{{"inner": [1, {bad}]}}' if nested else bad
-        r = http.request(method, path, content=f'{{"{field}": {value}}}', headers=headers)
-        assert r.status_code == 422, (method, path, field, bad, r.text)
+        content = f'{{"{field}": {value}}}'
+        content = f"[{content}]" if body.batch else content
+        r = http.request(body.method, body.path, content=content, headers=headers)
+        assert r.status_code == 422, (body, field, bad, r.text)
         loc = ["body", field, "inner", 1] if nested else ["body", field]
-        assert r.json()["detail"][0]["loc"] == loc
+        where = [*loc[:1], 0, *loc[1:]] if body.batch else loc
+        assert r.json()["detail"][0]["loc"] == where
 
     return sends
 
@@ -217,8 +228,8 @@ def test_unsendable_json_values_are_422_naming_the_field(
     bodies = json_bodies(doc)
     assert len(bodies) >= 5
     with httpx.Client(base_url=fuzzed.gateway_url) as http:
-        for method, path, fields, user in bodies:
+        for body in bodies:
             headers = {"Content-Type": "application/json"}
-            if user:
-                headers["Authorization"] = f"Bearer {tokens[user]}"
-            unsendable_sender(http, method, path, fields, headers)()
+            if body.user:
+                headers["Authorization"] = f"Bearer {tokens[body.user]}"
+            unsendable_sender(http, body, headers)()

@@ -109,6 +109,13 @@ def case_tracking_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def notifications_options() -> dict[str, Any]:
+    """Extra arguments of notifications' create_app for the `gateway` fixture (a module gives
+    its webhook tests a clock of their own)."""
+    return {}
+
+
+@pytest.fixture
 def demo_data() -> dict[str, bool]:
     """Which demo data the `gateway` fixture's services seed: none (their own tests seed
     them; many events no other test needs); a module overrides it. The settings classes
@@ -131,6 +138,7 @@ async def gateway(
     declared: Platform,  # noqa: ARG001 - the streams exist before the apps start
     nats_login: NatsLogin,
     case_tracking_settings: dict[str, Any],
+    notifications_options: dict[str, Any],
     demo_data: dict[str, bool],
 ) -> AsyncIterator[Gateway]:
     urls = {
@@ -150,6 +158,10 @@ async def gateway(
             **demo_data,
             # The unchecked-schools alert only when a test sweeps with its own clock.
             "video_check_by": "23:59:59",
+            # Partner webhooks to the tests' own receivers (127.0.0.1); quick rounds.
+            "webhook_allow_hosts": "127.0.0.1",
+            "webhook_poll_s": 0.05,
+            "webhook_timeout_s": 1.0,
         }
 
     apps: dict[str, FastAPI] = {
@@ -158,7 +170,9 @@ async def gateway(
             CaseSettings(**common("case_tracking"), **case_tracking_settings)
         ),
         "patrol": patrol_app(PatrolSettings(**common("patrol"))),
-        "notifications": notifications_app(NotificationSettings(**common("notifications"))),
+        "notifications": notifications_app(
+            NotificationSettings(**common("notifications")), **notifications_options
+        ),
     }
     transports: dict[str, httpx.AsyncBaseTransport] = {
         name: httpx.ASGITransport(app=app) for name, app in apps.items()

@@ -21,6 +21,8 @@ from shared.identity import Role
 from tests.integration.matrix_patrol import ROWS as PATROL_ROWS
 from tests.integration.matrix_patrol import PatrolWorld, build_patrol_world
 from tests.integration.matrix_schools import ROWS, SchoolsWorld, build_schools_world
+from tests.integration.matrix_webhooks import ROWS as WEBHOOK_ROWS
+from tests.integration.matrix_webhooks import WebhooksWorld, build_webhooks_world
 from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, USER_OF, Gateway, eventually
 
@@ -47,6 +49,7 @@ class World:
     pairs: dict[str, tuple[str, str]]
     schools: SchoolsWorld  # the schools' programme (matrix_schools.py)
     patrol: PatrolWorld  # video patrol and venues (matrix_patrol.py)
+    webhooks: WebhooksWorld  # partner webhooks (matrix_webhooks.py)
 
 
 Request = tuple[str, str, dict[str, Any]]  # method, path, keyword arguments for the call
@@ -93,6 +96,16 @@ def new_client(client_id: str) -> dict[str, str]:
         "display_name": "NGO case system",
         "role": "social_worker",
         "org_id": "org-rainbow",
+    }
+
+
+def new_school(w: World) -> dict[str, str]:
+    return {
+        "id": next_name(w, "mx-school-"),
+        "name": "Matrix School",
+        "district": "Xijie station district",
+        "community_officer_id": "officer1",
+        "social_org_id": "org-rainbow",
     }
 
 
@@ -261,6 +274,13 @@ CELLS: dict[tuple[str, str], Cell] = {
         200,
         lambda r: 404,
     ),
+    ("POST", "/v1/schools"): Cell(
+        lambda w, r, o: ("POST", "/v1/schools", {"json": new_school(w)}), 201
+    ),
+    ("POST", "/v1/schools:batch"): Cell(
+        lambda w, r, o: ("POST", "/v1/schools:batch", {"json": [new_school(w), new_school(w)]}),
+        201,
+    ),
     ("GET", "/v1/admin/clients"): Cell(lambda w, r, o: ("GET", "/v1/admin/clients", {}), 200),
     ("POST", "/v1/admin/clients"): Cell(
         lambda w, r, o: (
@@ -328,6 +348,18 @@ def _on_patrol(build: Callable[[PatrolWorld, Role, bool], Request]) -> Build:
 CELLS |= {
     key: Cell(_on_patrol(build), ok, other) for key, (build, ok, other) in PATROL_ROWS.items()
 }
+
+
+def _on_webhooks(build: Callable[[WebhooksWorld, Role, bool], Request]) -> Build:
+    def on_world(w: World, role: Role, own: bool) -> Request:
+        return build(w.webhooks, role, own)
+
+    return on_world
+
+
+CELLS |= {
+    key: Cell(_on_webhooks(build), ok, other) for key, (build, ok, other) in WEBHOOK_ROWS.items()
+}
 PUBLIC = {("POST", "/v1/auth/token")}
 
 
@@ -388,6 +420,7 @@ async def build_world(gw: Gateway) -> World:
         pairs=pairs,
         schools=await build_schools_world(gw),
         patrol=await build_patrol_world(gw),
+        webhooks=await build_webhooks_world(gw),
     )
 
 

@@ -28,6 +28,7 @@ async def test_background_tasks_run_while_the_app_does(gateway: Gateway) -> None
             "gateway": {"audit-checkpoints", "stream"},
             "school_liaison": {"retention-sweep", "counselling-sweep"},
             "patrol": {"rectification-sweep", "video-patrol-sweep", "letter-sweep", "post-sweep"},
+            "notifications": {"webhooks"},
         }
         assert set(tasks) == expected.get(name, set())
         assert not any(task.done() for task in tasks.values())

@@ -108,8 +108,9 @@ async def test_password_spraying_from_one_address_is_stopped(gateway: Gateway) -
 UNSENDABLE = ['"\\ud800"', '"a\\udfffb"', "NaN", "Infinity", "-Infinity", "1e999"]
 
 
-def json_operations(gateway: Gateway) -> list[tuple[str, str, str, Role]]:
-    """Every route with a JSON body: method, path (parameters filled), a body field, a role."""
+def json_operations(gateway: Gateway) -> list[tuple[str, str, str, Role, bool]]:
+    """Every route with a JSON body: method, path (parameters filled), a body field, a role,
+    and whether the body is an array of such objects (a batch)."""
     doc = gateway.apps["gateway"].openapi()
     schemas = doc["components"]["schemas"]
     found = []
@@ -119,12 +120,14 @@ def json_operations(gateway: Gateway) -> list[tuple[str, str, str, Role]]:
             if body is None:
                 continue
             schema = body["schema"]
+            batch = schema.get("type") == "array"
+            schema = schema["items"] if batch else schema
             if "$ref" in schema:
                 schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
             field = next(iter(schema["properties"]))
             role = Role(op[ROLES_KEY][0])
             filled = path.replace("{", "").replace("}", "")  # "/cases/{case_id}" → a dummy id
-            found.append((method.upper(), filled, field, role))
+            found.append((method.upper(), filled, field, role, batch))
     return found
 
 
@@ -132,16 +135,19 @@ async def test_unsendable_json_values_are_422_naming_the_field_on_every_route(
     gateway: Gateway,
 ) -> None:
     operations = json_operations(gateway)
-    assert ("POST", "/v1/reports", "school_id", Role.teacher) in operations
+    assert ("POST", "/v1/reports", "school_id", Role.teacher, False) in operations
+    assert ("POST", "/v1/schools:batch", "id", Role.admin, True) in operations
     assert len(operations) >= 5
-    for method, path, field, role in operations:
+    for method, path, field, role, batch in operations:
         headers = {**await gateway.auth(USER_OF[role]), "Content-Type": "application/json"}
         for bad in UNSENDABLE:
+            body = f'{{"{field}": {bad}}}'
             r = await gateway.client.request(
-                method, path, content=f'{{"{field}": {bad}}}'.encode(), headers=headers
+                method, path, content=(f"[{body}]" if batch else body).encode(), headers=headers
             )
             assert r.status_code == 422, (method, path, bad, r.status_code, r.text)
-            assert r.json()["detail"][0]["loc"] == ["body", field], (path, bad)
+            where = ["body", 0, field] if batch else ["body", field]
+            assert r.json()["detail"][0]["loc"] == where, (path, bad)
 
 
 async def test_a_lone_surrogate_deep_in_a_report_names_its_field(gateway: Gateway) -> None:

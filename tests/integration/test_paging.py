@@ -58,6 +58,8 @@ async def test_every_list_route_pages_and_documents_it(gateway: Gateway) -> None
         "/v1/admin/clients",
         "/v1/admin/dead-letters",
         "/v1/ledger",
+        "/v1/webhooks/subscriptions",
+        "/v1/webhooks/subscriptions/{subscription_id}/deliveries",
     }
     for path, get in routes:
         params = {p["name"] for p in get.get("parameters", [])}
@@ -85,6 +87,7 @@ async def test_every_list_route_pages_and_documents_it(gateway: Gateway) -> None
         "/v1/venue-areas",
         "/v1/shifts",
         "/v1/posts",
+        "/v1/webhooks/subscriptions",
     ],
 )
 async def test_a_cursor_we_did_not_make_is_a_422_naming_after(gateway: Gateway, path: str) -> None:
