@@ -141,10 +141,8 @@ SCHOOL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
-class SchoolCreate(BaseModel):
+class SchoolCreate(Body):
     """A school for the registry (admin): who covers it decides where its reports' tasks go."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=SCHOOL_ID)] = Field(
         description="e.g. sch-22: letters, digits, `_.-`, at most 40; never reused"
