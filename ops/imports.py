@@ -37,6 +37,10 @@ class Row:
     body: dict[str, Any]
 
 
+# What a spreadsheet writes for a boolean: the API takes only JSON's true and false.
+BOOLEAN_CELLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def typed(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
     """A CSV cell is text; the API takes a number or a boolean as its JSON type (a cell that
     is not one stays text, and validation names its field)."""
@@ -45,8 +49,8 @@ def typed(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
         value = body.get(name)
         if kind is None or not isinstance(value, str):
             continue
-        if kind is bool and value.lower() in ("true", "false"):
-            body[name] = value.lower() == "true"
+        if kind is bool and value.lower() in BOOLEAN_CELLS:
+            body[name] = BOOLEAN_CELLS[value.lower()]
         elif kind is not bool:
             with contextlib.suppress(ValueError):  # left as text: refused, naming the field
                 body[name] = kind(value)
@@ -93,7 +97,9 @@ class Kind:
 
 def school_body(raw: dict[str, str]) -> dict[str, Any]:
     """As sent: `is_liaison_station` a JSON boolean (the CSV says true/false, yes/no, 1/0)."""
-    body: dict[str, Any] = {k: v.strip() for k, v in raw.items() if v and v.strip()}
+    body: dict[str, Any] = typed(
+        SchoolCreate, {k: v.strip() for k, v in raw.items() if v and v.strip()}
+    )
     try:
         return SchoolCreate.model_validate(body).model_dump(mode="json")
     except ValidationError:
