@@ -9,6 +9,7 @@ outcome. The authorization-matrix and audit-coverage tests read the same declara
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -24,12 +25,16 @@ from shared.telemetry import current_trace_id
 ALL_ROLES = tuple(Role)
 ROLES_KEY = "x-hulei-roles"
 AUDIT_KEY = "x-hulei-audit"
+RULES_KEY = "x-hulei-rules"
 PURPOSE_HEADER = "X-Hulei-Purpose"
 PURPOSE_MAX = 200
 PURPOSE_DOC = (
     "Why the caller looks at this record (e.g. a case conference); stored with the audit "
-    f"entry. At most {PURPOSE_MAX} printable characters, UTF-8."
+    f"entry. 1 to {PURPOSE_MAX} printable characters, UTF-8 (no control characters)."
 )
+# The rule in the document: something visible first, no control characters; spaces and tabs
+# after it are not part of the value (RFC 9110 5.5) and are dropped. `_purpose` checks the rest.
+PURPOSE_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?[ \t]*$"
 
 
 def policy(
@@ -37,9 +42,16 @@ def policy(
     audit: str | None = None,
     object_type: str | None = None,
     id_param: str | None = None,
+    rules: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """`audit`: the action recorded (read, create, update) for each child the answer names."""
+    """`audit`: the action recorded (read, create, update) for each child the answer names.
+
+    `rules`: what the handler refuses with a 422 although the schema admits it, by where
+    (`"body.school_id": "a school the caller files for"`): references to other objects and
+    rules between fields, which JSON Schema cannot say. The document lists them."""
     extra: dict[str, Any] = {ROLES_KEY: [r.value for r in roles]}
+    if rules:
+        extra[RULES_KEY] = rules
     if audit:
         extra[AUDIT_KEY] = {"action": audit, "object_type": object_type, "id_param": id_param}
     return extra
@@ -56,10 +68,12 @@ def _purpose(request: Request) -> str | None:
     if raw is None:
         return None
     try:
-        text = raw.encode("latin-1").decode("utf-8")  # HTTP headers arrive as latin-1
+        text = raw.encode("latin-1").decode("utf-8")  # headers arrive as latin-1
     except UnicodeError:
-        text = None
-    if text is None or not 1 <= len(text) <= PURPOSE_MAX or not text.isprintable():
+        text = ""
+    as_documented = re.match(PURPOSE_PATTERN, text) is not None
+    text = text.strip(" \t")
+    if not as_documented or not 1 <= len(text) <= PURPOSE_MAX or not text.isprintable():
         rule = f"must be 1 to {PURPOSE_MAX} printable characters (UTF-8)"
         raise HTTPException(422, [client_error(["header", PURPOSE_HEADER], rule, "value_error")])
     return text
@@ -69,7 +83,14 @@ async def authorized(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
     _purpose_doc: Annotated[
-        str | None, Header(alias=PURPOSE_HEADER, description=PURPOSE_DOC)
+        str | None,
+        Header(
+            alias=PURPOSE_HEADER,
+            description=PURPOSE_DOC,
+            # In the document only: the raw header is latin-1 text of UTF-8 bytes, so `_purpose`
+            # checks both on the decoded text (200 characters, not bytes).
+            json_schema_extra={"pattern": PURPOSE_PATTERN, "maxLength": PURPOSE_MAX},
+        ),
     ] = None,  # declared for the OpenAPI document; `_purpose` checks the raw header
 ) -> Principal:
     allowed = _policy_of(request).get(ROLES_KEY)

@@ -23,6 +23,7 @@ from gateway.account_forms import (
     Scope,
     UserCreate,
     UserUpdate,
+    scope_rules,
 )
 from gateway.accounts import AccountCache
 from gateway.audit import AuditLog, Event
@@ -130,7 +131,10 @@ async def list_users(
     "/users",
     response_model=AccountView,
     status_code=201,
-    openapi_extra=policy(Role.admin, audit="permission_change", object_type="user"),
+    responses={409: {"description": "username already taken"}},
+    openapi_extra=policy(
+        Role.admin, audit="permission_change", object_type="user", rules=scope_rules()
+    ),
 )
 async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> Doc:
     user = await user_doc(body, passwords=request.app.state.passwords)
@@ -147,7 +151,11 @@ async def create_user(body: UserCreate, admin: CallerDep, request: Request) -> D
     "/users/{username}",
     response_model=AccountView,
     openapi_extra=policy(
-        Role.admin, audit="permission_change", object_type="user", id_param="username"
+        Role.admin,
+        audit="permission_change",
+        object_type="user",
+        id_param="username",
+        rules=scope_rules("body.scope"),
     ),
 )
 async def update_user(username: str, body: UserUpdate, admin: CallerDep, request: Request) -> Doc:
@@ -201,7 +209,10 @@ async def list_clients(
     "/clients",
     response_model=ClientCreated,
     status_code=201,
-    openapi_extra=policy(Role.admin, audit="permission_change", object_type="client"),
+    responses={409: {"description": "client_id already taken"}},
+    openapi_extra=policy(
+        Role.admin, audit="permission_change", object_type="client", rules=scope_rules()
+    ),
 )
 async def create_client(body: ClientCreate, admin: CallerDep, request: Request) -> Doc:
     """Register a partner system; it logs in with grant_type=client_credentials."""

@@ -12,6 +12,7 @@ from gateway import (
     audit_api,
     catalogue,
     console,
+    contract,
     inspections_api,
     ledger_api,
     outcomes_api,
@@ -84,6 +85,7 @@ def create_app(
         title="Hulei (护蕾) public API",
         description="Concern reports from schools become police and social-worker tasks.",
     )
+    contract.install(app)
     app.state.accounts = AccountCache(ttl_s=settings.account_cache_s)
     app.state.tokens = TokenCache()
     app.state.rate_limiter = RateLimiter(rate=settings.rate_per_s, burst=settings.rate_burst)

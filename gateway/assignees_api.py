@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from gateway import store
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, Error, ServicesDep, seg
+from gateway.api import ERRORS, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged
 from shared.contracts.cases import Agency, TaskStatus
 from shared.identity import Role

@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 import nats.errors
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime
 
 from gateway.access import AuditedRoute, authorized, policy
 from gateway.audit import AuditEntry, AuditLog
 from gateway.audit_check import VerifyResult, verify
+from shared.events import Bound
 from shared.identity import Role
 from shared.paging import LINK_RESPONSE, AfterParam, parse_after, set_next_link
 
@@ -27,7 +27,7 @@ Action = Literal[
 ]
 Outcome = Literal["allowed", "denied", "not_found", "failed", "error"]
 # A time without a zone would be a guess: it is a 422 naming the parameter.
-Moment = Annotated[AwareDatetime | None, Query(description="ISO 8601 with a zone offset")]
+Moment = Annotated[Bound | None, Query(description="ISO 8601 with a zone offset")]
 
 
 def _log(request: Request) -> AuditLog:

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, SCHOOL_STAFF, Error, ServicesDep, seg
+from gateway.api import ERRORS, SCHOOL, SCHOOL_STAFF, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.inspections import (
     ChecklistItem,
@@ -33,6 +34,10 @@ router = APIRouter(prefix="/v1", route_class=AuditedRoute, tags=["inspections"])
 # Per school (its staff), per officer (their beat), per district (the desk, the supervisor).
 VIEWERS = (*SCHOOL_STAFF, R.police_officer, R.dispatcher, R.supervisor)
 CHANGES = {**ERRORS, 409: {"model": Error, "description": "not in a state that allows this"}}
+INSPECTION_RULES = {
+    "body.school_id": SCHOOL,
+    "body.results": "each item of the school checklist answered once",
+}
 SchoolParam = Annotated[
     str | None, Query(min_length=1, max_length=40, description="one of the caller's schools")
 ]
@@ -114,7 +119,7 @@ async def retire_checklist_item(
     response_model=InspectionView,
     responses=ERRORS,
     summary="Record an inspection; each failed item becomes a rectification notice",
-    openapi_extra=policy(R.police_officer),
+    openapi_extra=policy(R.police_officer, rules=INSPECTION_RULES),
 )
 async def inspect(
     body: InspectionCreate, principal: CallerDep, services: ServicesDep
@@ -201,7 +206,10 @@ async def report_fixed(
     response_model=RectificationView,
     responses=CHANGES,
     summary="Re-inspect: passed closes the notice, failed re-opens it with a new deadline",
-    openapi_extra=policy(R.police_officer),
+    openapi_extra=policy(
+        R.police_officer,
+        rules={"body.new_deadline": "in the future; required when the re-inspection fails"},
+    ),
 )
 async def reinspect(
     notice_id: str, body: Reinspection, principal: CallerDep, services: ServicesDep

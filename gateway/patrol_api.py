@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, SCHOOL_STAFF, Error, ServicesDep, seg
+from gateway.api import ERRORS, SCHOOL_STAFF, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.figures import YearFigures
 from shared.contracts.venues import (
@@ -39,6 +40,12 @@ from shared.paging import AfterParam
 router = APIRouter(prefix="/v1", route_class=AuditedRoute, tags=["patrol"])
 STATION = (R.police_officer, R.dispatcher, R.supervisor)
 CHANGES = {**ERRORS, 409: {"model": Error, "description": "already recorded"}}
+CHECK_RULES = {
+    "body.school_id": "a school of the caller's beat with connected cameras",
+    "body.day": "not a day still to come",
+    "body.findings": "a category for a student_at_risk only, deadline_days for a hazard only",
+}
+LETTER_RULES = {"body.signed_on": "not in the future", "body.expires_on": "after signed_on"}
 
 
 @router.post(
@@ -48,7 +55,9 @@ CHANGES = {**ERRORS, 409: {"model": Error, "description": "already recorded"}}
     responses=CHANGES,
     summary="Record a school's cameras watched today, with findings: a hazard becomes a "
     "rectification notice, a student at risk a concern report",
-    openapi_extra=policy(R.police_officer, audit="create", object_type="video_check"),
+    openapi_extra=policy(
+        R.police_officer, audit="create", object_type="video_check", rules=CHECK_RULES
+    ),
 )
 async def record_check(
     body: VideoCheckCreate, principal: CallerDep, services: ServicesDep
@@ -66,7 +75,7 @@ async def record_check(
     "/video-patrol/days",
     response_model=list[VideoDaySummary],
     responses=paged(ERRORS),
-    openapi_extra=policy(*STATION),
+    openapi_extra=policy(*STATION, rules={"query.from": "not after `to`"}),
 )
 async def days(
     request: Request,
@@ -165,7 +174,7 @@ async def venue(venue_id: str, principal: CallerDep, services: ServicesDep) -> J
     response_model=VenueView,
     responses=ERRORS,
     summary="Record the venue's signed responsibility letter (replaces the previous one)",
-    openapi_extra=policy(R.police_officer, R.supervisor),
+    openapi_extra=policy(R.police_officer, R.supervisor, rules=LETTER_RULES),
 )
 async def sign_letter(
     venue_id: str, body: Letter, principal: CallerDep, services: ServicesDep
@@ -209,7 +218,10 @@ async def change_venue_status(
     responses=ERRORS,
     summary="Inspect a venue against its kind's checklist; each failed item becomes a "
     "rectification notice",
-    openapi_extra=policy(R.police_officer),
+    openapi_extra=policy(
+        R.police_officer,
+        rules={"body.results": "each item of the venue kind's checklist answered once"},
+    ),
 )
 async def inspect_venue(
     venue_id: str, body: VenueInspectionCreate, principal: CallerDep, services: ServicesDep

@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse
 
 from gateway import store
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, Error, ServicesDep
+from gateway.api import ERRORS, ServicesDep
 from gateway.audit import AuditLog, Event
+from gateway.contract import Error
 from shared.contracts.school import SchoolCreate, SchoolView
 from shared.errors import client_error
 from shared.identity import Principal, Role
@@ -24,6 +25,7 @@ from shared.store import Reader
 from shared.telemetry import current_trace_id
 
 router = APIRouter(prefix="/v1", route_class=AuditedRoute)
+OFFICER_RULE = "an active police officer's account"
 BATCH_MAX = 100  # at most ~520 bytes a school: a full batch fits the default 64 KiB body limit
 WRITES = {
     **ERRORS,
@@ -101,7 +103,7 @@ async def _register(
     tags=["schools"],
     responses=WRITES,
     summary="Register a school: who covers it decides where its reports' tasks go",
-    openapi_extra=policy(Role.admin),
+    openapi_extra=policy(Role.admin, rules={"body.community_officer_id": OFFICER_RULE}),
 )
 async def register_school(
     body: SchoolCreate, request: Request, principal: CallerDep, services: ServicesDep
@@ -118,7 +120,10 @@ async def register_school(
     tags=["schools"],
     responses=WRITES,
     summary="Register up to 100 schools in one transaction: all of them or none",
-    openapi_extra=policy(Role.admin),
+    openapi_extra=policy(
+        Role.admin,
+        rules={"body.*.community_officer_id": OFFICER_RULE, "body.*.id": "not twice in a batch"},
+    ),
 )
 async def register_schools(
     body: Annotated[list[SchoolCreate], Body(min_length=1, max_length=BATCH_MAX)],

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 
 from gateway import counsellors
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import CASEWORK, ERRORS, SCHOOL_STAFF, Error, ServicesDep, seg
+from gateway.api import CASEWORK, ERRORS, SCHOOL, SCHOOL_STAFF, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.counselling import (
     CounsellingEntryCreate,
@@ -32,6 +33,14 @@ router = APIRouter(prefix="/v1", route_class=AuditedRoute)
 # Who keeps a school's counselling list: its staff, its officer, its social workers.
 COUNSEL = (*SCHOOL_STAFF, R.police_officer, R.social_worker)
 CHANGES = {**ERRORS, 409: {"model": Error, "description": "not in a state that allows this"}}
+ENTRY_RULES = {
+    "body.school_id": SCHOOL,
+    "body.child_ref": "a child of the school's with a case; either it or `student`, not both",
+}
+SESSION_RULES = {
+    "body.counsellor_id": "an active police officer or social worker who serves the school",
+    "body.counsellor_role": "the counsellor's own role",
+}
 ENTRY = "counselling_entry"
 SESSION = "counselling_session"
 
@@ -43,7 +52,7 @@ SESSION = "counselling_session"
     tags=["counselling"],
     responses=CHANGES,
     summary="Put a student on a school's counselling list (by details, or a case's child_ref)",
-    openapi_extra=policy(*COUNSEL, audit="create", object_type=ENTRY),
+    openapi_extra=policy(*COUNSEL, audit="create", object_type=ENTRY, rules=ENTRY_RULES),
 )
 async def add_entry(
     body: CounsellingEntryCreate, principal: CallerDep, services: ServicesDep
@@ -118,7 +127,9 @@ async def list_sessions(
     response_model=SessionView,
     tags=["counselling"],
     responses=CHANGES,
-    openapi_extra=policy(*COUNSEL, audit="create", object_type=SESSION, id_param="entry_id"),
+    openapi_extra=policy(
+        *COUNSEL, audit="create", object_type=SESSION, id_param="entry_id", rules=SESSION_RULES
+    ),
 )
 async def schedule_session(
     entry_id: str,
@@ -219,7 +230,7 @@ EDU_READERS = (*COUNSEL, R.grid_worker, R.safety_volunteer, R.dispatcher, R.supe
     tags=["education"],
     responses=ERRORS,
     summary="Record a legal-education event or drill held at a school",
-    openapi_extra=policy(*EDUCATORS),
+    openapi_extra=policy(*EDUCATORS, rules={"body.school_id": SCHOOL}),
 )
 async def record_education_event(
     body: EducationEventCreate, principal: CallerDep, services: ServicesDep

@@ -4,14 +4,14 @@ list (naming cases) stays at the audited `GET /v1/welfare-checks`."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, Error, ServicesDep, seg
+from gateway.api import ERRORS, SCHOOL, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.shifts import PlanView, PostCreate, PostView, ShiftCreate, ShiftView
 from shared.events import Day
@@ -24,13 +24,15 @@ PLANNERS = (R.dispatcher, R.supervisor)
 ON_POSTS = (R.police_officer, R.safety_volunteer, R.grid_worker)
 DayParam = Annotated[Day | None, Query(description="the station's local date")]
 
+ENDS = {"body.ends_at": "after starts_at, and at most 24 hours after it"}
+
 
 @router.post(
     "/shifts",
     status_code=201,
     response_model=ShiftView,
     responses=ERRORS,
-    openapi_extra=policy(*PLANNERS),
+    openapi_extra=policy(*PLANNERS, rules=ENDS),
 )
 async def plan_shift(
     body: ShiftCreate, principal: CallerDep, services: ServicesDep
@@ -72,7 +74,7 @@ async def shifts(
     status_code=201,
     response_model=PostView,
     responses=ERRORS,
-    openapi_extra=policy(*PLANNERS),
+    openapi_extra=policy(*PLANNERS, rules={**ENDS, "body.school_id": SCHOOL}),
 )
 async def plan_post(body: PostCreate, principal: CallerDep, services: ServicesDep) -> JSONResponse:
     """A school-gate post at arrival or leaving time, staffed by officers and volunteers."""
@@ -130,7 +132,7 @@ async def check_in(post_id: str, principal: CallerDep, services: ServicesDep) ->
 async def plan(
     principal: CallerDep,
     services: ServicesDep,
-    day: Annotated[date, Query(description="the station's local date")],
+    day: Annotated[Day, Query(description="the station's local date")],
 ) -> JSONResponse:
     """One day: street shifts per grid area against the venue weighting, online shifts, gate
     posts checked in, welfare checks due."""

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 
 from gateway import store
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, Error, ServicesDep, seg
+from gateway.api import ERRORS, ServicesDep, seg
+from gateway.contract import Error
 from shared.contracts.cases import (
     Reassignment,
     TaskDetailView,
@@ -37,8 +38,14 @@ MOVE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _update(*roles: Role) -> dict[str, Any]:
-    return policy(*roles, audit="update", object_type="task", id_param="task_id")
+def _update(*roles: Role, rules: dict[str, str] | None = None) -> dict[str, Any]:
+    return policy(*roles, audit="update", object_type="task", id_param="task_id", rules=rules)
+
+
+ASSIGNEE_RULES = {
+    "body.assignee_user_id": "an active officer in the caller's scope, for a police task only",
+    "body.assignee_org_id": "a social-work organisation, for a social-work task only",
+}
 
 
 @router.get(
@@ -129,7 +136,7 @@ def _unknown(field: str, message: str) -> HTTPException:
     response_model=TaskView,
     tags=["tasks"],
     responses=MOVE_ERRORS,
-    openapi_extra=_update(*DESK),
+    openapi_extra=_update(*DESK, rules=ASSIGNEE_RULES),
 )
 async def reassign_task(
     task_id: str,

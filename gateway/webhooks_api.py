@@ -16,7 +16,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.access import AuditedRoute, CallerDep, policy
-from gateway.api import ERRORS, Error, ServicesDep, seg
+from gateway.api import ERRORS, ServicesDep, seg
+from gateway.contract import Error
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.webhooks import (
     DeliveryView,
@@ -54,7 +55,13 @@ def _path(subscription_id: str, *rest: str) -> str:
     responses=CREATE,
     summary="Subscribe to event types (those the client's role may see on the stream); the "
     "secret is shown once",
-    openapi_extra=policy(*VIEW_ROLES),
+    openapi_extra=policy(
+        *VIEW_ROLES,
+        rules={
+            "body.url": "https to a public address, or a host the operators allow-listed",
+            "body.event_types": "only types the client's role may see on the stream",
+        },
+    ),
 )
 async def subscribe(
     body: SubscriptionCreate, principal: CallerDep, services: ServicesDep

@@ -8,6 +8,7 @@ bad row: every problem is reported with its line number and field, and nothing i
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import secrets
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gateway.account_forms import UserCreate
+from shared.contracts.body import scalar_type
 from shared.contracts.school import SchoolCreate
 from shared.contracts.venues import VenueCreate
 
@@ -33,6 +35,26 @@ class Problem:
 class Row:
     line: int
     body: dict[str, Any]
+
+
+# What a spreadsheet writes for a boolean: the API takes only JSON's true and false.
+BOOLEAN_CELLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def typed(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
+    """A CSV cell is text; the API takes a number or a boolean as its JSON type (a cell that
+    is not one stays text, and validation names its field)."""
+    for name, field in model.model_fields.items():
+        kind = scalar_type(field.annotation)
+        value = body.get(name)
+        if kind is None or not isinstance(value, str):
+            continue
+        if kind is bool and value.lower() in BOOLEAN_CELLS:
+            body[name] = BOOLEAN_CELLS[value.lower()]
+        elif kind is not bool:
+            with contextlib.suppress(ValueError):  # left as text: refused, naming the field
+                body[name] = kind(value)
+    return body
 
 
 def split_list(text: str) -> list[str]:
@@ -75,7 +97,9 @@ class Kind:
 
 def school_body(raw: dict[str, str]) -> dict[str, Any]:
     """As sent: `is_liaison_station` a JSON boolean (the CSV says true/false, yes/no, 1/0)."""
-    body: dict[str, Any] = {k: v.strip() for k, v in raw.items() if v and v.strip()}
+    body: dict[str, Any] = typed(
+        SchoolCreate, {k: v.strip() for k, v in raw.items() if v and v.strip()}
+    )
     try:
         return SchoolCreate.model_validate(body).model_dump(mode="json")
     except ValidationError:
@@ -129,7 +153,7 @@ def read(path: Path, kind: Kind, *, taken: set[str]) -> tuple[list[Row], list[Pr
             if None in raw:  # more cells than columns
                 problems.append(Problem(line, "-", "more values than columns"))
                 continue
-            body = kind.body(raw)
+            body = typed(kind.model, kind.body(raw))
             try:
                 kind.model.model_validate(body)
             except ValidationError as error:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import builtins
+import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
 
 T = TypeVar("T", bound="EventData")
 
@@ -33,12 +42,32 @@ def _plausible(moment: _D) -> _D:
     return moment
 
 
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("must be a date, YYYY-MM-DD")
+
+
+def _iso_moment(value: Any) -> Any:
+    """Lax parsing read a number ("0.5", 7) as seconds since 1970; a client means a time."""
+    if isinstance(value, datetime) or (isinstance(value, str) and ISO_DAY.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date-time with its offset")
+
+
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIRST_YEAR, LAST_YEAR = 1900, 2200
+# The range in the OpenAPI document: the year a date or date-time starts with (unanchored at
+# the end, as JSON Schema patterns are).
+YEARS = Field(json_schema_extra={"pattern": r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"})
 # A moment a client sends: with its offset, and in a range every store and clock can hold
 # (year 1 with a positive offset does not even convert to UTC).
-Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
-# A calendar day a client sends (a query's day, a letter's dates): the same range.
-Day = Annotated[date, AfterValidator(_plausible)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_moment), AfterValidator(_plausible), YEARS]
+# A bound of a time range a query asks for: any year (the store compares, nothing is kept).
+Bound = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
+# A calendar day a client sends (a query's day, a letter's dates): the same range, and as
+# `YYYY-MM-DD` only (lax parsing took "0" for 1970-01-01).
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_plausible), YEARS]
 
 # A datetime field of an entity that is stored and ordered or ranged on.
 Timestamp = Annotated[datetime, PlainSerializer(stored_time, when_used="json")]

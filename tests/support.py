@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from shared.contracts.school import resident_id_check
 from shared.identity import Principal, Role, mint_internal_token
 
 T = TypeVar("T")
@@ -60,11 +61,18 @@ USER_OF = {
     Role.safety_volunteer: "volunteer1",
 }
 
+
+def resident_id(n: int) -> str:
+    """A resident ID number of its own for the n-th child: 17 digits and their check digit."""
+    first = f"14050220100101{n % 1000:03d}"
+    return first + resident_id_check(first)
+
+
 REPORT: dict[str, Any] = {
     "school_id": "sch-01",
     "category": "bullying_victim",
     "description": "Money taken from him on the way home, twice this week",
-    "student": {"name": "Li Ming", "id_number": "140502201001015678"},
+    "student": {"name": "Li Ming", "id_number": "14050220100101567X"},
 }
 
 

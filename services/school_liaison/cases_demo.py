@@ -9,7 +9,7 @@ import logging
 from services.school_liaison import service
 from services.school_liaison import store as school_store
 from services.school_liaison.privacy import Sealer
-from shared.contracts.school import ReportCategory, ReportCreate, StudentDetails
+from shared.contracts.school import ReportCategory, ReportCreate, StudentIn
 from shared.identity import Principal, Role
 from shared.runtime import Runtime
 
@@ -36,7 +36,7 @@ async def seed(runtime: Runtime, *, sealer: Sealer) -> None:
                 school_id=school_id,
                 category=category,
                 description="Demo report: seen repeatedly with older youths after school",
-                student=StudentDetails(name=name, grade=f"Grade {6 + n % 4}"),
+                student=StudentIn(name=name, grade=f"Grade {6 + n % 4}"),
             )
             await service.file_report(
                 runtime, sealer=sealer, caller=teacher, body=body, idempotency_key=f"demo-{n}"

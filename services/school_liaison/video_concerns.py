@@ -14,7 +14,7 @@ import logging
 from services.school_liaison import service, store
 from services.school_liaison.domain import request_fingerprint
 from services.school_liaison.privacy import Sealer
-from shared.contracts.school import ReportCreate, StudentDetails
+from shared.contracts.school import ReportCreate, StudentIn
 from shared.contracts.video_patrol import VideoConcernRaised
 from shared.runtime import UnitOfWork
 
@@ -27,7 +27,7 @@ def _request(raised: VideoConcernRaised) -> ReportCreate:
         category=raised.category,
         description=f"Seen on the video patrol at {raised.seen_at:%Y-%m-%d %H:%M} UTC: "
         + raised.note,
-        student=StudentDetails(name=f"Unidentified student (video patrol {raised.finding_id})"),
+        student=StudentIn(name=f"Unidentified student (video patrol {raised.finding_id})"),
     )
 
 

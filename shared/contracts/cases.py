@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.contracts.body import VISIBLE, Body
 from shared.contracts.school import ReportCategory, Severity
 from shared.events import EventData
 
@@ -111,16 +112,20 @@ class CaseFeedbackView(BaseModel):
     tasks: list[TaskFeedback] = Field(description="the tasks those reports started")
 
 
-class CaseClose(BaseModel):
+class CaseClose(Body):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, pattern=VISIBLE, min_length=1, max_length=500)
+    ]
 
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=VISIBLE, min_length=1, max_length=500)
+]
 
 
-class TaskReason(BaseModel):
+class TaskReason(Body):
     """Why a task is declined (back to the desk) or cancelled: in the case's chronology only."""
 
     model_config = ConfigDict(extra="forbid")
@@ -128,15 +133,16 @@ class TaskReason(BaseModel):
     reason: Reason
 
 
-class TaskDone(BaseModel):
+class TaskDone(Body):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+        str,
+        StringConstraints(strip_whitespace=True, pattern=VISIBLE, min_length=1, max_length=5000),
     ] = Field(description="what was done and found: sealed at rest, shown to casework only")
 
 
-class TaskReassign(BaseModel):
+class TaskReassign(Body):
     """The new assignee: an officer for a police task, an organisation for a social one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -150,7 +156,7 @@ class Reassignment(TaskReassign):
     """A reassignment as the gateway passes it on: with the new officer's beat, which the
     identity directory holds (the gateway checked the account exists and has the role)."""
 
-    assignee_school_ids: list[str] = []
+    assignee_school_ids: list[str] = Field(default_factory=list)
 
 
 class TaskView(BaseModel):
@@ -380,7 +386,7 @@ class ContactType(StrEnum):
     other = "other"
 
 
-class MonitoringStart(BaseModel):
+class MonitoringStart(Body):
     """Put a case under monitoring (or change who follows it up, how often)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -389,12 +395,13 @@ class MonitoringStart(BaseModel):
     interval_days: int = Field(ge=1, le=365, description="a follow-up every this many days")
 
 
-class FollowUpRecord(BaseModel):
+class FollowUpRecord(Body):
     model_config = ConfigDict(extra="forbid")
 
     contact_type: ContactType
     outcome: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+        str,
+        StringConstraints(strip_whitespace=True, pattern=VISIBLE, min_length=1, max_length=5000),
     ] = Field(description="what was found: sealed at rest like a task's outcome")
 
 
@@ -460,12 +467,13 @@ class DispositionKind(StrEnum):
     other = "other"
 
 
-class DispositionRecord(BaseModel):
+class DispositionRecord(Body):
     model_config = ConfigDict(extra="forbid")
 
     kind: DispositionKind
     note: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+        str,
+        StringConstraints(strip_whitespace=True, pattern=VISIBLE, min_length=1, max_length=2000),
     ] = Field(description="about the child: sealed at rest, never in an event")
 
 
@@ -484,7 +492,7 @@ class DispositionCounts(BaseModel):
     counts: dict[DispositionKind, int]
 
 
-class RiskReview(BaseModel):
+class RiskReview(Body):
     model_config = ConfigDict(extra="forbid")
 
     risk_level: Severity

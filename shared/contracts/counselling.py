@@ -12,7 +12,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.school import StudentDetails
+from shared.contracts.body import Body
+from shared.contracts.school import StudentDetails, StudentIn
 from shared.events import EventData, Instant
 
 
@@ -51,7 +52,7 @@ class RemovalReason(StrEnum):
 STATE_SCALE = "1 acute distress … 3 unsettled … 5 doing well"
 
 
-class CounsellingEntryCreate(BaseModel):
+class CounsellingEntryCreate(Body):
     """A student put on the list: by the school (`student`), or from a case (`child_ref`);
     exactly one of the two (else a 422 naming `child_ref`)."""
 
@@ -59,7 +60,7 @@ class CounsellingEntryCreate(BaseModel):
 
     school_id: str = Field(min_length=1, max_length=40)
     reason: CounsellingReason
-    student: StudentDetails | None = Field(default=None, description="entered by school staff")
+    student: StudentIn | None = Field(default=None, description="entered by school staff")
     child_ref: str | None = Field(
         default=None, max_length=64, description="the pseudonym of a child with a case"
     )
@@ -81,13 +82,13 @@ class CounsellingEntryView(BaseModel):
     removal_reason: RemovalReason | None = None
 
 
-class EntryRemoval(BaseModel):
+class EntryRemoval(Body):
     model_config = ConfigDict(extra="forbid")
 
     reason: RemovalReason
 
 
-class SessionSchedule(BaseModel):
+class SessionSchedule(Body):
     model_config = ConfigDict(extra="forbid")
 
     scheduled_at: Instant
@@ -96,14 +97,14 @@ class SessionSchedule(BaseModel):
     place: str = Field(min_length=1, max_length=200)
 
 
-class CounsellorScope(BaseModel):
+class CounsellorScope(Body):
     """The counsellor's account as the identity directory (the gateway's) holds it: the
     gateway checked it is active and of `role`; school_liaison checks it serves the school."""
 
     model_config = ConfigDict(extra="forbid")
 
     role: CounsellorRole
-    school_ids: list[str] = []  # an officer's beat
+    school_ids: list[str] = Field(default_factory=list)  # an officer's beat
     org_id: str | None = None  # a social worker's organisation
 
 
@@ -113,7 +114,7 @@ class CheckedSchedule(SessionSchedule):
     counsellor: CounsellorScope
 
 
-class SessionRecord(BaseModel):
+class SessionRecord(Body):
     """A held session's record. `acute_risk` files a concern report into the core flow."""
 
     model_config = ConfigDict(extra="forbid")

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.body import Body
 from shared.events import Day, EventData
 
 TERM = r"^20[0-9]{2}-(spring|autumn)$"
@@ -31,14 +32,14 @@ class ParticipantRole(StrEnum):
     social_worker = "social_worker"
 
 
-class Participant(BaseModel):
+class Participant(Body):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     user_id: str = Field(min_length=1, max_length=100)
     role: ParticipantRole
 
 
-class EducationEventCreate(BaseModel):
+class EducationEventCreate(Body):
     model_config = ConfigDict(extra="forbid")
 
     school_id: str = Field(min_length=1, max_length=40)

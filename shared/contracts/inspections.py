@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.body import Body
 from shared.events import EventData, Instant
 
 CODE = r"^[a-z][a-z0-9_]{1,39}$"
@@ -23,7 +24,7 @@ class ChecklistKind(StrEnum):
     short_term_rental = "short_term_rental"
 
 
-class ChecklistItem(BaseModel):
+class ChecklistItem(Body):
     """One thing an inspection checks; failing it gives the school or venue `deadline_days`
     to fix it. The code is unique within its kind."""
 
@@ -46,7 +47,7 @@ class ChecklistItemView(ChecklistItem):
     retired_by: str | None = None
 
 
-class ItemResult(BaseModel):
+class ItemResult(Body):
     model_config = ConfigDict(extra="forbid")
 
     item: str = Field(pattern=CODE)
@@ -54,7 +55,7 @@ class ItemResult(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
-class InspectionCreate(BaseModel):
+class InspectionCreate(Body):
     """Every item of the checklist answered once (else a 422 naming `results`)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -99,13 +100,13 @@ class RectificationView(BaseModel):
     )
 
 
-class FixReport(BaseModel):
+class FixReport(Body):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(min_length=1, max_length=2000)
 
 
-class Reinspection(BaseModel):
+class Reinspection(Body):
     """Passed closes the notice; failed re-opens it until `new_deadline` (then required)."""
 
     model_config = ConfigDict(extra="forbid")

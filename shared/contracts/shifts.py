@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.body import Body
 from shared.events import EventData, Instant
 
 
@@ -18,7 +19,7 @@ class ShiftKind(StrEnum):
     online = "online"
 
 
-class ShiftCreate(BaseModel):
+class ShiftCreate(Body):
     model_config = ConfigDict(extra="forbid")
 
     kind: ShiftKind
@@ -49,14 +50,14 @@ class StaffRole(StrEnum):
     grid_worker = "grid_worker"
 
 
-class PostStaff(BaseModel):
+class PostStaff(Body):
     model_config = ConfigDict(extra="forbid")
 
     user_id: str = Field(min_length=1, max_length=64)
     role: StaffRole
 
 
-class PostCreate(BaseModel):
+class PostCreate(Body):
     model_config = ConfigDict(extra="forbid")
 
     school_id: str = Field(min_length=1, max_length=40)

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.body import Body
 from shared.contracts.inspections import ItemResult
 from shared.events import Day, EventData
 
@@ -26,7 +27,7 @@ class VenueStatus(StrEnum):
     closed = "closed"
 
 
-class VenueContact(BaseModel):
+class VenueContact(Body):
     """The venue's responsible manager (an adult, by role)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -35,7 +36,7 @@ class VenueContact(BaseModel):
     phone: str = Field(min_length=3, max_length=32)
 
 
-class VenueCreate(BaseModel):
+class VenueCreate(Body):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -51,7 +52,7 @@ class VenueCreate(BaseModel):
     )
 
 
-class Letter(BaseModel):
+class Letter(Body):
     """A public-security responsibility letter (治安管理责任书)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -60,7 +61,7 @@ class Letter(BaseModel):
     expires_on: Day
 
 
-class VenueStatusChange(BaseModel):
+class VenueStatusChange(Body):
     """active ⇄ suspended (ordered to stop trading, e.g. until a hazard is fixed); either →
     closed (out of business: final). The reason is the venue's, never a person's."""
 
@@ -88,7 +89,7 @@ class VenueView(BaseModel):
     registered_at: datetime
 
 
-class VenueInspectionCreate(BaseModel):
+class VenueInspectionCreate(Body):
     """Every item of the venue kind's checklist answered once (else a 422 naming `results`)."""
 
     model_config = ConfigDict(extra="forbid")

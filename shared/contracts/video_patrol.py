@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.body import Body
 from shared.contracts.school import ReportCategory
 from shared.events import Day, EventData
 
@@ -21,7 +22,7 @@ class FindingKind(StrEnum):
     other = "other"  # recorded only
 
 
-class Finding(BaseModel):
+class Finding(Body):
     model_config = ConfigDict(extra="forbid")
 
     kind: FindingKind
@@ -34,7 +35,7 @@ class Finding(BaseModel):
     )
 
 
-class VideoCheckCreate(BaseModel):
+class VideoCheckCreate(Body):
     """A school's cameras watched today (or on `day`, in the station's time zone)."""
 
     model_config = ConfigDict(extra="forbid")

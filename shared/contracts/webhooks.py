@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from shared.contracts.body import Body
 
 DeliveryState = Literal["pending", "delivered", "failed"]
 
 
-class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SubscriptionCreate(Body):
     url: str = Field(
         min_length=8,
         max_length=2000,
@@ -28,9 +28,7 @@ class SubscriptionCreate(BaseModel):
     description: str | None = Field(default=None, max_length=200)
 
 
-class SubscriptionChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SubscriptionChange(Body):
     active: bool = Field(description="false disables deliveries; true enables them again")
 
 

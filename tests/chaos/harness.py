@@ -28,6 +28,7 @@ import nats.js.errors
 from nats.js import JetStreamContext
 
 from deploy.launcher import SERVICES, Platform, Ports
+from shared.contracts.school import resident_id_check
 from shared.events import Envelope
 from shared.nats_auth import ADMIN
 from tests.pgserver import PgServer
@@ -122,12 +123,17 @@ class Load:
             self._next += 1
             await self._file(client, auth, self._next)
 
+    def _id_number(self, n: int) -> str:
+        """A resident ID number of this run's own (17 digits and their check digit)."""
+        first = f"{int(self.run_id, 16) % 10**11:011d}{n:06d}"
+        return first + resident_id_check(first)
+
     async def _file(self, client: httpx.AsyncClient, auth: dict[str, str], n: int) -> None:
         body = {
             "school_id": "sch-01",
             "category": "bullying_victim",
             "description": f"Chaos report {n}: money taken from him on the way home",
-            "student": {"name": f"Chaos Child {n}", "id_number": f"CHAOS{self.run_id}{n:06d}"},
+            "student": {"name": f"Chaos Child {n}", "id_number": self._id_number(n)},
         }
         headers = auth | {"Idempotency-Key": f"chaos-{self.run_id}-{n}"}
         started, backoff = time.monotonic(), 0.05

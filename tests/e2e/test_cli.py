@@ -159,7 +159,7 @@ def test_a_bad_row_imports_nothing_and_names_its_line_and_field(
     )
     report = hulei.json("import", "users", str(bad), code=2)
     assert {(p["line"], p["field"]) for p in report} >= {
-        (3, "-"),
+        (3, "school_ids"),  # the field the officer's scope needs
         (4, "username"),
         (5, "username"),
     }

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from deploy.launcher import Platform, Ports
+from tests.support import resident_id
 
 REPORTS = 60
 
@@ -50,7 +51,7 @@ async def file_reports(base_url: str) -> list[str]:
                 "school_id": "sch-01",
                 "category": "truancy",
                 "description": "Absent for a week",
-                "student": {"name": f"Scale {n}", "id_number": f"SCALE{n:06d}"},
+                "student": {"name": f"Scale {n}", "id_number": resident_id(n)},
             }
             async with limit:
                 r = await http.post("/v1/reports", json=body, headers=headers)

@@ -14,7 +14,7 @@ from shared.contracts.cases import Escalation, TaskEscalated, TaskOverdue
 from shared.events import Envelope, EventData, utcnow
 from tests.integration.sse import serving
 from tests.integration.test_console import ARTIFACTS, chromium_path
-from tests.support import REPORT, Gateway, eventually
+from tests.support import REPORT, Gateway, eventually, resident_id
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -61,7 +61,7 @@ async def sign_in(page: Any, base: str, user: str = "dispatcher1") -> None:
 async def file_child(gateway: Gateway, n: int, **fields: Any) -> list[dict[str, Any]]:
     """A report about child number `n` (another ID number each: the same child again would
     join its open tasks instead of starting new ones); its two tasks."""
-    student = {"name": f"Child {n}", "id_number": f"1405022010010{n:05d}"}
+    student = {"name": f"Child {n}", "id_number": resident_id(n)}
     r = await gateway.file("teacher1", {**REPORT, "student": student, **fields})
     assert r.status_code == 201, r.text
     return await gateway.tasks_of(r.json()["id"], 2)

@@ -11,7 +11,7 @@ from typing import Any
 from services.school_liaison.counselling.sweep import sweep_overdue
 from tests.support import Gateway, eventually
 
-STUDENT = {"name": "Sun Xiaoyu", "id_number": "140502201208081234", "grade": "Grade 8"}
+STUDENT = {"name": "Sun Xiaoyu", "id_number": "140502201208081236", "grade": "Grade 8"}
 NOTE = "Said she has a plan to hurt herself this weekend"
 ENTRY = {"school_id": "sch-04", "reason": "psychological_imbalance", "student": STUDENT}
 

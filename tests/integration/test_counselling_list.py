@@ -15,7 +15,7 @@ from shared.bus import Bus
 from tests.integration.test_counselling import names, session_at, stored_bytes
 from tests.support import Gateway, eventually
 
-STUDENT = {"name": "Qiao Nianzu", "id_number": "140502201309097733", "grade": "Grade 7"}
+STUDENT = {"name": "Qiao Nianzu", "id_number": "140502201309097739", "grade": "Grade 7"}
 ENTRY = {"school_id": "sch-04", "reason": "truancy", "student": STUDENT}
 NOTE = "Skipped three mornings; says the bus is the problem"
 REMOVED = {"reason": "improved"}

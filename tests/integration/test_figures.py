@@ -16,7 +16,7 @@ from shared.identity import Principal, Role
 from shared.store import open_store
 from shared.store.migrations import migrate
 from tests.integration.matrix_patrol import venue_body
-from tests.support import REPORT, Gateway, eventually
+from tests.support import REPORT, Gateway, eventually, resident_id
 
 DESK = Principal(user_id="dispatcher1", role=Role.dispatcher)
 
@@ -26,7 +26,7 @@ def child(n: int, category: str, school: str = "sch-01") -> dict[str, Any]:
         **REPORT,
         "school_id": school,
         "category": category,
-        "student": {"name": f"Figures Child {n}", "id_number": f"14050220100101{n:04d}"},
+        "student": {"name": f"Figures Child {n}", "id_number": resident_id(n)},
     }
 
 

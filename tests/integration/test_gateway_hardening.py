@@ -202,7 +202,7 @@ async def test_the_purpose_is_bounded_and_kept_in_the_audit_trail(gateway: Gatew
     assert (await gateway.client.get("/v1/tasks", headers=wire)).status_code == 200
     entries = (await gateway.get("auditor1", "/v1/audit", actor="dispatcher1")).json()
     purposes = {e["purpose"] for e in entries}
-    assert purpose in purposes
+    assert purpose.rstrip() in purposes  # the space after a header value is not part of it
     assert not any(p and len(p) > 200 for p in purposes)
 
 
@@ -210,13 +210,13 @@ async def test_the_purpose_is_bounded_and_kept_in_the_audit_trail(gateway: Gatew
 
 
 async def test_a_422_names_the_field_and_rule_but_never_the_value(gateway: Gateway) -> None:
-    id_number = "140502201001015678" * 2  # too long: refused
+    id_number = "14050220100101567X" * 2  # not an ID number: refused
     body: dict[str, Any] = {**REPORT, "student": {**REPORT["student"], "id_number": id_number}}
     r = await gateway.call("teacher1", "POST", "/v1/reports", json=body)
     assert r.status_code == 422
     [error] = r.json()["detail"]
     assert error["loc"] == ["body", "student", "id_number"]
-    assert "32" in error["msg"]
+    assert "pattern" in error["msg"]
     assert id_number not in r.text
     assert "Li Ming" not in r.text
     assert "input" not in error

@@ -14,7 +14,7 @@ import pytest
 from shared.events import stored_time
 from shared.store import Cursor
 from tests.integration.test_dead_letters import poison_report
-from tests.support import REPORT, Gateway, eventually
+from tests.support import REPORT, Gateway, eventually, resident_id
 
 
 async def walk(gateway: Gateway, user: str, path: str, **params: Any) -> list[list[Any]]:
@@ -101,7 +101,7 @@ async def test_a_cursor_we_did_not_make_is_a_422_naming_after(gateway: Gateway, 
 async def test_task_lists_page_through_every_task_once_in_order(gateway: Gateway) -> None:
     reports = []
     for n in range(3):
-        body = {**REPORT, "student": {**REPORT["student"], "id_number": f"14050220100101{n:04d}"}}
+        body = {**REPORT, "student": {**REPORT["student"], "id_number": resident_id(n)}}
         reports.append((await gateway.file("teacher1", body)).json()["id"])
     for report in reports:
         await gateway.tasks_of(report, 2)

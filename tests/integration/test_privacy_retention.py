@@ -33,7 +33,7 @@ __all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
 
 STUDENT = {
     "name": "Wang Xiaohong",
-    "id_number": "140502201105057788",
+    "id_number": "140502201105057786",
     "date_of_birth": "2011-05-05",
     "grade": "Grade 7",
     "address": "12 Liuxiang Lane, Yingze District",

@@ -23,6 +23,7 @@ from gateway.settings import Settings
 from gateway.stream import Hub, Subscriber
 from gateway.tickets import TICKETS_C
 from shared.bus import Bus
+from shared.contracts.school import resident_id_check
 from tests.integration.sse import Listener, listening, serving
 from tests.support import REPORT, Gateway, eventually
 
@@ -82,7 +83,7 @@ async def token(gateway: Gateway, user: str) -> str:
     return token_of(await gateway.auth(user))
 
 
-OTHER_ID_NUMBER = "110101201203034321"
+OTHER_ID_NUMBER = "110101201203034322"
 
 
 async def file_at(
@@ -94,7 +95,8 @@ async def file_at(
     teacher = {"sch-01": "teacher1", "sch-10": "teacher10"}[school]
     default = ID_NUMBER if school == "sch-01" else OTHER_ID_NUMBER
     if number is None:
-        number = default if name == NAME else f"{default[:10]}{zlib.crc32(name.encode()):08d}"[:18]
+        first = f"{default[:10]}{zlib.crc32(name.encode()):010d}"[:17]
+        number = default if name == NAME else first + resident_id_check(first)
     body = {**REPORT, "school_id": school, "student": {"name": name, "id_number": number}}
     r = await gateway.file(teacher, body)
     assert r.status_code == 201, r.text

@@ -17,7 +17,7 @@ from shared.contracts.counselling import (
     SessionRecord,
     SessionSchedule,
 )
-from shared.contracts.school import StudentDetails
+from shared.contracts.school import StudentIn
 from shared.events import utcnow
 from shared.identity import Principal, Role
 from shared.usecases import Transactor
@@ -52,7 +52,7 @@ async def seed(rt: Transactor, *, sealer: Sealer) -> None:
         body = CounsellingEntryCreate(
             school_id=LIAISON_SCHOOL,
             reason=REASONS[n % len(REASONS)],
-            student=StudentDetails(name=name, grade=f"Grade {7 + n % 3}"),
+            student=StudentIn(name=name, grade=f"Grade {7 + n % 3}"),
         )
         entry, _ = await service.add_entry(rt, sealer=sealer, caller=STAFF, body=body)
         for week in range(3):

@@ -4,6 +4,10 @@ transaction; missed and overdue sessions alert the counsellor."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import ValidationError
+
 from services.school_liaison import service as reports
 from services.school_liaison import store as school_store
 from services.school_liaison import vault
@@ -30,7 +34,7 @@ from shared.contracts.counselling import (
     SessionSchedule,
 )
 from shared.contracts.notifications import user_inbox
-from shared.contracts.school import ReportCreate, StudentDetails
+from shared.contracts.school import ReportCreate, StudentIn
 from shared.events import new_id, utcnow
 from shared.identity import Principal
 from shared.runtime import UnitOfWork
@@ -164,6 +168,16 @@ async def record(
     return held, Shown(Disclosure.full, {"note": body.note})
 
 
+def _as_entered(student: dict[str, Any]) -> StudentIn:
+    """The listed child's details as a report takes them. Details sealed before the ID number's
+    check digit was enforced still file the report (the check is for what staff type, not for
+    what is held); the report keeps the details as held, sealed."""
+    try:
+        return StudentIn.model_validate(student)
+    except ValidationError:
+        return StudentIn.model_validate({**student, "id_number": None, "date_of_birth": None})
+
+
 async def _file_acute_risk(
     uow: UnitOfWork, sealer: Sealer, *, session: Session, body: SessionRecord, by: Principal
 ) -> str:
@@ -181,7 +195,7 @@ async def _file_acute_risk(
         category=domain.ACUTE_RISK_CATEGORY,
         immediate_danger=True,
         description=domain.acute_risk_description(session, body.note),
-        student=StudentDetails.model_validate(opened["student"]),
+        student=_as_entered(opened["student"]),
     )
     report = reports.new_report(request, filed_by=by.user_id, school=school, sealer=sealer)
     report = report.model_copy(update={"child_ref": session.child_ref})  # the listed child

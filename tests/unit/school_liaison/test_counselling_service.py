@@ -36,7 +36,7 @@ SOCIAL = Principal(user_id="social1", role=Role.social_worker, org_id="org-rainb
 OFFICER = Principal(user_id="officer2", role=Role.police_officer, school_ids=("sch-04",))
 STRANGER = Principal(user_id="officer7", role=Role.police_officer, school_ids=("sch-19",))
 DESK = Principal(user_id="dispatcher1", role=Role.dispatcher)
-STUDENT = {"name": "Zhao Lei", "id_number": "140502201203034455", "grade": "Grade 8"}
+STUDENT = {"name": "Zhao Lei", "id_number": "140502201203034457", "grade": "Grade 8"}
 NOTE = "Talks of running away from home"
 ENTRY = CounsellingEntryCreate.model_validate(
     {"school_id": "sch-04", "reason": "truancy", "student": STUDENT}

@@ -10,7 +10,7 @@ from services.school_liaison.privacy import normalised_name
 
 pytestmark = pytest.mark.unit
 
-LI = {"name": "Li Ming", "id_number": "140502201001015678"}
+LI = {"name": "Li Ming", "id_number": "14050220100101567X"}
 
 
 def test_no_earlier_report_means_nothing_to_differ_from() -> None:

@@ -29,7 +29,7 @@ OTHER_TEACHER = Principal(user_id="teacher2", role=Role.teacher, school_id="sch-
 SOCIAL = Principal(user_id="social1", role=Role.social_worker, org_id="org-rainbow")
 DESK = Principal(user_id="dispatcher1", role=Role.dispatcher)
 AUDITOR = Principal(user_id="auditor1", role=Role.auditor)
-STUDENT = {"name": "Wang Xiaohong", "id_number": "140502201105057788", "grade": "Grade 7"}
+STUDENT = {"name": "Wang Xiaohong", "id_number": "140502201105057786", "grade": "Grade 7"}
 BODY = ReportCreate.model_validate(
     {
         "school_id": "sch-01",

@@ -42,7 +42,7 @@ REPORT = Report.model_validate(
 STUDENT = StudentDetails.model_validate(
     {
         "name": "Zhang Wei",
-        "id_number": "140502200901011234",
+        "id_number": "140502200901011231",
         "date_of_birth": "2009-01-01",
         "grade": "Grade 8",
         "address": "3 Yingze Street",
