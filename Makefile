@@ -55,10 +55,11 @@ asyncapi: $(STAMP) ## write the event catalogue (AsyncAPI 3) to var/asyncapi.jso
 run: $(STAMP) ## start NATS, the four services and the gateway with demo data (Ctrl-C stops)
 	$(BIN)/python -m deploy.launcher
 
-# Two workers: the tests mostly wait (servers, fsyncs, bounded polls), so two share the two
-# cores; tests that start the platform as processes keep to one worker (tests/conftest.py).
+# The in-process suites on two workers: they mostly wait (servers, fsyncs, bounded polls), so
+# two share the two cores. Then the platform as processes, one test at a time, as ever.
 test: $(STAMP) $(ASYNCAPI_SCHEMA) ## the whole suite: unit, integration (real NATS + SQLite), end-to-end
-	$(PYTEST) -q -n 2 --dist loadgroup -m "not deploy_full" --durations=25
+	$(PYTEST) -q -n 2 -m "not deploy_full" tests/unit tests/integration --durations=15
+	$(PYTEST) -q -m "not deploy_full" tests/e2e tests/chaos --durations=15
 
 test-deploy: $(STAMP) ## the prod overlay and compose started from their manifests, backup/restore (~1.5 min)
 	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py tests/e2e/test_backup_restore.py

@@ -35,11 +35,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for folder, marker in _MARKERS.items():
             if folder in parts:
                 item.add_marker(getattr(pytest.mark, marker))
-        if {"e2e", "chaos"} & set(parts):
-            # Under `-n 2 --dist loadgroup` (make test) these all run on one worker, one after
-            # another: never two platforms of six processes at once on a two-core machine,
-            # while the other worker takes the in-process tests.
-            item.add_marker(pytest.mark.xdist_group("processes"))
 
 
 @pytest.fixture
