@@ -37,6 +37,20 @@ async def eventually(
         await asyncio.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
 
 
+def eventually_sync(
+    probe: Callable[[], T | None], *, within: float = 5.0, interval: float = 0.02
+) -> T:
+    """`eventually` for a test that calls the platform synchronously (a generated client)."""
+    deadline = time.monotonic() + within
+    while True:
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
+        time.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
+
+
 @pytest.fixture(
     name="store_backend",
     params=["sqlite", "postgres", *(["mongo"] if os.environ.get("MONGODB_URL") else [])],

@@ -11,18 +11,17 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from deploy.launcher import Platform, Ports
+from tests.support import eventually_sync
 
 PACKAGE = "hulei_partner_client"
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +92,6 @@ class Partner:
         return self.clients[username]
 
 
-def poll(probe: Callable[[], T | None], *, within: float = 10.0) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not there within {within}s (last: {found!r})")
-        time.sleep(0.02)  # the interval of a bounded wait
-
-
 def ok(response: Any, model: Any, status: int = 200) -> Any:
     """The parsed body of a `sync_detailed` answer, which must be `status` and a `model`."""
     assert response.status_code == status, response.content
@@ -157,7 +145,9 @@ def test_the_core_flow_runs_through_a_client_generated_from_the_document(
     assert report.student.name == "Gao Yan"
 
     read_report = partner.op("reports", "get_report_v1_reports_report_id_get")
-    case_id = poll(lambda: read_report.sync(report.id, client=teacher).case_id)
+    case_id = eventually_sync(
+        lambda: read_report.sync(report.id, client=teacher).case_id, within=10
+    )
 
     list_tasks = partner.op("tasks", "list_tasks_v1_tasks_get")
 
@@ -168,7 +158,7 @@ def test_the_core_flow_runs_through_a_client_generated_from_the_document(
         found = tasks_of(desk, case_id=case_id)
         return found if len(found) == 2 else None
 
-    tasks = poll(both_tasks)
+    tasks = eventually_sync(both_tasks, within=10)
     assert all(isinstance(t, m("TaskView")) for t in tasks)
     police = next(t for t in tasks if t.agency == m("Agency").POLICE)
     assert police.assignee_user_id == "officer1"
