@@ -2,7 +2,8 @@
 
 The services may not declare anything (their NATS identities lack the rights): this command,
 run as the `admin` NATS identity, declares it all up front (the launcher, the compose `streams`
-service and the Kubernetes Job run it) from the very same definitions:
+service and the Kubernetes Job run it) from the very same definitions, and deletes the durables
+retired since (`shared/streams.RETIRED`, after placing their successors: deploy/durables.py):
 
     NATS_USER=admin NATS_PASSWORD=… python -m deploy.streams --nats-url nats://nats:4222 \
         --replicas 3 [--ca-file ca.crt]
@@ -16,6 +17,7 @@ import asyncio
 import json
 import os
 
+from deploy.durables import declare_consumers
 from shared.bus import Bus
 from shared.streams import CONSUMERS, STREAMS, consumer_config, stream_config
 
@@ -36,7 +38,8 @@ async def declare(
     user: str | None = None,
     password: str | None = None,
     ca_file: str | None = None,
-) -> None:
+) -> list[str]:
+    """Declare everything; the retired durables this run deleted."""
     bus = Bus(
         url=url,
         name="declare-streams",
@@ -48,7 +51,7 @@ async def declare(
     await bus.connect()
     try:
         await bus.ensure_streams()
-        await bus.ensure_consumers()
+        return await declare_consumers(bus.js)
     finally:
         await bus.close()
 
@@ -65,10 +68,12 @@ def main() -> None:
         return
     # Credentials from the environment only, never the command line (visible in `ps`).
     user, password = os.environ.get("NATS_USER"), os.environ.get("NATS_PASSWORD")
-    asyncio.run(
+    retired = asyncio.run(
         declare(args.nats_url, args.replicas, user=user, password=password, ca_file=args.ca_file)
     )
     print(f"declared {len(STREAMS)} streams and {len(CONSUMERS)} consumers")
+    if retired:
+        print(f"deleted retired consumers: {', '.join(retired)}")
 
 
 if __name__ == "__main__":

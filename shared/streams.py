@@ -79,32 +79,53 @@ SCHOOL_LIAISON_VIDEO_CONCERNS = ConsumerSpec(
     "PATROL", "school_liaison-video-concerns", "patrol.video.concern_raised.v1"
 )
 GATEWAY_ERASURES = ConsumerSpec("SCHOOL", "gateway-erasures", "school.child.erased.v1")
-NOTIFICATIONS_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
-NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops", "ops.>")
-NOTIFICATIONS_CASES = ConsumerSpec("CASES", "notifications-cases", "case.identity.flagged.v1")
 CASE_TRACKING_TIMERS = ConsumerSpec("TIMERS", "case_tracking-timers", "timer.*.due.v1")
-NOTIFICATIONS_FOLLOWUPS = ConsumerSpec(
-    "CASES", "notifications-followups", "case.followup.overdue.v1"
-)
 CASE_TRACKING_ERASURES = ConsumerSpec("SCHOOL", "case_tracking-erasures", "school.child.erased.v1")
-# Alerts about due school work: missed or overdue counselling, overdue rectification notices.
-NOTIFICATIONS_SCHOOL_ALERTS = ConsumerSpec(
-    "SCHOOL", "notifications-school", "school.alert.raised.v1"
+# notifications: one durable per stream, sent both what becomes an inbox entry and what partner
+# webhooks may carry (shared/event_views.py), both handled in one transaction: an event reaches
+# notifications once. Alerts: due school work (missed counselling, overdue notices) and the desk's.
+NOTIFICATIONS_SCHOOL = ConsumerSpec(
+    "SCHOOL",
+    "notifications-school-events",
+    "school.alert.raised.v1",
+    more_subjects=("school.report.filed.v1",),
 )
-NOTIFICATIONS_PATROL_ALERTS = ConsumerSpec(
-    "PATROL", "notifications-patrol", "patrol.alert.raised.v1"
+NOTIFICATIONS_CASES = ConsumerSpec(
+    "CASES", "notifications-case-events", "case.>", more_subjects=("task.>",)
 )
+NOTIFICATIONS_PATROL = ConsumerSpec(
+    "PATROL", "notifications-patrol-events", "patrol.alert.raised.v1"
+)
+NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops-events", "ops.>")
+NOTIFICATIONS = (NOTIFICATIONS_SCHOOL, NOTIFICATIONS_CASES, NOTIFICATIONS_PATROL, NOTIFICATIONS_OPS)
 
-# Partner webhooks (docs/webhooks.md): every type shared/event_views.py may show, from each
-# stream that holds one; the handler places and shapes them as the stream does.
-NOTIFICATIONS_WEBHOOKS = (
-    ConsumerSpec("SCHOOL", "notifications-webhooks-school", "school.report.filed.v1"),
-    ConsumerSpec("CASES", "notifications-webhooks-cases", "case.>", more_subjects=("task.>",)),
-    ConsumerSpec("PATROL", "notifications-webhooks-patrol", "patrol.alert.raised.v1"),
-    ConsumerSpec("OPS", "notifications-webhooks-ops", "ops.dead_lettered.v1",
-                 more_subjects=("ops.dead_letter.replayed.v1",)),
-)  # fmt: skip
+
+@dataclass(frozen=True)
+class Retired:
+    """A durable no longer declared, and the one that took over its subjects. The declarer
+    (deploy/streams.py) starts `successor` where the slowest durable it replaces had got to and
+    deletes them: what they had not acknowledged is delivered again to effects that are
+    idempotent (keyed by event), nothing is skipped and nothing is replayed from the start."""
+
+    stream: str
+    durable: str
+    successor: str
+
+
+# Folded into NOTIFICATIONS (session 6): ten durables, task.created and patrol alerts sent twice.
+RETIRED: tuple[Retired, ...] = (
+    Retired("SCHOOL", "notifications-school", "notifications-school-events"),
+    Retired("SCHOOL", "notifications-webhooks-school", "notifications-school-events"),
+    Retired("CASES", "notifications-tasks", "notifications-case-events"),
+    Retired("CASES", "notifications-cases", "notifications-case-events"),
+    Retired("CASES", "notifications-followups", "notifications-case-events"),
+    Retired("CASES", "notifications-webhooks-cases", "notifications-case-events"),
+    Retired("PATROL", "notifications-patrol", "notifications-patrol-events"),
+    Retired("PATROL", "notifications-webhooks-patrol", "notifications-patrol-events"),
+    Retired("OPS", "notifications-ops", "notifications-ops-events"),
+    Retired("OPS", "notifications-webhooks-ops", "notifications-ops-events"),
+)
 
 
 # The year's figures: patrol's projection, sent only the events it counts (docs/patrol.md);
@@ -152,16 +173,10 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     SCHOOL_LIAISON_CLOSURES,
     SCHOOL_LIAISON_VIDEO_CONCERNS,
     GATEWAY_ERASURES,
-    NOTIFICATIONS_TASKS,
     PATROL_TASKS,
-    NOTIFICATIONS_OPS,
-    NOTIFICATIONS_CASES,
     CASE_TRACKING_TIMERS,
     CASE_TRACKING_ERASURES,
-    NOTIFICATIONS_FOLLOWUPS,
-    NOTIFICATIONS_SCHOOL_ALERTS,
-    NOTIFICATIONS_PATROL_ALERTS,
-    *NOTIFICATIONS_WEBHOOKS,
+    *NOTIFICATIONS,
     *FIGURES,
 )
 

@@ -1,4 +1,6 @@
-"""notifications' event consumers: task, case and ops events become inbox entries."""
+"""notifications' event consumers: one durable per stream (shared/streams.py `NOTIFICATIONS`).
+Each event is turned into inbox entries and matched against partner webhooks in the same
+transaction, so it is fetched, committed and acknowledged once."""
 
 from __future__ import annotations
 
@@ -13,15 +15,7 @@ from shared.contracts.cases import (
 from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
-from shared.streams import (
-    NOTIFICATIONS_CASES,
-    NOTIFICATIONS_FOLLOWUPS,
-    NOTIFICATIONS_OPS,
-    NOTIFICATIONS_PATROL_ALERTS,
-    NOTIFICATIONS_SCHOOL_ALERTS,
-    NOTIFICATIONS_TASKS,
-    NOTIFICATIONS_WEBHOOKS,
-)
+from shared.streams import NOTIFICATIONS
 
 
 async def on_task_event(envelope: Envelope, uow: UnitOfWork) -> None:
@@ -64,12 +58,26 @@ async def on_alert(envelope: Envelope, uow: UnitOfWork) -> None:
             await service.deliver(uow, notices=notices, event_id=alert.alert_id)
 
 
+async def on_inbox_event(envelope: Envelope, uow: UnitOfWork) -> None:
+    """The inbox entries an event makes, if any (by the first part of its type)."""
+    context, _, rest = envelope.type.partition(".")
+    if context == "task":
+        await on_task_event(envelope, uow)
+    elif context == "case":
+        await on_case_event(envelope, uow)
+    elif context == "ops":
+        await on_ops_event(envelope, uow)
+    elif rest == "alert.raised":
+        await on_alert(envelope, uow)
+
+
+async def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
+    """Inbox first: a malformed event it cannot parse fails (and is dead-lettered) before any
+    webhook delivery is written; the webhook side skips what it cannot show."""
+    await on_inbox_event(envelope, uow)
+    await webhooks.on_event(envelope, uow)
+
+
 def register(runtime: Runtime) -> None:
-    runtime.consume(NOTIFICATIONS_TASKS, on_task_event)
-    runtime.consume(NOTIFICATIONS_CASES, on_case_event)
-    runtime.consume(NOTIFICATIONS_FOLLOWUPS, on_case_event)
-    runtime.consume(NOTIFICATIONS_OPS, on_ops_event)
-    runtime.consume(NOTIFICATIONS_SCHOOL_ALERTS, on_alert)
-    runtime.consume(NOTIFICATIONS_PATROL_ALERTS, on_alert)
-    for spec in NOTIFICATIONS_WEBHOOKS:
-        runtime.consume(spec, webhooks.on_event)
+    for spec in NOTIFICATIONS:
+        runtime.consume(spec, on_event)

@@ -14,8 +14,9 @@ from services.notifications import webhook_store, webhooks
 from shared.bus import Bus
 from shared.event_views import FIELDS
 from shared.events import Envelope
+from shared.streams import subject_matches
 from tests.integration.matrix_webhooks import client_login
-from tests.integration.tasks import stream_events
+from tests.integration.tasks import notice, stream_events
 from tests.integration.test_paging import walk
 from tests.receiver import Receiver
 from tests.support import REPORT, Gateway, eventually
@@ -111,6 +112,33 @@ async def test_a_failing_receiver_is_retried_with_the_same_id_until_it_recovers(
         assert b"140502" not in got.body
     assert third["case_id"] == payload["data"]["case_id"]  # the log names the case
     assert third["child_ref"] == payload["data"]["child_ref"]
+
+
+async def test_a_created_task_reaches_notifications_once_for_its_inbox_and_webhooks(
+    gateway: Gateway, receiver: Receiver, admin_bus: Bus
+) -> None:
+    desk = await client_login(gateway, "desk-system", role="dispatcher")
+    sub = await subscribe(gateway, desk, receiver.url, "task.created")
+    tasks = await gateway.tasks_of((await gateway.file("teacher1", REPORT)).json()["id"], 2)
+
+    async def delivered() -> list[dict[str, Any]] | None:
+        log = await log_of(gateway, desk, sub["id"])
+        return log if len(log) == 2 and all(d["state"] == "delivered" for d in log) else None
+
+    await eventually(delivered, within=10)
+    for task in tasks:  # the inbox entries, from the same delivery
+        await notice(gateway, "dispatcher1", kind="task_assigned", task_id=task["id"])
+    # On the server: one notifications durable takes task.created.
+    takers = [
+        info.name
+        for info in await admin_bus.js.consumers_info("CASES")
+        if info.name.startswith("notifications-")
+        and any(
+            subject_matches(f, "task.created.v1")
+            for f in info.config.filter_subjects or [info.config.filter_subject or ""]
+        )
+    ]
+    assert takers == ["notifications-case-events"]
 
 
 async def test_a_redirect_is_not_followed_an_endless_answer_is_cut_and_redelivery_works(

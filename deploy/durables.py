@@ -1,0 +1,101 @@
+"""Declare the durable consumers of `shared/streams.py`, and delete the retired ones (`RETIRED`)
+without skipping or replaying history.
+
+A successor declared for the first time starts where the slowest durable it replaces had got
+to, not at the start of its stream (a new durable with `DeliverPolicy.ALL` would hand 400 days
+of events to partner webhooks again); what a retired durable had not acknowledged is delivered
+again to effects keyed by event, so it is neither lost nor doubled. Then the retired durables
+are deleted: a deployment does not keep them, and their backlog, forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from shared.streams import CONSUMERS, RETIRED, ConsumerSpec, Retired, consumer_config
+
+log = logging.getLogger("hulei.deploy.durables")
+
+
+async def _info(js: JetStreamContext, stream: str, durable: str) -> ConsumerInfo | None:
+    try:
+        info: ConsumerInfo = await js.consumer_info(stream, durable)
+    except NotFoundError:
+        return None
+    return info
+
+
+def first_unprocessed(info: ConsumerInfo, *, stream_last_seq: int) -> int:
+    """The lowest stream sequence this durable may not have processed yet."""
+    delivered = info.delivered.stream_seq if info.delivered else 0
+    if info.num_ack_pending:
+        # Something is in flight: from the ack floor (all below it acknowledged).
+        return (info.ack_floor.stream_seq if info.ack_floor else 0) + 1
+    if info.num_pending:
+        return delivered + 1  # all it was sent is acknowledged; the rest comes after
+    return stream_last_seq + 1  # caught up
+
+
+async def _start_of(js: JetStreamContext, spec: ConsumerSpec, retired: Sequence[Retired]) -> int:
+    """Where `spec` takes over from the retired durables it replaces; 0 if none exists."""
+    last_seq = (await js.stream_info(spec.stream)).state.last_seq
+    starts = [
+        first_unprocessed(info, stream_last_seq=last_seq)
+        for old in retired
+        if old.successor == spec.durable
+        and (info := await _info(js, old.stream, old.durable)) is not None
+    ]
+    return min(starts, default=0)
+
+
+async def declare_consumer(
+    js: JetStreamContext, spec: ConsumerSpec, *, retired: Sequence[Retired] = RETIRED
+) -> None:
+    config = consumer_config(spec)
+    existing = await _info(js, spec.stream, spec.durable)
+    if existing is not None:
+        # Updated in place (filters, limits); where it starts was fixed at its creation.
+        start = existing.config
+        config = replace(
+            config, deliver_policy=start.deliver_policy, opt_start_seq=start.opt_start_seq
+        )
+    elif seq := await _start_of(js, spec, retired):
+        config = replace(config, deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=seq)
+        log.info(
+            "%s starts at %s seq %d, taking over from retired durables",
+            spec.durable,
+            spec.stream,
+            seq,
+        )
+    await js.add_consumer(spec.stream, config)
+
+
+async def retire(js: JetStreamContext, retired: Sequence[Retired] = RETIRED) -> list[str]:
+    """Delete the retired durables still there, once their successors exist; their names."""
+    deleted = []
+    for old in retired:
+        if await _info(js, old.stream, old.successor) is None:
+            continue  # never without its successor: it would take the backlog with it
+        try:
+            await js.delete_consumer(old.stream, old.durable)
+        except NotFoundError:
+            continue
+        deleted.append(old.durable)
+    return deleted
+
+
+async def declare_consumers(
+    js: JetStreamContext,
+    consumers: Sequence[ConsumerSpec] = CONSUMERS,
+    retired: Sequence[Retired] = RETIRED,
+) -> list[str]:
+    """Every durable declared (successors first placed), then the retired ones deleted."""
+    for spec in consumers:
+        await declare_consumer(js, spec, retired=retired)
+    return await retire(js, retired)

@@ -1,0 +1,65 @@
+"""An event reaches notifications once: one durable per stream, whose filter covers both the
+subjects that make inbox entries and those partner webhooks may carry (shared/streams.py)."""
+
+from __future__ import annotations
+
+from services.notifications import task_notices
+from shared import event_views as views
+from shared.asyncapi import contracts, stream_of
+from shared.contracts.alerts import PatrolAlertRaised, SchoolAlertRaised
+from shared.contracts.cases import (
+    CaseIdentityFlagged,
+    FollowUpOverdue,
+    TaskAcknowledged,
+    TaskCreated,
+)
+from shared.contracts.ops import DeadLettered, PrivilegedGrantMade
+from shared.events import EventData
+from shared.streams import CONSUMERS, NOTIFICATIONS, RETIRED, subject_matches
+
+INBOX: list[type[EventData]] = [
+    TaskCreated,
+    TaskAcknowledged,
+    *task_notices.TYPES.values(),
+    CaseIdentityFlagged,
+    FollowUpOverdue,
+    DeadLettered,
+    PrivilegedGrantMade,
+    SchoolAlertRaised,
+    PatrolAlertRaised,
+]
+
+
+def notifications_consumers_of(model: type[EventData]) -> list[str]:
+    """The notifications durables the server sends this event to."""
+    subject = model.nats_subject()
+    return [
+        c.durable
+        for c in CONSUMERS
+        if c.owner == "notifications"
+        and c.stream == stream_of(subject)
+        and any(subject_matches(f, subject) for f in c.subjects)
+    ]
+
+
+def test_a_created_task_is_sent_to_notifications_once() -> None:
+    assert notifications_consumers_of(TaskCreated) == ["notifications-case-events"]
+    assert notifications_consumers_of(PatrolAlertRaised) == ["notifications-patrol-events"]
+
+
+def test_no_event_is_sent_to_notifications_twice() -> None:
+    twice = {m.TYPE: d for m in contracts() if len(d := notifications_consumers_of(m)) > 1}
+    assert twice == {}
+
+
+def test_every_event_notifications_acts_on_is_sent_to_it() -> None:
+    for model in [*INBOX, *views.CONTRACTS.values()]:
+        assert len(notifications_consumers_of(model)) == 1, model.TYPE
+    assert len(NOTIFICATIONS) == len({c.stream for c in NOTIFICATIONS})  # one per stream
+
+
+def test_a_retired_durable_is_no_longer_declared_and_names_a_declared_successor() -> None:
+    declared = {(c.stream, c.durable) for c in CONSUMERS}
+    for old in RETIRED:
+        assert (old.stream, old.durable) not in declared
+        assert (old.stream, old.successor) in declared
