@@ -4,7 +4,7 @@ transaction, so it is fetched, committed and acknowledged once."""
 
 from __future__ import annotations
 
-from services.notifications import domain, service, task_notices, webhooks
+from services.notifications import domain, service, task_notices, webhook_matching
 from shared.contracts.alerts import PatrolAlertRaised, SchoolAlertRaised
 from shared.contracts.cases import (
     CaseIdentityFlagged,
@@ -71,13 +71,14 @@ async def on_inbox_event(envelope: Envelope, uow: UnitOfWork) -> None:
         await on_alert(envelope, uow)
 
 
-async def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
-    """Inbox first: a malformed event it cannot parse fails (and is dead-lettered) before any
-    webhook delivery is written; the webhook side skips what it cannot show."""
-    await on_inbox_event(envelope, uow)
-    await webhooks.on_event(envelope, uow)
-
-
 def register(runtime: Runtime) -> None:
+    subscriptions = webhook_matching.ActiveSubscriptions()  # this process's, for all four
+
+    async def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
+        """Inbox first: a malformed event it cannot parse fails (and is dead-lettered) before
+        any webhook delivery is written; the webhook side skips what it cannot show."""
+        await on_inbox_event(envelope, uow)
+        await webhook_matching.on_event(envelope, uow, subscriptions=subscriptions)
+
     for spec in NOTIFICATIONS:
         runtime.consume(spec, on_event)

@@ -1,8 +1,9 @@
 """Partner webhooks on the store port: subscriptions, deliveries (one per event and
-subscription, attempts inside), and the scope index that places events as the stream does."""
+subscription, attempts inside), and the case index that places events as case_tracking does."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from services.notifications.webhook_rules import Delivery, Subscription
@@ -13,12 +14,19 @@ from shared.store.keyset import find_page
 from shared.store.migrations import Migration
 
 SUBSCRIPTIONS_C = "webhook_subscriptions"
+# One document whose version changes with every change that matters to matching (a subscription
+# added, deleted, enabled, disabled, its types or principal changed), in the same transaction:
+# replicas keep the active subscriptions in-process until it changes (webhook_matching.py).
+VERSION_C = "webhook_subscriptions_version"
+VERSION_ID = "active"
+MATCHED_BY = ("active", "event_types", "principal")
 DELIVERIES_C = "webhook_deliveries"
-# What the webhook consumers have seen of each case, report and child (shared/event_views.py):
-# pseudonyms and ids only, as in the events themselves.
+# The schools and organisations of each case, learnt from its events (shared/event_views.py):
+# ids only, as in the events themselves.
 CASES_C = "webhook_cases"
-REPORTS_C = "webhook_reports"
-CHILDREN_C = "webhook_children"
+# Indexes of reports and children kept until session 6: a case's own events now name its
+# reports' schools and organisations. Emptied by migration 4 (they held children's pseudonyms).
+RETIRED_C = ("webhook_reports", "webhook_children")
 
 
 async def _webhooks_v3(port: Store) -> None:
@@ -30,11 +38,34 @@ async def _webhooks_v3(port: Store) -> None:
     await port.ensure_index(DELIVERIES_C, ["subscription_id", "state"])
 
 
-MIGRATIONS = [Migration(3, "partner webhooks: subscriptions and deliveries", _webhooks_v3)]
+async def _drop_retired_indexes_v4(port: Store) -> None:
+    for collection in RETIRED_C:
+        while docs := await port.find(collection, limit=500):
+            for doc in docs:
+                await port.delete(collection, doc["id"])
+
+
+MIGRATIONS = [
+    Migration(3, "partner webhooks: subscriptions and deliveries", _webhooks_v3),
+    Migration(4, "partner webhooks: no report or child index", _drop_retired_indexes_v4),
+]
+
+
+async def subscriptions_version(port: Reader) -> str | None:
+    doc = await port.get(VERSION_C, VERSION_ID)
+    return str(doc["version"]) if doc else None
+
+
+async def _changed(tx: Writer) -> None:
+    await tx.put(VERSION_C, {"id": VERSION_ID, "version": uuid.uuid4().hex})
 
 
 async def put_subscription(tx: Writer, *, subscription: Subscription) -> None:
-    await tx.put(SUBSCRIPTIONS_C, subscription.model_dump(mode="json"))
+    doc = subscription.model_dump(mode="json")
+    before = await tx.get(SUBSCRIPTIONS_C, subscription.id)
+    if before is None or any(before.get(field) != doc[field] for field in MATCHED_BY):
+        await _changed(tx)  # not for a rotated secret or a failing streak: matching is the same
+    await tx.put(SUBSCRIPTIONS_C, doc)
 
 
 async def get_subscription(port: Reader, *, subscription_id: str) -> Subscription | None:
@@ -43,6 +74,7 @@ async def get_subscription(port: Reader, *, subscription_id: str) -> Subscriptio
 
 
 async def delete_subscription(tx: Writer, *, subscription_id: str) -> None:
+    await _changed(tx)
     await tx.delete(SUBSCRIPTIONS_C, subscription_id)
 
 
@@ -114,30 +146,13 @@ async def due(port: Reader, *, now: datetime, limit: int) -> list[Delivery]:
 
 
 async def case_facts(port: Reader, *, case_id: str) -> CaseFacts | None:
-    doc = await port.get(CASES_C, case_id)
+    doc = await port.get(CASES_C, case_id) if case_id else None
     if doc is None:
         return None
-    return CaseFacts(set(doc["schools"]), set(doc["orgs"]), doc.get("risk"))
+    return CaseFacts(set(doc["schools"]), set(doc["orgs"]))
 
 
 async def put_case_facts(tx: Writer, *, case_id: str, facts: CaseFacts) -> None:
+    # Not the risk: webhooks filter by scope only.
     doc = {"id": case_id, "schools": sorted(facts.schools), "orgs": sorted(facts.orgs)}
-    await tx.put(CASES_C, {**doc, "risk": facts.risk})
-
-
-async def report_scope(port: Reader, *, report_id: str) -> tuple[str, str] | None:
-    doc = await port.get(REPORTS_C, report_id) if report_id else None
-    return (doc["school_id"], doc["org_id"]) if doc else None
-
-
-async def put_report_scope(tx: Writer, *, report_id: str, scope: tuple[str, str]) -> None:
-    await tx.put(REPORTS_C, {"id": report_id, "school_id": scope[0], "org_id": scope[1]})
-
-
-async def child_orgs(port: Reader, *, child_ref: str) -> set[str]:
-    doc = await port.get(CHILDREN_C, child_ref) if child_ref else None
-    return set(doc["orgs"]) if doc else set()
-
-
-async def put_child_orgs(tx: Writer, *, child_ref: str, orgs: set[str]) -> None:
-    await tx.put(CHILDREN_C, {"id": child_ref, "orgs": sorted(orgs)})
+    await tx.put(CASES_C, doc)

@@ -1,6 +1,5 @@
 """Partner webhooks' use cases (docs/webhooks.md): subscribe, list, change, rotate, delete,
-the delivery log and redelivery; and the consumers' effect that turns each event into one
-delivery per matching subscription.
+the delivery log and redelivery. Matching events to subscriptions: webhook_matching.py.
 
 Partner clients subscribe and manage their own subscriptions; an admin sees, disables and
 deletes anyone's. The calling convention and the refusals are shared/usecases.py's.
@@ -15,8 +14,6 @@ import uuid
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
-
 from services.notifications import service, webhook_store
 from services.notifications.domain import ADMIN_DESK, Notice
 from services.notifications.settings import Settings
@@ -26,17 +23,14 @@ from services.notifications.webhook_rules import (
     AllowList,
     Delivery,
     Subscription,
-    body_of,
-    delivery_id,
     new_secret,
     parse_url,
     refused_addresses,
     refused_types,
 )
-from shared import event_views as views
 from shared.contracts.notifications import user_inbox
 from shared.contracts.webhooks import SubscriptionCreate
-from shared.events import Envelope, stored_time
+from shared.events import stored_time
 from shared.identity import Principal, Role
 from shared.runtime import UnitOfWork
 from shared.store import Cursor, Reader
@@ -234,64 +228,3 @@ async def redeliver(
         return again
 
     return await rt.transact(work)
-
-
-async def _facts(uow: UnitOfWork, envelope: Envelope) -> views.CaseFacts:
-    """Learn what the event says about its case (as the stream's index does), then place it."""
-    kind, data = envelope.type, envelope.data
-    if kind == views.REPORT_FILED:
-        scope = views.report_scope(data)
-        await webhook_store.put_report_scope(uow.tx, report_id=data["report_id"], scope=scope)
-        orgs = await webhook_store.child_orgs(uow.tx, child_ref=data["child_ref"])
-        await webhook_store.put_child_orgs(
-            uow.tx, child_ref=data["child_ref"], orgs=orgs | {scope[1]}
-        )
-    elif (case_id := views.teaches(kind, data)) is not None:
-        facts = await webhook_store.case_facts(uow.tx, case_id=case_id) or views.CaseFacts()
-        views.learn(
-            facts,
-            data,
-            report=await webhook_store.report_scope(uow.tx, report_id=data.get("report_id") or ""),
-            child_orgs=await webhook_store.child_orgs(
-                uow.tx, child_ref=data.get("child_ref") or ""
-            ),
-        )
-        await webhook_store.put_case_facts(uow.tx, case_id=case_id, facts=facts)
-    known = await webhook_store.case_facts(uow.tx, case_id=data.get("case_id") or "")
-    return views.facts_of(data, known)
-
-
-async def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
-    """One delivery per matching subscription, keyed by event and subscription: a redelivered
-    event writes nothing new. Written in the consumer's transaction, so none is skipped."""
-    contract = views.CONTRACTS.get(envelope.type)
-    if contract is None:
-        return
-    try:
-        envelope.parse(contract)
-    except ValidationError:
-        return  # malformed: the pipeline dead-letters it elsewhere; never sent to a partner
-    facts = await _facts(uow, envelope)
-    child_ref, case_id = views.child_of(envelope.data)
-    body: str | None = None
-    for subscription in await webhook_store.active_subscriptions(uow.tx):
-        if envelope.type not in subscription.event_types:
-            continue
-        if not views.visible(subscription.principal, envelope.type, envelope.data, facts):
-            continue
-        key = delivery_id(event_id=envelope.id, subscription_id=subscription.id)
-        if await webhook_store.get_delivery(uow.tx, delivery_id=key) is not None:
-            continue
-        body = body or body_of(envelope)
-        delivery = Delivery(
-            id=key,
-            subscription_id=subscription.id,
-            event_id=envelope.id,
-            event_type=envelope.type,
-            created_at=envelope.time,
-            next_attempt_at=envelope.time,
-            body=body,
-            case_id=case_id or envelope.data.get("case_id"),
-            child_ref=child_ref,
-        )
-        await webhook_store.put_delivery(uow.tx, delivery=delivery)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.notifications import webhook_store, webhooks
+from services.notifications import webhook_matching, webhook_store
 from shared.bus import Bus
 from shared.event_views import FIELDS
 from shared.events import Envelope
@@ -292,7 +292,8 @@ async def test_scoped_clients_get_only_their_cases_and_a_redelivered_event_write
     delivery = await webhook_store.get_delivery(rt.store, delivery_id=log[0]["id"])
     assert delivery is not None
     event = await _event_of(admin_bus, delivery.event_id)
-    await rt.transact(lambda uow: webhooks.on_event(event, uow))
+    fresh = webhook_matching.ActiveSubscriptions()
+    await rt.transact(lambda uow: webhook_matching.on_event(event, uow, subscriptions=fresh))
     assert len(await log_of(gateway, mine, ours["id"])) == 3
 
 
