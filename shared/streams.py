@@ -87,17 +87,17 @@ CASE_TRACKING_ERASURES = ConsumerSpec("SCHOOL", "case_tracking-erasures", "schoo
 # notifications once. Alerts: due school work (missed counselling, overdue notices) and the desk's.
 NOTIFICATIONS_SCHOOL = ConsumerSpec(
     "SCHOOL",
-    "notifications-school-events",
+    "notifications-events-school",
     "school.alert.raised.v1",
     more_subjects=("school.report.filed.v1",),
 )
 NOTIFICATIONS_CASES = ConsumerSpec(
-    "CASES", "notifications-case-events", "case.>", more_subjects=("task.>",)
+    "CASES", "notifications-events-cases", "case.>", more_subjects=("task.>",)
 )
 NOTIFICATIONS_PATROL = ConsumerSpec(
-    "PATROL", "notifications-patrol-events", "patrol.alert.raised.v1"
+    "PATROL", "notifications-events-patrol", "patrol.alert.raised.v1"
 )
-NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-ops-events", "ops.>")
+NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-events-ops", "ops.>")
 NOTIFICATIONS = (NOTIFICATIONS_SCHOOL, NOTIFICATIONS_CASES, NOTIFICATIONS_PATROL, NOTIFICATIONS_OPS)
 
 
@@ -115,16 +115,16 @@ class Retired:
 
 # Folded into NOTIFICATIONS (session 6): ten durables, task.created and patrol alerts sent twice.
 RETIRED: tuple[Retired, ...] = (
-    Retired("SCHOOL", "notifications-school", "notifications-school-events"),
-    Retired("SCHOOL", "notifications-webhooks-school", "notifications-school-events"),
-    Retired("CASES", "notifications-tasks", "notifications-case-events"),
-    Retired("CASES", "notifications-cases", "notifications-case-events"),
-    Retired("CASES", "notifications-followups", "notifications-case-events"),
-    Retired("CASES", "notifications-webhooks-cases", "notifications-case-events"),
-    Retired("PATROL", "notifications-patrol", "notifications-patrol-events"),
-    Retired("PATROL", "notifications-webhooks-patrol", "notifications-patrol-events"),
-    Retired("OPS", "notifications-ops", "notifications-ops-events"),
-    Retired("OPS", "notifications-webhooks-ops", "notifications-ops-events"),
+    Retired("SCHOOL", "notifications-school", "notifications-events-school"),
+    Retired("SCHOOL", "notifications-webhooks-school", "notifications-events-school"),
+    Retired("CASES", "notifications-tasks", "notifications-events-cases"),
+    Retired("CASES", "notifications-cases", "notifications-events-cases"),
+    Retired("CASES", "notifications-followups", "notifications-events-cases"),
+    Retired("CASES", "notifications-webhooks-cases", "notifications-events-cases"),
+    Retired("PATROL", "notifications-patrol", "notifications-events-patrol"),
+    Retired("PATROL", "notifications-webhooks-patrol", "notifications-events-patrol"),
+    Retired("OPS", "notifications-ops", "notifications-events-ops"),
+    Retired("OPS", "notifications-webhooks-ops", "notifications-events-ops"),
 )
 
 

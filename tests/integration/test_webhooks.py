@@ -138,7 +138,7 @@ async def test_a_created_task_reaches_notifications_once_for_its_inbox_and_webho
             for f in info.config.filter_subjects or [info.config.filter_subject or ""]
         )
     ]
-    assert takers == ["notifications-case-events"]
+    assert takers == ["notifications-events-cases"]
 
 
 async def test_a_redirect_is_not_followed_an_endless_answer_is_cut_and_redelivery_works(

@@ -43,8 +43,8 @@ def notifications_consumers_of(model: type[EventData]) -> list[str]:
 
 
 def test_a_created_task_is_sent_to_notifications_once() -> None:
-    assert notifications_consumers_of(TaskCreated) == ["notifications-case-events"]
-    assert notifications_consumers_of(PatrolAlertRaised) == ["notifications-patrol-events"]
+    assert notifications_consumers_of(TaskCreated) == ["notifications-events-cases"]
+    assert notifications_consumers_of(PatrolAlertRaised) == ["notifications-events-patrol"]
 
 
 def test_no_event_is_sent_to_notifications_twice() -> None:
