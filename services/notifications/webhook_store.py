@@ -38,16 +38,21 @@ async def _webhooks_v3(port: Store) -> None:
     await port.ensure_index(DELIVERIES_C, ["subscription_id", "state"])
 
 
-async def _drop_retired_indexes_v4(port: Store) -> None:
+async def _matching_v4(port: Store) -> None:
     for collection in RETIRED_C:
         while docs := await port.find(collection, limit=500):
             for doc in docs:
                 await port.delete(collection, doc["id"])
+    # Written up front, so each event's read finds it (a missing table costs PostgreSQL a lookup).
+    if await subscriptions_version(port) is None:
+        await port.put(VERSION_C, {"id": VERSION_ID, "version": uuid.uuid4().hex})
 
 
 MIGRATIONS = [
     Migration(3, "partner webhooks: subscriptions and deliveries", _webhooks_v3),
-    Migration(4, "partner webhooks: no report or child index", _drop_retired_indexes_v4),
+    Migration(
+        4, "partner webhooks: no report or child index; subscriptions' version", _matching_v4
+    ),
 ]
 
 

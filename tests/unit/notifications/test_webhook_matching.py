@@ -249,6 +249,7 @@ async def test_the_retired_report_and_child_indexes_are_emptied(tmp_path: Path) 
         assert await migrate(port, component="notifications", migrations=MIGRATIONS) == [4]
         assert await port.count("webhook_reports") == 0
         assert await port.count("webhook_children") == 0
+        assert await webhook_store.subscriptions_version(port) is not None  # read from the start
     finally:
         await port.close()
 
