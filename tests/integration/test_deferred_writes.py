@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 import pytest
+from nats.js.errors import NotFoundError
 
 from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
@@ -84,7 +85,10 @@ async def test_a_batch_flushes_once_per_commit_and_never_a_failed_event(
     runtime.consume(SPEC, effect)
 
     async def all_settled() -> bool:
-        info = await runtime.bus.js.consumer_info("CASES", SPEC.durable)
+        try:
+            info = await runtime.bus.js.consumer_info("CASES", SPEC.durable)
+        except NotFoundError:  # consume() binds it in the background: not there yet
+            return False
         return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
     await eventually(all_settled, within=15)
