@@ -399,6 +399,13 @@ class Platform:
         for name in ["gateway", *reversed(self.instances), *self.nats_names]:
             self.stop_process(name)
 
+    def __enter__(self) -> Platform:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
 
 def _say(line: str) -> None:
     print(line, flush=True)

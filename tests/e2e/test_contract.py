@@ -34,12 +34,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "HULEI_GATEWAY_LOGIN_MAX_FAILURES": "100000",
         "HULEI_GATEWAY_LOGIN_SOURCE_MAX_FAILURES": "100000",
     }
-    p = Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=env)
-    p.start()
-    try:
+    with Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=env) as p:
         yield p
-    finally:
-        p.stop()
 
 
 @pytest.fixture(scope="module")
