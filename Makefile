@@ -12,7 +12,7 @@ ASYNCAPI_SCHEMA := var/asyncapi/asyncapi-3.0.0.schema.json
 COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres-bin chromium asyncapi run bench test test-unit test-integration test-e2e test-deploy chaos lint fmt clean up down logs deploy/compose/certs
+.PHONY: help install postgres-bin chromium asyncapi run bench test test-unit test-integration test-e2e test-deploy test-contract chaos lint fmt clean up down logs deploy/compose/certs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -59,10 +59,13 @@ run: $(STAMP) ## start NATS, the four services and the gateway with demo data (C
 # two share the two cores. Then the platform as processes, one test at a time, as ever.
 test: $(STAMP) $(ASYNCAPI_SCHEMA) ## the whole suite: unit, integration (real NATS + SQLite), end-to-end
 	$(PYTEST) -q -n 2 -m "not deploy_full" tests/unit tests/integration --durations=15
-	$(PYTEST) -q -m "not deploy_full" tests/e2e tests/chaos --durations=15
+	$(PYTEST) -q -m "not deploy_full and not contract_deep" tests/e2e tests/chaos --durations=15
 
 test-deploy: $(STAMP) ## the prod overlay and compose started from their manifests, backup/restore (~1.5 min)
 	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py tests/e2e/test_backup_restore.py
+
+test-contract: $(STAMP) ## schemathesis in depth: more examples and call chains for every role (~5 min)
+	$(PYTEST) -q -m contract_deep tests/e2e/test_contract.py
 
 test-unit: $(STAMP) $(ASYNCAPI_SCHEMA) ## pure rules only (seconds)
 	$(PYTEST) -q tests/unit

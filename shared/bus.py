@@ -177,21 +177,40 @@ class Bus:
         extra_headers: dict[str, str] | None = None,
     ) -> None:
         """Publish and wait for the stream's ack; retry with the same Nats-Msg-Id on timeout."""
-        headers = {"Nats-Msg-Id": envelope.id, **(extra_headers or {})}
-        if envelope.traceparent:
-            headers["traceparent"] = envelope.traceparent
+        await self.publish_json(
+            envelope.model_dump_json().encode(),
+            event_id=envelope.id,
+            event_type=envelope.type,
+            subject=subject or envelope.nats_subject,
+            traceparent=envelope.traceparent,
+            extra_headers=extra_headers,
+        )
+
+    async def publish_json(
+        self,
+        payload: bytes,
+        *,
+        event_id: str,
+        event_type: str,
+        subject: str,
+        traceparent: str | None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
+        """`publish` of an envelope already serialised (`Envelope.model_dump_json`): the
+        outbox keeps its events as those bytes, so relaying them parses and dumps nothing."""
+        headers = {"Nats-Msg-Id": event_id, **(extra_headers or {})}
+        if traceparent:
+            headers["traceparent"] = traceparent
         else:
             inject(headers)
-        payload = envelope.model_dump_json().encode()
-        target = subject or envelope.nats_subject
         started = time.monotonic()
         try:
             # Tried bare first: nearly every publish succeeds at once, and the retry machinery
             # costs more CPU than the publish itself.
-            await self.js.publish(target, payload, headers=headers, timeout=PUBLISH_TIMEOUT_S)
+            await self.js.publish(subject, payload, headers=headers, timeout=PUBLISH_TIMEOUT_S)
         except _RETRYABLE as exc:
-            await self._publish_again(target, payload, headers, failed=exc, started=started)
-        self._metrics.events_published.labels(self._name, envelope.type).inc()
+            await self._publish_again(subject, payload, headers, failed=exc, started=started)
+        self._metrics.events_published.labels(self._name, event_type).inc()
 
     async def _publish_again(
         self,

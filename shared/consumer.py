@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind, Tracer, get_current_span
 
 from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
 from shared.metrics import Metrics
 from shared.store import StoreUnavailableError
 from shared.streams import ConsumerSpec, publishers_of
-from shared.telemetry import extract
+from shared.telemetry import extract, records_spans
 
 if TYPE_CHECKING:
     from shared.bus import Bus
@@ -53,9 +54,19 @@ class Delivery:
 
     @contextmanager
     def traced(self) -> Iterator[None]:
-        """The span of handling this event, a child of the publisher's trace."""
+        """The span of handling this event, a child of the publisher's trace. When the tracer
+        records nothing (no exporter) and the publisher sent a trace, no span is made: that
+        trace is made current, so what the handler logs or announces still carries its id."""
+        parent = extract(self.msg.headers)
+        if not records_spans(self.tracer) and get_current_span(parent).get_span_context().is_valid:
+            token = otel_context.attach(parent)
+            try:
+                yield
+            finally:
+                otel_context.detach(token)
+            return
         with self.tracer.start_as_current_span(
-            f"consume {self.msg.subject}", context=extract(self.msg.headers), kind=SpanKind.CONSUMER
+            f"consume {self.msg.subject}", context=parent, kind=SpanKind.CONSUMER
         ) as span:
             span.set_attribute("messaging.consumer.group.name", self.durable)
             yield

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar, cast
 
 from shared.bus import Bus, bus_from_settings
 from shared.consumer import Delivery, Outcome
@@ -29,6 +29,16 @@ PROCESSED = "processed_events"
 R = TypeVar("R")
 
 
+class Deferred(Protocol):
+    """Writes gathered over a unit of work (e.g. counters folded over a batch of events),
+    made once, just before it commits."""
+
+    async def flush(self, tx: Writer) -> None: ...
+
+
+D = TypeVar("D", bound=Deferred)
+
+
 @dataclass
 class UnitOfWork:
     """One store transaction plus the events it announces (written to the outbox with it)."""
@@ -36,6 +46,20 @@ class UnitOfWork:
     tx: Writer
     events: list[Envelope] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
+    _deferred: dict[str, Deferred] = field(default_factory=dict)
+
+    def deferred(self, key: str, make: Callable[[], D]) -> D:
+        """The `key` buffer of this unit of work, made on first use: the effects of a batch
+        of events (one unit of work) share it, and it is flushed once, before the commit."""
+        if key not in self._deferred:
+            self._deferred[key] = make()
+        return cast(D, self._deferred[key])
+
+    async def flush(self) -> None:
+        """Write what was deferred (the runtime calls it before committing)."""
+        for buffer in self._deferred.values():
+            await buffer.flush(self.tx)
+        self._deferred.clear()
 
     def emit(self, *envelopes: Envelope) -> None:
         self.events.extend(envelopes)
@@ -104,6 +128,7 @@ class Runtime:
         async with self.store.transaction() as tx:
             uow = UnitOfWork(tx)
             yield uow
+            await uow.flush()
             await add_to_outbox(tx, *uow.events, timers=uow.timers)
         if uow.publishes:
             self.relay.notify()
@@ -116,6 +141,7 @@ class Runtime:
         async def attempt(tx: Writer) -> R:
             uow = UnitOfWork(tx)
             result = await work(uow)
+            await uow.flush()
             await add_to_outbox(tx, *uow.events, timers=uow.timers)
             committed[:] = [uow]
             return result

@@ -88,6 +88,12 @@ def tracer(name: str) -> trace.Tracer:
     return trace.get_tracer(name)
 
 
+def records_spans(tracer: trace.Tracer) -> bool:
+    """False when `tracer` samples nothing (`exporter` none): a span made there is only
+    CPU spent on ids and contexts nobody reads."""
+    return getattr(tracer, "sampler", None) is not ALWAYS_OFF
+
+
 def inject(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
     """Write the current trace context (traceparent) into outgoing headers."""
     _propagator.inject(headers)

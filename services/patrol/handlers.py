@@ -17,14 +17,19 @@ from shared.streams import FIGURES, PATROL_TASKS
 log = logging.getLogger("hulei.patrol.figures")
 
 
+async def _count(envelope: Envelope, uow: UnitOfWork) -> None:
+    """Into the batch's tally: each counter row is written once per batch (one transaction)."""
+    await projection.fold(uow.tx, envelope, uow.deferred("figures", projection.Tally))
+
+
 async def on_task_created(envelope: Envelope, uow: UnitOfWork) -> None:
     await service.plan_welfare_check(uow, task=envelope.parse(TaskCreated))
-    await projection.apply(uow.tx, envelope)
+    await _count(envelope, uow)
 
 
 async def on_counted_event(envelope: Envelope, uow: UnitOfWork) -> None:
     try:
-        await projection.apply(uow.tx, envelope)
+        await _count(envelope, uow)
     except ValidationError as exc:
         # A payload its owner's own consumer dead-letters (and the desk hears of): one dead
         # letter per bad event, not one per reader; a rebuild counts it once it is fixed.

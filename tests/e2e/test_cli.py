@@ -28,14 +28,10 @@ FAST_DEAD_LETTERS = {
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(
+    with Platform(
         var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=FAST_DEAD_LETTERS
-    )
-    p.start()
-    try:
+    ) as p:
         yield p
-    finally:
-        p.stop()
 
 
 class Hulei:

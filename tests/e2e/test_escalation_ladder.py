@@ -9,14 +9,14 @@ Scale 0.004 and 4 windows to the supervisor: a critical task's acknowledgement w
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from deploy.launcher import Platform, Ports
 from tests.e2e.test_platform import Client
+from tests.support import eventually_sync
 
 SCALED = {
     "HULEI_CASE_TRACKING_DEADLINE_SCALE": "0.004",
@@ -26,21 +26,10 @@ SCALED = {
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=SCALED)
-    p.start()
-    try:
+    with Platform(
+        var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=SCALED
+    ) as p:
         yield p
-    finally:
-        p.stop()
-
-
-def poll(probe: Callable[[], Any], *, within: float) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = probe()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)  # poll interval of a bounded wait
 
 
 def test_critical_unacknowledged_goes_to_the_desk_then_the_supervisor_until_acknowledged(
@@ -61,8 +50,7 @@ def test_critical_unacknowledged_goes_to_the_desk_then_the_supervisor_until_ackn
         found = client.get("dispatcher1", "/v1/tasks", case_id=case_id).json() if case_id else []
         return {t["agency"]: t for t in found} if len(found) == 2 else None
 
-    both = poll(tasks, within=10)
-    assert both is not None
+    both = eventually_sync(tasks, within=10)
     police, social = both["police"], both["social_work"]
     assert police["risk_level"] == "critical"
 
@@ -71,18 +59,18 @@ def test_critical_unacknowledged_goes_to_the_desk_then_the_supervisor_until_ackn
         return [n for n in inbox if (n["kind"], n["task_id"]) == (kind, task["id"])]
 
     for task in (police, social):
-        desk = poll(functools.partial(told, "dispatcher1", "task_escalated", task), within=30)
-        assert desk, f"the duty desk was never told of the {task['agency']} task"
+        desk = eventually_sync(
+            functools.partial(told, "dispatcher1", "task_escalated", task), within=30
+        )
         assert desk[0]["title"].startswith("URGENT [critical]")
     # The social worker acknowledges hers now, before its supervisor deadline (4.8 s).
     acked = client.http.post(f"/v1/tasks/{social['id']}/ack", headers=client.auth("social1"))
     assert acked.status_code == 200, acked.text
-    boss = poll(lambda: told("supervisor1", "task_escalated", police), within=30)
-    assert boss, "the supervisor was never told of the police task"
+    eventually_sync(lambda: told("supervisor1", "task_escalated", police), within=30)
 
     # The police task's overdue alert (30 min → 7.2 s) comes after the social task's supervisor
     # deadline (4.8 s): once it is there, that timer has fired, into nothing.
-    assert poll(lambda: told("officer1", "task_overdue", police), within=30)
+    eventually_sync(lambda: told("officer1", "task_overdue", police), within=30)
     assert told("supervisor1", "task_escalated", social) == []
     assert len(told("dispatcher1", "task_escalated", police)) == 1
     assert len(told("supervisor1", "task_escalated", police)) == 1

@@ -23,16 +23,12 @@ REPORTS = 60
 
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    platform = Platform(
+    with Platform(
         var_dir=tmp_path_factory.mktemp("scaled"),
         ports=Ports.free(),
         replicas={"case_tracking": 2, "notifications": 2},
-    )
-    platform.start()
-    try:
+    ) as platform:
         yield platform
-    finally:
-        platform.stop()
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:

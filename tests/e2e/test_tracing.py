@@ -22,12 +22,8 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         f"HULEI_{name.upper()}_OTEL_EXPORTER": f"file:{var / 'spans' / f'{name}.jsonl'}"
         for name in (*SERVICES, "gateway")
     }
-    platform = Platform(var_dir=var, ports=Ports.free(), extra_env=env)
-    platform.start()
-    try:
+    with Platform(var_dir=var, ports=Ports.free(), extra_env=env) as platform:
         yield platform
-    finally:
-        platform.stop()
 
 
 def spans(platform: Platform) -> list[dict[str, Any]]:

@@ -57,12 +57,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "HULEI_NOTIFICATIONS_WEBHOOK_TIMEOUT_S": "2",  # a killed send's lease: 4 s
         "HULEI_NOTIFICATIONS_WEBHOOK_POLL_S": "0.1",
     }
-    p = Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=env)
-    p.start()
-    try:
+    with Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=env) as p:
         yield p
-    finally:
-        p.stop()
 
 
 def token(http: httpx.Client, **form: str) -> dict[str, str]:

@@ -47,11 +47,7 @@ async def test_handler_sees_each_event_and_the_consumer_acks_it(runtime: Runtime
     runtime.consume(SPEC, effect)
     await asyncio.gather(*(runtime.bus.publish(linked(n)) for n in range(20)))
 
-    async def all_acked() -> bool:
-        info = await runtime.bus.js.consumer_info("CASES", SPEC.durable)
-        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
-
-    await eventually(all_acked)
+    await eventually(lambda: _all_acked(runtime))
     assert sorted(seen) == sorted(f"rep-{n}" for n in range(20))
 
 

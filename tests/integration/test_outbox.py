@@ -90,3 +90,43 @@ async def test_a_relay_that_publishes_twice_stores_each_event_once(runtime: Runt
         await add_to_outbox(tx, event)
     assert await eventually(lambda: _empty(runtime))
     assert await messages(runtime) == 1
+
+
+async def test_the_relay_publishes_the_bytes_and_headers_of_the_committed_envelope(
+    runtime: Runtime,
+) -> None:
+    """The outbox keeps an event as the bytes to publish: what reaches JetStream is exactly
+    `model_dump_json` of the envelope that was committed (non-ASCII text included; PostgreSQL's
+    JSONB used to reorder the keys of `data`), with its id and trace in the headers."""
+    event = Envelope.wrap(
+        ReportLinked(report_id="rep-ü-1", case_id="case-\u5a03"),
+        source="case_tracking",
+        subject="rep-ü-1",
+        correlation_id="rep-1",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    )
+    async with runtime.unit_of_work() as uow:
+        uow.emit(event)
+    assert await eventually(lambda: _count_is(runtime, 1))
+    sent = await runtime.bus.js.get_msg("CASES", 1)
+    assert sent.data == event.model_dump_json().encode()
+    assert Envelope.model_validate_json(sent.data or b"") == event
+    assert sent.headers is not None
+    assert sent.headers["Nats-Msg-Id"] == event.id
+    assert sent.headers["traceparent"] == event.traceparent
+
+
+async def test_an_entry_left_by_the_previous_outbox_format_is_still_relayed(
+    runtime: Runtime,
+) -> None:
+    """Rows written before the outbox kept bytes (the envelope as a document) are published
+    after an upgrade."""
+    event = linked(7)
+    async with runtime.store.transaction() as tx:
+        old_row = {"id": event.id, "seq": 1, "envelope": event.model_dump(mode="json")}
+        await tx.insert(COLLECTION, old_row)
+    runtime.relay.notify()
+    assert await eventually(lambda: _count_is(runtime, 1))
+    sent = await runtime.bus.js.get_msg("CASES", 1)
+    assert Envelope.model_validate_json(sent.data or b"") == event
+    assert await eventually(lambda: _empty(runtime))

@@ -29,7 +29,9 @@ async def sqlite_port(tmp_path: Path, *, component: str, migrations: list[Migrat
 async def unit_of_work(port: Store) -> AsyncIterator[UnitOfWork]:
     """One transaction, committed when the block ends; its `events` are what it announced."""
     async with port.transaction() as tx:
-        yield UnitOfWork(tx)
+        uow = UnitOfWork(tx)
+        yield uow
+        await uow.flush()
 
 
 class StoreUnits:
@@ -48,6 +50,7 @@ class StoreUnits:
         async def attempt(tx: Writer) -> R:
             uow = UnitOfWork(tx)
             result = await work(uow)
+            await uow.flush()
             committed[:] = [uow]
             return result
 

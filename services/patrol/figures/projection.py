@@ -107,7 +107,9 @@ class _Refs:
         await self._tx.put(REFS_C, {"id": ref, **fields})
 
 
-async def _fold(tx: Writer, envelope: Envelope, tally: Tally) -> bool:
+async def fold(tx: Writer, envelope: Envelope, tally: Tally) -> bool:
+    """Count `envelope` into `tally` once (marked seen now, written at `tally.flush`);
+    False for an event counted already or not counted at all."""
     if await tx.get(SEEN_C, envelope.id) is not None:
         return False
     count = await counting.count(envelope, _Refs(tx))
@@ -127,6 +129,6 @@ async def apply_many(tx: Writer, envelopes: Sequence[Envelope]) -> int:
     """Count each of `envelopes` once, in order, writing each touched row once; how many
     were counted."""
     tally = Tally()
-    counted = sum([await _fold(tx, e, tally) for e in envelopes])
+    counted = sum([await fold(tx, e, tally) for e in envelopes])
     await tally.flush(tx)
     return counted

@@ -1,109 +1,62 @@
-"""A partner's view of the contract: a typed client generated from the running gateway's
-`/openapi.json` by a maintained generator (openapi-python-client) runs the core flow.
+"""The public API's contract, checked from outside on the platform as `make run` starts it.
 
-Only the generated functions and models are used, and the assertions are on the models'
-attributes: if the document drifts from what the gateway answers (a renamed field, a status
-or a body it does not describe, an operation it cannot generate), this test breaks.
+- A typed client generated from `/openapi.json` by a maintained generator (openapi-python-client)
+  runs the core flow with its functions and models only: if the document drifts from what the
+  gateway answers (a renamed field, a status or body it does not describe, an operation it
+  cannot generate), it breaks. It runs first, on the demo data as started.
+- schemathesis, bounded (tests/e2e/fuzzing.py): whatever a client sends, the gateway answers
+  without a server error and every answer matches the document, as every role and an outsider.
+- JSON values schemathesis does not generate are 422s naming the field.
+
+One platform for all of them: they only call the public API, as partners do.
 """
 
 from __future__ import annotations
 
-import importlib
-import subprocess
-import sys
 from collections.abc import Iterator
-from types import ModuleType
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from deploy.launcher import Platform, Ports
-from tests.support import eventually_sync
-
-PACKAGE = "hulei_partner_client"
+from tests.e2e.fuzzing import DEEP, SHORT, contract_holds, json_bodies, unsendable_sender
+from tests.e2e.partner import Partner, generated_client, ok
+from tests.support import USER_OF, eventually_sync
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free())
-    p.start()
-    try:
+    env = {  # the fuzzer is one very busy client: let it through the rate limits
+        "HULEI_GATEWAY_RATE_PER_S": "100000",
+        "HULEI_GATEWAY_RATE_BURST": "100000",
+        "HULEI_GATEWAY_LOGIN_MAX_FAILURES": "100000",
+        "HULEI_GATEWAY_LOGIN_SOURCE_MAX_FAILURES": "100000",
+    }
+    with Platform(var_dir=tmp_path_factory.mktemp("var"), ports=Ports.free(), extra_env=env) as p:
         yield p
-    finally:
-        p.stop()
 
 
 @pytest.fixture(scope="module")
-def generated(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    """The client package, generated once from the document the platform serves."""
-    work = tmp_path_factory.mktemp("client")
-    document = work / "openapi.json"
-    document.write_bytes(httpx.get(f"{platform.gateway_url}/openapi.json").content)
-    config = work / "config.yaml"
-    # No post hooks: the generator would run ruff over its output, which the test does not need.
-    config.write_text(f"package_name_override: {PACKAGE}\npost_hooks: []\n")
-    out = work / PACKAGE
-    argv = ["generate", f"--path={document}", f"--output-path={out}", f"--config={config}"]
-    done = subprocess.run(
-        [sys.executable, "-m", "openapi_python_client", *argv, "--meta=none"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    # The generator skips what it cannot express with a warning, yet still succeeds: both fail.
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Warning" not in done.stdout + done.stderr, done.stdout + done.stderr
-    sys.path.insert(0, str(work))
-    try:
-        yield importlib.import_module(PACKAGE)
-    finally:
-        sys.path.remove(str(work))
-        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
-            del sys.modules[name]
-
-
-class Partner:
-    """The generated package's operations, by tag and module, and one client per user."""
-
-    def __init__(self, package: ModuleType, base_url: str) -> None:
-        self.package = package
-        self.base_url = base_url
-        self.clients: dict[str, Any] = {}
-
-    def op(self, tag: str, operation: str) -> Any:
-        return importlib.import_module(f"{self.package.__name__}.api.{tag}.{operation}")
-
-    def model(self, name: str) -> Any:
-        return getattr(importlib.import_module(f"{self.package.__name__}.models"), name)
-
-    def as_user(self, username: str) -> Any:
-        if username not in self.clients:
-            anonymous = self.package.Client(base_url=self.base_url)
-            form = self.model("BodyLoginV1AuthTokenPost")(username=username, password="demo")
-            login = self.op("auth", "login_v1_auth_token_post")
-            token = login.sync(client=anonymous, body=form)
-            assert isinstance(token, self.model("Token")), token
-            assert token.token_type == "bearer"
-            self.clients[username] = self.package.AuthenticatedClient(
-                base_url=self.base_url, token=token.access_token
-            )
-        return self.clients[username]
-
-
-def ok(response: Any, model: Any, status: int = 200) -> Any:
-    """The parsed body of a `sync_detailed` answer, which must be `status` and a `model`."""
-    assert response.status_code == status, response.content
-    assert isinstance(response.parsed, model), response.parsed
-    return response.parsed
+def tokens(platform: Platform) -> dict[str, str]:
+    found = {}
+    for user in USER_OF.values():
+        form = {"username": user, "password": "demo"}
+        r = httpx.post(f"{platform.gateway_url}/v1/auth/token", data=form)
+        found[user] = r.json()["access_token"]
+    return found
 
 
 @pytest.mark.timeout(180)
 def test_the_core_flow_runs_through_a_client_generated_from_the_document(
-    platform: Platform, generated: ModuleType
+    platform: Platform, tmp_path: Path
 ) -> None:
-    partner = Partner(generated, platform.gateway_url)
+    with generated_client(platform.gateway_url, tmp_path) as generated:
+        core_flow(Partner(generated, platform.gateway_url))
+
+
+def core_flow(partner: Partner) -> None:
     m = partner.model
     teacher, desk = partner.as_user("teacher1"), partner.as_user("dispatcher1")
     officer, social = partner.as_user("officer1"), partner.as_user("social1")
@@ -210,3 +163,32 @@ def test_the_core_flow_runs_through_a_client_generated_from_the_document(
     assert after.status == m("CaseStatus").CLOSED
     # The social-work task still open at closing was cancelled with the case.
     assert {t.id: t.status for t in after.tasks}[social_task.id] == m("TaskStatus").CANCELLED
+
+
+@pytest.mark.timeout(900)
+def test_the_contract_holds_for_every_caller(
+    platform: Platform, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    contract_holds(platform, tokens, tmp_path, depth=SHORT)
+
+
+@pytest.mark.contract_deep
+@pytest.mark.timeout(3600)
+def test_the_contract_holds_for_every_caller_in_depth(
+    platform: Platform, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    contract_holds(platform, tokens, tmp_path, depth=DEEP)
+
+
+def test_unsendable_json_values_are_422_naming_the_field(
+    platform: Platform, tokens: dict[str, str]
+) -> None:
+    doc = httpx.get(f"{platform.gateway_url}/openapi.json").json()
+    bodies = json_bodies(doc)
+    assert len(bodies) >= 5
+    with httpx.Client(base_url=platform.gateway_url) as http:
+        for body in bodies:
+            headers = {"Content-Type": "application/json"}
+            if body.user:
+                headers["Authorization"] = f"Bearer {tokens[body.user]}"
+            unsendable_sender(http, body, headers)()
