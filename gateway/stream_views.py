@@ -17,7 +17,7 @@ from shared.events import Envelope
 from shared.identity import Principal
 
 STREAM_ROLES = VIEW_ROLES
-INDEX_KEYS = 100_000  # cases, reports and children each remembered per replica
+INDEX_KEYS = 100_000  # cases remembered per replica
 
 
 class ScopeIndex:
@@ -25,8 +25,6 @@ class ScopeIndex:
 
     def __init__(self, max_keys: int = INDEX_KEYS) -> None:
         self.cases = Bounded(max_keys)
-        self.reports = Bounded(max_keys)  # report_id → (school, organisation)
-        self.children = Bounded(max_keys)  # child_ref → organisations of its reports
 
     def _case(self, case_id: str) -> CaseFacts:
         facts: CaseFacts = self.cases.get(case_id) or CaseFacts()
@@ -35,20 +33,8 @@ class ScopeIndex:
 
     def observe(self, item: Item) -> None:
         kind, data = item.envelope.type, item.envelope.data
-        if kind == views.REPORT_FILED:
-            scope = views.report_scope(data)
-            self.reports.touch(data["report_id"], scope)
-            orgs = self.children.get(data["child_ref"]) or set()
-            self.children.touch(data["child_ref"], orgs | {scope[1]})
-            return
-        if (case_id := views.teaches(kind, data)) is None:
-            return
-        views.learn(
-            self._case(case_id),
-            data,
-            report=self.reports.get(data.get("report_id") or ""),
-            child_orgs=self.children.get(data.get("child_ref") or "") or set(),
-        )
+        if (case_id := views.teaches(kind, data)) is not None:
+            views.learn(self._case(case_id), data)
 
     def facts_of(self, item: Item) -> CaseFacts:
         """Worked out once per event, not once per client: the fan-out's hot path."""

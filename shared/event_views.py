@@ -173,7 +173,6 @@ def addressed(kind: str, data: dict[str, Any]) -> bool:
 # view of a case is feedback on their own reports, read over REST.
 VIEW_ROLES = (*sorted(STATION_WIDE), Role.police_officer, Role.social_worker)
 SCOPED = frozenset({Role.police_officer, Role.social_worker})
-REPORT_FILED = "school.report.filed"
 
 
 def types_for(role: Role) -> frozenset[str]:
@@ -192,29 +191,16 @@ class CaseFacts:
     risk: str | None = None
 
 
-def report_scope(data: dict[str, Any]) -> tuple[str, str]:
-    """(school, social-work organisation) a filed report places its case and child in."""
-    return str(data["school_id"]), str(data["social_org_id"])
-
-
-def learn(
-    facts: CaseFacts,
-    data: dict[str, Any],
-    *,
-    report: tuple[str, str] | None,
-    child_orgs: set[str],
-) -> None:
-    """What a case or task event teaches about its case: `report` is the scope of the report
-    it names (if known), `child_orgs` the organisations of its child's reports."""
+def learn(facts: CaseFacts, data: dict[str, Any]) -> None:
+    """What a case or task event teaches about its case, from the event alone: a case's opening
+    and updates name each of its reports' school and organisation, a task its assignee's. A
+    case's organisations are those case_tracking gives it, never those of the child's other
+    cases."""
     if school := data.get("school_id"):
         facts.schools.add(school)
     for key in ("assignee_org_id", "social_org_id"):
         if org := data.get(key):
             facts.orgs.add(org)
-    if report is not None:
-        facts.schools.add(report[0])
-        facts.orgs.add(report[1])
-    facts.orgs |= child_orgs
     if risk := data.get("risk_level"):
         facts.risk = risk
 

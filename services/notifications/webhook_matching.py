@@ -43,7 +43,7 @@ async def learn(uow: UnitOfWork, envelope: Envelope) -> None:
     if case_id is None:
         return
     taught = views.CaseFacts()
-    views.learn(taught, envelope.data, report=None, child_orgs=set())
+    views.learn(taught, envelope.data)
     if not taught.schools and not taught.orgs:
         return
     known = await webhook_store.case_facts(uow.tx, case_id=case_id) or views.CaseFacts()

@@ -18,7 +18,7 @@ def test_a_case_opened_before_its_report_is_read_places_the_case_by_itself() -> 
         "social_org_id": "org-a",
     }
     facts = views.CaseFacts()
-    views.learn(facts, data, report=None, child_orgs=set())  # no report event read yet
+    views.learn(facts, data)  # no report event read yet
     seen = views.facts_of(data, facts)
     assert views.visible(SOCIAL, "case.opened", data, seen)
     assert views.visible(OFFICER, "case.opened", data, seen)
@@ -39,6 +39,6 @@ def test_a_second_reports_case_update_adds_its_organisation() -> None:
         "school_id": "sch-02",
         "social_org_id": "org-b",
     }
-    views.learn(facts, data, report=None, child_orgs=set())
+    views.learn(facts, data)
     assert facts.orgs == {"org-a", "org-b"}
     assert facts.schools == {"sch-01", "sch-02"}
