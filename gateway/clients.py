@@ -29,7 +29,7 @@ from shared.identity import Principal, mint_internal_token
 from shared.telemetry import inject, tracer
 from shared.web import INTERNAL_HEADER
 
-KEEPALIVE_S = 30.0
+KEEPALIVE_S = 30.0  # idle connections kept; shorter than the services' (shared/serve.py)
 
 
 def _query_value(value: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -14,16 +14,27 @@ from shared.settings import BaseServiceSettings
 
 S = TypeVar("S", bound=BaseServiceSettings)
 
+# How long a server keeps an idle keep-alive connection: longer than any client keeps one (the
+# gateway's calls to the services, gateway/clients.py; an ingress's upstream pool, 60 s in
+# nginx). With uvicorn's 5 s default the server closed connections its clients still held,
+# and the next request sent on one failed (aiohttp: "Server disconnected", a 503).
+SERVER_KEEPALIVE_S = 75
+
+
+def server_options(settings: BaseServiceSettings) -> dict[str, Any]:
+    """uvicorn's options for a service or the gateway (also the bench's bare floor's)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,  # keep our JSON handler
+        "access_log": False,  # request URLs carry ids; requests are recorded as spans instead
+        "timeout_graceful_shutdown": 10,
+        "timeout_keep_alive": SERVER_KEEPALIVE_S,
+    }
+
 
 def serve(create_app: Callable[[S], FastAPI], settings: S, *, name: str) -> None:
     # Before anything is created: databases and logs hold children's data, owner only.
     os.umask(0o077)
     setup_logging(service=name, level=settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,  # keep our JSON handler
-        access_log=False,  # request URLs carry ids; requests are recorded as spans instead
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(create_app(settings), **server_options(settings))

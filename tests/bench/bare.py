@@ -14,6 +14,8 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from shared.serve import SERVER_KEEPALIVE_S
+
 
 class Student(BaseModel):
     name: str = Field(min_length=1, max_length=200)
@@ -51,6 +53,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=SERVER_KEEPALIVE_S,  # as shared/serve.py serves the gateway
     )
 
 
