@@ -61,7 +61,7 @@ test: $(STAMP) $(ASYNCAPI_SCHEMA) ## the whole suite: unit, integration (real NA
 	$(PYTEST) -q -n 2 -m "not deploy_full" tests/unit tests/integration --durations=15
 	$(PYTEST) -q -m "not deploy_full and not contract_deep" tests/e2e tests/chaos --durations=15
 
-test-deploy: $(STAMP) ## the prod overlay and compose started from their manifests, backup/restore (~1.5 min)
+test-deploy: $(STAMP) ## manifests started for real: prod overlay, compose, start-up faults; backup/restore (~2.5 min)
 	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py tests/e2e/test_backup_restore.py
 
 test-contract: $(STAMP) ## schemathesis in depth: more examples and call chains for every role (~5 min)

@@ -12,8 +12,9 @@ certificates).
 The mutation tests break one thing in a copy of a render and show the start fails, fast: each
 starts only what the breakage touches, with a short bound.
 
-`make test` starts the dev overlay and runs the mutations; the prod overlay and compose (marked
-deploy_full, another ~50 s) run in `make test-deploy`, which CI runs too.
+`make test` starts the dev overlay (the short form); the prod overlay, compose, the mutations
+and the collector endpoints (marked deploy_full, about two minutes) run in `make test-deploy`,
+which CI runs too.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def set_env(doc: Obj, service: str, name: str, value: str) -> None:
     doc["services"][service]["environment"][name] = value
 
 
+@pytest.mark.deploy_full
 def test_a_wrong_nats_port_keeps_the_service_from_getting_ready(tmp_path: Path) -> None:
     url = "HULEI_SCHOOL_LIAISON_NATS_URL"
     spec = compose_spec(tmp_path, lambda d: set_env(d, "school_liaison", url, "tls://nats:4223"))
@@ -201,6 +203,7 @@ def test_a_wrong_nats_port_keeps_the_service_from_getting_ready(tmp_path: Path) 
         local.stop()
 
 
+@pytest.mark.deploy_full
 def test_a_probe_path_typo_fails_the_start(tmp_path: Path) -> None:
     def typo(objects: list[Obj]) -> None:
         gateway = next(
@@ -221,6 +224,7 @@ def test_a_probe_path_typo_fails_the_start(tmp_path: Path) -> None:
         local.stop()
 
 
+@pytest.mark.deploy_full
 def test_a_typo_in_a_store_url_user_fails_the_start(tmp_path: Path) -> None:
     def typo(objects: list[Obj]) -> None:
         patrol = next(
@@ -240,6 +244,7 @@ def test_a_typo_in_a_store_url_user_fails_the_start(tmp_path: Path) -> None:
         local.stop()
 
 
+@pytest.mark.deploy_full
 def test_garbage_in_the_store_init_script_fails_the_start(tmp_path: Path) -> None:
     def garbage(objects: list[Obj]) -> None:
         cluster = next((o for o in objects if o["kind"] == "Cluster"), None)
@@ -264,6 +269,7 @@ def test_garbage_in_the_store_init_script_fails_the_start(tmp_path: Path) -> Non
         local.stop()
 
 
+@pytest.mark.deploy_full
 @pytest.mark.parametrize("endpoint", ["http://jaeger:4318", "http://jaeger:4317"])
 def test_traces_reach_the_collector_only_at_its_endpoint(tmp_path: Path, endpoint: str) -> None:
     """The right endpoint as a control (a request makes a span; probes make none), then a
