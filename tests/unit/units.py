@@ -3,6 +3,7 @@ unit of work over one of its transactions, and `StoreUnits` for use cases that r
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TypeVar
 
 from shared.events import Envelope
 from shared.runtime import UnitOfWork, Work
-from shared.store import Store, Writer, open_store
+from shared.store import Cursor, Doc, Store, Where, Writer, open_store
 from shared.store.migrations import Migration, migrate
 from shared.store.retry import transact
 from shared.timers import Timer
@@ -58,3 +59,61 @@ class StoreUnits:
         self.events.extend(committed[0].events)
         self.timers.extend(committed[0].timers)
         return result
+
+
+class Recording:
+    """A transaction that notes each read and write it passes on, as (operation, collection,
+    id): for tests of what a unit of work touches, and how often."""
+
+    def __init__(self, tx: Writer) -> None:
+        self.tx = tx
+        self.ops: list[tuple[str, str, str]] = []
+
+    def touched(self) -> list[tuple[str, str]]:
+        """(operation, collection), in order."""
+        return [(op, collection) for op, collection, _ in self.ops]
+
+    @property
+    def writes(self) -> Counter[tuple[str, str]]:
+        """How often each (collection, id) was inserted or put."""
+        return Counter((c, i) for op, c, i in self.ops if op in ("insert", "put"))
+
+    async def get(self, collection: str, id: str) -> Doc | None:
+        self.ops.append(("get", collection, id))
+        return await self.tx.get(collection, id)
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        where: Where | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        after: Cursor | None = None,
+    ) -> list[Doc]:
+        self.ops.append(("find", collection, ""))
+        return await self.tx.find(
+            collection,
+            where=where,
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            after=after,
+        )
+
+    async def count(self, collection: str, *, where: Where | None = None) -> int:
+        self.ops.append(("count", collection, ""))
+        return await self.tx.count(collection, where=where)
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        self.ops.append(("insert", collection, doc["id"]))
+        await self.tx.insert(collection, doc)
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        self.ops.append(("put", collection, doc["id"]))
+        await self.tx.put(collection, doc)
+
+    async def delete(self, collection: str, id: str) -> None:
+        self.ops.append(("delete", collection, id))
+        await self.tx.delete(collection, id)

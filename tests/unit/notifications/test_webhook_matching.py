@@ -26,64 +26,14 @@ from shared.contracts.school import ReportCategory, ReportFiled, Severity
 from shared.events import Envelope, EventData
 from shared.identity import Principal, Role
 from shared.runtime import UnitOfWork
-from shared.store import Cursor, Doc, Store, Where
+from shared.store import Store
 from shared.store.migrations import migrate
-from tests.unit.units import sqlite_port
+from tests.unit.units import Recording, sqlite_port
 
 AT = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 ORG_A = Principal(user_id="client:ngo-a", role=Role.social_worker, org_id="org-a")
 ORG_B = Principal(user_id="client:ngo-b", role=Role.social_worker, org_id="org-b")
 DESK = Principal(user_id="client:desk", role=Role.dispatcher)
-
-
-class Recording:
-    """A transaction that notes which collection each read and write went to."""
-
-    def __init__(self, tx: Any) -> None:
-        self.tx = tx
-        self.ops: list[tuple[str, str]] = []
-
-    async def get(self, collection: str, id: str) -> Doc | None:
-        self.ops.append(("get", collection))
-        found: Doc | None = await self.tx.get(collection, id)
-        return found
-
-    async def find(
-        self,
-        collection: str,
-        *,
-        where: Where | None = None,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        after: Cursor | None = None,
-    ) -> list[Doc]:
-        self.ops.append(("find", collection))
-        found: list[Doc] = await self.tx.find(
-            collection,
-            where=where,
-            order_by=order_by,
-            descending=descending,
-            limit=limit,
-            after=after,
-        )
-        return found
-
-    async def count(self, collection: str, *, where: Where | None = None) -> int:
-        n: int = await self.tx.count(collection, where=where)
-        return n
-
-    async def insert(self, collection: str, doc: Doc) -> None:
-        self.ops.append(("insert", collection))
-        await self.tx.insert(collection, doc)
-
-    async def put(self, collection: str, doc: Doc) -> None:
-        self.ops.append(("put", collection))
-        await self.tx.put(collection, doc)
-
-    async def delete(self, collection: str, id: str) -> None:
-        self.ops.append(("delete", collection))
-        await self.tx.delete(collection, id)
 
 
 @pytest.fixture
@@ -103,7 +53,7 @@ async def handled(port: Store, *events: EventData) -> list[tuple[str, str]]:
             recording = Recording(tx)
             uow = UnitOfWork(recording)
             await webhook_matching.on_event(envelope, uow, subscriptions=subscriptions)
-        ops += recording.ops
+        ops += recording.touched()
     return ops
 
 
@@ -296,4 +246,4 @@ async def test_the_list_is_read_again_only_after_a_change_that_matters(port: Sto
         recording = Recording(tx)
         for _ in range(3):
             await active.read(recording)
-    assert recording.ops == [("get", webhook_store.VERSION_C)] * 3  # no query of the list
+    assert recording.touched() == [("get", webhook_store.VERSION_C)] * 3  # no query of the list

@@ -3,7 +3,6 @@ is written once per batch, and the figures are those of the events counted one a
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,55 +11,11 @@ import pytest
 from services.patrol import handlers
 from services.patrol.figures import projection, service
 from shared.runtime import UnitOfWork
-from shared.store import Cursor, Doc, Store, Where, Writer
+from shared.store import Store
 from tests.unit.patrol.test_figures import DESK, known
-from tests.unit.units import sqlite_port, unit_of_work
+from tests.unit.units import Recording, sqlite_port, unit_of_work
 
 pytestmark = pytest.mark.unit
-
-
-class CountingWriter:
-    """A transaction that counts the rows it writes, per collection and id."""
-
-    def __init__(self, tx: Writer) -> None:
-        self._tx = tx
-        self.writes: Counter[tuple[str, str]] = Counter()
-
-    async def get(self, collection: str, id: str) -> Doc | None:
-        return await self._tx.get(collection, id)
-
-    async def find(
-        self,
-        collection: str,
-        *,
-        where: Where | None = None,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        after: Cursor | None = None,
-    ) -> list[Doc]:
-        return await self._tx.find(
-            collection,
-            where=where,
-            order_by=order_by,
-            descending=descending,
-            limit=limit,
-            after=after,
-        )
-
-    async def count(self, collection: str, *, where: Where | None = None) -> int:
-        return await self._tx.count(collection, where=where)
-
-    async def insert(self, collection: str, doc: Doc) -> None:
-        self.writes[(collection, doc["id"])] += 1
-        await self._tx.insert(collection, doc)
-
-    async def put(self, collection: str, doc: Doc) -> None:
-        self.writes[(collection, doc["id"])] += 1
-        await self._tx.put(collection, doc)
-
-    async def delete(self, collection: str, id: str) -> None:
-        await self._tx.delete(collection, id)
 
 
 async def _port(tmp_path: Path, name: str) -> Store:
@@ -84,7 +39,7 @@ async def test_a_batch_writes_each_counter_row_once_and_counts_as_one_by_one(
     events = known()
     delivered = [*events, events[0], events[10]]  # two delivered twice, in the same batch
     async with batched.transaction() as tx:
-        writer = CountingWriter(tx)
+        writer = Recording(tx)
         uow = UnitOfWork(writer)
         for event in delivered:
             await handlers.on_counted_event(event, uow)
