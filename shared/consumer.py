@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hulei.bus")
 FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is replaced
+DRAIN_TIMEOUT_S = 0.05  # a pull for messages the server said were there
 
 # A handler returns False when it recognised the event as already handled (a duplicate).
 Handler = Callable[[Envelope], Awaitable[bool | None]]
@@ -192,14 +193,28 @@ class PullConsumer:
                 sub = None
                 await asyncio.sleep(min(5.0, 0.2 * failures))
                 continue
-            await self._handle_batch(msgs)
-            # Then drain a backlog in batches while one is there.
-            while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(self._batch, timeout=0.05)
-                except Exception:
-                    break  # nothing ready (or a fault the long poll above will see)
+            # Then what the server said waits behind it, in batches, the first with it: a
+            # burst (the events one commit announced) is one transaction, not two.
+            while msgs:
+                msgs += await self._behind(sub, msgs[-1], room=self._batch - len(msgs))
                 await self._handle_batch(msgs)
+                if self._stopping.is_set():
+                    break
+                msgs = await self._behind(sub, msgs[-1], room=self._batch)
+
+    async def _behind(
+        self, sub: JetStreamContext.PullSubscription, last: Msg, *, room: int
+    ) -> list[Msg]:
+        """Up to `room` of the messages that waited behind `last` when it was delivered. Asked
+        for by number, so the server answers at once instead of holding the pull open for
+        more; none asked for when none waited (the long poll takes what comes next)."""
+        want = min(last.metadata.num_pending or 0, room)
+        if want <= 0:
+            return []
+        try:
+            return await sub.fetch(want, timeout=DRAIN_TIMEOUT_S)
+        except Exception:
+            return []  # taken by another replica meanwhile (or a fault the long poll will see)
 
     async def _handle_batch(self, msgs: list[Msg]) -> None:
         """The batch in order, in one call of the handler. If stopped before or during it,

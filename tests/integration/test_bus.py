@@ -149,8 +149,9 @@ async def test_a_backlog_is_committed_a_batch_at_a_time_and_a_repeat_applied_onc
     await eventually(lambda: _all_acked(runtime))  # the repeat too
     assert sorted(applied) == sorted(e.id for e in events)  # each once, the repeat skipped
     assert len(await runtime.store.find("effects")) == len(events)
-    # The long poll hands over the first event alone, the rest come in one batch.
-    assert len(units) <= 2
+    # One transaction: the long poll's first message tells how many wait behind it, and they
+    # are fetched to join it (it used to be committed alone, then the rest).
+    assert len(units) == 1
 
 
 async def _all_acked(rt: Runtime) -> bool:
