@@ -1,13 +1,18 @@
 """Transactional outbox: events are written with the state change, then relayed to JetStream.
 
-A crash between the commit and the publish loses nothing: the relay finds the entry on restart
-and publishes it with the same Nats-Msg-Id, which JetStream de-duplicates.
+The rows a commit wrote are handed to the relay in memory and published at once (no read of
+the table), and a published row is deleted by the next transaction the process commits anyway
+(or by the relay within `SWEEP_S` when none comes): one commit per unit of work, not two. A
+crash between the commit and the publish loses nothing: the relay's scan finds the row on
+restart and publishes it with the same Nats-Msg-Id, which JetStream de-duplicates (its window,
+ten minutes, is far longer than a row waits to be deleted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Sequence
 from contextlib import suppress
@@ -23,6 +28,10 @@ from shared.timers import Timer
 log = logging.getLogger("hulei.outbox")
 COLLECTION = "outbox"
 BATCH = 500  # entries read, published and deleted per pass
+SWEEP_S = 1.0  # the longest a published row waits for a transaction to delete it with
+# The scan leaves a row this young to the process that committed it (handed over in memory):
+# another replica on the same database would only publish it twice.
+GRACE_S = 3.0
 
 
 class _Sequence:
@@ -49,7 +58,7 @@ async def _by_seq_v1(store: Store) -> None:
 MIGRATIONS = [Migration(1, "outbox entries in relay order", _by_seq_v1)]
 
 
-def _entry(envelope: Envelope) -> dict[str, Any]:
+def _entry(envelope: Envelope) -> Row:
     """An outbox row: the envelope as the bytes to publish (serialised once, here, in C), and
     what the relay needs to publish them without parsing them again."""
     return {
@@ -62,16 +71,30 @@ def _entry(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-async def add_to_outbox(tx: Writer, *envelopes: Envelope, timers: Sequence[Timer] = ()) -> None:
-    for envelope in envelopes:
-        await tx.insert(COLLECTION, _entry(envelope))
+Row = dict[str, Any]
+
+
+async def add_to_outbox(
+    tx: Writer, *envelopes: Envelope, timers: Sequence[Timer] = ()
+) -> list[Row]:
+    """Write the events (and timers) with the transaction; the rows, for `OutboxRelay.hand_over`
+    once it committed."""
+    rows = [_entry(envelope) for envelope in envelopes]
     for timer in timers:  # relayed as a schedule message (shared/timers.py)
         doc = _entry(timer.envelope)
         doc["publish"] = {"subject": timer.subject, "headers": timer.headers()}
-        await tx.insert(COLLECTION, doc)
+        rows.append(doc)
+    for row in rows:
+        await tx.insert(COLLECTION, row)
+    return rows
 
 
-def _serialised(doc: dict[str, Any]) -> dict[str, Any]:
+async def remove_from_outbox(tx: Writer, ids: Sequence[str]) -> None:
+    for event_id in ids:
+        await tx.delete(COLLECTION, event_id)
+
+
+def _serialised(doc: Row) -> Row:
     """A row as `_entry` writes it; a row written before (the envelope as a document) is
     converted, so what a previous version left in the outbox is still relayed."""
     if "json" in doc:
@@ -86,15 +109,37 @@ class _Pass(NamedTuple):
 
 
 class OutboxRelay:
+    """Publishes committed rows and has them deleted once published.
+
+    A row is *held* from its hand-over until its deletion committed, so the scan of the table
+    never publishes it a second time; a row whose publish failed is let go, and the scan (each
+    `poll_s`, after a reconnect, at shutdown) publishes it later. Published rows wait in `_sent`
+    for the next transaction (`claim`, then `swept` or `release`).
+    """
+
     def __init__(
-        self, *, store: Store, bus: Bus, concurrency: int = 64, poll_s: float = 1.0
+        self,
+        *,
+        store: Store,
+        bus: Bus,
+        concurrency: int = 64,
+        poll_s: float = 1.0,
+        sweep_s: float = SWEEP_S,
+        grace_s: float = GRACE_S,
     ) -> None:
         self._store = store
         self._bus = bus
         self._limit = asyncio.Semaphore(concurrency)
         self._poll_s = poll_s
+        self._sweep_s = sweep_s
+        self._grace_ns = int(grace_s * 1e9)
         self._wake = asyncio.Event()
+        self._scan_due = True  # at start: what a previous run left
         self._task: asyncio.Task[None] | None = None
+        self._fresh: list[Row] = []
+        self._held: set[str] = set()
+        self._sent: list[str] = []
+        self._sent_since = math.inf  # when the oldest row in `_sent` was published
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -103,47 +148,114 @@ class OutboxRelay:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    @property
+    def published_unswept(self) -> int:
+        """Rows still in the table though already published (deleted with the next commit)."""
+        return len(self._held) - len(self._fresh)
+
     def notify(self) -> None:
-        """Called after a commit that wrote to the outbox: relay now instead of at next poll."""
+        """Scan the table now instead of at the next poll (after a reconnect, or a row written
+        without a hand-over)."""
+        self._scan_due = True
         self._wake.set()
 
+    def hand_over(self, rows: Sequence[Row]) -> None:
+        """Rows a transaction committed: publish them now."""
+        self._fresh.extend(rows)
+        self._held.update(row["id"] for row in rows)
+        self._wake.set()
+
+    def claim(self) -> list[str]:
+        """Published rows for a transaction to delete; `swept` after its commit, `release` if
+        it rolled back."""
+        ids, self._sent, self._sent_since = self._sent, [], math.inf
+        return ids
+
+    def swept(self, ids: Sequence[str]) -> None:
+        self._held.difference_update(ids)
+
+    def release(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._sent.extend(ids)
+            self._sent_since = min(self._sent_since, time.monotonic())
+
     async def _run(self) -> None:
+        last_scan = -math.inf
         while True:
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+                await asyncio.wait_for(
+                    self._wake.wait(), timeout=min(self._poll_s, self._sweep_s) / 4
+                )
             self._wake.clear()
             if not self._bus.connected:
                 continue  # publishing now would only wait out timeouts; reconnect wakes us
             try:
-                # A short batch means the outbox is drained: no further read to find it empty.
-                while (passed := await self._pass()).full and passed.published:
-                    pass
+                await self._publish_fresh()
+                now = time.monotonic()
+                if self._scan_due or now - last_scan >= self._poll_s:
+                    self._scan_due, last_scan = False, now
+                    # A short batch means the outbox is drained: no further read to find it empty.
+                    while (passed := await self._pass(young=False)).full and passed.published:
+                        pass
+                if len(self._sent) >= BATCH or now - self._sent_since >= self._sweep_s:
+                    await self._sweep()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("outbox relay pass failed, will retry: %r", exc)
 
     async def drain(self) -> int:
-        """Publish up to a batch of pending events; return how many were published."""
-        return (await self._pass()).published
+        """Publish what was handed over and up to a batch of what the table holds besides, and
+        delete what was published; return how many were published."""
+        published = await self._publish_fresh()
+        published += (await self._pass(young=True)).published
+        await self._sweep()
+        return published
 
-    async def _pass(self, batch: int = BATCH) -> _Pass:
-        """Publish up to `batch` pending events concurrently, then delete the published ones
-        in one commit."""
-        pending = await self._store.find(COLLECTION, order_by="seq", limit=batch)
-        results = await asyncio.gather(*(self._relay_one(doc) for doc in pending))
-        sent = [event_id for event_id in results if event_id is not None]
-        # A crash before this commit only means a re-publish that JetStream drops.
+    async def _publish_fresh(self) -> int:
+        rows, self._fresh = self._fresh, []
+        return await self._publish(rows)
+
+    async def _pass(self, *, young: bool, batch: int = BATCH) -> _Pass:
+        """Publish up to `batch` rows of the table no hand-over holds (the oldest first),
+        leaving those younger than the grace to their committer unless `young`."""
+        found = await self._store.find(COLLECTION, order_by="seq", limit=batch + len(self._held))
+        cutoff = math.inf if young else time.time_ns() - self._grace_ns
+        pending = [doc for doc in found if doc["id"] not in self._held and doc["seq"] < cutoff]
+        pending = pending[:batch]
+        self._held.update(doc["id"] for doc in pending)
+        return _Pass(full=len(pending) == batch, published=await self._publish(pending))
+
+    async def _publish(self, rows: Sequence[Row]) -> int:
+        if not rows:
+            return 0
+        results = await asyncio.gather(*(self._relay_one(doc) for doc in rows))
+        sent = [str(doc["id"]) for doc, ok in zip(rows, results, strict=True) if ok]
+        # Failed ones are let go: the scan publishes them later.
+        self._held.difference_update(
+            str(doc["id"]) for doc, ok in zip(rows, results, strict=True) if not ok
+        )
+        self.release(sent)
+        return len(sent)
+
+    async def _sweep(self) -> None:
+        """Delete what was published in a commit of its own (no transaction came to do it).
+        A crash before this commit only means a re-publish that JetStream drops."""
+        ids = self.claim()
+        if not ids:
+            return
 
         async def remove(tx: Writer) -> None:
-            for event_id in sent:
-                await tx.delete(COLLECTION, event_id)
+            await remove_from_outbox(tx, ids)
 
-        if sent:
+        try:
             await transact(self._store, remove)
-        return _Pass(full=len(pending) == batch, published=len(sent))
+        except BaseException:
+            self.release(ids)
+            raise
+        self.swept(ids)
 
-    async def _relay_one(self, doc: dict[str, Any]) -> str | None:
+    async def _relay_one(self, doc: Row) -> bool:
         async with self._limit:
             doc = _serialised(doc)
             route = doc.get("publish")
@@ -159,8 +271,8 @@ class OutboxRelay:
                 )
             except Exception as exc:
                 log.warning("outbox publish of %s failed: %r", doc["nats_subject"], exc)
-                return None
-            return str(doc["id"])
+                return False
+            return True
 
     async def stop(self) -> None:
         if self._task is not None:

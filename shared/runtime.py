@@ -15,7 +15,7 @@ from shared.events import Envelope, EventData, utcnow
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
 from shared.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
-from shared.outbox import OutboxRelay, add_to_outbox
+from shared.outbox import OutboxRelay, Row, add_to_outbox, remove_from_outbox
 from shared.settings import BaseServiceSettings
 from shared.store import ConflictError, Store, Writer, open_store
 from shared.store.migrations import migrate
@@ -68,10 +68,6 @@ class UnitOfWork:
         """Timers committed with this unit of work, fired by JetStream (shared/timers.py)."""
         self.timers.extend(timers)
 
-    @property
-    def publishes(self) -> bool:
-        return bool(self.events or self.timers)
-
     def announce(
         self, data: EventData, *, source: str, subject: str, correlation_id: str
     ) -> Envelope:
@@ -85,6 +81,14 @@ class UnitOfWork:
         )
         self.emit(envelope)
         return envelope
+
+
+async def _close(uow: UnitOfWork, published: list[str]) -> list[Row]:
+    """The unit of work's last writes before its commit: what it deferred, its events into the
+    outbox, and the deletion of outbox rows already published."""
+    await uow.flush()
+    await remove_from_outbox(uow.tx, published)
+    return await add_to_outbox(uow.tx, *uow.events, timers=uow.timers)
 
 
 EventEffect = Callable[[Envelope, UnitOfWork], Awaitable[None]]
@@ -125,31 +129,42 @@ class Runtime:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        async with self.store.transaction() as tx:
-            uow = UnitOfWork(tx)
-            yield uow
-            await uow.flush()
-            await add_to_outbox(tx, *uow.events, timers=uow.timers)
-        if uow.publishes:
-            self.relay.notify()
+        # Events published since the last commit are deleted from the outbox with this one.
+        published = self.relay.claim()
+        try:
+            async with self.store.transaction() as tx:
+                uow = UnitOfWork(tx)
+                yield uow
+                rows = await _close(uow, published)
+        except BaseException:
+            self.relay.release(published)
+            raise
+        self._committed(published, rows)
 
     async def transact(self, work: Work[R]) -> R:
         """`work(uow)` in a unit of work, run again from the start when the transaction lost a
         race (bounded; then StoreUnavailableError). `work` must touch nothing but `uow`."""
-        committed: list[UnitOfWork] = []
+        published = self.relay.claim()
+        written: list[list[Row]] = []
 
         async def attempt(tx: Writer) -> R:
             uow = UnitOfWork(tx)
             result = await work(uow)
-            await uow.flush()
-            await add_to_outbox(tx, *uow.events, timers=uow.timers)
-            committed[:] = [uow]
+            written[:] = [await _close(uow, published)]
             return result
 
-        result = await transact(self.store, attempt)
-        if committed and committed[0].publishes:
-            self.relay.notify()
+        try:
+            result = await transact(self.store, attempt)
+        except BaseException:
+            self.relay.release(published)
+            raise
+        self._committed(published, written[0])
         return result
+
+    def _committed(self, published: list[str], rows: list[Row]) -> None:
+        self.relay.swept(published)
+        if rows:
+            self.relay.hand_over(rows)
 
     def consume(self, spec: ConsumerSpec, effect: EventEffect) -> None:
         """Run `effect` for each event of `spec`, idempotently, a fetched batch per commit."""
@@ -240,7 +255,8 @@ async def open_runtime(
     )
 
     async def outbox_pending() -> None:
-        metrics.outbox_pending.labels(name).set(await store.count(OUTBOX))
+        pending = await store.count(OUTBOX) - relay.published_unswept
+        metrics.outbox_pending.labels(name).set(max(0, pending))
 
     metrics.on_scrape(bus.refresh_gauges)
     metrics.on_scrape(outbox_pending)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+
 import pytest
 
 from deploy.launcher import Platform
@@ -10,7 +14,7 @@ from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
 from shared.nats_auth import ADMIN
 from shared.outbox import COLLECTION, OutboxRelay, add_to_outbox
-from shared.runtime import Runtime
+from shared.runtime import Runtime, UnitOfWork
 from shared.store import open_store
 from tests.support import StoreUrl, eventually, every_store
 
@@ -88,7 +92,8 @@ async def test_a_relay_that_publishes_twice_stores_each_event_once(runtime: Runt
     await runtime.bus.publish(event)
     async with runtime.store.transaction() as tx:
         await add_to_outbox(tx, event)
-    assert await eventually(lambda: _empty(runtime))
+    # Written without a hand-over, the row is relayed once it outlives the grace (3 s).
+    assert await eventually(lambda: _empty(runtime), within=10)
     assert await messages(runtime) == 1
 
 
@@ -130,3 +135,77 @@ async def test_an_entry_left_by_the_previous_outbox_format_is_still_relayed(
     sent = await runtime.bus.js.get_msg("CASES", 1)
     assert Envelope.model_validate_json(sent.data or b"") == event
     assert await eventually(lambda: _empty(runtime))
+
+
+@pytest.fixture
+async def slow_sweep(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """The runtime with a relay that never deletes on its own: only the service's next
+    transaction does."""
+    await runtime.relay.stop()
+    relay = OutboxRelay(store=runtime.store, bus=runtime.bus, sweep_s=3600, poll_s=3600)
+    relay.start()
+    try:
+        yield dataclasses.replace(runtime, relay=relay)
+    finally:
+        await relay.stop()
+
+
+async def test_a_published_row_is_deleted_by_the_next_commit(slow_sweep: Runtime) -> None:
+    """One commit per unit of work: what it announced is published from memory, and the row is
+    deleted with whatever the service commits next, not in a commit of the relay's own."""
+    async with slow_sweep.unit_of_work() as uow:
+        uow.emit(linked(1))
+    assert await eventually(lambda: _count_is(slow_sweep, 1))
+    assert len(await slow_sweep.store.find(COLLECTION)) == 1  # published, not yet deleted
+
+    async def nothing(uow: UnitOfWork) -> None:
+        await uow.tx.put("things", {"id": "t"})
+
+    await slow_sweep.transact(nothing)
+    assert await slow_sweep.store.find(COLLECTION) == []
+
+
+async def test_a_rolled_back_transaction_leaves_published_rows_to_the_next(
+    slow_sweep: Runtime,
+) -> None:
+    async with slow_sweep.unit_of_work() as uow:
+        uow.emit(linked(1), linked(2))
+    assert await eventually(lambda: _count_is(slow_sweep, 2))
+
+    async def failing(uow: UnitOfWork) -> None:
+        await uow.tx.put("things", {"id": "t"})
+        raise RuntimeError("refused late")
+
+    with pytest.raises(RuntimeError, match="late"):
+        await slow_sweep.transact(failing)
+    assert len(await slow_sweep.store.find(COLLECTION)) == 2
+    async with slow_sweep.unit_of_work() as uow:
+        uow.emit(linked(3))
+    rows = await slow_sweep.store.find(COLLECTION)
+    assert [row["id"] for row in rows] == [uow.events[0].id]  # only the new one is left
+    assert await eventually(lambda: _count_is(slow_sweep, 3))
+
+
+async def test_the_relay_deletes_alone_when_no_transaction_comes(runtime: Runtime) -> None:
+    async with runtime.unit_of_work() as uow:
+        uow.emit(linked(1))
+    assert await eventually(lambda: _count_is(runtime, 1))
+    assert await eventually(lambda: _empty(runtime))  # within SWEEP_S of the publish
+
+
+async def test_a_young_row_another_process_wrote_is_left_to_it_then_relayed(
+    runtime: Runtime,
+) -> None:
+    """The scan skips rows younger than the grace (another replica on the same database has
+    them in memory and publishes them itself); one that outlives it (that replica died) goes."""
+    await runtime.relay.stop()
+    relay = OutboxRelay(store=runtime.store, bus=runtime.bus, poll_s=0.05, grace_s=1.0)
+    async with runtime.store.transaction() as tx:
+        await add_to_outbox(tx, linked(1))
+    started = time.monotonic()
+    relay.start()
+    try:
+        assert await eventually(lambda: _count_is(runtime, 1))
+        assert time.monotonic() - started >= 0.9
+    finally:
+        await relay.stop()
