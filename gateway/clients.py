@@ -25,8 +25,9 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 
 from shared.app import RETRY_AFTER_S
-from shared.identity import Principal, mint_internal_token
+from shared.identity import Principal
 from shared.telemetry import inject, tracer
+from shared.token_cache import MintedTokens
 from shared.web import INTERNAL_HEADER
 
 KEEPALIVE_S = 30.0  # idle connections kept; shorter than the services' (shared/serve.py)
@@ -171,7 +172,7 @@ class Services:
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         """`transports` lets tests route a service's calls in-process (httpx.ASGITransport)."""
-        self._signing_key = signing_key
+        self._tokens = MintedTokens(signing_key)
         self._tracer = tracer("gateway.services")
         self._wires: dict[str, Wire] = {}
         for name, url in urls.items():
@@ -191,8 +192,8 @@ class Services:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Answer:
-        # A fresh token per call, for this service only: replayed elsewhere it is refused.
-        token = mint_internal_token(principal, key=self._signing_key, service=service)
+        # For this service only (replayed elsewhere it is refused), used for a while.
+        token = self._tokens.token(principal, service=service)
         outgoing = {INTERNAL_HEADER: token}
         outgoing.update(headers or {})
         body = None

@@ -112,6 +112,13 @@ def mint_internal_token(principal: Principal, *, key: Ed25519PrivateKey, service
 def read_internal_token(token: str, *, key: Ed25519PublicKey, service: str) -> Principal:
     """Raises jwt.InvalidTokenError on any defect: signature, algorithm, expiry, issuer,
     audience (another service's token), a missing id, or a lifetime above INTERNAL_TTL_S."""
+    return check_internal_token(token, key=key, service=service)[0]
+
+
+def check_internal_token(
+    token: str, *, key: Ed25519PublicKey, service: str, now: float | None = None
+) -> tuple[Principal, int]:
+    """`read_internal_token` at `now` (epoch seconds; the clock's), with the token's expiry."""
     parts = token.split(".")
     if len(parts) != 3:
         raise jwt.DecodeError("not a compact JWS")
@@ -134,7 +141,7 @@ def read_internal_token(token: str, *, key: Ed25519PublicKey, service: str) -> P
     exp, iat = claims["exp"], claims["iat"]
     if not isinstance(exp, int) or not isinstance(iat, int):
         raise jwt.InvalidTokenError("exp and iat must be integers")
-    now = time.time()
+    now = time.time() if now is None else now
     if exp <= now - CLOCK_LEEWAY_S:
         raise jwt.ExpiredSignatureError("internal token has expired")
     if iat > now + CLOCK_LEEWAY_S:
@@ -146,7 +153,7 @@ def read_internal_token(token: str, *, key: Ed25519PublicKey, service: str) -> P
     if exp - iat > INTERNAL_TTL_S:
         raise jwt.InvalidTokenError(f"internal token lives longer than {INTERNAL_TTL_S} s")
     try:
-        return Principal.model_validate(claims["principal"])
+        return Principal.model_validate(claims["principal"]), exp
     except ValidationError as exc:  # a 401 like any other defect, never a 500
         raise jwt.InvalidTokenError("internal token names no valid principal") from exc
 

@@ -10,11 +10,12 @@ import jwt
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 
 from shared.app import Background, Setup, build_app
-from shared.identity import Principal, read_internal_token
+from shared.identity import Principal
 from shared.metrics import Metrics
 from shared.runtime import Runtime, open_runtime
 from shared.settings import ServiceSettings
 from shared.store import Store
+from shared.token_cache import VerifiedTokens
 
 INTERNAL_HEADER = "X-Hulei-Internal"
 
@@ -32,11 +33,9 @@ async def get_caller(
     without it, or with a token for another service, is refused."""
     if not token:
         raise HTTPException(401, "missing internal credential")
-    settings = request.app.state.settings
+    tokens: VerifiedTokens = request.app.state.tokens
     try:
-        return read_internal_token(
-            token, key=settings.verify_key, service=request.app.state.service_name
-        )
+        return tokens.principal(token)
     except jwt.InvalidTokenError as exc:
         raise HTTPException(401, "invalid internal credential") from exc
 
@@ -78,4 +77,5 @@ def service_app(
         docs=settings.demo_mode,
     )
     app.state.service_name = name
+    app.state.tokens = VerifiedTokens(settings.verify_key, service=name)
     return app
