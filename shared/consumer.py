@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hulei.bus")
 FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is replaced
-DRAIN_TIMEOUT_S = 0.05  # a pull for messages the server said were there
+# How long a pull for messages the server said were waiting may take. Short: when another
+# replica took them meanwhile, the server holds the pull open this long; on a stalled machine
+# past it, the first message is handled alone and the rest follow (nothing is lost).
+BURST_WAIT_S = 0.25
 
 # A handler returns False when it recognised the event as already handled (a duplicate).
 Handler = Callable[[Envelope], Awaitable[bool | None]]
@@ -212,7 +215,7 @@ class PullConsumer:
         if want <= 0:
             return []
         try:
-            return await sub.fetch(want, timeout=DRAIN_TIMEOUT_S)
+            return await sub.fetch(want, timeout=BURST_WAIT_S)
         except Exception:
             return []  # taken by another replica meanwhile (or a fault the long poll will see)
 
