@@ -3,11 +3,11 @@ without skipping or replaying history.
 
 A successor declared for the first time starts where the slowest durable it replaces had got
 to, not at the start of its stream (a new durable with `DeliverPolicy.ALL` would hand 400 days
-of events to partner webhooks again); what a retired durable had not acknowledged is delivered
-again to effects keyed by event, so it is neither lost nor doubled. Then the retired durables
-are deleted: a deployment does not keep them, and their backlog, forever. The successor's
-metadata then says up to which stream sequence the retired ones may have processed, so its
-process looks for their marks over that stretch alone (shared/handover.py).
+of events to partner webhooks again): what none of them had processed is neither lost nor
+doubled, and what a faster one had is not applied twice (the successor's process looks for
+its marks, shared/handover.py). Then the retired durables are deleted: a deployment does not
+keep them, and their backlog, forever; and the successor's metadata says up to which stream
+sequence, and until when, they may have processed anything.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from shared.handover import PENDING, UNTIL, predecessors, until
+from shared.handover import AT, LAST_SEQ, PENDING, predecessors, stretch_of
 from shared.streams import CONSUMERS, RETIRED, ConsumerSpec, Retired, consumer_config
 
 log = logging.getLogger("hulei.deploy.durables")
@@ -59,7 +60,8 @@ async def _start_of(js: JetStreamContext, spec: ConsumerSpec, retired: Sequence[
 
 def _handover_of(metadata: dict[str, str] | None) -> dict[str, str] | None:
     """Ours of a consumer's metadata (the server adds its own `_nats.` keys)."""
-    return {UNTIL: metadata[UNTIL]} if metadata and UNTIL in metadata else None
+    ours = {k: v for k, v in (metadata or {}).items() if k in (LAST_SEQ, AT)}
+    return ours or None
 
 
 async def declare_consumer(
@@ -81,7 +83,7 @@ async def declare_consumer(
             config,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=seq,
-            metadata={UNTIL: PENDING},  # until its predecessors are deleted (`settle`)
+            metadata={LAST_SEQ: PENDING},  # until its predecessors are deleted (`settle`)
         )
         log.info(
             "%s starts at %s seq %d, taking over from retired durables",
@@ -110,10 +112,11 @@ async def settle(
     js: JetStreamContext, spec: ConsumerSpec, retired: Sequence[Retired] = RETIRED
 ) -> int | None:
     """Once every durable `spec` replaced is deleted, write into its metadata the last sequence
-    they can have processed: the stream's last now (an old process still running held nothing
-    later). That sequence, or None while it cannot be known yet."""
+    they can have processed, the stream's last now (an old process still running held nothing
+    later), and the time (shared/handover.py). That sequence, or None while it cannot be known
+    yet."""
     info = await _info(js, spec.stream, spec.durable)
-    if info is None or until(info.config.metadata) is not None:
+    if info is None or stretch_of(info.config.metadata) is not None:
         return None  # absent, took over from nobody, or settled already
     for old in predecessors(spec, retired):
         if await _info(js, spec.stream, old) is not None:
@@ -124,7 +127,7 @@ async def settle(
         consumer_config(spec),
         deliver_policy=start.deliver_policy,
         opt_start_seq=start.opt_start_seq,
-        metadata={UNTIL: str(last)},
+        metadata={LAST_SEQ: str(last), AT: datetime.now(UTC).isoformat()},
     )
     await js.add_consumer(spec.stream, config)
     return last

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from nats.aio.msg import Msg
 from opentelemetry.trace import NoOpTracer
@@ -10,7 +12,17 @@ from opentelemetry.trace import NoOpTracer
 from shared.consumer import Delivery
 from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
-from shared.handover import PENDING, UNTIL, Handover, predecessors, until
+from shared.handover import (
+    AT,
+    LAST_SEQ,
+    NOTHING,
+    PENDING,
+    SKEW,
+    Handover,
+    Stretch,
+    predecessors,
+    stretch_of,
+)
 from shared.streams import CONSUMERS, PATROL_CASES, RETIRED, SCHOOL_LIAISON_VIDEO_CONCERNS
 
 pytestmark = pytest.mark.unit
@@ -36,10 +48,20 @@ def test_a_successor_knows_the_durables_it_replaced_and_others_none() -> None:
 
 
 def test_the_stretch_is_read_from_the_metadata() -> None:
-    assert until(None) == 0  # declared without taking over: nothing to look for
-    assert until({"_nats.level": "1"}) == 0
-    assert until({UNTIL: PENDING}) is None  # not final while the predecessors are there
-    assert until({UNTIL: "42"}) == 42
+    assert stretch_of(None) is NOTHING  # declared without taking over: nothing to look for
+    assert stretch_of({"_nats.level": "1"}) is NOTHING
+    assert stretch_of({LAST_SEQ: PENDING}) is None  # not final while the predecessors are there
+    at = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    assert stretch_of({LAST_SEQ: "42", AT: at.isoformat()}) == Stretch(42, at + SKEW)
+
+
+def test_an_event_is_looked_up_if_it_is_in_the_stretch_or_older_than_the_hand_over() -> None:
+    event = delivery(5)
+    made = event.envelope.time
+    assert Stretch(5).covers(event)
+    assert not Stretch(4).covers(event)
+    assert Stretch(4, made + timedelta(seconds=1)).covers(event)  # a replayed old event
+    assert not Stretch(4, made).covers(event)
 
 
 def test_until_the_stretch_is_read_every_event_may_be_a_predecessors() -> None:
