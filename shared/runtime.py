@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar, cast
 from shared.bus import Bus, bus_from_settings
 from shared.consumer import Delivery, Outcome
 from shared.events import Envelope, EventData, utcnow
+from shared.handover import Handover
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
 from shared.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
@@ -105,14 +106,17 @@ class _EffectFailed(Exception):
 
 
 async def _once(
-    spec: ConsumerSpec, effect: EventEffect, envelope: Envelope, uow: UnitOfWork
+    spec: ConsumerSpec, effect: EventEffect, delivery: Delivery, uow: UnitOfWork, handover: Handover
 ) -> bool:
-    """Apply `effect` unless this consumer did already; False for a duplicate. Checked and
-    marked in the effect's transaction: a concurrent duplicate (another replica) conflicts, is
-    run again, and stops here; a repeat within one batch sees the first one's mark."""
+    """Apply `effect` unless this consumer (or a durable it replaced) did already; False for a
+    duplicate. Checked and marked in the effect's transaction: a concurrent duplicate (another
+    replica) conflicts, is run again, and stops here; a repeat within one batch sees the first
+    one's mark."""
+    envelope = delivery.envelope
     marker = f"{spec.durable}:{envelope.id}"
-    if await uow.tx.get(PROCESSED, marker) is not None:
-        return False
+    for mark in (marker, *handover.markers(delivery)):
+        if await uow.tx.get(PROCESSED, mark) is not None:
+            return False
     await uow.tx.insert(PROCESSED, {"id": marker, "at": utcnow().isoformat()})
     await effect(envelope, uow)
     return True
@@ -169,13 +173,20 @@ class Runtime:
     def consume(self, spec: ConsumerSpec, effect: EventEffect) -> None:
         """Run `effect` for each event of `spec`, idempotently, a fetched batch per commit."""
 
+        handover = Handover(spec)
+
         async def handle(deliveries: Sequence[Delivery]) -> list[Outcome]:
-            return await self._apply(spec, effect, deliveries)
+            await handover.refresh(self.bus.js)
+            return await self._apply(spec, effect, deliveries, handover)
 
         self.bus.consume_batches(spec, handle)
 
     async def _apply(
-        self, spec: ConsumerSpec, effect: EventEffect, batch: Sequence[Delivery]
+        self,
+        spec: ConsumerSpec,
+        effect: EventEffect,
+        batch: Sequence[Delivery],
+        handover: Handover,
     ) -> list[Outcome]:
         """Every effect of `batch` in one transaction (one commit, one fsync), with one outcome
         per event: a failing event fails alone, the others are applied exactly once."""
@@ -187,7 +198,7 @@ class Runtime:
             for index, delivery in enumerate(batch):
                 try:
                     with delivery.traced():
-                        outcomes.append(await _once(spec, effect, delivery.envelope, uow))
+                        outcomes.append(await _once(spec, effect, delivery, uow, handover))
                 except ConflictError:
                     raise  # the whole batch lost a race: run it again from the start
                 except Exception as exc:
@@ -199,8 +210,8 @@ class Runtime:
         except _EffectFailed as failed:
             # Rolled back: the events before it are committed again without it, the failed one
             # alone is retried or dead-lettered (its own delivery count), the rest go on.
-            head = await self._apply(spec, effect, batch[: failed.index])
-            tail = await self._apply(spec, effect, batch[failed.index + 1 :])
+            head = await self._apply(spec, effect, batch[: failed.index], handover)
+            tail = await self._apply(spec, effect, batch[failed.index + 1 :], handover)
             return [*head, failed.error, *tail]
         except Exception as exc:
             if len(batch) == 1:
@@ -209,7 +220,7 @@ class Runtime:
             # transactions may get through, and each event keeps its own fate.
             outcomes: list[Outcome] = []
             for delivery in batch:
-                outcomes.extend(await self._apply(spec, effect, [delivery]))
+                outcomes.extend(await self._apply(spec, effect, [delivery], handover))
             return outcomes
 
     async def ready(self) -> dict[str, bool]:

@@ -70,18 +70,27 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("AUDIT", ("audit.>",), max_age_days=3650, deny_delete=True, deny_purge=True),
 )
 
-# Durable consumers by owning service. Durable names are stable: renaming one replays history.
-CASE_TRACKING_REPORTS = ConsumerSpec("SCHOOL", "case_tracking-reports", "school.report.filed.v1")
-SCHOOL_LIAISON_LINKS = ConsumerSpec("CASES", "school_liaison-links", "case.report.linked.v1")
-SCHOOL_LIAISON_CLOSURES = ConsumerSpec("CASES", "school_liaison-closures", "case.closed.v1")
+# Durable consumers by owning service. Durable names are stable: renaming one replays history
+# unless the old one is listed in RETIRED. A process has at most one durable per stream, sent
+# every subject it acts on there, so an event is fetched, committed and acknowledged once by it
+# (tests/unit/notifications/test_consumers.py); its handler dispatches by type.
+# case_tracking: a filed report becomes a case entry and tasks; an erased child's notes go.
+CASE_TRACKING_SCHOOL = ConsumerSpec(
+    "SCHOOL",
+    "case_tracking-school",
+    "school.report.filed.v1",
+    more_subjects=("school.child.erased.v1",),
+)
+# school_liaison: which case a report became part of; a closed case starts retention.
+SCHOOL_LIAISON_CASES = ConsumerSpec(
+    "CASES", "school_liaison-cases", "case.report.linked.v1", more_subjects=("case.closed.v1",)
+)
 # A student seen at risk on the video patrol: school_liaison files the concern report.
 SCHOOL_LIAISON_VIDEO_CONCERNS = ConsumerSpec(
     "PATROL", "school_liaison-video-concerns", "patrol.video.concern_raised.v1"
 )
 GATEWAY_ERASURES = ConsumerSpec("SCHOOL", "gateway-erasures", "school.child.erased.v1")
-PATROL_TASKS = ConsumerSpec("CASES", "patrol-tasks", "task.created.v1")
 CASE_TRACKING_TIMERS = ConsumerSpec("TIMERS", "case_tracking-timers", "timer.*.due.v1")
-CASE_TRACKING_ERASURES = ConsumerSpec("SCHOOL", "case_tracking-erasures", "school.child.erased.v1")
 # notifications: one durable per stream, sent both what becomes an inbox entry and what partner
 # webhooks may carry (shared/event_views.py), both handled in one transaction: an event reaches
 # notifications once. Alerts: due school work (missed counselling, overdue notices) and the desk's.
@@ -113,8 +122,8 @@ class Retired:
     successor: str
 
 
-# Folded into NOTIFICATIONS (session 6): ten durables, task.created and patrol alerts sent twice.
 RETIRED: tuple[Retired, ...] = (
+    # Folded into NOTIFICATIONS (session 6): ten durables; task.created, patrol alerts sent twice.
     Retired("SCHOOL", "notifications-school", "notifications-events-school"),
     Retired("SCHOOL", "notifications-webhooks-school", "notifications-events-school"),
     Retired("CASES", "notifications-tasks", "notifications-events-cases"),
@@ -125,11 +134,18 @@ RETIRED: tuple[Retired, ...] = (
     Retired("PATROL", "notifications-webhooks-patrol", "notifications-events-patrol"),
     Retired("OPS", "notifications-ops", "notifications-events-ops"),
     Retired("OPS", "notifications-webhooks-ops", "notifications-events-ops"),
+    # Session 7: the other processes' second durables on a stream, folded the same way.
+    Retired("SCHOOL", "case_tracking-reports", "case_tracking-school"),
+    Retired("SCHOOL", "case_tracking-erasures", "case_tracking-school"),
+    Retired("CASES", "school_liaison-links", "school_liaison-cases"),
+    Retired("CASES", "school_liaison-closures", "school_liaison-cases"),
+    Retired("CASES", "patrol-tasks", "patrol-cases"),
+    Retired("CASES", "patrol-stats-cases", "patrol-cases"),
 )
 
 
-# The year's figures: patrol's projection, sent only the events it counts (docs/patrol.md);
-# task.created comes with PATROL_TASKS (one delivery, one transaction for both effects).
+# patrol: one durable per stream, sent the events the year's figures count (docs/patrol.md)
+# and, on CASES, task.created, which plans a welfare check and is counted in one transaction.
 def _figures(stream: str, durable: str, *subjects: str) -> ConsumerSpec:
     return ConsumerSpec(stream, durable, subjects[0], more_subjects=subjects[1:])
 
@@ -142,9 +158,10 @@ PATROL_FIGURES_SCHOOL = _figures(
     "school.counselling.session_missed.v1",
     "school.education.event_recorded.v1",
 )
-PATROL_FIGURES_CASES = _figures(
+PATROL_CASES = _figures(
     "CASES",
-    "patrol-stats-cases",
+    "patrol-cases",
+    "task.created.v1",
     "case.opened.v1",
     "case.closed.v1",
     "case.monitored.v1",
@@ -165,19 +182,16 @@ PATROL_FIGURES_PATROL = _figures(
     "patrol.venue.letter_signed.v1",
     "patrol.video.checked.v1",
 )
-FIGURES = (PATROL_FIGURES_SCHOOL, PATROL_FIGURES_CASES, PATROL_FIGURES_PATROL)
+PATROL_CONSUMERS = (PATROL_FIGURES_SCHOOL, PATROL_CASES, PATROL_FIGURES_PATROL)
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
-    CASE_TRACKING_REPORTS,
-    SCHOOL_LIAISON_LINKS,
-    SCHOOL_LIAISON_CLOSURES,
+    CASE_TRACKING_SCHOOL,
+    CASE_TRACKING_TIMERS,
+    SCHOOL_LIAISON_CASES,
     SCHOOL_LIAISON_VIDEO_CONCERNS,
     GATEWAY_ERASURES,
-    PATROL_TASKS,
-    CASE_TRACKING_TIMERS,
-    CASE_TRACKING_ERASURES,
     *NOTIFICATIONS,
-    *FIGURES,
+    *PATROL_CONSUMERS,
 )
 
 

@@ -1,5 +1,5 @@
-"""case_tracking's event consumers: a filed report becomes a case entry and tasks; a task's
-timer fires; an erased child's sealed notes go with it."""
+"""case_tracking's event consumers, one durable per stream: from SCHOOL a filed report becomes
+a case entry and tasks and an erased child's sealed notes go with it; a task's timer fires."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from shared.contracts.cases import FollowUpTimerDue, TaskTimerDue
 from shared.contracts.school import ChildErased, ReportFiled
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
-from shared.streams import CASE_TRACKING_ERASURES, CASE_TRACKING_REPORTS, CASE_TRACKING_TIMERS
+from shared.streams import CASE_TRACKING_SCHOOL, CASE_TRACKING_TIMERS
 
 
 async def on_timer(envelope: Envelope, uow: UnitOfWork) -> None:
@@ -25,10 +25,13 @@ async def on_child_erased(envelope: Envelope, uow: UnitOfWork) -> None:
 
 
 def register(runtime: Runtime, *, deadlines: Deadlines) -> None:
-    async def on_report_filed(envelope: Envelope, uow: UnitOfWork) -> None:
-        report = envelope.parse(ReportFiled)
-        await service.take_report(uow, report=report, cause=envelope, deadlines=deadlines)
+    async def on_school_event(envelope: Envelope, uow: UnitOfWork) -> None:
+        """The durable is sent these two subjects alone (shared/streams.py)."""
+        if envelope.type == ChildErased.TYPE:
+            await on_child_erased(envelope, uow)
+        else:
+            report = envelope.parse(ReportFiled)
+            await service.take_report(uow, report=report, cause=envelope, deadlines=deadlines)
 
-    runtime.consume(CASE_TRACKING_REPORTS, on_report_filed)
+    runtime.consume(CASE_TRACKING_SCHOOL, on_school_event)
     runtime.consume(CASE_TRACKING_TIMERS, on_timer)
-    runtime.consume(CASE_TRACKING_ERASURES, on_child_erased)

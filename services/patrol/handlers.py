@@ -1,5 +1,6 @@
-"""patrol's event consumers: urgent police visits join the patrol plan; the events the year's
-figures count feed its projection (only those: the consumers filter on the server)."""
+"""patrol's event consumers, one durable per stream: the events the year's figures count feed
+its projection (only those: the consumers filter on the server) and a created task, in the same
+transaction, also adds an urgent police visit to the patrol plan."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from services.patrol.figures import projection
 from shared.contracts.cases import TaskCreated
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
-from shared.streams import FIGURES, PATROL_TASKS
+from shared.streams import PATROL_CONSUMERS
 
 log = logging.getLogger("hulei.patrol.figures")
 
@@ -38,7 +39,13 @@ async def on_counted_event(envelope: Envelope, uow: UnitOfWork) -> None:
         )
 
 
+async def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
+    if envelope.type == TaskCreated.TYPE:
+        await on_task_created(envelope, uow)
+    else:
+        await on_counted_event(envelope, uow)
+
+
 def register(runtime: Runtime) -> None:
-    runtime.consume(PATROL_TASKS, on_task_created)
-    for spec in FIGURES:
-        runtime.consume(spec, on_counted_event)
+    for spec in PATROL_CONSUMERS:
+        runtime.consume(spec, on_event)

@@ -1,4 +1,5 @@
-"""school_liaison's event consumers: which case a report became part of; closed cases."""
+"""school_liaison's event consumers, one durable per stream: from CASES which case a report
+became part of and closed cases; from PATROL students seen at risk on the video patrol."""
 
 from __future__ import annotations
 
@@ -8,19 +9,15 @@ from shared.contracts.cases import CaseClosed, ReportLinked
 from shared.contracts.video_patrol import VideoConcernRaised
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
-from shared.streams import (
-    SCHOOL_LIAISON_CLOSURES,
-    SCHOOL_LIAISON_LINKS,
-    SCHOOL_LIAISON_VIDEO_CONCERNS,
-)
+from shared.streams import SCHOOL_LIAISON_CASES, SCHOOL_LIAISON_VIDEO_CONCERNS
 
 
-async def on_report_linked(envelope: Envelope, uow: UnitOfWork) -> None:
-    await service.link_report(uow, linked=envelope.parse(ReportLinked))
-
-
-async def on_case_closed(envelope: Envelope, uow: UnitOfWork) -> None:
-    await service.start_retention(uow, closed=envelope.parse(CaseClosed))
+async def on_case_event(envelope: Envelope, uow: UnitOfWork) -> None:
+    """The durable is sent these two subjects alone (shared/streams.py)."""
+    if envelope.type == CaseClosed.TYPE:
+        await service.start_retention(uow, closed=envelope.parse(CaseClosed))
+    else:
+        await service.link_report(uow, linked=envelope.parse(ReportLinked))
 
 
 def register(runtime: Runtime, *, sealer: Sealer) -> None:
@@ -28,6 +25,5 @@ def register(runtime: Runtime, *, sealer: Sealer) -> None:
         raised = envelope.parse(VideoConcernRaised)
         await video_concerns.file_report(uow, sealer=sealer, raised=raised)
 
-    runtime.consume(SCHOOL_LIAISON_LINKS, on_report_linked)
-    runtime.consume(SCHOOL_LIAISON_CLOSURES, on_case_closed)
+    runtime.consume(SCHOOL_LIAISON_CASES, on_case_event)
     runtime.consume(SCHOOL_LIAISON_VIDEO_CONCERNS, on_video_concern)

@@ -347,7 +347,7 @@ async def poison_event(run: Run) -> None:
         headers = {"Nats-Msg-Id": poison.id}
         await js.publish(poison.nats_subject, poison.model_dump_json().encode(), headers=headers)
         run.fault_ended()
-        subject = "deadletter.case_tracking-reports"
+        subject = "deadletter.case_tracking-school"
         dead = await poll(lambda: last_message(js, "DEADLETTER", subject), within=30)
         # the consumer publishes the alert just after the dead letter: wait for it too
         alert = await poll(lambda: last_message(js, "OPS", "ops.dead_lettered.v1"), within=10)

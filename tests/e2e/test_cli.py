@@ -99,7 +99,7 @@ def test_streams_show_every_stream_and_every_consumers_lag(hulei: Hulei) -> None
     assert all(isinstance(c["pending"], int) for c in durables.values())
     table = hulei("streams")
     assert "consumer lag" in table
-    assert "case_tracking-reports" in table
+    assert "case_tracking-school" in table
 
 
 def test_a_dead_letter_is_listed_shown_and_replayed(platform: Platform, hulei: Hulei) -> None:

@@ -151,7 +151,7 @@ async def test_quick_hide_drill_down_filters_and_the_dead_letter_alert(
         school = gateway.apps["school_liaison"].state.runtime  # the subject's real owner
         await school.bus.publish(poison_report())
         await page.locator("#deadletter").wait_for(timeout=15_000)
-        assert "case_tracking-reports" in await page.inner_text("#deadletter")
+        assert "case_tracking-school" in await page.inner_text("#deadletter")
 
 
 async def test_an_idle_desk_locks_and_forgets_the_board(gateway: Gateway, page: Any) -> None:

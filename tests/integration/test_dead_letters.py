@@ -44,7 +44,7 @@ async def test_admin_lists_and_replays_a_dead_letter_and_the_desks_are_told(
 
     [letter] = await eventually(letters)
     assert letter["event_id"] == poison.id
-    assert letter["consumer"] == "case_tracking-reports"
+    assert letter["consumer"] == "case_tracking-school"
     assert letter["deliveries"] == 2
     assert "ValidationError" in letter["reason"]
 

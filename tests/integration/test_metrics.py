@@ -46,7 +46,7 @@ async def test_every_process_reports_its_work_without_ids(gateway: Gateway) -> N
     assert sample(text, "hulei_open_urgent_tasks") == 2  # bullying victim: high risk
     assert sample(text, "hulei_overdue_tasks") == 0
     assert sample(text, "hulei_events_published_total", type="task.created") == 2
-    assert sample(text, "hulei_consumer_pending", consumer="case_tracking-reports") == 0
+    assert sample(text, "hulei_consumer_pending", consumer="case_tracking-school") == 0
     assert sample(text, "hulei_outbox_pending") is not None
 
     front = await scrape(gateway, "gateway")

@@ -45,7 +45,7 @@ ADMIN_APIS = [
     "$JS.API.CONSUMER.CREATE.SCHOOL",
     "$JS.API.CONSUMER.CREATE.SCHOOL.evil.school.>",
     "$JS.API.CONSUMER.DURABLE.CREATE.SCHOOL.evil",
-    "$JS.API.CONSUMER.DELETE.SCHOOL.case_tracking-reports",
+    "$JS.API.CONSUMER.DELETE.SCHOOL.case_tracking-school",
 ]
 GATEWAY_EPHEMERAL = ["$JS.API.CONSUMER.CREATE.SCHOOL"]
 
@@ -53,9 +53,9 @@ GATEWAY_EPHEMERAL = ["$JS.API.CONSUMER.CREATE.SCHOOL"]
 def forbidden_for(user: str) -> list[str]:
     others = [s for owner, subjects in OWNED.items() if owner != user for s in subjects]
     if user == REPLAYER:  # republishes any event, but nothing of the gateway's own
-        others = ["audit.checkpoint.v1", "deadletter.case_tracking-reports"]
+        others = ["audit.checkpoint.v1", "deadletter.case_tracking-school"]
     # Someone else's durable: pulling from it would read events meant for another service.
-    theirs = "case_tracking-reports" if user != "case_tracking" else "gateway-erasures"
+    theirs = "case_tracking-school" if user != "case_tracking" else "gateway-erasures"
     pull = f"$JS.API.CONSUMER.MSG.NEXT.SCHOOL.{theirs}"
     admin_apis = ADMIN_APIS
     if user == "gateway":  # ephemeral consumers for the event stream; no durable (below)
@@ -153,7 +153,7 @@ async def test_the_gateway_creates_ephemeral_consumers_but_no_durable_one(
     keeps for ephemeral consumers: a durable asked for through it is refused."""
     nc = await connect_as(declared, "gateway", Errors())
     try:
-        for durable in ("evil", "case_tracking-reports"):
+        for durable in ("evil", "case_tracking-school"):
             request = {"stream_name": "SCHOOL", "config": {"durable_name": durable}}
             reply = await nc.request(
                 "$JS.API.CONSUMER.CREATE.SCHOOL", json.dumps(request).encode(), timeout=2
@@ -168,7 +168,7 @@ async def test_the_gateway_creates_ephemeral_consumers_but_no_durable_one(
         await nc.close()
     names = [c.name for c in await admin.js.consumers_info("SCHOOL")]
     assert "evil" not in names
-    reports = await admin.js.consumer_info("SCHOOL", "case_tracking-reports")
+    reports = await admin.js.consumer_info("SCHOOL", "case_tracking-school")
     assert reports.config.deliver_subject is None  # still the pull durable it was
 
 
@@ -206,9 +206,9 @@ def _erased() -> EventData:
 @pytest.mark.parametrize(
     ("data", "claimed", "consumers"),
     [
-        (_linked, "patrol", ("school_liaison-links",)),  # would re-link a report
+        (_linked, "patrol", ("school_liaison-cases",)),  # would re-link a report
         # would write a fake erasure, and erase a child's outcome notes
-        (_erased, "case_tracking", ("gateway-erasures", "case_tracking-erasures")),
+        (_erased, "case_tracking", ("gateway-erasures", "case_tracking-school")),
     ],
     ids=["report-linked", "child-erased"],
 )

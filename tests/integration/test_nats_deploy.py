@@ -108,8 +108,8 @@ async def test_the_compose_nats_config_serves_tls_and_only_its_accounts(
             erased = ChildErased(child_ref="c", reports_erased=1, erased_at=utcnow())
             event = Envelope.wrap(erased, source="school_liaison", subject="c", correlation_id="c")
             await school.publish(event)
-            info = await school.js.consumer_info("CASES", "school_liaison-links")
-            assert info.config.durable_name == "school_liaison-links"
+            info = await school.js.consumer_info("CASES", "school_liaison-cases")
+            assert info.config.durable_name == "school_liaison-cases"
         finally:
             await school.close()
         await assert_refused_without_credentials_or_trust(url, staged)

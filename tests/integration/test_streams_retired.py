@@ -4,7 +4,9 @@ processed is skipped and the history before it is not handed over again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
 
 import pytest
 from nats.js.api import DeliverPolicy
@@ -13,16 +15,35 @@ from nats.js.errors import NotFoundError
 from deploy.launcher import Platform
 from deploy.streams import declare
 from shared.bus import Bus
-from shared.contracts.cases import ReportLinked
+from shared.contracts.cases import CaseClosed, ReportLinked
 from shared.events import Envelope
+from shared.handover import LAST_SEQ
 from shared.nats_auth import ADMIN
-from shared.streams import NOTIFICATIONS_CASES, RETIRED, ConsumerSpec, consumer_config
+from shared.runtime import PROCESSED, Runtime, UnitOfWork
+from shared.streams import (
+    NOTIFICATIONS_CASES,
+    RETIRED,
+    SCHOOL_LIAISON_CASES,
+    ConsumerSpec,
+    consumer_config,
+)
+from tests.support import eventually
 
 # Two of the durables notifications had on CASES before they were folded into one.
 OLD_TASKS = ConsumerSpec("CASES", "notifications-tasks", "task.>")
 OLD_WEBHOOKS = ConsumerSpec(
     "CASES", "notifications-webhooks-cases", "case.>", more_subjects=("task.>",)
 )
+
+
+# school_liaison's two durables on CASES before session 7 folded them into SCHOOL_LIAISON_CASES.
+OLD_LINKS = ConsumerSpec("CASES", "school_liaison-links", "case.report.linked.v1")
+OLD_CLOSURES = ConsumerSpec("CASES", "school_liaison-closures", "case.closed.v1")
+
+
+def closed(n: int) -> Envelope:
+    data = CaseClosed(case_id=f"case-{n}", child_ref=f"child-{n}", closed_at=datetime.now(UTC))
+    return Envelope.wrap(data, source="case_tracking", subject=f"case-{n}", correlation_id="t")
 
 
 def linked(n: int) -> Envelope:
@@ -129,3 +150,57 @@ async def test_a_fresh_deployment_starts_every_durable_at_the_beginning(
         )
     finally:
         await bus.close()
+
+
+async def test_a_merged_successor_applies_what_neither_retired_durable_had_and_nothing_twice(
+    nats_server: Platform,
+    bus: Bus,
+    runtime_factory: Callable[..., AbstractAsyncContextManager[Runtime]],
+) -> None:
+    """school_liaison's links durable was ahead, its closures durable behind: the merged one
+    starts where the closures had got to, and skips what the links had processed (their marks
+    are in school_liaison's store), over that stretch of the stream only."""
+    await bus.ensure_consumers([OLD_LINKS, OLD_CLOSURES])
+    events = [linked(1), linked(2), closed(3), linked(4)]
+    for event in events:
+        await bus.publish(event)
+    assert await take(bus, OLD_LINKS, 3) == [1, 2, 4]  # the closures durable: nothing yet
+    async with runtime_factory("school_liaison") as rt:
+        async with rt.store.transaction() as tx:  # what the links' effects had committed
+            for event in (events[0], events[1], events[3]):
+                mark = f"{OLD_LINKS.durable}:{event.id}"
+                await tx.insert(PROCESSED, {"id": mark, "at": event.time.isoformat()})
+
+        deleted = await redeclare(nats_server)
+
+        assert {OLD_LINKS.durable, OLD_CLOSURES.durable} <= set(deleted)
+        info = await bus.js.consumer_info("CASES", SCHOOL_LIAISON_CASES.durable)
+        assert info.config.opt_start_seq == 1  # where the closures durable had got to
+        assert (info.config.metadata or {}).get(LAST_SEQ) == "4"  # the links may have had 4
+        applied: list[str] = []
+
+        async def effect(envelope: Envelope, uow: UnitOfWork) -> None:  # noqa: ARG001
+            applied.append(envelope.id)
+
+        rt.consume(SCHOOL_LIAISON_CASES, effect)
+        later = linked(5)
+        await bus.publish(later)
+
+        async def both() -> list[str]:
+            return applied if len(applied) >= 2 else []
+
+        assert await eventually(both) == [events[2].id, later.id]
+        # A dead letter of another process replayed: an old event, past the stretch.
+        old = events[1]
+        replay = {"Nats-Msg-Id": "replay:1"}
+        await bus.js.publish(old.nats_subject, old.model_dump_json().encode(), headers=replay)
+
+        async def settled() -> bool:
+            info = await bus.js.consumer_info("CASES", SCHOOL_LIAISON_CASES.durable)
+            return info.ack_floor.stream_seq >= 6 and not info.num_ack_pending
+
+        await eventually(settled)
+        assert applied == [events[2].id, later.id]
+        assert await redeclare(nats_server) == []  # settled: declared again, nothing changes
+        info = await bus.js.consumer_info("CASES", SCHOOL_LIAISON_CASES.durable)
+        assert (info.config.metadata or {}).get(LAST_SEQ) == "4"

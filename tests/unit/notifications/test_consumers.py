@@ -1,7 +1,10 @@
-"""An event reaches notifications once: one durable per stream, whose filter covers both the
-subjects that make inbox entries and those partner webhooks may carry (shared/streams.py)."""
+"""An event reaches a process once: one durable per stream and process, whose filter covers all
+it does with the stream's events (for notifications both the subjects that make inbox entries
+and those partner webhooks may carry; shared/streams.py)."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from services.notifications import task_notices
 from shared import event_views as views
@@ -63,6 +66,15 @@ def test_no_event_is_sent_to_any_process_twice() -> None:
         if len(durables := consumers_of(m, process=process)) > 1
     }
     assert twice == {}
+
+
+def test_no_process_has_two_durables_on_one_stream() -> None:
+    """Two would fetch, commit and acknowledge one report's events in two cycles (patrol's
+    case.opened and task.created did, before session 7): a process's effects of a stream's
+    events share one durable, dispatched by type in one transaction per batch. The gateway's
+    live event stream is an ephemeral consumer per client, not a durable, and is not counted."""
+    per_stream = Counter((c.owner, c.stream) for c in CONSUMERS)
+    assert {key: n for key, n in per_stream.items() if n > 1} == {}
 
 
 def test_every_event_notifications_acts_on_is_sent_to_it() -> None:

@@ -39,7 +39,7 @@ from shared.contracts.video_patrol import VideoCheckRecorded
 from shared.events import Envelope, EventData
 from shared.identity import Principal, Role
 from shared.store import Store
-from shared.streams import FIGURES, PATROL_TASKS, STREAMS, subject_matches
+from shared.streams import PATROL_CONSUMERS, STREAMS, subject_matches
 from shared.usecases import NotAllowed
 from tests.unit.units import sqlite_port, unit_of_work
 
@@ -399,13 +399,13 @@ def test_percentiles_by_nearest_rank_and_the_csv() -> None:
 def test_the_projection_is_sent_exactly_the_events_it_counts() -> None:
     """Filtered on the server: no delivery the figures throw away, none they miss."""
     counted = {model.nats_subject() for model in COUNTERS}
-    sent = [s for spec in (*FIGURES, PATROL_TASKS) for s in spec.subjects]
+    sent = [s for spec in PATROL_CONSUMERS for s in spec.subjects]
     assert sorted(sent) == sorted(counted)
 
 
 def test_the_streams_the_figures_read_keep_more_than_a_year() -> None:
     """A year can be rebuilt from the streams until early February of the next."""
-    for spec in (*FIGURES, PATROL_TASKS):
+    for spec in PATROL_CONSUMERS:
         stream = next(s for s in STREAMS if s.name == spec.stream)
         assert all(any(subject_matches(p, s) for p in stream.subjects) for s in spec.subjects)
         assert stream.max_age_days >= 400
