@@ -161,19 +161,23 @@ async def _record(request: Request, spec: dict[str, Any], status: int, body: byt
         if object_id is None:
             object_id = _created_id(data)
     log: AuditLog = request.app.state.audit
+    # What every entry of this answer shares, worked out once: a page names tens of children.
+    shared = {
+        "action": spec["action"],
+        "purpose": getattr(request.state, "purpose", None),
+        "outcome": outcome_of(status),
+        "status": status,
+        "trace_id": current_trace_id(),
+    }
     await log.append(
         *(
             Event.by(
                 principal,
-                action=spec["action"],
                 # An answer that names a case but not the child is recorded against the case.
                 object_type="case" if case_id else spec["object_type"],
                 object_id=case_id or object_id,
                 child_ref=ref,
-                purpose=getattr(request.state, "purpose", None),
-                outcome=outcome_of(status),
-                status=status,
-                trace_id=current_trace_id(),
+                **shared,
             )
             for ref, case_id in subjects
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,4 +38,14 @@ def serve(create_app: Callable[[S], FastAPI], settings: S, *, name: str) -> None
     # Before anything is created: databases and logs hold children's data, owner only.
     os.umask(0o077)
     setup_logging(service=name, level=settings.log_level)
-    uvicorn.run(create_app(settings), **server_options(settings))
+    app = create_app(settings)
+    freeze_startup_objects()
+    uvicorn.run(app, **server_options(settings))
+
+
+def freeze_startup_objects() -> None:
+    """Modules, routes and schemas live as long as the process: out of the collector's sight,
+    so an oldest-generation collection no longer walks them all in the middle of a request
+    (tens of ms, a list page's p99)."""
+    gc.collect()
+    gc.freeze()

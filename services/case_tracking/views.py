@@ -24,7 +24,7 @@ from shared.identity import Principal
 def case_view(principal: Principal, case: Case, tasks: list[Task]) -> CaseView | CaseFeedbackView:
     """`tasks`: the case's tasks within `task_scope(principal)` (used for the feedback view)."""
     if not feedback_only(principal):
-        return CaseView.model_validate(case.model_dump())
+        return CaseView.model_validate(case, from_attributes=True)
     own = [t for t in tasks if t.school_id == principal.school_id]
     return CaseFeedbackView(
         id=case.id,
@@ -34,11 +34,11 @@ def case_view(principal: Principal, case: Case, tasks: list[Task]) -> CaseView |
         closed_at=case.closed_at,
         # Every report starts two tasks, so its tasks name all of the school's reports.
         report_ids=list(dict.fromkeys(t.report_id for t in own)),
-        tasks=[TaskFeedback.model_validate(t.model_dump()) for t in own],
+        tasks=[TaskFeedback.model_validate(t, from_attributes=True) for t in own],
     )
 
 
 def task_view(principal: Principal, task: Task) -> TaskView | TaskFeedbackView:
     if feedback_only(principal):
-        return TaskFeedbackView.model_validate(task.model_dump())
-    return TaskView.model_validate(task.model_dump())
+        return TaskFeedbackView.model_validate(task, from_attributes=True)
+    return TaskView.model_validate(task, from_attributes=True)

@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 def _view(notification: Notification) -> NotificationView:
-    return NotificationView.model_validate(notification.model_dump())
+    return NotificationView.model_validate(notification, from_attributes=True)
 
 
 @router.get("/notifications", response_model=list[NotificationView])

@@ -32,5 +32,5 @@ async def list_welfare_checks(
     checks, cursor = await service.welfare_checks(
         rt.store, caller=caller, limit=limit, after=parse_after(after)
     )
-    views = [WelfareCheckView.model_validate(c.model_dump()) for c in checks]
+    views = [WelfareCheckView.model_validate(c, from_attributes=True) for c in checks]
     return page_response(request, views, cursor)

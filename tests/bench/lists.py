@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import sqlite3
@@ -47,6 +48,7 @@ from services.school_liaison.settings import Settings as SchoolSettings
 from shared.events import stored_time
 from shared.identity import Principal, mint_internal_token
 from shared.nats_auth import REPLAYER
+from shared.serve import freeze_startup_objects
 from shared.web import INTERNAL_HEADER
 
 CATEGORIES = {  # category: (police kind, social kind); home visits become welfare checks
@@ -316,6 +318,8 @@ async def run(
         for app in [*apps.values(), front]:
             await stack.enter_async_context(app.router.lifespan_context(app))
         results["start_with_migrations_s"] = round(time.perf_counter() - t, 1)
+        freeze_startup_objects()  # as each process does once started (shared/serve.py)
+        stack.callback(gc.unfreeze)
         clients = {
             n: httpx.AsyncClient(transport=transports[n], base_url=f"http://{n}") for n in names
         }
