@@ -40,6 +40,7 @@ FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is repl
 # replica took them meanwhile, the server holds the pull open this long; on a stalled machine
 # past it, the first message is handled alone and the rest follow (nothing is lost).
 BURST_WAIT_S = 0.25
+DRAIN_WAIT_S = 0.05  # after a batch, how long a pull waits for more before the long poll
 
 # A handler returns False when it recognised the event as already handled (a duplicate).
 Handler = Callable[[Envelope], Awaitable[bool | None]]
@@ -203,7 +204,12 @@ class PullConsumer:
                 await self._handle_batch(msgs)
                 if self._stopping.is_set():
                     break
-                msgs = await self._behind(sub, msgs[-1], room=self._batch)
+                # Then drain while events keep coming: the pull's short wait gathers what
+                # arrives meanwhile, so under load a transaction carries several bursts.
+                try:
+                    msgs = await sub.fetch(self._batch, timeout=DRAIN_WAIT_S)
+                except Exception:
+                    break  # nothing came (or a fault the long poll above will see)
 
     async def _behind(
         self, sub: JetStreamContext.PullSubscription, last: Msg, *, room: int
