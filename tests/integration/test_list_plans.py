@@ -134,8 +134,9 @@ async def issued(backend: Backend) -> list[tuple[str, dict[str, Any]]]:
     return port.finds
 
 
-def _sqlite_plan(path: str, collection: str, query: dict[str, Any]) -> list[str]:
-    sql, params = sqlite._select(
+def _select(adapter: Any, collection: str, query: dict[str, Any]) -> tuple[str, Any]:
+    """The SQL an adapter issues for a recorded `find`."""
+    return adapter._select(  # type: ignore[no-any-return]
         collection,
         query.get("where"),
         query.get("order_by"),
@@ -143,6 +144,10 @@ def _sqlite_plan(path: str, collection: str, query: dict[str, Any]) -> list[str]
         query.get("limit"),
         query.get("after"),
     )
+
+
+def _sqlite_plan(path: str, collection: str, query: dict[str, Any]) -> list[str]:
+    sql, params = _select(sqlite, collection, query)
     with sqlite3.connect(path) as conn:
         return [str(row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
 
@@ -175,14 +180,7 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 async def _postgres_problems(
     conn: asyncpg.Connection, collection: str, query: dict[str, Any]
 ) -> list[str]:
-    sql, params = postgres._select(
-        collection,
-        query.get("where"),
-        query.get("order_by"),
-        query.get("descending", False),
-        query.get("limit"),
-        query.get("after"),
-    )
+    sql, params = _select(postgres, collection, query)
     explained = await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *params)
     nodes = _nodes(json.loads(explained)[0]["Plan"])
     kinds = [n["Node Type"] for n in nodes]
