@@ -41,6 +41,8 @@ FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is repl
 # past it, the first message is handled alone and the rest follow (nothing is lost).
 BURST_WAIT_S = 0.25
 DRAIN_WAIT_S = 0.05  # after a batch, how long a pull waits for more before the long poll
+# After a gathering window, how long the pull for what waits may linger when nothing does.
+GATHERED_WAIT_S = 0.01
 
 # A handler returns False when it recognised the event as already handled (a duplicate).
 Handler = Callable[[Envelope], Awaitable[bool | None]]
@@ -130,6 +132,14 @@ async def _working_on(msgs: Sequence[Msg], *, every_s: float) -> AsyncIterator[N
             await ticker
 
 
+async def _give_back(msgs: Sequence[Msg]) -> None:
+    """Back to the stream now (nak), for another replica or the next start, instead of
+    after the ack timeout."""
+    for msg in msgs:
+        with suppress(Exception):
+            await msg.nak()
+
+
 class PullConsumer:
     """The pull loop of one durable consumer of `bus`."""
 
@@ -200,7 +210,15 @@ class PullConsumer:
             # Then what the server said waits behind it, in batches, the first with it: a
             # burst (the events one commit announced) is one transaction, not two.
             while msgs:
-                msgs += await self._behind(sub, msgs[-1], room=self._batch - len(msgs))
+                room = self._batch - len(msgs)
+                if spec.gather_s:
+                    try:
+                        msgs += await self._gathered(sub, room=room)
+                    except asyncio.CancelledError:
+                        await _give_back(msgs)  # stopped: to another replica at once
+                        raise
+                else:
+                    msgs += await self._behind(sub, msgs[-1], room=room)
                 await self._handle_batch(msgs)
                 if self._stopping.is_set():
                     break
@@ -224,6 +242,17 @@ class PullConsumer:
             return await sub.fetch(want, timeout=BURST_WAIT_S)
         except Exception:
             return []  # taken by another replica meanwhile (or a fault the long poll will see)
+
+    async def _gathered(self, sub: JetStreamContext.PullSubscription, *, room: int) -> list[Msg]:
+        """Up to `room` of what arrives within the spec's window: left on the server while
+        it lasts (no pull is open), then taken by one pull that answers with what waits."""
+        if room <= 0:
+            return []
+        await asyncio.sleep(self._spec.gather_s)
+        try:
+            return await sub.fetch(room, timeout=GATHERED_WAIT_S)
+        except Exception:
+            return []  # nothing came (or a fault the long poll will see)
 
     async def _handle_batch(self, msgs: list[Msg]) -> None:
         """The batch in order, in one call of the handler. If stopped before or during it,
@@ -249,10 +278,7 @@ class PullConsumer:
                 await self._settle(delivery, outcome)
                 settled.add(id(delivery.msg))
         finally:
-            for msg in msgs:
-                if id(msg) not in settled:
-                    with suppress(Exception):
-                        await msg.nak()
+            await _give_back([msg for msg in msgs if id(msg) not in settled])
 
     async def _admit(self, msg: Msg) -> Delivery | None:
         """The message as a delivery to handle, or None when it was dead-lettered at once."""

@@ -39,6 +39,11 @@ class ConsumerSpec:
     max_ack_pending: int = 1000
     # Further subjects, filtered by the server (NATS >= 2.10): the consumer is sent only these.
     more_subjects: tuple[str, ...] = ()
+    # How long after an event arrives the consumer waits for more before handling them in one
+    # transaction. 0 for work someone waits on (a report becoming tasks); for work nobody
+    # waits on in milliseconds, a batch's fixed cost (pulls, a commit and its fsync) is shared
+    # by every report the window gathers instead of paid per report (docs/performance.md).
+    gather_s: float = 0.0
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -70,6 +75,13 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("AUDIT", ("audit.>",), max_age_days=3650, deny_delete=True, deny_purge=True),
 )
 
+# Gathering windows (ConsumerSpec.gather_s). The intake (a filed report becoming a case and
+# its tasks) gathers nothing. Inbox entries, webhooks and a report's case link may follow
+# their event by a tenth of a second; the year's figures and planned welfare checks by a
+# quarter. The live stream (the gateway's) reads the streams directly and is not delayed.
+INBOX_GATHER_S = 0.1
+FIGURES_GATHER_S = 0.25
+
 # Durable consumers by owning service. Durable names are stable: renaming one replays history
 # unless the old one is listed in RETIRED. A process has at most one durable per stream, sent
 # every subject it acts on there, so an event is fetched, committed and acknowledged once by it
@@ -83,7 +95,11 @@ CASE_TRACKING_SCHOOL = ConsumerSpec(
 )
 # school_liaison: which case a report became part of; a closed case starts retention.
 SCHOOL_LIAISON_CASES = ConsumerSpec(
-    "CASES", "school_liaison-cases", "case.report.linked.v1", more_subjects=("case.closed.v1",)
+    "CASES",
+    "school_liaison-cases",
+    "case.report.linked.v1",
+    more_subjects=("case.closed.v1",),
+    gather_s=INBOX_GATHER_S,
 )
 # A student seen at risk on the video patrol: school_liaison files the concern report.
 SCHOOL_LIAISON_VIDEO_CONCERNS = ConsumerSpec(
@@ -99,14 +115,21 @@ NOTIFICATIONS_SCHOOL = ConsumerSpec(
     "notifications-events-school",
     "school.alert.raised.v1",
     more_subjects=("school.report.filed.v1",),
+    gather_s=INBOX_GATHER_S,
 )
 NOTIFICATIONS_CASES = ConsumerSpec(
-    "CASES", "notifications-events-cases", "case.>", more_subjects=("task.>",)
+    "CASES",
+    "notifications-events-cases",
+    "case.>",
+    more_subjects=("task.>",),
+    gather_s=INBOX_GATHER_S,
 )
 NOTIFICATIONS_PATROL = ConsumerSpec(
-    "PATROL", "notifications-events-patrol", "patrol.alert.raised.v1"
+    "PATROL", "notifications-events-patrol", "patrol.alert.raised.v1", gather_s=INBOX_GATHER_S
 )
-NOTIFICATIONS_OPS = ConsumerSpec("OPS", "notifications-events-ops", "ops.>")
+NOTIFICATIONS_OPS = ConsumerSpec(
+    "OPS", "notifications-events-ops", "ops.>", gather_s=INBOX_GATHER_S
+)
 NOTIFICATIONS = (NOTIFICATIONS_SCHOOL, NOTIFICATIONS_CASES, NOTIFICATIONS_PATROL, NOTIFICATIONS_OPS)
 
 
@@ -147,7 +170,9 @@ RETIRED: tuple[Retired, ...] = (
 # patrol: one durable per stream, sent the events the year's figures count (docs/patrol.md)
 # and, on CASES, task.created, which plans a welfare check and is counted in one transaction.
 def _figures(stream: str, durable: str, *subjects: str) -> ConsumerSpec:
-    return ConsumerSpec(stream, durable, subjects[0], more_subjects=subjects[1:])
+    return ConsumerSpec(
+        stream, durable, subjects[0], more_subjects=subjects[1:], gather_s=FIGURES_GATHER_S
+    )
 
 
 PATROL_FIGURES_SCHOOL = _figures(
