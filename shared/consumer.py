@@ -41,8 +41,6 @@ FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is repl
 # past it, the first message is handled alone and the rest follow (nothing is lost).
 BURST_WAIT_S = 0.25
 DRAIN_WAIT_S = 0.05  # after a batch, how long a pull waits for more before the long poll
-# After a gathering window, how long the pull for what waits may linger when nothing does.
-GATHERED_WAIT_S = 0.01
 
 # A handler returns False when it recognised the event as already handled (a duplicate).
 Handler = Callable[[Envelope], Awaitable[bool | None]]
@@ -245,14 +243,23 @@ class PullConsumer:
 
     async def _gathered(self, sub: JetStreamContext.PullSubscription, *, room: int) -> list[Msg]:
         """Up to `room` of what arrives within the spec's window: left on the server while
-        it lasts (no pull is open), then taken by one pull that answers with what waits."""
+        it lasts (no pull is open), then asked for by number, so the pull is answered at once
+        and never lingers when nothing came."""
         if room <= 0:
             return []
-        await asyncio.sleep(self._spec.gather_s)
+        spec = self._spec
+        await asyncio.sleep(spec.gather_s)
         try:
-            return await sub.fetch(room, timeout=GATHERED_WAIT_S)
+            info = await self._bus.js.consumer_info(spec.stream, spec.durable, timeout=2.0)
         except Exception:
-            return []  # nothing came (or a fault the long poll will see)
+            return []  # the long poll will see a lasting fault
+        want = min(info.num_pending or 0, room)
+        if want <= 0:
+            return []
+        try:
+            return await sub.fetch(want, timeout=BURST_WAIT_S)
+        except Exception:
+            return []  # taken by another replica meanwhile (or a fault the long poll will see)
 
     async def _handle_batch(self, msgs: list[Msg]) -> None:
         """The batch in order, in one call of the handler. If stopped before or during it,
