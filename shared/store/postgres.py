@@ -25,6 +25,7 @@ import asyncpg
 from asyncpg import exceptions as pg
 
 from shared.store import (
+    NULL,
     ConflictError,
     Cursor,
     Doc,
@@ -90,6 +91,8 @@ class _Sql:
             elif value is None:
                 # Missing or JSON null, like SQLite's json_extract(...) IS NULL.
                 self.clauses.append(f"({expr} IS NULL OR {expr} = 'null'::jsonb)")
+            elif value is NULL:
+                self.clauses.append(f"{expr} = 'null'::jsonb")  # an index seeks on it
             else:
                 self.clauses.append(f"{expr} = {self.bind(_arg(field, value))}{cast}")
 
