@@ -61,7 +61,8 @@ def _filter(where: Where | None) -> dict[str, Any]:
         elif isinstance(value, list | tuple | set | frozenset):
             query[_field(field)] = {"$in": list(value)}
         elif value is NULL:
-            query[_field(field)] = {"$type": "null"}
+            # $eq bounds an index to its null entries (missing ones too); $type drops those.
+            query[_field(field)] = {"$eq": None, "$type": "null"}
         else:
             # $eq so a dict value is matched, never read as operators; None matches null or
             # missing, like SQLite's IS NULL on json_extract.

@@ -190,6 +190,12 @@ async def _postgres_problems(
     sought = " ".join(str(n.get("Index Cond", "")) for n in nodes)
     if any(f"'{f}'" not in sought for f in _equalities(query)):
         problems.append(f"an index seeking on fewer fields than the query pins ({sought})")
+    # A filter the planner estimates at 0.5 % of the rows: a newest-first page past a cursor
+    # is then planned as a sort of its whole range at a city's size (bitmaps off here hide
+    # it). An oldest-first page keeps it: no jsonb literal lies between strings and numbers.
+    guarded = any("jsonb_typeof" in str(n.get("Filter", "")) for n in nodes)
+    if guarded and query.get("descending"):
+        problems.append("an unestimated type guard")
     if "Seq Scan" in kinds:
         problems.append("a table scan")
     if "Sort" in kinds:
