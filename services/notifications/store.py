@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from services.notifications import webhook_store
 from services.notifications.domain import Notification
-from shared.store import Cursor, Reader, Store, Writer
-from shared.store.keyset import find_page_of_any
+from shared.store import NULL, Cursor, Reader, Store, Writer
+from shared.store.keyset import find_page, find_page_of_any
 from shared.store.migrations import Migration
+from shared.store.retry import transact
 
 INBOX_C = "inbox"
 
@@ -17,18 +18,40 @@ async def _inbox_v1(port: Store) -> None:
 
 
 async def _unread_v2(port: Store) -> None:
-    # An unread-only inbox is a range too: missing and null read_at both index as NULL.
+    # An unread-only inbox is a range too: read_at null, newest first.
     await port.ensure_index(INBOX_C, ["recipient", "read_at", "created_at"])
+
+
+async def _read_at_always_v5(port: Store) -> None:
+    """Entries lacking read_at get it, null: an unread page then asks for read_at NULL, which
+    PostgreSQL seeks on, where "missing or null" is an OR it filters along the recipient's
+    index (through every read entry before an unread one). Safe to run again."""
+    after: Cursor | None = None
+
+    async def page(tx: Writer) -> Cursor | None:
+        # Read and written in one transaction: an entry marked read meanwhile stays read.
+        docs, next_ = await find_page(
+            tx, INBOX_C, where={"read_at": None}, order_by="id", limit=500, after=after
+        )
+        for doc in docs:
+            if "read_at" not in doc:
+                await tx.put(INBOX_C, {**doc, "read_at": None})
+        return next_
+
+    while (after := await transact(port, page)) is not None:
+        pass
 
 
 MIGRATIONS = [
     Migration(1, "inbox by recipient, newest first", _inbox_v1),
     Migration(2, "unread inbox by recipient, newest first", _unread_v2),
     *webhook_store.MIGRATIONS,
+    Migration(5, "every inbox entry carries read_at", _read_at_always_v5),
 ]
 
 
 async def put_notification(tx: Writer, *, notification: Notification) -> None:
+    # The dump always carries read_at (null while unread): the unread inbox asks for NULL.
     await tx.put(INBOX_C, notification.model_dump(mode="json"))
 
 
@@ -51,7 +74,7 @@ async def inbox(
         INBOX_C,
         field="recipient",
         values=recipients,
-        where={"read_at": None} if unread_only else None,
+        where={"read_at": NULL} if unread_only else None,
         order_by="created_at",
         descending=True,
         limit=limit,

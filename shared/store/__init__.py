@@ -4,8 +4,9 @@ adapters.
 Documents are JSON objects with a string `id`, unique per collection; `ensure_index(...,
 unique=True)` adds unique secondary keys (optionally partial: only documents matching `where`).
 Filters are on top-level fields: a scalar means equal, a list "one of", None "missing or null",
-a `Range` bounds. Lists ordered by a field page by keyset: `after=` the `Cursor` of the last
-document seen (the order field's value and the id, which breaks ties), never by offset.
+`NULL` "present and null" (an index seeks on it on every adapter), a `Range` bounds. Lists
+ordered by a field page by keyset: `after=` the `Cursor` of the last document seen (the order
+field's value and the id, which breaks ties), never by offset.
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ class Range:
         """(operator, value) pairs that are set, operators as SQL spells them."""
         pairs = (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<="))
         return [(op, getattr(self, name)) for name, op in pairs if getattr(self, name) is not None]
+
+
+class _Null:
+    """The type of `NULL`."""
+
+    def __repr__(self) -> str:
+        return "NULL"
+
+
+# A filter value: the field is present and JSON null; a document lacking it does not match.
+# None ("missing or null") is an OR on PostgreSQL, which its ordered index scans only filter.
+NULL = _Null()
 
 
 class Cursor(NamedTuple):

@@ -23,6 +23,7 @@ from pymongo.write_concern import WriteConcern
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from shared.store import (
+    NULL,
     ConflictError,
     Cursor,
     Doc,
@@ -59,6 +60,9 @@ def _filter(where: Where | None) -> dict[str, Any]:
             query[_field(field)] = {"$" + name: bound for name, bound in _mongo_bounds(value)}
         elif isinstance(value, list | tuple | set | frozenset):
             query[_field(field)] = {"$in": list(value)}
+        elif value is NULL:
+            # $eq bounds an index to its null entries (missing ones too); $type drops those.
+            query[_field(field)] = {"$eq": None, "$type": "null"}
         else:
             # $eq so a dict value is matched, never read as operators; None matches null or
             # missing, like SQLite's IS NULL on json_extract.

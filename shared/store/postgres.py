@@ -25,6 +25,7 @@ import asyncpg
 from asyncpg import exceptions as pg
 
 from shared.store import (
+    NULL,
     ConflictError,
     Cursor,
     Doc,
@@ -79,9 +80,17 @@ class _Sql:
                 for op, bound in value.bounds():
                     param = f"{self.bind(_arg(field, bound))}{cast}"
                     self.clauses.append(f"{expr} {op} {param}")
-                    if cast:
-                        # jsonb orders null below strings and booleans above numbers; a
-                        # bound only matches values of its own type, as in SQLite and Mongo.
+                    if not cast:
+                        continue
+                    # jsonb orders null below strings and booleans above numbers; a
+                    # bound only matches values of its own type, as in SQLite and Mongo.
+                    if isinstance(bound, str) and op in ("<", "<="):
+                        # Only null lies below strings: a range the planner estimates from
+                        # the index's statistics. It takes jsonb_typeof(...) = ... as 0.5 %
+                        # of the rows, and then sorts a page's whole range at a city's size
+                        # (an unread inbox's next page: 80-400 ms, not 1.5).
+                        self.clauses.append(f"{expr} > 'null'::jsonb")
+                    else:
                         self.clauses.append(f"jsonb_typeof({expr}) = jsonb_typeof({param})")
             elif isinstance(value, list | tuple | set | frozenset):
                 values = [_arg(field, v) for v in value]
@@ -90,6 +99,8 @@ class _Sql:
             elif value is None:
                 # Missing or JSON null, like SQLite's json_extract(...) IS NULL.
                 self.clauses.append(f"({expr} IS NULL OR {expr} = 'null'::jsonb)")
+            elif value is NULL:
+                self.clauses.append(f"{expr} = 'null'::jsonb")  # an index seeks on it
             else:
                 self.clauses.append(f"{expr} = {self.bind(_arg(field, value))}{cast}")
 

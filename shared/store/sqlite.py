@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shared.store import (
+    NULL,
     Cursor,
     Doc,
     DuplicateKeyError,
@@ -72,6 +73,9 @@ def _where(where: Where | None) -> tuple[list[str], list[Any]]:
             params.extend(_sql_value(v) for v in values)
         elif value is None:
             clauses.append(f"{expr} IS NULL")
+        elif value is NULL:
+            # Sought as IS NULL, then told apart from a missing field.
+            clauses.append(f"{expr} IS NULL AND json_type(doc, '$.{field}') = 'null'")
         else:
             clauses.append(f"{expr} = ?")
             params.append(_sql_value(value))

@@ -279,7 +279,13 @@ def _service_apps(settings: dict[str, Any]) -> dict[str, FastAPI]:
 
 
 async def run(
-    *, cases: int, inbox: int, requests: int, workdir: Path, reuse: bool = False
+    *,
+    cases: int,
+    inbox: int,
+    requests: int,
+    workdir: Path,
+    reuse: bool = False,
+    only: str | None = None,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     t = time.perf_counter()
@@ -436,6 +442,8 @@ async def run(
             ),
         }
         for name, row in rows.items():
+            if only and only not in name:
+                continue
             n = 3
             await row()  # warm the page cache and the code paths
             n = requests
@@ -480,6 +488,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="keep the stores here")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--reuse", action="store_true", help="the stores in --dir, as seeded")
+    parser.add_argument("--rows", default=None, help="only the rows whose name has this")
     args = parser.parse_args()
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="hulei-lists-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -491,6 +500,7 @@ def main() -> None:
             requests=args.requests,
             workdir=workdir,
             reuse=args.reuse,
+            only=args.rows,
         )
     )
     for name in ("seed_s", "sizes", "start_with_migrations_s"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.store import Cursor, DuplicateKeyError, Range, Store, open_store
+from shared.store import NULL, Cursor, DuplicateKeyError, Range, Store, open_store
 
 BACKENDS = ["sqlite", "postgres", "mongo"]
 
@@ -179,6 +179,26 @@ async def test_a_range_matches_only_values_of_its_bounds_type(store: Store) -> N
     assert [d["id"] for d in old] == ["old"]
     assert await store.count("closures", where={"at": Range(gte=1)}) == 1
     assert await store.count("closures", where={"at": Range(gt="")}) == 2
+
+
+async def test_none_matches_missing_or_null_and_null_only_a_present_null(store: Store) -> None:
+    await store.ensure_index("marks", ["who", "read_at", "at"])  # NULL is sought on it
+    marks: list[tuple[str, dict[str, str | None]]] = [
+        ("null", {"read_at": None}),
+        ("missing", {}),
+        ("read", {"read_at": "x"}),
+    ]
+    for id_, extra in marks:
+        await store.insert("marks", {"id": id_, "who": "a", "at": 1, **extra})
+    await store.insert("marks", {"id": "other", "who": "b", "at": 1, "read_at": None})
+    assert [d["id"] for d in await store.find("marks", where={"read_at": None})] == [
+        "null",
+        "missing",
+        "other",
+    ]
+    docs = await store.find("marks", where={"who": "a", "read_at": NULL}, order_by="at")
+    assert [d["id"] for d in docs] == ["null"]
+    assert await store.count("marks", where={"read_at": NULL}) == 2
 
 
 @pytest.mark.parametrize("descending", [False, True])
