@@ -22,6 +22,7 @@ import nats
 
 from deploy.launcher import free_port, nats_server_binary, wait_until
 from tests.bench.client import Pool, closed_loop, percentiles, request_bytes
+from tests.bench.cpu import cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 # About the size of one of the platform's events (an envelope with a task in it).
@@ -61,10 +62,11 @@ def report_body(n: int, *, tag: str) -> dict[str, Any]:
 async def fastapi_floor(
     *, concurrencies: list[int], duration_s: float, workdir: Path
 ) -> dict[int, dict[str, Any]]:
-    """The bare endpoint at each concurrency: requests/s and latency."""
+    """The bare endpoint at each concurrency: requests/s, latency, and the server process's CPU
+    per request (ms, from /proc: the server runs alone in its process)."""
     port = free_port()
     argv = [sys.executable, "-m", "tests.bench.bare", str(port)]
-    with _process(argv, log=workdir / "bare.log"):
+    with _process(argv, log=workdir / "bare.log") as server:
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
             within=30,
@@ -74,13 +76,20 @@ async def fastapi_floor(
         out = {}
         try:
             for c in concurrencies:
+                cpu_before = cpu_seconds([server.pid])
                 load = await closed_loop(
                     pool,
                     lambda n: request_bytes("/v1/reports", report_body(n, tag="floor"), headers={}),
                     concurrency=c,
                     duration_s=duration_s,
                 )
-                out[c] = {"rate": load.rate, **percentiles(load.latencies_ms), "n": load.ok}
+                cpu_ms = 1000 * (cpu_seconds([server.pid]) - cpu_before) / max(1, load.ok)
+                out[c] = {
+                    "rate": load.rate,
+                    **percentiles(load.latencies_ms),
+                    "n": load.ok,
+                    "server_cpu_ms": cpu_ms,
+                }
         finally:
             pool.close()
     return out

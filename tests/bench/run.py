@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.launcher import Platform, Ports
-from tests.bench import floors
+from tests.bench import floors, shape
 from tests.bench import stream as stream_bench
 from tests.bench.client import percentiles
 from tests.bench.flow import Bench, follow
@@ -54,7 +54,7 @@ FULL = Sizes(5, 2000, 20000, 1000, 10, 30, 20, 10, 14, 60)
 QUICK = Sizes(0.5, 50, 500, 50, 1, 1, 10, 1, 2, 2)
 
 
-async def measure_floors(sizes: Sizes, workdir: Path) -> tuple[list[Row], dict[int, float]]:
+async def measure_floors(sizes: Sizes, workdir: Path) -> tuple[list[Row], dict[int, float], float]:
     group = "floors of this machine"
     rows = []
     bare = await floors.fastapi_floor(
@@ -76,7 +76,8 @@ async def measure_floors(sizes: Sizes, workdir: Path) -> tuple[list[Row], dict[i
     )
     db = floors.sqlite_floor(commits=sizes.sqlite_commits, workdir=workdir)
     rows.append(Row(group, "SQLite commit (WAL, synchronous=FULL), inline", *_rp(db)))
-    return rows, {c: r["rate"] for c, r in bare.items()}
+    http_cpu_ms = bare[8]["server_cpu_ms"]  # the bare server's CPU per request, at c=8
+    return rows, {c: r["rate"] for c, r in bare.items()}, http_cpu_ms
 
 
 def _p(r: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
@@ -190,11 +191,13 @@ async def measure_sustained(bench: Bench, sizes: Sizes) -> tuple[dict[str, Any],
         rate *= factor
     offered = best if best is not None else rate
     print(f"  sustained: {offered:.0f} reports/s for {sizes.sustain_s:.0f} s …", flush=True)
+    counts_before = await shape.snapshot(bench.platform)  # outside the CPU window
     cpu_before, started = bench.cpu(), time.monotonic()
     load = await bench.open(rate=offered, duration_s=sizes.sustain_s, tag="sustain")
     drained = await bench.drain(within_s=DRAIN_S)
     total_s = time.monotonic() - started
     cpu_after = bench.cpu()
+    counts_after = await shape.snapshot(bench.platform)
     used = {name: cpu_after[name] - before for name, before in cpu_before.items()}
     per_report = {name: 1000 * s / max(1, load.ok) for name, s in used.items()}
     kept_up = drained is not None and total_s <= sizes.sustain_s + 2.0
@@ -225,6 +228,7 @@ async def measure_sustained(bench: Bench, sizes: Sizes) -> tuple[dict[str, Any],
         "total_s": total_s,
         "kept_up": kept_up,
         "cpu_ms_per_report": per_report,
+        "shape": shape.shape(counts_before, counts_after, load.ok),
     }
     return result, rows
 
@@ -244,7 +248,10 @@ async def main_async(*, quick: bool, out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
         workdir = Path(tmp)
         print("floors …", flush=True)
-        rows, floor_rates = await measure_floors(sizes, workdir)
+        rows, floor_rates, http_cpu_ms = await measure_floors(sizes, workdir)
+        print("the floor of the shape: its parts …", flush=True)
+        parts = await shape.measure_parts(quick=quick, workdir=workdir)
+        rows += shape.part_rows(parts, http_ms=http_cpu_ms)
         print("the platform …", flush=True)
         platform = Platform(var_dir=workdir / "var", ports=Ports.free(), extra_env=LIFTED)
         platform.start()
@@ -255,6 +262,13 @@ async def main_async(*, quick: bool, out: Path) -> Path:
             bench.close()
             platform.stop()
         rows += platform_rows
+        sustained = meta["details"]["sustained"]
+        rows += shape.shape_rows(
+            parts,
+            sustained["shape"],
+            http_ms=http_cpu_ms,
+            cpu_ms=sum(sustained["cpu_ms_per_report"].values()),
+        )
         print("lists …", flush=True)
         (workdir / "lists").mkdir()
         rows += await list_rows(quick=quick, workdir=workdir / "lists")

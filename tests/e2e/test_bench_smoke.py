@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench.shape import WHAT
+
 ROOT = Path(__file__).resolve().parents[2]
 MEASURED = [
     "bare FastAPI POST, pydantic body, c=1",
@@ -28,6 +30,17 @@ MEASURED = [
     "end to end for 2 s (open loop)",
     "CPU per report, all processes (from /proc)",
     "accepted reports without their 2 tasks and 4 inbox entries",
+    *(f"{part}: {side} CPU" for part in WHAT.values() for side in ("client", "NATS server")),
+    "bare FastAPI POST, c=8: server CPU",
+    "JetStream messages stored per report",
+    "deliveries per report (durable consumers)",
+    "gateway live-stream reads per report",
+    "HTTP requests per report",
+    "floor of this shape (bare parts × counts)",
+    "this shape at the kernel's prices (kernel parts × counts)",
+    "kernel overhead: delivery, trickle (kernel ÷ bare, client + server)",
+    "kernel overhead: delivery, backlog (kernel ÷ bare, client + server)",
+    "kernel overhead: publish (kernel ÷ bare, client + server)",
 ]
 
 
@@ -53,6 +66,10 @@ def test_the_quick_bench_measures_every_row_and_writes_the_table(tmp_path: Path)
         assert any(isinstance(n, int | float) for n in numbers), what
     assert rows["POST /v1/reports, c=8"]["ratio"] > 0
     assert rows["CPU per report, all processes (from /proc)"]["value"] > 0
+    # The shape is counted, not assumed: a report stores events and has them delivered.
+    assert rows["JetStream messages stored per report"]["value"] >= 3
+    assert rows["deliveries per report (durable consumers)"]["value"] >= 3
+    assert rows["floor of this shape (bare parts × counts)"]["value"] > 0
     fan_out = rows["publish → all 20 SSE clients, 50 events/s"]  # 200 in the full run
     assert fan_out["measured"]
     assert fan_out["p99"] is not None
