@@ -2,6 +2,7 @@
 
     python -m tests.bench.lists                         # 100 k cases, 200 k tasks, 1 M inbox
     python -m tests.bench.lists --cases 2000 --inbox 20000 --requests 20   # a smoke run
+    python -m tests.bench.lists --dir D --reuse --only "gateway /v1/"      # some rows, D's stores
 
 Seeds the SQLite files directly (one executemany per table in one transaction, before the
 services start, so their migrations build the indexes as an upgrade would), starts NATS and
