@@ -88,6 +88,13 @@ class Cursor(NamedTuple):
         return cls(value, id_)
 
 
+def checked_texts(docs: Sequence[Doc], texts: Sequence[str]) -> list[str]:
+    """`insert_many`'s texts, one per document."""
+    if len(texts) != len(docs):
+        raise ValueError(f"{len(texts)} texts for {len(docs)} documents")
+    return list(texts)
+
+
 class DuplicateKeyError(Exception):
     """Inserting a document whose id already exists in that collection."""
 
@@ -123,6 +130,16 @@ class Reader(Protocol):
 
 class Writer(Reader, Protocol):
     async def insert(self, collection: str, doc: Doc) -> None: ...
+
+    async def insert_many(
+        self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
+    ) -> None:
+        """All or none, in order: an id already there, or twice among them, raises
+        DuplicateKeyError and stores none of them (a transaction may catch it and carry on).
+        One statement or batch, not one round of the store's machinery per document.
+        `texts`: the same documents as JSON text, when the caller has encoded them already
+        (the audit trail, for its MACs); SQL stores take them instead of encoding again."""
+        ...
 
     async def put(self, collection: str, doc: Doc) -> None:
         """Insert or replace by id."""

@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo import errors as mongo
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -33,9 +33,11 @@ from shared.store import (
     Where,
     Writer,
     checked_name,
+    checked_texts,
 )
 
 _SEQ = "_seq"  # hidden insertion order, standing in for SQLite's rowid
+_DUPLICATE = 11000  # the server's duplicate-key error code
 _DEFAULT_DB = "hulei"
 _SELECTION_TIMEOUT_MS = 5000  # fail fast when the server is down; the URL may override it
 _last_seq = 0
@@ -206,6 +208,39 @@ class _Ops(Writer):
             )
         if result.upserted_id is None:
             raise DuplicateKeyError(f"{collection}/{doc['id']}")
+
+    async def insert_many(
+        self,
+        collection: str,
+        docs: Sequence[Doc],
+        *,
+        texts: Sequence[str] | None = None,
+    ) -> None:
+        if texts is not None:
+            checked_texts(docs, texts)  # refused as elsewhere; BSON is built from the documents
+        if not docs:
+            return
+        # Upserts that only set on insert, as `insert`; one bulk call, in order.
+        writes = [
+            UpdateOne(
+                {"_id": doc["id"]}, {"$setOnInsert": {**_body(doc), _SEQ: _next_seq()}}, upsert=True
+            )
+            for doc in docs
+        ]
+        target = self._db[checked_name(collection)]
+        async with self._op():
+            try:
+                result = await target.bulk_write(writes, ordered=True, session=self._session)
+                added = list((result.upserted_ids or {}).values())
+            except mongo.BulkWriteError as exc:  # a unique secondary index
+                if not any(e.get("code") == _DUPLICATE for e in exc.details["writeErrors"]):
+                    raise
+                added = [u["_id"] for u in exc.details.get("upserted", [])]
+            if len(added) == len(docs):
+                return
+            # An id was there already (or twice among them): none of them, as documented.
+            await target.delete_many({"_id": {"$in": added}}, session=self._session)
+        raise DuplicateKeyError(f"{collection}: {len(docs) - len(added)} of {len(docs)}")
 
     async def put(self, collection: str, doc: Doc) -> None:
         # A pipeline replace keeps an existing document's _seq, as SQLite's upsert keeps rowid;

@@ -35,6 +35,7 @@ from shared.store import (
     Where,
     Writer,
     checked_name,
+    checked_texts,
 )
 
 _POOL_MAX = 10
@@ -262,6 +263,28 @@ class _Ops(Writer):
             inserted = await conn.fetchval(sql, str(doc["id"]), _json(doc))
         if inserted is None:
             raise DuplicateKeyError(f"{collection}/{doc['id']}")
+
+    async def insert_many(
+        self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
+    ) -> None:
+        if not docs:
+            return
+        # One statement, all or none: no ON CONFLICT here, a duplicate fails all of it.
+        sql = (
+            f"INSERT INTO {checked_name(collection)} (id, doc) "
+            "SELECT * FROM unnest($1::text[], $2::jsonb[])"
+        )
+        ids = [str(doc["id"]) for doc in docs]
+        bodies = [_json(doc) for doc in docs] if texts is None else checked_texts(docs, texts)
+        async with self._conn(collection) as conn:
+            await self._ensure_table(conn, collection)
+            if self._tx is None:
+                await conn.execute(sql, ids, bodies)
+                return
+            # In a savepoint: the error would abort the whole transaction, while callers
+            # catch DuplicateKeyError and carry on in it.
+            async with conn.transaction():
+                await conn.execute(sql, ids, bodies)
 
     async def put(self, collection: str, doc: Doc) -> None:
         sql = (

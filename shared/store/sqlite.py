@@ -24,6 +24,7 @@ from shared.store import (
     Where,
     Writer,
     checked_name,
+    checked_texts,
 )
 from shared.store.sqlite_handle import BUDGET_S, Handle
 
@@ -185,6 +186,33 @@ class _Ops(Writer):
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(f"{collection}/{doc['id']}") from exc
 
+    async def insert_many(
+        self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
+    ) -> None:
+        if not docs:
+            return
+        await self._ensure_table(collection)
+        sql = f"INSERT INTO {checked_name(collection)} (id, doc) VALUES (?, ?)"
+        encoded = list(map(_encode, docs)) if texts is None else checked_texts(docs, texts)
+        rows = [(doc["id"], text) for doc, text in zip(docs, encoded, strict=True)]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            # executemany steps the statement once per row, and a duplicate undoes only its
+            # own row: the savepoint makes the call all or none, as one statement would be.
+            conn.execute("SAVEPOINT insert_many")
+            try:
+                conn.executemany(sql, rows)
+            except BaseException:
+                conn.execute("ROLLBACK TO insert_many")
+                raise
+            finally:
+                conn.execute("RELEASE insert_many")
+
+        try:
+            await self._write(insert)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+
     async def put(self, collection: str, doc: Doc) -> None:
         await self._ensure_table(collection)
         sql = (
@@ -249,6 +277,12 @@ class SqliteStore:
     async def insert(self, collection: str, doc: Doc) -> None:
         async with self.transaction() as tx:
             await tx.insert(collection, doc)
+
+    async def insert_many(
+        self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
+    ) -> None:
+        async with self.transaction() as tx:
+            await tx.insert_many(collection, docs, texts=texts)
 
     async def put(self, collection: str, doc: Doc) -> None:
         async with self.transaction() as tx:

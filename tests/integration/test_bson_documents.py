@@ -5,7 +5,7 @@ the core flow runs on SQLite with every written document encoded as BSON on the 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -41,6 +41,14 @@ class _CheckedWriter:
         _bson_safe(collection, doc)
         self._written.append(collection)
         await self._inner.insert(collection, doc)
+
+    async def insert_many(
+        self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
+    ) -> None:
+        for doc in docs:
+            _bson_safe(collection, doc)
+        self._written.append(collection)
+        await self._inner.insert_many(collection, docs, texts=texts)
 
     async def put(self, collection: str, doc: Doc) -> None:
         _bson_safe(collection, doc)

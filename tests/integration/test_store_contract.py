@@ -3,10 +3,12 @@ points."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -282,3 +284,57 @@ async def test_numbers_order_as_numbers_and_strings_as_strings(store: Store) -> 
     assert [d["s"] for d in await store.find("mixed", order_by="s")] == ["a10", "a9", "b"]
     page = await store.find("mixed", order_by="n", after=Cursor(9, "b"))
     assert [d["n"] for d in page] == [10, 100]
+
+
+async def test_insert_many_stores_every_document_in_order(store: Store) -> None:
+    await store.insert_many("batch", [])  # nothing to store, and no error
+    await store.insert("batch", {"id": "m", "n": 0})
+    docs = [{"id": f"{c}", "n": n, "tags": ["x"], "none": None} for n, c in enumerate("zay", 1)]
+    await store.insert_many("batch", docs)
+    async with store.transaction() as tx:
+        await tx.insert_many("batch", [{"id": "b", "n": 4}])
+        await tx.insert_many("fresh_batch", [{"id": "1"}, {"id": "2"}])  # a new collection
+    assert await store.get("batch", "a") == docs[1]
+    # Insertion order, as one insert after another would leave it.
+    assert [d["id"] for d in await store.find("batch")] == ["m", "z", "a", "y", "b"]
+    assert [d["id"] for d in await store.find("batch", order_by="n")] == ["m", "z", "a", "y", "b"]
+    assert [d["id"] for d in await store.find("fresh_batch")] == ["1", "2"]
+
+
+async def test_insert_many_with_a_duplicate_stores_none_of_them(store: Store) -> None:
+    await store.insert("batch", {"id": "b", "v": 1})
+    with pytest.raises(DuplicateKeyError):
+        await store.insert_many("batch", [{"id": "a"}, {"id": "b", "v": 2}, {"id": "c"}])
+    with pytest.raises(DuplicateKeyError):  # twice among them
+        await store.insert_many("batch", [{"id": "d"}, {"id": "d"}])
+    await store.ensure_index("accounts", ["email"], unique=True)
+    await store.insert("accounts", {"id": "x", "email": "x@example.org"})
+    with pytest.raises(DuplicateKeyError):  # a unique secondary index
+        await store.insert_many(
+            "accounts",
+            [{"id": "y", "email": "y@example.org"}, {"id": "z", "email": "x@example.org"}],
+        )
+    assert [d["id"] for d in await store.find("batch")] == ["b"]
+    assert await store.get("batch", "b") == {"id": "b", "v": 1}
+    assert [d["id"] for d in await store.find("accounts")] == ["x"]
+
+
+async def test_insert_many_refused_inside_a_transaction_lets_it_carry_on(store: Store) -> None:
+    await store.insert("batch", {"id": "k"})
+    async with store.transaction() as tx:
+        await tx.insert("batch", {"id": "first"})
+        with pytest.raises(DuplicateKeyError):
+            await tx.insert_many("batch", [{"id": "lost"}, {"id": "k"}])
+        assert await tx.get("batch", "lost") is None
+        await tx.insert_many("batch", [{"id": "kept"}])
+    assert sorted(d["id"] for d in await store.find("batch")) == ["first", "k", "kept"]
+
+
+async def test_insert_many_may_take_the_documents_as_text_already(store: Store) -> None:
+    docs: list[dict[str, Any]] = [{"id": "a", "n": 1, "s": "案"}, {"id": "b", "n": 2, "s": None}]
+    texts = [json.dumps(d, sort_keys=True) for d in docs]  # any JSON of the same documents
+    await store.insert_many("texts", docs, texts=texts)
+    assert [await store.get("texts", d["id"]) for d in docs] == docs
+    assert [d["id"] for d in await store.find("texts", where={"n": Range(gte=2)})] == ["b"]
+    with pytest.raises(ValueError, match="1 texts for 2 documents"):
+        await store.insert_many("texts", [{"id": "c"}, {"id": "d"}], texts=texts[:1])

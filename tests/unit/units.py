@@ -4,7 +4,7 @@ unit of work over one of its transactions, and `StoreUnits` for use cases that r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -109,6 +109,12 @@ class Recording:
     async def insert(self, collection: str, doc: Doc) -> None:
         self.ops.append(("insert", collection, doc["id"]))
         await self.tx.insert(collection, doc)
+
+    async def insert_many(
+        self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
+    ) -> None:
+        self.ops += [("insert", collection, doc["id"]) for doc in docs]
+        await self.tx.insert_many(collection, docs, texts=texts)
 
     async def put(self, collection: str, doc: Doc) -> None:
         self.ops.append(("put", collection, doc["id"]))
