@@ -130,6 +130,17 @@ async def _working_on(msgs: Sequence[Msg], *, every_s: float) -> AsyncIterator[N
             await ticker
 
 
+async def _waiting(sub: JetStreamContext.PullSubscription, want: int) -> list[Msg]:
+    """`want` messages the server said wait. Asked for by number, so it answers at once
+    instead of holding the pull open for more."""
+    if want <= 0:
+        return []
+    try:
+        return await sub.fetch(want, timeout=BURST_WAIT_S)
+    except Exception:
+        return []  # taken by another replica meanwhile (or a fault the long poll will see)
+
+
 async def _give_back(msgs: Sequence[Msg]) -> None:
     """Back to the stream now (nak), for another replica or the next start, instead of
     after the ack timeout."""
@@ -233,13 +244,7 @@ class PullConsumer:
         """Up to `room` of the messages that waited behind `last` when it was delivered. Asked
         for by number, so the server answers at once instead of holding the pull open for
         more; none asked for when none waited (the long poll takes what comes next)."""
-        want = min(last.metadata.num_pending or 0, room)
-        if want <= 0:
-            return []
-        try:
-            return await sub.fetch(want, timeout=BURST_WAIT_S)
-        except Exception:
-            return []  # taken by another replica meanwhile (or a fault the long poll will see)
+        return await _waiting(sub, min(last.metadata.num_pending or 0, room))
 
     async def _gathered(self, sub: JetStreamContext.PullSubscription, *, room: int) -> list[Msg]:
         """Up to `room` of what arrives within the spec's window: left on the server while
@@ -253,13 +258,7 @@ class PullConsumer:
             info = await self._bus.js.consumer_info(spec.stream, spec.durable, timeout=2.0)
         except Exception:
             return []  # the long poll will see a lasting fault
-        want = min(info.num_pending or 0, room)
-        if want <= 0:
-            return []
-        try:
-            return await sub.fetch(want, timeout=BURST_WAIT_S)
-        except Exception:
-            return []  # taken by another replica meanwhile (or a fault the long poll will see)
+        return await _waiting(sub, min(info.num_pending or 0, room))
 
     async def _handle_batch(self, msgs: list[Msg]) -> None:
         """The batch in order, in one call of the handler. If stopped before or during it,

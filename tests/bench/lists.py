@@ -78,6 +78,25 @@ def _dump(doc: dict[str, Any]) -> tuple[str, str]:
     return doc["id"], json.dumps(doc, separators=(",", ":"))
 
 
+def inbox_entry(rng: random.Random, n: int, *, inbox: int) -> dict[str, Any]:
+    """The n-th of `inbox` entries, a year's worth: recipients in their RECIPIENTS shares,
+    read except the newest twentieth and a few forgotten ones."""
+    names, weights = zip(*RECIPIENTS, strict=True)
+    now = START + timedelta(days=365) / max(inbox, 1) * n
+    recipient = rng.choices(names, weights)[0]
+    return {
+        "id": f"ntf-{rng.getrandbits(128):032x}-{recipient}",
+        "recipient": recipient,
+        "kind": "task_assigned",
+        "title": "[high] Home visit for the child",
+        "case_id": f"case-{rng.getrandbits(128):032x}",
+        "task_id": f"task-{rng.getrandbits(128):032x}",
+        "due_at": stored_time(now + timedelta(hours=4)),
+        "created_at": stored_time(now),
+        "read_at": None if n > inbox * 0.95 or rng.random() < 0.01 else stored_time(now),
+    }
+
+
 def seed(
     workdir: Path, *, cases: int, inbox: int, seed: int = 5, write: bool = True
 ) -> dict[str, Any]:
@@ -160,24 +179,9 @@ def seed(
             picks["cases"].append((case_id, school.id))
         if i == cases // 2:
             picks["tasks_mid"] = (at, tasks[0]["id"])
-    names, weights = zip(*RECIPIENTS, strict=True)
     inbox_rows = []
-    inbox_step = timedelta(days=365) / max(inbox, 1)
     for n in range(inbox):
-        now = START + inbox_step * n
-        recipient = rng.choices(names, weights)[0]
-        entry = {
-            "id": f"ntf-{rng.getrandbits(128):032x}-{recipient}",
-            "recipient": recipient,
-            "kind": "task_assigned",
-            "title": "[high] Home visit for the child",
-            "case_id": f"case-{rng.getrandbits(128):032x}",
-            "task_id": f"task-{rng.getrandbits(128):032x}",
-            "due_at": stored_time(now + timedelta(hours=4)),
-            "created_at": stored_time(now),
-            # Read, except the newest twentieth and a few forgotten ones.
-            "read_at": None if n > inbox * 0.95 or rng.random() < 0.01 else stored_time(now),
-        }
+        entry = inbox_entry(rng, n, inbox=inbox)
         inbox_rows.append(_dump(entry))
         if n == inbox // 2:
             picks["inbox_mid"] = (entry["created_at"], entry["id"])

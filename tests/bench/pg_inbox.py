@@ -20,18 +20,16 @@ import json
 import random
 import statistics
 import time
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
 from services.notifications import store as inbox_store
-from shared.events import stored_time
 from shared.identity import Principal
 from shared.store import NULL, Cursor, Store, open_store, postgres
 from shared.store.keyset import find_page_of_any
 from shared.store.migrations import migrate
-from tests.bench.lists import RECIPIENTS, START, principal
+from tests.bench.lists import inbox_entry, principal
 from tests.pgserver import PgServer, find_bin_dir
 
 FILTERS = {"missing or null (before)": None, "NULL (after)": NULL}
@@ -40,23 +38,9 @@ FILTERS = {"missing or null (before)": None, "NULL (after)": NULL}
 def entries(inbox: int, *, seed: int = 5) -> tuple[list[tuple[str, str]], tuple[str, str]]:
     """(id, doc) rows, and the (created_at, id) of the middle one."""
     rng = random.Random(seed)
-    names, weights = zip(*RECIPIENTS, strict=True)
-    step = timedelta(days=365) / max(inbox, 1)
     rows, mid = [], ("", "")
     for n in range(inbox):
-        now = START + step * n
-        recipient = rng.choices(names, weights)[0]
-        doc = {
-            "id": f"ntf-{rng.getrandbits(128):032x}-{recipient}",
-            "recipient": recipient,
-            "kind": "task_assigned",
-            "title": "[high] Home visit for the child",
-            "case_id": f"case-{rng.getrandbits(128):032x}",
-            "task_id": f"task-{rng.getrandbits(128):032x}",
-            "due_at": stored_time(now + timedelta(hours=4)),
-            "created_at": stored_time(now),
-            "read_at": None if n > inbox * 0.95 or rng.random() < 0.01 else stored_time(now),
-        }
+        doc = inbox_entry(rng, n, inbox=inbox)
         rows.append((doc["id"], json.dumps(doc, separators=(",", ":"))))
         if n == inbox // 2:
             mid = (doc["created_at"], doc["id"])

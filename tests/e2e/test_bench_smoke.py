@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.bench.shape import WHAT
+from tests.pgserver import find_bin_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASURED = [
@@ -100,3 +101,23 @@ def test_the_stream_fan_out_bench_delivers_every_event_to_every_client_once() ->
     assert result["clients_failed"] == 0
     assert result["publish_to_every_client_ms"]["p99"] is not None
     assert result["rss_kib_per_client"] > 0
+
+
+@pytest.mark.timeout(300)
+def test_the_postgresql_unread_inbox_bench_times_every_page_with_both_filters() -> None:
+    """`python -m tests.bench.pg_inbox`, small: its own PostgreSQL, both filters, each row."""
+    if find_bin_dir() is None:
+        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.pg_inbox", "--inbox", "2000", "--requests", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("round ")]
+    for name in ("missing or null (before)", "NULL (after)"):
+        timed = [line for line in rows if name in line and "p99" in line]
+        assert len(timed) == 2 * 3, done.stdout  # 2 rounds × 3 unread pages
