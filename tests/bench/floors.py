@@ -50,12 +50,13 @@ def _listening(port: int) -> bool:
 
 
 def report_body(n: int, *, tag: str) -> dict[str, Any]:
-    """A concern report; each names another child, so each opens its own case."""
+    """A concern report; each names another child, so each opens its own case. The number has
+    a fixed width: the pseudonym ignores spaces, and "soak1 10" and "soak11 0" were one child."""
     return {
         "school_id": "sch-01",
         "category": "truancy",
         "description": "Absent since Monday",
-        "student": {"name": f"Bench Student {tag} {n}"},
+        "student": {"name": f"Bench Student {tag} {n:07d}"},
     }
 
 
