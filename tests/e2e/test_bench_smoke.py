@@ -84,11 +84,10 @@ def test_the_quick_bench_measures_every_row_and_writes_the_table(tmp_path: Path)
         assert what in done.stdout
 
 
-@pytest.mark.timeout(300)
-def test_the_stream_fan_out_bench_delivers_every_event_to_every_client_once() -> None:
-    """`python -m tests.bench.stream`, small: the figures are the machine's; none is lost."""
+def _bench_module(*argv: str) -> subprocess.CompletedProcess[str]:
+    """`python -m <argv>` from the repository, small; it must succeed."""
     done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.stream", "--clients", "10", "--seconds", "2"],
+        [sys.executable, "-m", *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -96,6 +95,13 @@ def test_the_stream_fan_out_bench_delivers_every_event_to_every_client_once() ->
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+@pytest.mark.timeout(300)
+def test_the_stream_fan_out_bench_delivers_every_event_to_every_client_once() -> None:
+    """`python -m tests.bench.stream`, small: the figures are the machine's; none is lost."""
+    done = _bench_module("tests.bench.stream", "--clients", "10", "--seconds", "2")
     result = json.loads(done.stdout[done.stdout.index("{") :])
     assert (result["events"], result["lost"], result["doubled"]) == (100, 0, 0)
     assert result["clients_failed"] == 0
@@ -108,15 +114,7 @@ def test_the_postgresql_unread_inbox_bench_times_every_page_with_both_filters() 
     """`python -m tests.bench.pg_inbox`, small: its own PostgreSQL, both filters, each row."""
     if find_bin_dir() is None:
         pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.pg_inbox", "--inbox", "2000", "--requests", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = _bench_module("tests.bench.pg_inbox", "--inbox", "2000", "--requests", "3")
     rows = [line for line in done.stdout.splitlines() if line.startswith("round ")]
     for name in ("missing or null (before)", "NULL (after)"):
         timed = [line for line in rows if name in line and "p99" in line]
