@@ -140,6 +140,7 @@ class OutboxRelay:
         self._held: set[str] = set()
         self._sent: list[str] = []
         self._sent_since = math.inf  # when the oldest row in `_sent` was published
+        self._in_flight = 0  # held rows being published now (not yet acknowledged)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -151,7 +152,7 @@ class OutboxRelay:
     @property
     def published_unswept(self) -> int:
         """Rows still in the table though already published (deleted with the next commit)."""
-        return len(self._held) - len(self._fresh)
+        return len(self._held) - len(self._fresh) - self._in_flight
 
     def notify(self) -> None:
         """Scan the table now instead of at the next poll (after a reconnect, or a row written
@@ -229,7 +230,11 @@ class OutboxRelay:
     async def _publish(self, rows: Sequence[Row]) -> int:
         if not rows:
             return 0
-        results = await asyncio.gather(*(self._relay_one(doc) for doc in rows))
+        self._in_flight += len(rows)
+        try:
+            results = await asyncio.gather(*(self._relay_one(doc) for doc in rows))
+        finally:
+            self._in_flight -= len(rows)
         sent = [str(doc["id"]) for doc, ok in zip(rows, results, strict=True) if ok]
         # Failed ones are let go: the scan publishes them later.
         self._held.difference_update(
