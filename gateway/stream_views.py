@@ -6,8 +6,9 @@ case, and the feed's own filters.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.limits import Bounded
 from gateway.stream import Item
@@ -18,23 +19,42 @@ from shared.identity import Principal
 
 STREAM_ROLES = VIEW_ROLES
 INDEX_KEYS = 100_000  # cases remembered per replica
+SCOPES = 10_000  # distinct scopes shared between cases before the sharing table starts over
+
+
+class Scope(NamedTuple):
+    """What the index keeps of a case: immutable, so cases alike share one."""
+
+    schools: tuple[str, ...]  # sorted: a tuple of one or two is a quarter of a frozenset
+    orgs: tuple[str, ...]
+    risk: str | None
 
 
 class ScopeIndex:
-    """Which schools, organisations and risk each case has, as far as the feed has seen."""
+    """Which schools, organisations and risk each case has, as far as the feed has seen.
 
-    def __init__(self, max_keys: int = INDEX_KEYS) -> None:
+    An entry per case lives as long as the replica (up to `max_keys`), so it is kept small: the
+    case's key and a reference to a `Scope` shared by every case of the same schools,
+    organisations and risk: ~190 bytes a case, where sets of its own took ~900."""
+
+    def __init__(self, max_keys: int = INDEX_KEYS, max_scopes: int = SCOPES) -> None:
         self.cases = Bounded(max_keys)
-
-    def _case(self, case_id: str) -> CaseFacts:
-        facts: CaseFacts = self.cases.get(case_id) or CaseFacts()
-        self.cases.touch(case_id, facts)
-        return facts
+        self._scopes: dict[Scope, Scope] = {}
+        self._max_scopes = max_scopes
 
     def observe(self, item: Item) -> None:
         kind, data = item.envelope.type, item.envelope.data
-        if (case_id := views.teaches(kind, data)) is not None:
-            views.learn(self._case(case_id), data)
+        if (case_id := views.teaches(kind, data)) is None:
+            return
+        facts = _thawed(self.cases.get(case_id))
+        views.learn(facts, data)
+        self.cases.touch(case_id, self._shared(facts))
+
+    def _shared(self, facts: CaseFacts) -> Scope:
+        scope = Scope(_interned(facts.schools), _interned(facts.orgs), facts.risk)
+        if len(self._scopes) >= self._max_scopes:
+            self._scopes.clear()  # only the sharing is lost; every case keeps its scope
+        return self._scopes.setdefault(scope, scope)
 
     def facts_of(self, item: Item) -> CaseFacts:
         """Worked out once per event, not once per client: the fan-out's hot path."""
@@ -44,8 +64,19 @@ class ScopeIndex:
         return facts
 
     def facts(self, envelope: Envelope) -> CaseFacts:
-        known: CaseFacts | None = self.cases.get(envelope.data.get("case_id") or "")
-        return views.facts_of(envelope.data, known)
+        known: Scope | None = self.cases.get(envelope.data.get("case_id") or "")
+        return views.facts_of(envelope.data, _thawed(known) if known else None)
+
+
+def _interned(names: set[str]) -> tuple[str, ...]:
+    """Few schools and organisations, many cases: each name is kept once, not once per event."""
+    return tuple(sorted(sys.intern(name) for name in names))
+
+
+def _thawed(scope: Scope | None) -> CaseFacts:
+    if scope is None:
+        return CaseFacts()
+    return CaseFacts(set(scope.schools), set(scope.orgs), scope.risk)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ as webhooks do and as case_tracking decides who may see a case."""
 
 from __future__ import annotations
 
+import json
+import tracemalloc
 from typing import Any
 
 from gateway.stream import Item
@@ -41,3 +43,46 @@ def test_a_childs_later_case_is_shown_only_to_its_own_organisation() -> None:
     assert facts.orgs == {"org-a"}
     assert views.visible(SOCIAL, "task.created", task.envelope.data, facts)
     assert not views.visible(OTHER, "task.created", task.envelope.data, facts)
+
+
+def _case_events(case_id: str, school: str, org: str) -> list[Item]:
+    # Decoded from bytes as the hub does, so every name arrives as a string of its own.
+    data = {"case_id": case_id, "school_id": school, "social_org_id": org, "risk_level": "high"}
+    return [
+        item("case.opened", json.loads(json.dumps(data))),
+        item("task.created", json.loads(json.dumps({"case_id": case_id, "assignee_org_id": "p"}))),
+        item("task.created", json.loads(json.dumps({"case_id": case_id, "assignee_org_id": org}))),
+    ]
+
+
+def test_the_index_keeps_a_case_in_a_few_hundred_bytes() -> None:
+    """An entry per case lives as long as the replica (up to 100 k cases): with sets of its own
+    a case took ~900 bytes and a soak's gateway grew with every case opened."""
+    cases, schools = 5_000, 100
+    events = [
+        _case_events(f"case-{n:06d}", f"sch-{n % schools:03d}", f"org-{n % 7}")
+        for n in range(cases)
+    ]
+    index = ScopeIndex()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for case in events:
+            for event in case:
+                index.observe(event)
+        per_case = (tracemalloc.get_traced_memory()[0] - before) / cases
+    finally:
+        tracemalloc.stop()
+    assert per_case < 300, f"{per_case:.0f} bytes per case"
+    facts = index.facts_of(item("task.acknowledged", {"case_id": "case-000123"}))
+    assert (facts.schools, facts.orgs, facts.risk) == ({"sch-023"}, {"org-4", "p"}, "high")
+
+
+def test_cases_keep_their_scope_when_the_sharing_starts_over() -> None:
+    index = ScopeIndex(max_scopes=2)
+    for n in range(5):
+        for event in _case_events(f"c{n}", f"sch-{n}", f"org-{n}"):
+            index.observe(event)
+    for n in range(5):
+        facts = index.facts(item("case.closed", {"case_id": f"c{n}"}).envelope)
+        assert (facts.schools, facts.orgs) == ({f"sch-{n}"}, {f"org-{n}", "p"})
