@@ -37,7 +37,7 @@ def rss_mib(pid: int) -> float:
 class Soak:
     samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     accepted: int = 0
-    refused: int = 0
+    refused: dict[str, int] = field(default_factory=dict)  # by status or error
     caught_up_s: float | None = None
 
     def verdict(self) -> dict[str, tuple[float, float, bool]]:
@@ -65,7 +65,8 @@ async def soak(bench: Bench, *, rate: float, minutes: float, every_s: float) -> 
         step += 1
         load = await bench.open(rate=rate, duration_s=every_s, tag=f"soak{step}")
         result.accepted += len(load.bodies)
-        result.refused += sum(load.errors.values())
+        for kind, n in load.errors.items():
+            result.refused[kind] = result.refused.get(kind, 0) + n
         sample()
     result.caught_up_s = await bench.drain(within_s=300)
     bench.close()  # on the loop its connections belong to
@@ -93,10 +94,15 @@ def main() -> None:
         f"{args.rate:.0f} reports/s offered for {args.minutes:g} min: {result.accepted} accepted,"
     )
     caught_up = "not" if result.caught_up_s is None else f"{result.caught_up_s:.1f} s"
-    print(f"{result.refused} refused or failed; caught up {caught_up} after the load")
-    print(f"{'process':16} {'RSS after warm-up':>18} {'RSS at end':>11}  verdict")
+    refused = sum(result.refused.values())
+    kinds = f" ({', '.join(f'{k}: {n}' for k, n in result.refused.items())})" if refused else ""
+    print(f"{refused} refused or failed{kinds}; caught up {caught_up} after the load")
+    print(f"{'process':16} {'RSS after warm-up':>18} {'RSS at end':>11}  verdict  path (MiB)")
     for name, (start, end, grew) in result.verdict().items():
-        print(f"{name:16} {start:15.1f} MiB {end:7.1f} MiB  {'GROWING' if grew else 'flat'}")
+        # The path tells a cache filling to its bound (flattening) from a leak (steady).
+        path = " ".join(f"{sample[name]:.0f}" for _, sample in result.samples)
+        verdict = "GROWING" if grew else "flat"
+        print(f"{name:16} {start:15.1f} MiB {end:7.1f} MiB  {verdict:7}  {path}")
 
 
 if __name__ == "__main__":
