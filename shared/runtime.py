@@ -105,20 +105,54 @@ class _EffectFailed(Exception):
         self.error = error
 
 
-async def _once(
-    spec: ConsumerSpec, effect: EventEffect, delivery: Delivery, uow: UnitOfWork, handover: Handover
-) -> bool:
-    """Apply `effect` unless this consumer (or a durable it replaced) did already; False for a
-    duplicate. Checked and marked in the effect's transaction: a concurrent duplicate (another
-    replica) conflicts, is run again, and stops here; a repeat within one batch sees the first
-    one's mark."""
-    envelope = delivery.envelope
-    marker = f"{spec.durable}:{envelope.id}"
-    for mark in (marker, *handover.markers(delivery)):
-        if await uow.tx.get(PROCESSED, mark) is not None:
+class _Marks:
+    """The processed marks of one batch's transaction: read in one query before its effects,
+    written in one statement after them (a query and an insert per event cost more than the
+    effect of a small one). Checked and written in the effects' transaction: a concurrent
+    duplicate (another replica) conflicts, is run again, and finds the mark; a repeat within
+    the batch sees the first one's."""
+
+    def __init__(self, durable: str, handover: Handover, found: set[str]) -> None:
+        self._durable = durable
+        self._handover = handover
+        self._found = found
+        self._new: list[dict[str, str]] = []
+        self._at = utcnow().isoformat()
+
+    @classmethod
+    async def read(
+        cls, tx: Writer, spec: ConsumerSpec, batch: Sequence[Delivery], handover: Handover
+    ) -> _Marks:
+        wanted = [m for d in batch for m in (_marker(spec.durable, d), *handover.markers(d))]
+        if len(wanted) == 1:  # an event alone: a point read is cheaper than a query
+            found = [doc] if (doc := await tx.get(PROCESSED, wanted[0])) else []
+        else:
+            found = await tx.find(PROCESSED, where={"id": wanted})
+        return cls(spec.durable, handover, {doc["id"] for doc in found})
+
+    def first(self, delivery: Delivery) -> bool:
+        """Whether this consumer (or a durable it replaced) has not processed the event yet;
+        if so it is marked."""
+        marker = _marker(self._durable, delivery)
+        if marker in self._found or any(m in self._found for m in self._handover.markers(delivery)):
             return False
-    await uow.tx.insert(PROCESSED, {"id": marker, "at": utcnow().isoformat()})
-    await effect(envelope, uow)
+        self._found.add(marker)
+        self._new.append({"id": marker, "at": self._at})
+        return True
+
+    async def write(self, tx: Writer) -> None:
+        await tx.insert_many(PROCESSED, self._new)
+
+
+def _marker(durable: str, delivery: Delivery) -> str:
+    return f"{durable}:{delivery.envelope.id}"
+
+
+async def _once(effect: EventEffect, delivery: Delivery, uow: UnitOfWork, marks: _Marks) -> bool:
+    """Apply `effect` unless the event was processed already; False for a duplicate."""
+    if not marks.first(delivery):
+        return False
+    await effect(delivery.envelope, uow)
     return True
 
 
@@ -194,15 +228,19 @@ class Runtime:
             return []
 
         async def work(uow: UnitOfWork) -> list[Outcome]:
+            marks = await _Marks.read(uow.tx, spec, batch, handover)
             outcomes: list[Outcome] = []
             for index, delivery in enumerate(batch):
                 try:
                     with delivery.traced():
-                        outcomes.append(await _once(spec, effect, delivery, uow, handover))
+                        outcomes.append(await _once(effect, delivery, uow, marks))
                 except ConflictError:
                     raise  # the whole batch lost a race: run it again from the start
                 except Exception as exc:
                     raise _EffectFailed(index, exc) from exc
+            # A mark another replica committed meanwhile fails this insert: the batch runs again
+            # (a conflict) or one event at a time (a duplicate key), and then finds it.
+            await marks.write(uow.tx)
             return outcomes
 
         try:
