@@ -11,12 +11,14 @@ from typing import Protocol, TypeVar, cast
 
 from shared.bus import Bus, bus_from_settings
 from shared.consumer import Delivery, Outcome
-from shared.events import Envelope, EventData, utcnow
+from shared.events import Envelope, EventData
 from shared.handover import Handover
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
 from shared.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
 from shared.outbox import OutboxRelay, Row, add_to_outbox, remove_from_outbox
+from shared.processed import PROCESSED as PROCESSED
+from shared.processed import Marks
 from shared.settings import BaseServiceSettings
 from shared.store import ConflictError, Store, Writer, open_store
 from shared.store.migrations import migrate
@@ -26,7 +28,6 @@ from shared.telemetry import current_traceparent, setup_tracing
 from shared.timers import Timer
 
 log = logging.getLogger("hulei.runtime")
-PROCESSED = "processed_events"
 R = TypeVar("R")
 
 
@@ -105,50 +106,7 @@ class _EffectFailed(Exception):
         self.error = error
 
 
-class _Marks:
-    """The processed marks of one batch's transaction: read in one query before its effects,
-    written in one statement after them (a query and an insert per event cost more than the
-    effect of a small one). Checked and written in the effects' transaction: a concurrent
-    duplicate (another replica) conflicts, is run again, and finds the mark; a repeat within
-    the batch sees the first one's."""
-
-    def __init__(self, durable: str, handover: Handover, found: set[str]) -> None:
-        self._durable = durable
-        self._handover = handover
-        self._found = found
-        self._new: list[dict[str, str]] = []
-        self._at = utcnow().isoformat()
-
-    @classmethod
-    async def read(
-        cls, tx: Writer, spec: ConsumerSpec, batch: Sequence[Delivery], handover: Handover
-    ) -> _Marks:
-        wanted = [m for d in batch for m in (_marker(spec.durable, d), *handover.markers(d))]
-        if len(wanted) == 1:  # an event alone: a point read is cheaper than a query
-            found = [doc] if (doc := await tx.get(PROCESSED, wanted[0])) else []
-        else:
-            found = await tx.find(PROCESSED, where={"id": wanted})
-        return cls(spec.durable, handover, {doc["id"] for doc in found})
-
-    def first(self, delivery: Delivery) -> bool:
-        """Whether this consumer (or a durable it replaced) has not processed the event yet;
-        if so it is marked."""
-        marker = _marker(self._durable, delivery)
-        if marker in self._found or any(m in self._found for m in self._handover.markers(delivery)):
-            return False
-        self._found.add(marker)
-        self._new.append({"id": marker, "at": self._at})
-        return True
-
-    async def write(self, tx: Writer) -> None:
-        await tx.insert_many(PROCESSED, self._new)
-
-
-def _marker(durable: str, delivery: Delivery) -> str:
-    return f"{durable}:{delivery.envelope.id}"
-
-
-async def _once(effect: EventEffect, delivery: Delivery, uow: UnitOfWork, marks: _Marks) -> bool:
+async def _once(effect: EventEffect, delivery: Delivery, uow: UnitOfWork, marks: Marks) -> bool:
     """Apply `effect` unless the event was processed already; False for a duplicate."""
     if not marks.first(delivery):
         return False
@@ -228,7 +186,7 @@ class Runtime:
             return []
 
         async def work(uow: UnitOfWork) -> list[Outcome]:
-            marks = await _Marks.read(uow.tx, spec, batch, handover)
+            marks = await Marks.read(uow.tx, spec, batch, handover)
             outcomes: list[Outcome] = []
             for index, delivery in enumerate(batch):
                 try:
