@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.telemetry import route_template
 
 Refresher = Callable[[], Awaitable[None]]
+Counted = Counter  # a labelled child of a counter (what `labels` returns)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 

@@ -232,7 +232,10 @@ class OutboxRelay:
             return 0
         self._in_flight += len(rows)
         try:
-            results = await asyncio.gather(*(self._relay_one(doc) for doc in rows))
+            if len(rows) == 1:  # most commits announce one event: no task for it
+                results = [await self._relay_one(rows[0])]
+            else:
+                results = await asyncio.gather(*(self._relay_one(doc) for doc in rows))
         finally:
             self._in_flight -= len(rows)
         sent = [str(doc["id"]) for doc, ok in zip(rows, results, strict=True) if ok]

@@ -11,12 +11,14 @@ from typing import Protocol, TypeVar, cast
 
 from shared.bus import Bus, bus_from_settings
 from shared.consumer import Delivery, Outcome
-from shared.events import Envelope, EventData, utcnow
+from shared.events import Envelope, EventData
 from shared.handover import Handover
 from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
 from shared.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
 from shared.outbox import OutboxRelay, Row, add_to_outbox, remove_from_outbox
+from shared.processed import PROCESSED as PROCESSED
+from shared.processed import Marks
 from shared.settings import BaseServiceSettings
 from shared.store import ConflictError, Store, Writer, open_store
 from shared.store.migrations import migrate
@@ -26,7 +28,6 @@ from shared.telemetry import current_traceparent, setup_tracing
 from shared.timers import Timer
 
 log = logging.getLogger("hulei.runtime")
-PROCESSED = "processed_events"
 R = TypeVar("R")
 
 
@@ -105,20 +106,11 @@ class _EffectFailed(Exception):
         self.error = error
 
 
-async def _once(
-    spec: ConsumerSpec, effect: EventEffect, delivery: Delivery, uow: UnitOfWork, handover: Handover
-) -> bool:
-    """Apply `effect` unless this consumer (or a durable it replaced) did already; False for a
-    duplicate. Checked and marked in the effect's transaction: a concurrent duplicate (another
-    replica) conflicts, is run again, and stops here; a repeat within one batch sees the first
-    one's mark."""
-    envelope = delivery.envelope
-    marker = f"{spec.durable}:{envelope.id}"
-    for mark in (marker, *handover.markers(delivery)):
-        if await uow.tx.get(PROCESSED, mark) is not None:
-            return False
-    await uow.tx.insert(PROCESSED, {"id": marker, "at": utcnow().isoformat()})
-    await effect(envelope, uow)
+async def _once(effect: EventEffect, delivery: Delivery, uow: UnitOfWork, marks: Marks) -> bool:
+    """Apply `effect` unless the event was processed already; False for a duplicate."""
+    if not marks.first(delivery):
+        return False
+    await effect(delivery.envelope, uow)
     return True
 
 
@@ -194,15 +186,19 @@ class Runtime:
             return []
 
         async def work(uow: UnitOfWork) -> list[Outcome]:
+            marks = await Marks.read(uow.tx, spec, batch, handover)
             outcomes: list[Outcome] = []
             for index, delivery in enumerate(batch):
                 try:
                     with delivery.traced():
-                        outcomes.append(await _once(spec, effect, delivery, uow, handover))
+                        outcomes.append(await _once(effect, delivery, uow, marks))
                 except ConflictError:
                     raise  # the whole batch lost a race: run it again from the start
                 except Exception as exc:
                     raise _EffectFailed(index, exc) from exc
+            # A mark another replica committed meanwhile fails this insert: the batch runs again
+            # (a conflict) or one event at a time (a duplicate key), and then finds it.
+            await marks.write(uow.tx)
             return outcomes
 
         try:

@@ -191,6 +191,9 @@ class _Ops(Writer):
     ) -> None:
         if not docs:
             return
+        if len(docs) == 1 and texts is None:  # one statement is all or none already
+            await self.insert(collection, docs[0])
+            return
         await self._ensure_table(collection)
         sql = f"INSERT INTO {checked_name(collection)} (id, doc) VALUES (?, ?)"
         encoded = list(map(_encode, docs)) if texts is None else checked_texts(docs, texts)

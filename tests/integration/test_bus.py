@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
+import nats.errors
 import pytest
 from nats.js.api import StreamInfo
 from nats.js.errors import NotFoundError
@@ -221,3 +222,30 @@ async def test_two_replicas_consuming_in_batches_count_every_event_once(
         counter = await a.store.get("counters", "c")
     assert counter is not None
     assert sorted(counter["seen"]) == sorted(e.id for e in events)
+
+
+async def test_an_event_whose_effect_outlasts_the_ack_wait_stays_with_its_consumer(
+    runtime: Runtime,
+) -> None:
+    """While the effect runs the consumer tells the server, every third of the ack wait, that
+    it is still at work: another puller on the durable is not sent the event meanwhile."""
+    spec = ConsumerSpec("CASES", "test-slow", "case.report.linked.v1", ack_wait_s=1)
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def effect(_envelope: Envelope, _uow: UnitOfWork) -> None:
+        started.set()
+        await release.wait()
+
+    runtime.consume(spec, effect)
+    await runtime.bus.publish(linked(1))
+    await asyncio.wait_for(started.wait(), timeout=5)
+    other = await runtime.bus.js.pull_subscribe_bind(spec.durable, stream=spec.stream)
+    with pytest.raises(nats.errors.TimeoutError):
+        await other.fetch(1, timeout=3 * spec.ack_wait_s)  # redelivered by now, were it not
+    release.set()
+
+    async def acked() -> bool:
+        info = await runtime.bus.js.consumer_info(spec.stream, spec.durable)
+        return bool(info.num_ack_pending == 0 and info.num_redelivered == 0)
+
+    await eventually(acked)
