@@ -12,6 +12,7 @@ import base64
 import importlib
 import importlib.util
 import json
+import math
 import re
 import shlex
 import shutil
@@ -744,6 +745,27 @@ class Sources:
         return self.secrets.get(name, self.external.get(name))
 
 
+_QUANTITY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "m": 0.001}
+_QUANTITY_UNITS |= {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def _quantity(text: str | int) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text)).groups()  # type: ignore[union-attr]
+    return float(number) * _QUANTITY_UNITS.get(unit, 1)
+
+
+def _resource_field(container: Obj, ref: Obj) -> str | None:
+    """What Kubernetes puts in a resourceFieldRef variable (e.g. GOMEMLIMIT from limits.memory):
+    known from the manifest, so the local runs get the real value; None when not set here."""
+    if ref.get("containerName", container["name"]) != container["name"]:
+        return None
+    kind, _, resource = ref["resource"].partition(".")
+    quantity = container.get("resources", {}).get(kind, {}).get(resource)
+    if quantity is None:
+        return None
+    return str(math.ceil(_quantity(quantity) / _quantity(ref.get("divisor", "1"))))
+
+
 def container_env(
     where: str, container: Obj, sources: Sources
 ) -> tuple[dict[str, str | None], list[str]]:
@@ -780,8 +802,10 @@ def container_env(
                 env[var["name"]] = None
             else:
                 env[var["name"]] = data[key]
-        if "fieldRef" in value_from or "resourceFieldRef" in value_from:
+        if "fieldRef" in value_from:
             env[var["name"]] = None
+        if "resourceFieldRef" in value_from:
+            env[var["name"]] = _resource_field(container, value_from["resourceFieldRef"])
     # Kubernetes dependent variables: $(NAME) expands to an earlier variable.
     for name, value in env.items():
         if value is not None and "$(" in value:

@@ -181,6 +181,21 @@ def test_nats_cluster_config_is_valid_and_fsyncs(
 
 
 @overlays
+def test_nats_collects_before_its_container_limit(
+    rendered: dict[str, list[Obj]], overlay: str, external: dict[str, set[str]]
+) -> None:
+    """Go's soft memory limit is the container's memory limit in every overlay (which patches
+    the limit), so the server collects harder instead of being killed at it."""
+    objects = rendered[overlay]
+    spec = find(objects, "StatefulSet", "nats")["spec"]["template"]["spec"]
+    nats = next(c for c in spec["containers"] if c["name"] == "nats")
+    env, _ = dc.container_env("nats", nats, sources(objects, overlay, external))
+    limit = nats["resources"]["limits"]["memory"]
+    assert env["GOMEMLIMIT"] == str(int(dc._quantity(limit)))
+    assert int(env["GOMEMLIMIT"] or 0) >= 512 * 2**20
+
+
+@overlays
 def test_only_the_gateway_gets_the_signing_key(
     rendered: dict[str, list[Obj]], overlay: str
 ) -> None:
