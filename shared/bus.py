@@ -33,7 +33,7 @@ from tenacity import (
 
 from shared.consumer import BatchHandler, Handler, PullConsumer, backoff_s, one_at_a_time
 from shared.events import Envelope
-from shared.metrics import Counted, Metrics
+from shared.metrics import KeptLabels, Metrics
 from shared.nats_auth import inbox_prefix
 from shared.settings import BaseServiceSettings
 from shared.streams import (
@@ -99,7 +99,7 @@ class Bus:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._tracer = tracer(name)
-        self._published: dict[str, Counted] = {}
+        self._published = KeptLabels(self._metrics.events_published, name)
 
     @property
     def connected(self) -> bool:
@@ -211,11 +211,7 @@ class Bus:
             await self.js.publish(subject, payload, headers=headers, timeout=PUBLISH_TIMEOUT_S)
         except _RETRYABLE as exc:
             await self._publish_again(subject, payload, headers, failed=exc, started=started)
-        counted = self._published.get(event_type)
-        if counted is None:  # the labelled child kept: `labels` per publish costs more than inc
-            counted = self._metrics.events_published.labels(self._name, event_type)
-            self._published[event_type] = counted
-        counted.inc()
+        self._published.inc(event_type)
 
     async def _publish_again(
         self,

@@ -26,7 +26,7 @@ from opentelemetry.trace import SpanKind, Tracer, get_current_span
 
 from shared.contracts.ops import DeadLettered
 from shared.events import Envelope
-from shared.metrics import Counted, Metrics
+from shared.metrics import KeptLabels, Metrics
 from shared.store import StoreUnavailableError
 from shared.streams import ConsumerSpec, publishers_of
 from shared.telemetry import extract, records_spans
@@ -183,18 +183,7 @@ class PullConsumer:
         self._metrics = metrics
         self._tracer = tracer
         self._stopping = stopping
-        self._consumed: dict[tuple[str, str], Counted] = {}
-
-    def _count(self, event_type: str, outcome: str) -> None:
-        """events_consumed + 1; the labelled child kept (`labels` per message cost more than
-        the rest of counting)."""
-        key = (event_type, outcome)
-        child = self._consumed.get(key)
-        if child is None:
-            consumed = self._metrics.events_consumed
-            child = consumed.labels(self._name, self._spec.durable, event_type, outcome)
-            self._consumed[key] = child
-        child.inc()
+        self._consumed = KeptLabels(metrics.events_consumed, name, spec.durable)
 
     async def _stalled(self) -> bool:
         try:
@@ -318,14 +307,14 @@ class PullConsumer:
             envelope = Envelope.model_validate_json(msg.data)
         except ValueError as exc:
             await self._dead_letter(msg, f"undecodable envelope: {exc}")
-            self._count("unknown", "dead_lettered")
+            self._consumed.inc("unknown", "dead_lettered")
             return None
         if envelope.source not in publishers_of(msg.subject):
             # The server let its publisher through, yet the envelope claims another owner:
             # a forgery or a bug. Never handled, never retried.
             reason = f"source {envelope.source!r} may not publish {msg.subject}"
             await self._dead_letter(msg, reason)
-            self._count(envelope.type, "dead_lettered")
+            self._consumed.inc(envelope.type, "dead_lettered")
             return None
         return Delivery(envelope=envelope, msg=msg, durable=durable, tracer=self._tracer)
 
@@ -333,7 +322,7 @@ class PullConsumer:
         msg, durable = delivery.msg, self._spec.durable
         if not isinstance(outcome, Exception):
             await msg.ack()
-            self._count(delivery.envelope.type, "duplicate" if outcome is False else "ok")
+            self._consumed.inc(delivery.envelope.type, "duplicate" if outcome is False else "ok")
             return
         delivered = msg.metadata.num_delivered
         # A store that is down or busy is an outage, not a poison event: wait it out (with
@@ -346,7 +335,7 @@ class PullConsumer:
             log.warning("handler %s failed (delivery %d): %r", durable, delivered, outcome)
             await msg.nak(delay=self._bus.redelivery_delay_s(delivered))
             result = "failed"
-        self._count(delivery.envelope.type, result)
+        self._consumed.inc(delivery.envelope.type, result)
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         """Copy to DEADLETTER, raise the ops.dead_lettered alert, then ack the original.

@@ -16,8 +16,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.telemetry import route_template
 
 Refresher = Callable[[], Awaitable[None]]
-Counted = Counter  # a labelled child of a counter (what `labels` returns)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class KeptLabels:
+    """A counter counted per event: its labelled children kept (`labels` per event costs more
+    than the `inc`), the leading labels fixed (the process, the durable)."""
+
+    def __init__(self, counter: Counter, *fixed: str) -> None:
+        self._counter = counter
+        self._fixed = fixed
+        self._children: dict[tuple[str, ...], Counter] = {}
+
+    def inc(self, *labels: str) -> None:
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._counter.labels(*self._fixed, *labels)
+        child.inc()
 
 
 log = logging.getLogger("hulei.metrics")

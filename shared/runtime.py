@@ -17,7 +17,6 @@ from shared.metrics import Metrics
 from shared.outbox import COLLECTION as OUTBOX
 from shared.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
 from shared.outbox import OutboxRelay, Row, add_to_outbox, remove_from_outbox
-from shared.processed import PROCESSED as PROCESSED
 from shared.processed import Marks
 from shared.settings import BaseServiceSettings
 from shared.store import ConflictError, Store, Writer, open_store

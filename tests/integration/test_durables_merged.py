@@ -12,7 +12,7 @@ import httpx
 from services.school_liaison.retention import sweep_retention
 from shared.events import utcnow
 from shared.identity import Principal, Role
-from shared.runtime import PROCESSED
+from shared.processed import PROCESSED
 from shared.streams import RETIRED
 from shared.web import INTERNAL_HEADER
 from tests.support import Gateway, eventually

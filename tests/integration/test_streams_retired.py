@@ -19,7 +19,8 @@ from shared.contracts.cases import CaseClosed, ReportLinked
 from shared.events import Envelope
 from shared.handover import LAST_SEQ
 from shared.nats_auth import ADMIN
-from shared.runtime import PROCESSED, Runtime, UnitOfWork
+from shared.processed import PROCESSED
+from shared.runtime import Runtime, UnitOfWork
 from shared.streams import (
     NOTIFICATIONS_CASES,
     RETIRED,
