@@ -22,7 +22,6 @@ from typing import Any
 import shared.contracts
 from shared.events import Envelope, EventData
 from shared.streams import CONSUMERS, STREAMS, publishers_of, subject_matches
-from shared.timers import SCHEDULE_PREFIX
 
 VERSION = "3.0.0"
 SCHEMAS = "#/components/schemas/{model}"
@@ -123,18 +122,6 @@ def document() -> dict[str, Any]:
                     "x-consumer": spec.durable,
                     "x-owner": spec.owner,
                 }
-    channels["timer_schedule"] = {
-        "address": f"{SCHEDULE_PREFIX}.{{key}}",
-        "description": "JetStream message schedules (`Nats-Schedule: @at …`): the envelope of a "
-        "timer.*.due event, published by the server to `Nats-Schedule-Target` when due "
-        "(shared/timers.py).",
-        "parameters": {"key": {"description": "the timer's name, e.g. task.<id>.<step>"}},
-        "messages": {
-            name: {"$ref": f"#/components/messages/{name}"}
-            for name in (m.__name__ for m in models if m.TYPE.startswith("timer."))
-        },
-        "x-stream": "TIMERS",
-    }
     return {
         "asyncapi": VERSION,
         "info": {

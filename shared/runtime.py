@@ -24,7 +24,8 @@ from shared.store.migrations import migrate
 from shared.store.retry import transact
 from shared.streams import ConsumerSpec
 from shared.telemetry import current_traceparent, setup_tracing
-from shared.timers import Timer
+from shared.timers import MAX_WAIT_S, Timer, TimerClock, arm, take_due
+from shared.timers import MIGRATIONS as TIMER_MIGRATIONS
 
 log = logging.getLogger("hulei.runtime")
 R = TypeVar("R")
@@ -66,7 +67,7 @@ class UnitOfWork:
         self.events.extend(envelopes)
 
     def schedule(self, *timers: Timer) -> None:
-        """Timers committed with this unit of work, fired by JetStream (shared/timers.py)."""
+        """Timers committed with this unit of work, fired by the service (shared/timers.py)."""
         self.timers.extend(timers)
 
     def announce(
@@ -85,11 +86,12 @@ class UnitOfWork:
 
 
 async def _close(uow: UnitOfWork, published: list[str]) -> list[Row]:
-    """The unit of work's last writes before its commit: what it deferred, its events into the
-    outbox, and the deletion of outbox rows already published."""
+    """The unit of work's last writes before its commit: what it deferred, its timers, its events
+    into the outbox, and the deletion of outbox rows already published."""
     await uow.flush()
+    await arm(uow.tx, uow.timers)
     await remove_from_outbox(uow.tx, published)
-    return await add_to_outbox(uow.tx, *uow.events, timers=uow.timers)
+    return await add_to_outbox(uow.tx, *uow.events)
 
 
 EventEffect = Callable[[Envelope, UnitOfWork], Awaitable[None]]
@@ -121,6 +123,7 @@ class Runtime:
     bus: Bus
     relay: OutboxRelay
     metrics: Metrics
+    clock: TimerClock | None = None
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
@@ -134,18 +137,18 @@ class Runtime:
         except BaseException:
             self.relay.release(published)
             raise
-        self._committed(published, rows)
+        self._committed(published, rows, uow.timers)
 
     async def transact(self, work: Work[R]) -> R:
         """`work(uow)` in a unit of work, run again from the start when the transaction lost a
         race (bounded; then StoreUnavailableError). `work` must touch nothing but `uow`."""
         published = self.relay.claim()
-        written: list[list[Row]] = []
+        written: list[tuple[list[Row], list[Timer]]] = []
 
         async def attempt(tx: Writer) -> R:
             uow = UnitOfWork(tx)
             result = await work(uow)
-            written[:] = [await _close(uow, published)]
+            written[:] = [(await _close(uow, published), uow.timers)]
             return result
 
         try:
@@ -153,13 +156,31 @@ class Runtime:
         except BaseException:
             self.relay.release(published)
             raise
-        self._committed(published, written[0])
+        self._committed(published, *written[0])
         return result
 
-    def _committed(self, published: list[str], rows: list[Row]) -> None:
+    def _committed(self, published: list[str], rows: list[Row], timers: Sequence[Timer]) -> None:
         self.relay.swept(published)
         if rows:
             self.relay.hand_over(rows)
+        if timers and self.clock is not None:
+            self.clock.armed(timers)
+
+    def fire_timers(self, *, max_wait_s: float = MAX_WAIT_S) -> None:
+        """Fire this store's timers when due (shared/timers.py): for a service that arms them.
+        `max_wait_s`: the latest a timer another replica armed fires."""
+
+        async def fire_due(now: float) -> int:
+            async def work(uow: UnitOfWork) -> int:
+                fired = await take_due(uow.tx, now=now)
+                uow.emit(*fired)
+                return len(fired)
+
+            return await self.transact(work)
+
+        if self.clock is None:
+            self.clock = TimerClock(store=self.store, fire_due=fire_due, max_wait_s=max_wait_s)
+            self.clock.start()
 
     def consume(self, spec: ConsumerSpec, effect: EventEffect) -> None:
         """Run `effect` for each event of `spec`, idempotently, a fetched batch per commit."""
@@ -229,6 +250,7 @@ class Runtime:
             "store": store_ok,
             "consumers": self.bus.consumers_running or not self.bus.has_consumers,
             "outbox_relay": self.relay.running,
+            **({"timers": self.clock.running} if self.clock else {}),
         }
 
 
@@ -246,6 +268,7 @@ async def open_runtime(
     store = store or await open_store(settings.store_url)
     try:
         await migrate(store, component="outbox", migrations=OUTBOX_MIGRATIONS)
+        await migrate(store, component="timers", migrations=TIMER_MIGRATIONS)
     except BaseException:
         await store.close()
         raise
@@ -269,6 +292,8 @@ async def open_runtime(
     try:
         yield runtime
     finally:
+        if runtime.clock is not None:
+            await runtime.clock.stop()
         await bus.stop_consumers()
         with suppress(Exception):
             # Last chance to hand committed events over; what is left goes out on next start.

@@ -23,8 +23,8 @@ class StreamSpec:
     # Append-only streams: nobody, not even an admin of the account, deletes or purges messages.
     deny_delete: bool = False
     deny_purge: bool = False
-    # Holds JetStream message schedules (`Nats-Schedule: @at …`): the server itself publishes
-    # each one when due, so durable timers need no scheduler of ours.
+    # Holds JetStream message schedules (`Nats-Schedule: @at …`), which the server publishes
+    # when due. Only TIMERS, for schedules armed before timers moved into the stores.
     schedules: bool = False
 
 
@@ -66,9 +66,9 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("CASES", ("case.>", "task.>"), max_age_days=FIGURES_RETENTION_DAYS),
     StreamSpec("PATROL", ("patrol.>",), max_age_days=FIGURES_RETENTION_DAYS),
     StreamSpec("OPS", ("ops.>",)),
-    # Timers: schedules on timer.schedule.>, fired into timer.<what>.due.v1 (shared/timers.py).
-    # Kept past the longest timer (a follow-up interval is at most 365 days): a schedule older
-    # than max_age would be dropped before it fires.
+    # Fired timers, timer.<what>.due.v1 (shared/timers.py: armed in the service's store). It
+    # still allows JetStream schedules, and keeps them past the longest timer (a follow-up
+    # interval is at most 365 days), so that those a version before armed fire after an upgrade.
     StreamSpec("TIMERS", ("timer.>",), max_age_days=400, schedules=True),
     StreamSpec("DEADLETTER", ("deadletter.>",), max_age_days=365),
     # Signed checkpoints of the audit chains; kept as long as the trail itself.
@@ -228,7 +228,8 @@ PUBLISHERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("school.>", frozenset({"school_liaison"})),
     ("case.>", frozenset({"case_tracking"})),
     ("task.>", frozenset({"case_tracking"})),
-    ("timer.>", frozenset({"case_tracking"})),
+    # Fired timers only: nobody publishes schedules (shared/timers.py).
+    ("timer.*.due.v1", frozenset({"case_tracking"})),
     ("patrol.>", frozenset({"patrol"})),
     # Whichever process dead-lettered raises the alert, under its own name.
     ("ops.dead_lettered.v1", frozenset(PROCESSES)),

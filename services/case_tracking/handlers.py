@@ -1,5 +1,6 @@
 """case_tracking's event consumers, one durable per stream: from SCHOOL a filed report becomes
-a case entry and tasks and an erased child's sealed notes go with it; a task's timer fires."""
+a case entry and tasks and an erased child's sealed notes go with it; a task's timer fires
+(this process fires the timers it and its replicas armed: shared/timers.py)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,4 @@ def register(runtime: Runtime, *, deadlines: Deadlines) -> None:
 
     runtime.consume(CASE_TRACKING_SCHOOL, on_school_event)
     runtime.consume(CASE_TRACKING_TIMERS, on_timer)
+    runtime.fire_timers()

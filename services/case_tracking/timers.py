@@ -1,4 +1,4 @@
-"""A task's durable timers: armed on JetStream (shared/timers.py) with every change of its
+"""A task's durable timers: armed in the store (shared/timers.py) with every change of its
 clock, and what happens when one fires. Only the next timer is armed; each one that fires arms
 the one after it. A timer that no longer applies (the task was acknowledged, finished, its
 deadline moved) changes nothing: that is how acknowledging stops the ladder and closing a case
@@ -45,9 +45,9 @@ def _schedule(uow: UnitOfWork, task: Task, step: TimerStep, at: datetime) -> Non
         subject=task.id,
         correlation_id=task.case_id,
     )
-    # A step that fell due while its predecessor waited (a consumer that was down) fires at
+    # A step that fell due while its predecessor waited (a consumer that was down) is due at
     # once; the event keeps its own time, which is what `ladder.fire` matches.
-    uow.schedule(Timer(envelope=envelope, key=f"task.{task.id}.{step.value}", at=max(at, utcnow())))
+    uow.schedule(Timer(envelope=envelope, key=f"task.{task.id}.{step.value}", at=at))
 
 
 async def fired(uow: UnitOfWork, *, timer: TaskTimerDue, cause: Envelope) -> Task | None:

@@ -124,7 +124,9 @@ def test_the_postgresql_unread_inbox_bench_times_every_page_with_both_filters() 
 @pytest.mark.timeout(300)
 def test_the_nats_memory_bench_samples_the_server_with_its_heap() -> None:
     """`python -m tests.bench.nats_memory`, small: a sample per step, RSS and live heap each."""
-    done = _bench_module("tests.bench.nats_memory", "--reports", "300", "--every", "100", "--prof")
+    done = _bench_module(
+        "tests.bench.nats_memory", "--case", "both", "--reports", "300", "--every", "100", "--prof"
+    )
     samples = [line for line in done.stdout.splitlines() if " reports " in line and "RSS" in line]
     assert len(samples) == 4, done.stdout  # 0, 100, 200 and 300 reports
     assert all("live heap" in line for line in samples), done.stdout

@@ -1,0 +1,128 @@
+"""Durable timers kept in the store (shared/timers.py): armed with a commit, fired by the
+service's clock when due (not before), once, on every store."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import nats.js.errors
+
+from shared.contracts.cases import TaskTimerDue, TimerStep
+from shared.events import Envelope
+from shared.runtime import Runtime
+from shared.timers import BATCH, COLLECTION, Timer
+from tests.integration.conftest import RuntimeFactory
+from tests.support import eventually, every_store
+
+__all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
+
+SUBJECT = "timer.task.due.v1"
+
+
+def timer(key: str, *, in_s: float) -> Timer:
+    at = datetime.now(UTC) + timedelta(seconds=in_s)
+    data = TaskTimerDue(task_id=key, step=TimerStep.desk, at=at)
+    envelope = Envelope.wrap(data, source="case_tracking", subject=key, correlation_id=key)
+    return Timer(envelope=envelope, key=f"task.{key}.desk", at=at)
+
+
+async def arm(rt: Runtime, *timers: Timer) -> None:
+    async with rt.unit_of_work() as uow:
+        uow.schedule(*timers)
+
+
+async def fired(rt: Runtime) -> list[nats.js.api.RawStreamMsg]:
+    """The fired timers in the TIMERS stream, oldest first."""
+    info = await rt.bus.js.stream_info("TIMERS")
+    found = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1) if info.state.messages else ():
+        try:
+            found.append(await rt.bus.js.get_msg("TIMERS", seq))
+        except nats.js.errors.NotFoundError:
+            continue
+    return found
+
+
+def published(rt: Runtime) -> float:
+    sample = rt.metrics.registry.get_sample_value(
+        "hulei_events_published_total", {"service": rt.name, "type": TaskTimerDue.TYPE}
+    )
+    return sample or 0.0
+
+
+async def test_a_timer_fires_when_due_not_before_and_leaves_the_store(runtime: Runtime) -> None:
+    runtime.fire_timers()
+    due = timer("t1", in_s=1.0)
+    await arm(runtime, due)
+    assert await fired(runtime) == []
+    (msg,) = await eventually(lambda: fired(runtime))
+    assert msg.subject == SUBJECT
+    assert msg.time is not None
+    assert msg.time >= due.at
+    assert Envelope.model_validate_json(msg.data or b"").id == due.envelope.id
+    assert await eventually(lambda: _no_timers(runtime))
+
+
+async def _no_timers(rt: Runtime) -> bool:
+    return await rt.store.count(COLLECTION) == 0
+
+
+async def test_arming_a_key_again_replaces_its_timer(runtime: Runtime) -> None:
+    runtime.fire_timers()
+    first, moved = timer("t2", in_s=0.3), timer("t2", in_s=0.8)
+    await arm(runtime, first)
+    await arm(runtime, moved)
+    (msg,) = await eventually(lambda: fired(runtime))
+    assert Envelope.model_validate_json(msg.data or b"").id == moved.envelope.id
+    assert msg.time is not None
+    assert msg.time >= moved.at
+    assert published(runtime) == 1
+
+
+async def test_timers_due_while_no_clock_ran_fire_when_one_starts(runtime: Runtime) -> None:
+    """A process that was down: what fell due meanwhile fires at once, more than a batch."""
+    many = [timer(f"d{n}", in_s=-60 + n / 1000) for n in range(BATCH + 50)]
+    await arm(runtime, *many)
+    assert await runtime.store.count(COLLECTION) == len(many)
+    runtime.fire_timers()
+    assert await eventually(lambda: _fired_count(runtime, len(many)), within=15)
+    assert await runtime.store.count(COLLECTION) == 0
+
+
+async def _fired_count(rt: Runtime, n: int) -> bool:
+    return (await rt.bus.js.stream_info("TIMERS")).state.messages == n
+
+
+async def test_a_sooner_timer_armed_here_wakes_the_clock(runtime: Runtime) -> None:
+    """The clock sleeps until its earliest timer (here: a minute off); arming a sooner one in
+    this process wakes it, so it fires on time rather than at the minute."""
+    runtime.fire_timers(max_wait_s=60.0)
+    await arm(runtime, timer("late", in_s=60))
+    assert await eventually(lambda: _planned_later(runtime))
+    soon = timer("soon", in_s=0.2)
+    started = time.monotonic()
+    await arm(runtime, soon)
+    (msg,) = await eventually(lambda: fired(runtime), within=10)
+    assert Envelope.model_validate_json(msg.data or b"").id == soon.envelope.id
+    assert time.monotonic() - started < 10
+
+
+async def _planned_later(rt: Runtime) -> bool:
+    assert rt.clock is not None
+    return rt.clock.planned > time.time() + 30
+
+
+async def test_two_replicas_fire_each_timer_once(
+    runtime_factory: RuntimeFactory, store_backend: str
+) -> None:
+    """Two processes on one store, both firing: every timer is published by one of them."""
+    async with runtime_factory("svc") as one, runtime_factory("svc") as two:
+        many = [timer(f"r{n}", in_s=0.5 + n / 500) for n in range(100)]
+        await arm(one, *many[::2])
+        await arm(two, *many[1::2])
+        one.fire_timers()
+        two.fire_timers()
+        assert await eventually(lambda: _fired_count(one, len(many)), within=15)
+        assert await eventually(lambda: _no_timers(one))
+        assert published(one) + published(two) == len(many), store_backend
