@@ -31,7 +31,8 @@ from tenacity import (
     wait_fixed,
 )
 
-from shared.consumer import BatchHandler, Handler, PullConsumer, backoff_s, one_at_a_time
+from shared.consumer import PullConsumer, backoff_s
+from shared.delivery import BatchHandler, Handler, one_at_a_time
 from shared.events import Envelope
 from shared.metrics import KeptLabels, Metrics
 from shared.nats_auth import inbox_prefix

@@ -11,25 +11,22 @@ one outcome per event, so one poison event fails alone.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING
 
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, Tracer, get_current_span
+from opentelemetry.trace import Tracer
 
 from shared.contracts.ops import DeadLettered
+from shared.delivery import BatchHandler, Delivery, Outcome, peek_envelope
 from shared.events import Envelope
 from shared.metrics import KeptLabels, Metrics
 from shared.store import StoreUnavailableError
 from shared.streams import ConsumerSpec, publishers_of
-from shared.telemetry import extract, records_spans
 
 if TYPE_CHECKING:
     from shared.bus import Bus
@@ -41,68 +38,6 @@ FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is repl
 # past it, the first message is handled alone and the rest follow (nothing is lost).
 BURST_WAIT_S = 0.25
 DRAIN_WAIT_S = 0.05  # after a batch, how long a pull waits for more before the long poll
-
-# A handler returns False when it recognised the event as already handled (a duplicate).
-Handler = Callable[[Envelope], Awaitable[bool | None]]
-# Per event of a batch: True or None handled, False a duplicate, an exception a failure.
-Outcome = bool | None | Exception
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One decoded message of a batch, with the trace its publisher sent along."""
-
-    envelope: Envelope
-    msg: Msg
-    durable: str
-    tracer: Tracer
-
-    @contextmanager
-    def traced(self) -> Iterator[None]:
-        """The span of handling this event, a child of the publisher's trace. When the tracer
-        records nothing (no exporter) and the publisher sent a trace, no span is made: that
-        trace is made current, so what the handler logs or announces still carries its id."""
-        parent = extract(self.msg.headers)
-        if not records_spans(self.tracer) and get_current_span(parent).get_span_context().is_valid:
-            token = otel_context.attach(parent)
-            try:
-                yield
-            finally:
-                otel_context.detach(token)
-            return
-        with self.tracer.start_as_current_span(
-            f"consume {self.msg.subject}", context=parent, kind=SpanKind.CONSUMER
-        ) as span:
-            span.set_attribute("messaging.consumer.group.name", self.durable)
-            yield
-
-
-BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[Outcome]]]
-
-
-def one_at_a_time(handler: Handler) -> BatchHandler:
-    async def run(deliveries: Sequence[Delivery]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for delivery in deliveries:
-            try:
-                with delivery.traced():
-                    outcomes.append(await handler(delivery.envelope))
-            except Exception as exc:
-                outcomes.append(exc)
-        return outcomes
-
-    return run
-
-
-def peek_envelope(data: bytes) -> dict[str, str]:
-    """The id, type and correlation of an envelope, if the bytes are one at all."""
-    try:
-        raw = json.loads(data)
-    except ValueError:
-        return {}
-    if not isinstance(raw, dict):
-        return {}
-    return {k: str(raw[k]) for k in ("id", "type", "correlation_id") if raw.get(k)}
 
 
 def backoff_s(delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:

@@ -17,8 +17,8 @@ import nats.js.errors
 from nats.js.api import RawStreamMsg
 
 from shared.bus import Bus
-from shared.consumer import peek_envelope
 from shared.contracts.ops import DeadLetteredView, DeadLetterReplayed
+from shared.delivery import peek_envelope
 from shared.events import Envelope
 
 STREAM = "DEADLETTER"

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from nats.js import JetStreamContext
 
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from shared.streams import RETIRED, ConsumerSpec, Retired
 
 log = logging.getLogger("hulei.handover")

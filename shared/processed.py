@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from shared.events import utcnow
 from shared.handover import Handover
 from shared.store import Writer

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast
 
 from shared.bus import Bus, bus_from_settings
-from shared.consumer import Delivery, Outcome
+from shared.delivery import Delivery, Outcome
 from shared.events import Envelope, EventData
 from shared.handover import Handover
 from shared.metrics import Metrics

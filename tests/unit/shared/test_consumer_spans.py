@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind
 
-from shared.consumer import Delivery
 from shared.contracts.cases import ReportLinked
+from shared.delivery import Delivery
 from shared.events import Envelope
 from shared.telemetry import current_trace_id, current_traceparent
 

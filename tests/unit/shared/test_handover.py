@@ -9,8 +9,8 @@ import pytest
 from nats.aio.msg import Msg
 from opentelemetry.trace import NoOpTracer
 
-from shared.consumer import Delivery
 from shared.contracts.cases import ReportLinked
+from shared.delivery import Delivery
 from shared.events import Envelope
 from shared.handover import (
     AT,
