@@ -1,8 +1,9 @@
 """The lists issue 15 times are read through an index, in the index's order: every task list
 scope (the desk, an officer, an organisation, a school; with and without a status) and every
-inbox, first page and next, on SQLite and PostgreSQL. A dropped or mis-declared index still
-answers correctly, only with a scan and a sort of every matching document at a city's size
-(100 k cases, 1 M inbox entries); here the plan shows it at a few hundred.
+inbox, first page and next, and the timer clock's reads, on SQLite and PostgreSQL. A dropped
+or mis-declared index still answers correctly, only with a scan and a sort of every matching
+document at a city's size (100 k cases, 1 M inbox entries); here the plan shows it at a few
+hundred.
 
 The queries are the ones the use cases issue (recorded at the store port), explained with the
 adapter's own SQL.
@@ -15,7 +16,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -25,9 +26,10 @@ from services.case_tracking import store as tasks_store
 from services.notifications import service as inbox_service
 from services.notifications import store as inbox_store
 from services.school_liaison.demo import SCHOOLS
+from shared import timers
 from shared.contracts.cases import TaskStatus
 from shared.identity import Principal
-from shared.store import Cursor, Doc, Range, Store, Where, open_store, postgres, sqlite
+from shared.store import Cursor, Doc, Range, Store, Where, Writer, open_store, postgres, sqlite
 from shared.store.migrations import migrate
 from tests.bench.lists import principal
 
@@ -52,6 +54,9 @@ class Recording:
     async def count(self, collection: str, *, where: Where | None = None) -> int:
         return await self.port.count(collection, where=where)
 
+    async def delete(self, collection: str, id: str) -> None:
+        await self.port.delete(collection, id)
+
 
 @dataclass
 class Backend:
@@ -68,6 +73,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     store = await open_store(url)
     await migrate(store, component="case_tracking", migrations=tasks_store.MIGRATIONS)
     await migrate(store, component="notifications", migrations=inbox_store.MIGRATIONS)
+    await migrate(store, component="timers", migrations=timers.MIGRATIONS)
     await seed(store)
     yield Backend(store, url)
     await store.close()
@@ -110,6 +116,9 @@ async def seed(store: Store) -> None:
                     "created_at": f"2026-11-01T00:{n // 60:02d}:{n % 60:02d}.000000Z",
                     "read_at": None if n % 4 else "2026-11-02T00:00:00.000000Z",
                 },
+            )
+            await tx.insert(
+                timers.COLLECTION, {"id": f"task.{n}.desk", "due": 1.8e9 + n, "json": ""}
             )
 
 
@@ -203,9 +212,18 @@ async def _postgres_problems(
     return [f"{p}: {kinds}" for p in problems]
 
 
+async def timer_finds(backend: Backend) -> list[tuple[str, dict[str, Any]]]:
+    """The timer clock's reads (shared/timers.py): the due ones (none yet), the earliest."""
+    port = Recording(backend.store)
+    assert await timers.take_due(cast(Writer, port), now=1.8e9 - 1) == []
+    assert await timers.next_due(port) == 1.8e9
+    return port.finds
+
+
 async def test_every_list_page_is_read_through_an_index_in_its_order(backend: Backend) -> None:
     finds = await issued(backend)
     assert len({(c, json.dumps(q.get("where"), default=str)) for c, q in finds}) > 20
+    finds += await timer_finds(backend)
     problems: list[tuple[str, Any, list[str]]] = []
     if backend.url.startswith("sqlite"):
         for collection, query in finds:
