@@ -85,6 +85,12 @@ class Metrics:
         self.outbox_pending = Gauge(
             "hulei_outbox_pending", "committed events not yet relayed", ["service"], registry=r
         )
+        self.timers_late = Gauge(
+            "hulei_timers_late",
+            "durable timers more than a minute past their due time, not fired",
+            ["service"],
+            registry=r,
+        )
         self._refreshers: list[Refresher] = []
 
     def gauge(self, name: str, doc: str) -> Gauge:

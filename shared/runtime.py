@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from shared.store.migrations import migrate
 from shared.store.retry import transact
 from shared.streams import ConsumerSpec
 from shared.telemetry import current_traceparent, setup_tracing
-from shared.timers import MAX_WAIT_S, Timer, TimerClock, arm, take_due
+from shared.timers import MAX_WAIT_S, Timer, TimerClock, arm, late, take_due
 from shared.timers import MIGRATIONS as TIMER_MIGRATIONS
 
 log = logging.getLogger("hulei.runtime")
@@ -287,8 +288,12 @@ async def open_runtime(
         pending = await store.count(OUTBOX) - relay.published_unswept
         metrics.outbox_pending.labels(name).set(max(0, pending))
 
+    async def timers_late() -> None:
+        metrics.timers_late.labels(name).set(await late(store, now=time.time()))
+
     metrics.on_scrape(bus.refresh_gauges)
     metrics.on_scrape(outbox_pending)
+    metrics.on_scrape(timers_late)
     try:
         yield runtime
     finally:

@@ -37,6 +37,7 @@ COLLECTION = "timers"
 BATCH = 200  # timers fired per transaction
 MAX_WAIT_S = 1.0  # the latest a timer armed by another replica (or left by a dead one) fires
 RETRY_S = 1.0  # after a failed pass (the store is away)
+LATE_S = 60.0  # a timer this far past due, unfired, means no clock runs (metric timers_late)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ async def take_due(tx: Writer, *, now: float, limit: int = BATCH) -> list[Envelo
     for row in rows:
         await tx.delete(COLLECTION, row["id"])
     return [Envelope.model_validate_json(row["json"]) for row in rows]
+
+
+async def late(port: Reader, *, now: float) -> int:
+    """Timers more than `LATE_S` past their due time: a clock should have fired them."""
+    return await port.count(COLLECTION, where={"due": Range(lt=now - LATE_S)})
 
 
 async def next_due(port: Reader) -> float | None:

@@ -78,6 +78,7 @@ METRICS = frozenset(
         "hulei_outbox_pending",
         "hulei_open_urgent_tasks",
         "hulei_overdue_tasks",
+        "hulei_timers_late",
     }
 )
 HISTOGRAMS = frozenset({"hulei_http_request_duration_seconds"})

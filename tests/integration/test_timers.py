@@ -126,3 +126,13 @@ async def test_two_replicas_fire_each_timer_once(
         assert await eventually(lambda: _fired_count(one, len(many)), within=15)
         assert await eventually(lambda: _no_timers(one))
         assert published(one) + published(two) == len(many), store_backend
+
+
+async def test_timers_left_unfired_show_in_the_metrics(runtime: Runtime) -> None:
+    """No clock runs (case_tracking down, or its clock failing): what is a minute past due is
+    counted, for the alert (deploy/k8s/base/monitoring/alerts.yaml); firing clears it."""
+    await arm(runtime, timer("stuck", in_s=-120), timer("fresh", in_s=-1), timer("ahead", in_s=60))
+    assert b'hulei_timers_late{service="svc"} 1.0' in await runtime.metrics.render()
+    runtime.fire_timers()
+    assert await eventually(lambda: _fired_count(runtime, 2))
+    assert b'hulei_timers_late{service="svc"} 0.0' in await runtime.metrics.render()
