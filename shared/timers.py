@@ -95,9 +95,12 @@ class TimerClock:
         self._fire_due = fire_due
         self._max_wait_s = max_wait_s
         self._wake = asyncio.Event()
-        # When the loop looks next (wall clock); infinite during a pass, so that a timer armed
-        # meanwhile (after the pass read the earliest due) wakes the wait that follows it.
-        self._planned = math.inf
+        self._planned = math.inf  # when the loop looks next (wall clock)
+        # While the loop looks: the soonest timer committed meanwhile, which its read of the
+        # earliest due time may have missed (the wait that follows is cut to it).
+        self._looking = False
+        self._armed_meanwhile = math.inf
+        self.looks = 0  # how often it read the earliest due time
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -110,34 +113,44 @@ class TimerClock:
 
     @property
     def planned(self) -> float:
-        """When the clock looks next (wall clock; infinite while it looks)."""
+        """When the clock looks next (wall clock)."""
         return self._planned
 
     def armed(self, timers: Sequence[Timer]) -> None:
-        """Timers this process committed: look sooner if one is due before the planned pass."""
-        if timers and min(t.at.timestamp() for t in timers) < self._planned:
+        """Timers this process committed: look sooner if one is due before the planned look.
+        Nearly all are due minutes or days away and change nothing."""
+        if not timers:
+            return
+        soonest = min(t.at.timestamp() for t in timers)
+        if self._looking:
+            self._armed_meanwhile = min(self._armed_meanwhile, soonest)
+        elif soonest < self._planned:
             self._wake.set()
 
     async def _run(self) -> None:
         while True:
             self._wake.clear()
-            self._planned = math.inf
+            self._looking, self._armed_meanwhile = True, math.inf
             try:
-                wait = await self._pass()
+                wait = await self._look()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("firing timers failed, will retry: %r", exc)
                 wait = RETRY_S
-            self._planned = time.time() + wait
+            self._looking = False
+            now = time.time()
+            wait = min(wait, max(self._armed_meanwhile - now, 0.0))
+            self._planned = now + wait
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
-    async def _pass(self) -> float:
-        """Fire what is due; the seconds until the next look."""
-        while await self._fire_due(time.time()) >= BATCH:
-            pass  # a full batch: there may be more due now
-        due = await next_due(self._store)
+    async def _look(self) -> float:
+        """Fire what is due, if anything (a read first: no write transaction when nothing
+        is); the seconds until the next look."""
+        self.looks += 1
+        while (due := await next_due(self._store)) is not None and due <= (now := time.time()):
+            await self._fire_due(now)
         if due is None:
             return self._max_wait_s
         return min(max(due - time.time(), 0.0), self._max_wait_s)

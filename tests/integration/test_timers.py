@@ -3,6 +3,7 @@ service's clock when due (not before), once, on every store."""
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ import nats.js.errors
 from shared.contracts.cases import TaskTimerDue, TimerStep
 from shared.events import Envelope
 from shared.runtime import Runtime
-from shared.timers import BATCH, COLLECTION, Timer
+from shared.timers import BATCH, COLLECTION, Timer, TimerClock
 from tests.integration.conftest import RuntimeFactory
 from tests.support import eventually, every_store
 
@@ -110,7 +111,7 @@ async def test_a_sooner_timer_armed_here_wakes_the_clock(runtime: Runtime) -> No
 
 async def _planned_later(rt: Runtime) -> bool:
     assert rt.clock is not None
-    return rt.clock.planned > time.time() + 30
+    return math.isfinite(rt.clock.planned) and rt.clock.planned > time.time() + 30
 
 
 async def test_two_replicas_fire_each_timer_once(
@@ -136,3 +137,38 @@ async def test_timers_left_unfired_show_in_the_metrics(runtime: Runtime) -> None
     runtime.fire_timers()
     assert await eventually(lambda: _fired_count(runtime, 2))
     assert b'hulei_timers_late{service="svc"} 0.0' in await runtime.metrics.render()
+
+
+async def test_the_clock_reads_but_writes_nothing_while_nothing_is_due(runtime: Runtime) -> None:
+    """A look is a read of the earliest due time; the firing transaction (a write, which
+    would contend with the service's own) runs only when something is due."""
+    fired_at: list[float] = []
+
+    async def fire_due(now: float) -> int:
+        fired_at.append(now)
+        return 0
+
+    await arm(runtime, timer("far", in_s=3600))
+    clock = TimerClock(store=runtime.store, fire_due=fire_due, max_wait_s=0.02)
+    clock.start()
+    try:
+        assert await eventually(lambda: _looked(clock, 10))
+    finally:
+        await clock.stop()
+    assert fired_at == []
+
+
+async def _looked(clock: TimerClock, n: int) -> bool:
+    return clock.looks >= n
+
+
+async def test_arming_later_timers_does_not_wake_the_clock(runtime: Runtime) -> None:
+    """Nearly every timer is armed minutes or days ahead of the clock's next look: a busy
+    service's commits must not make it look again each time."""
+    runtime.fire_timers(max_wait_s=60.0)
+    assert await eventually(lambda: _planned_later(runtime))
+    assert runtime.clock is not None
+    looks = runtime.clock.looks
+    for n in range(50):
+        await arm(runtime, timer(f"later{n}", in_s=3600))
+    assert runtime.clock.looks == looks
