@@ -102,11 +102,12 @@ async def test_a_sooner_timer_armed_here_wakes_the_clock(runtime: Runtime) -> No
     await arm(runtime, timer("late", in_s=60))
     assert await eventually(lambda: _planned_later(runtime))
     soon = timer("soon", in_s=0.2)
-    started = time.monotonic()
     await arm(runtime, soon)
-    (msg,) = await eventually(lambda: fired(runtime), within=10)
+    (msg,) = await eventually(lambda: fired(runtime), within=30)
     assert Envelope.model_validate_json(msg.data or b"").id == soon.envelope.id
-    assert time.monotonic() - started < 10
+    # Stored by the server within seconds of its due time, not at the clock's planned minute.
+    assert msg.time is not None
+    assert msg.time - soon.at < timedelta(seconds=5)
 
 
 async def _planned_later(rt: Runtime) -> bool:
