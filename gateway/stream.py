@@ -8,6 +8,9 @@ lost or repeated however the replay and the live feed overlap.
 
 Every client has a bounded queue; the reader never waits for a client. A client whose queue is
 full is cut off (its response ends) and resumes from its last id, so a slow reader slows no one.
+
+A carrier (shared/carried.py) is one message for several events: an item each, sharing its
+sequence, offered to a client together or not at all (ids: gateway/stream_api.py `frames`).
 """
 
 from __future__ import annotations
@@ -15,17 +18,18 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, groupby
 from typing import Any
 
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
 
 from gateway.stream_events import CONTRACTS
+from shared.carried import ForgedCarrier, unpacked
 from shared.events import Envelope
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,10 @@ class Position(tuple[int, ...]):
     def after(self, item: Item) -> Position:
         return self.at(item.stream, item.seq)
 
+    def before(self, item: Item) -> Position:
+        """Resuming here is sent `item`'s whole message again (and nothing before it)."""
+        return self.at(item.stream, item.seq - 1)
+
     def at(self, stream: str, seq: int) -> Position:
         i = SOURCES.index(stream)
         return Position((*self[:i], max(self[i], seq), *self[i + 1 :]))
@@ -71,16 +79,18 @@ class Position(tuple[int, ...]):
 
 @dataclass
 class Item:
-    """One event as read from a stream; `shaped` caches its role-shaped form per audience."""
+    """One event as read from a stream (a carrier's parts share its seq and time); `shaped`
+    caches its role-shaped form per audience."""
 
     stream: str
     seq: int
     at: float  # stream timestamp, to merge the sources of a replay in time order
     envelope: Envelope
     shaped: dict[str, Any] = field(default_factory=dict)
-    # The replica's position just after this event (live events): the `id` every client that
-    # has had all events before it is sent, so its frame is built once, not once per client.
+    # The replica's position just after this event's message (live events), and just before
+    # it: the `id` every client that has had all before it is sent, so a frame is built once.
     position: Position | None = None
+    before: Position | None = None
 
 
 class Beat:
@@ -90,35 +100,60 @@ class Beat:
 BEAT = Beat()
 
 
-def item_of(msg: Msg) -> Item | None:
+def items_of(msg: Msg) -> list[Item]:
+    """The events a message announces, in order: itself, or a carrier's parts, each checked
+    against its contract; none for a bad or forged carrier (nothing it holds is logged)."""
     meta = msg.metadata
+    stream, seq = meta.stream, meta.sequence.stream
     try:
-        envelope = Envelope.model_validate_json(msg.data)
-        model = CONTRACTS.get(envelope.type)
-        if model is None or envelope.version != model.VERSION:
-            return None
+        envelopes = unpacked(Envelope.model_validate_json(msg.data))
+    except ForgedCarrier:
+        log.warning("a forged carrier in %s at %d was not shown", stream, seq)
+        return []
+    except ValueError:  # pydantic's ValidationError too
+        return []
+    at = meta.timestamp.timestamp()
+    return [Item(stream, seq, at, envelope) for envelope in envelopes if _valid(envelope)]
+
+
+def _valid(envelope: Envelope) -> bool:
+    model = CONTRACTS.get(envelope.type)
+    if model is None or envelope.version != model.VERSION:
+        return False
+    try:
         model.model_validate(envelope.data)
-    except ValidationError:
-        return None
-    return Item(meta.stream, meta.sequence.stream, meta.timestamp.timestamp(), envelope)
+    except ValueError:
+        return False
+    return True
+
+
+def messages(items: Sequence[Item]) -> Iterator[list[Item]]:
+    """`items` a message at a time: the parts of one carrier are consecutive."""
+    for _, parts in groupby(items, key=lambda item: (item.stream, item.seq)):
+        yield list(parts)
 
 
 class Subscriber:
     """One client's bounded queue. `cut` is set when it overflowed; None in the queue = end."""
 
     def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[Item | Beat | None] = asyncio.Queue(maxsize=size + 1)
+        # Bounded by `offer_all`, to `size` items or one message.
+        self.queue: asyncio.Queue[Item | Beat | None] = asyncio.Queue()
         self.size = size
         self.cut = False
 
-    def offer(self, item: Item) -> None:
+    def offer_all(self, items: Sequence[Item]) -> None:
+        """A message's parts, all or none: a client that cannot take them all is cut before the
+        message (a message larger than the buffer is taken into an empty queue)."""
         if self.cut:
             return
-        if self.queue.qsize() >= self.size:
+        queued = self.queue.qsize()
+        if queued and queued + len(items) > self.size:
             self.cut = True
-            self.queue.put_nowait(None)  # the one slot kept free for the end marker
+            self.queue.put_nowait(None)
             return
-        self.queue.put_nowait(item)
+        for item in items:
+            self.queue.put_nowait(item)
 
     def beat(self) -> None:
         """A heartbeat, unless events are waiting anyway."""
@@ -196,16 +231,18 @@ class Hub:
         )
 
     def _take(self, msg: Msg) -> None:
-        self.position = self.position.at(msg.metadata.stream, msg.metadata.sequence.stream)
-        item = item_of(msg)
-        if item is None:
+        items = items_of(msg)
+        stream, seq = msg.metadata.stream, msg.metadata.sequence.stream
+        before, self.position = self.position.at(stream, seq - 1), self.position.at(stream, seq)
+        if not items:
             return
-        item.position = self.position
-        for observe in self.on_item:
-            observe(item)
+        for item in items:
+            item.position, item.before = self.position, before
+            for observe in self.on_item:
+                observe(item)
         cut = []
         for client in self._subscribers:
-            client.offer(item)
+            client.offer_all(items)
             if client.cut:
                 cut.append(client)
         # Dropped here too: a response that never started never runs its own `leave`.
@@ -233,12 +270,15 @@ class Hub:
             if have + 1 < state.first_seq or have > state.last_seq:
                 raise Gone(f"{name} no longer holds events after {have}")
             spans.append((name, have + 1, end))
+        # Counted in messages (sequences): a carrier is one, however many events it holds.
         if sum(end - start + 1 for _, start, end in spans) > self.replay_max:
             raise Gone(f"more than {self.replay_max} events were missed")
         runs = await asyncio.gather(*(self._read(*span) for span in spans))
-        return list(heapq.merge(*runs, key=lambda item: item.at))
+        # Merged a message at a time, so a carrier's parts stay together.
+        merged = heapq.merge(*runs, key=lambda parts: parts[0].at)
+        return list(chain.from_iterable(merged))
 
-    async def _read(self, stream: str, start: int, end: int) -> list[Item]:
+    async def _read(self, stream: str, start: int, end: int) -> list[list[Item]]:
         sub = await self._js.subscribe(
             "",
             stream=stream,
@@ -246,19 +286,18 @@ class Hub:
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             config=_start_at(start),
         )
-        items: list[Item] = []
+        runs: list[list[Item]] = []
         try:
             while True:
                 try:
                     msg = await sub.next_msg(timeout=REPLAY_WAIT_S)
                 except nats.errors.TimeoutError as exc:  # removed while being read
                     raise Gone(f"{stream} no longer holds events after {start - 1}") from exc
-                item = item_of(msg)
-                if item is not None:
-                    items.append(item)
+                if items := items_of(msg):
+                    runs.append(items)
                 # The stream's end counts too: the message at `end` may have been removed.
                 if msg.metadata.sequence.stream >= end or msg.metadata.num_pending == 0:
-                    return items
+                    return runs
         finally:
             await sub.unsubscribe()
 
@@ -276,10 +315,3 @@ async def _close(subs: list[JetStreamContext.PushSubscription]) -> None:
 
 def _start_at(seq: int) -> ConsumerConfig:
     return ConsumerConfig(opt_start_seq=seq)
-
-
-def fresh(items: list[Item], sent: Position) -> Iterator[Item]:
-    """Items not yet sent, in order (a replay and the live feed may overlap)."""
-    for item in items:
-        if not sent.has(item):
-            yield item

@@ -22,7 +22,7 @@ from gateway.audit import AuditLog, Event
 from gateway.auth import current_principal, oauth2
 from gateway.contract import Error
 from gateway.sse import EventStreamResponse
-from gateway.stream import BEAT, Gone, Hub, Item, Position, Subscriber
+from gateway.stream import BEAT, Gone, Hub, Item, Position, Subscriber, messages
 from gateway.stream_events import FIELDS
 from gateway.stream_views import (
     STREAM_ROLES,
@@ -223,21 +223,26 @@ class Session:
 
     async def frames(self, items: list[Item]) -> str:
         """The SSE text for the items this client has not had and may see; audits every
-        child shown for the first time in this session before the text leaves."""
+        child shown for the first time in this session before the text leaves. A message (a
+        carrier's parts) is had whole: the last part sent has the position after it as `id`,
+        an earlier part the one before it (resumed from, the message comes again)."""
         out: list[str] = []
         first: list[Event] = []
-        for item in items:
-            if self.sent.has(item):
-                continue  # the replay and the live feed overlap: each event once
-            self.sent = self.sent.after(item)
-            env = item.envelope
-            if not admits(self.principal, self.filters, env, self.index.facts_of(item)):
-                continue
-            subject = child_of(env)
-            if subject != (None, None) and subject not in self.shown:
-                self.shown.add(subject)
-                first.append(self._shown(*subject))
-            out.append(_frame(item, self.sent))
+        for parts in messages(items):
+            if self.sent.has(parts[0]):
+                continue  # the replay and the live feed overlap: each message once
+            before, self.sent = self.sent.before(parts[0]), self.sent.after(parts[0])
+            seen = [
+                i
+                for i in parts
+                if admits(self.principal, self.filters, i.envelope, self.index.facts_of(i))
+            ]
+            for n, item in enumerate(seen, 1):
+                subject = child_of(item.envelope)
+                if subject != (None, None) and subject not in self.shown:
+                    self.shown.add(subject)
+                    first.append(self._shown(*subject))
+                out.append(_frame(item, self.sent if n == len(seen) else before))
         if first:
             await self.audit.append(*first)
         return "".join(out)
@@ -286,13 +291,14 @@ class Session:
 
 
 def _frame(item: Item, position: Position) -> str:
-    """One SSE message; a live event's is built once for every client at its position."""
-    shared = position == item.position
-    text: str | None = item.shaped.get("frame") if shared else None
+    """One SSE message; a live event's is built once for every client at its position (just
+    after its message, or just before it for a part that is not the client's last)."""
+    key = "frame" if position == item.position else "before" if position == item.before else ""
+    text: str | None = item.shaped.get(key) if key else None
     if text is None:
         text = f"id: {position.encode()}\nevent: {item.envelope.type}\ndata: {shaped(item)}\n\n"
-        if shared:
-            item.shaped["frame"] = text
+        if key:
+            item.shaped[key] = text
     return text
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 import nats.errors
@@ -21,8 +21,9 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opentelemetry.trace import Tracer
 
+from shared.carried import unpacked, wanted
 from shared.contracts.ops import DeadLettered
-from shared.delivery import BatchHandler, Delivery, Outcome, peek_envelope
+from shared.delivery import BatchHandler, Delivery, Outcome, by_message, peek_envelope, working_on
 from shared.events import Envelope
 from shared.metrics import KeptLabels, Metrics
 from shared.store import StoreUnavailableError
@@ -43,37 +44,6 @@ DRAIN_WAIT_S = 0.05  # after a batch, how long a pull waits for more before the 
 def backoff_s(delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     """Redelivery delay after the n-th failed delivery: `base` doubling, capped at `cap`."""
     return float(min(cap, base * 2 ** max(0, delivered - 1)))
-
-
-async def _in_progress(msgs: Sequence[Msg]) -> None:
-    for msg in msgs:
-        with suppress(Exception):
-            await msg.in_progress()
-
-
-@asynccontextmanager
-async def _working_on(msgs: Sequence[Msg], *, every_s: float) -> AsyncIterator[None]:
-    """Keep the messages ours while a slow handler runs (e.g. a store waiting on a lock). A
-    timer, not a task: nearly every handler is done long before it fires, and a task per batch
-    cost more than the rest of this context."""
-    loop = asyncio.get_running_loop()
-    ticks: list[asyncio.Task[None]] = []
-    timer: asyncio.TimerHandle
-
-    def tick() -> None:
-        nonlocal timer
-        ticks.append(loop.create_task(_in_progress(msgs)))
-        timer = loop.call_later(every_s, tick)
-
-    timer = loop.call_later(every_s, tick)
-    try:
-        yield
-    finally:
-        timer.cancel()
-        for task in ticks:  # settled next: no in-progress may follow the ack
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
 
 
 async def _waiting(sub: JetStreamContext.PullSubscription, want: int) -> list[Msg]:
@@ -217,24 +187,28 @@ class PullConsumer:
                 return
             deliveries: list[Delivery] = []
             for msg in msgs:
-                delivery = await self._admit(msg)
-                if delivery is None:
-                    settled.add(id(msg))
+                admitted = await self._admit(msg)
+                if admitted:
+                    deliveries += admitted
                 else:
-                    deliveries.append(delivery)
+                    settled.add(id(msg))
             if not deliveries:
                 return
             every_s = self._spec.ack_wait_s / 3
-            async with _working_on([d.msg for d in deliveries], every_s=every_s):
+            async with working_on(
+                list({id(d.msg): d.msg for d in deliveries}.values()), every_s=every_s
+            ):
                 outcomes = await self._handler(deliveries)
-            for delivery, outcome in zip(deliveries, outcomes, strict=True):
-                await self._settle(delivery, outcome)
-                settled.add(id(delivery.msg))
+            for msg, handled in by_message(deliveries, outcomes):
+                await self._settle(msg, handled)
+                settled.add(id(msg))
         finally:
             await _give_back([msg for msg in msgs if id(msg) not in settled])
 
-    async def _admit(self, msg: Msg) -> Delivery | None:
-        """The message as a delivery to handle, or None when it was dead-lettered at once."""
+    async def _admit(self, msg: Msg) -> list[Delivery]:
+        """The message's events this consumer is sent, as deliveries to handle: one, or those a
+        carrier holds (shared/carried.py); none when it was dead-lettered at once, or acked
+        because it carried nothing for this consumer."""
         durable = self._spec.durable
         if msg.metadata.num_delivered > 1:
             self._metrics.redeliveries.labels(self._name, durable).inc()
@@ -243,34 +217,53 @@ class PullConsumer:
         except ValueError as exc:
             await self._dead_letter(msg, f"undecodable envelope: {exc}")
             self._consumed.inc("unknown", "dead_lettered")
-            return None
+            return []
         if envelope.source not in publishers_of(msg.subject):
             # The server let its publisher through, yet the envelope claims another owner:
             # a forgery or a bug. Never handled, never retried.
             reason = f"source {envelope.source!r} may not publish {msg.subject}"
             await self._dead_letter(msg, reason)
             self._consumed.inc(envelope.type, "dead_lettered")
-            return None
-        return Delivery(envelope=envelope, msg=msg, durable=durable, tracer=self._tracer)
-
-    async def _settle(self, delivery: Delivery, outcome: Outcome) -> None:
-        msg, durable = delivery.msg, self._spec.durable
-        if not isinstance(outcome, Exception):
+            return []
+        try:
+            events = wanted(unpacked(envelope), self._spec.subjects)
+        except ValueError as exc:  # a carrier that does not decode, or carries a forgery
+            await self._dead_letter(msg, f"bad carrier: {exc}")
+            self._consumed.inc(envelope.type, "dead_lettered")
+            return []
+        if not events:  # a carrier of nothing this consumer acts on
             await msg.ack()
-            self._consumed.inc(delivery.envelope.type, "duplicate" if outcome is False else "ok")
+            return []
+        return [Delivery(envelope=e, msg=msg, durable=durable, tracer=self._tracer) for e in events]
+
+    async def _settle(self, msg: Msg, handled: list[tuple[Delivery, Outcome]]) -> None:
+        """Ack the message when every event it delivered was handled; else nak it (its
+        handled events are duplicates next time) or, at the last delivery, dead-letter it."""
+        failure = next((o for _, o in handled if isinstance(o, Exception)), None)
+        for delivery, outcome in handled:
+            if not isinstance(outcome, Exception):
+                self._consumed.inc(
+                    delivery.envelope.type, "duplicate" if outcome is False else "ok"
+                )
+        if failure is None:
+            await msg.ack()
             return
         delivered = msg.metadata.num_delivered
         # A store that is down or busy is an outage, not a poison event: wait it out (with
         # backoff) however many deliveries it takes; dead letters are for events no retry fixes.
-        outage = isinstance(outcome, StoreUnavailableError)
+        outage = isinstance(failure, StoreUnavailableError)
         if delivered >= self._bus.max_deliver and not outage:
-            await self._dead_letter(msg, f"{type(outcome).__name__}: {outcome}")
+            await self._dead_letter(msg, f"{type(failure).__name__}: {failure}")
             result = "dead_lettered"
         else:
-            log.warning("handler %s failed (delivery %d): %r", durable, delivered, outcome)
+            log.warning(
+                "handler %s failed (delivery %d): %r", self._spec.durable, delivered, failure
+            )
             await msg.nak(delay=self._bus.redelivery_delay_s(delivered))
             result = "failed"
-        self._consumed.inc(delivery.envelope.type, result)
+        for delivery, outcome in handled:
+            if isinstance(outcome, Exception):
+                self._consumed.inc(delivery.envelope.type, result)
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         """Copy to DEADLETTER, raise the ops.dead_lettered alert, then ack the original.

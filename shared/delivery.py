@@ -1,13 +1,15 @@
-"""What a consumer hands its handler: a decoded message (`Delivery`) with the trace its
-publisher sent, and what the handler answers for it (`Outcome`). Kept apart from the pull loop
+"""What a consumer hands its handler: a decoded event (`Delivery`) with the trace its publisher
+sent, what the handler answers for it (`Outcome`), and the outcomes grouped by message (a
+carrier, shared/carried.py, delivers several events in one). Kept apart from the pull loop
 (shared/consumer.py) so that the runtime's parts that look at deliveries (processed marks,
 hand-overs) need not import it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
@@ -25,7 +27,8 @@ Outcome = bool | None | Exception
 
 @dataclass(frozen=True)
 class Delivery:
-    """One decoded message of a batch, with the trace its publisher sent along."""
+    """One event of a batch, with the message that brought it (several events share a
+    carrier's) and the trace its publisher sent along."""
 
     envelope: Envelope
     msg: Msg
@@ -46,7 +49,7 @@ class Delivery:
                 otel_context.detach(token)
             return
         with self.tracer.start_as_current_span(
-            f"consume {self.msg.subject}", context=parent, kind=SpanKind.CONSUMER
+            f"consume {self.envelope.nats_subject}", context=parent, kind=SpanKind.CONSUMER
         ) as span:
             span.set_attribute("messaging.consumer.group.name", self.durable)
             yield
@@ -78,3 +81,45 @@ def peek_envelope(data: bytes) -> dict[str, str]:
     if not isinstance(raw, dict):
         return {}
     return {k: str(raw[k]) for k in ("id", "type", "correlation_id") if raw.get(k)}
+
+
+def by_message(
+    deliveries: Sequence[Delivery], outcomes: Sequence[Outcome]
+) -> list[tuple[Msg, list[tuple[Delivery, Outcome]]]]:
+    """The outcomes grouped by the message that delivered them (a carrier delivers several),
+    in the batch's order."""
+    grouped: dict[int, tuple[Msg, list[tuple[Delivery, Outcome]]]] = {}
+    for delivery, outcome in zip(deliveries, outcomes, strict=True):
+        grouped.setdefault(id(delivery.msg), (delivery.msg, []))[1].append((delivery, outcome))
+    return list(grouped.values())
+
+
+async def _in_progress(msgs: Sequence[Msg]) -> None:
+    for msg in msgs:
+        with suppress(Exception):
+            await msg.in_progress()
+
+
+@asynccontextmanager
+async def working_on(msgs: Sequence[Msg], *, every_s: float) -> AsyncIterator[None]:
+    """Keep the messages ours while a slow handler runs (e.g. a store waiting on a lock). A
+    timer, not a task: nearly every handler is done long before it fires, and a task per batch
+    cost more than the rest of this context."""
+    loop = asyncio.get_running_loop()
+    ticks: list[asyncio.Task[None]] = []
+    timer: asyncio.TimerHandle
+
+    def tick() -> None:
+        nonlocal timer
+        ticks.append(loop.create_task(_in_progress(msgs)))
+        timer = loop.call_later(every_s, tick)
+
+    timer = loop.call_later(every_s, tick)
+    try:
+        yield
+    finally:
+        timer.cancel()
+        for task in ticks:  # settled next: no in-progress may follow the ack
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task

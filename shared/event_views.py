@@ -147,6 +147,8 @@ EXCLUDED: dict[str, str] = {
     "task.overdue) are streamed",
     "timer.followup.due": "case_tracking's own durable timer; case.followup.overdue is streamed",
     "audit.checkpoint": "the audit chain's signed checkpoint, for auditors only",
+    "case.intake.recorded": "a carrier (shared/carried.py): each event it holds is streamed, "
+    "and sent to webhooks, as itself",
     "ops.privileged_granted": "an access grant, for the auditors' review, not dispatch",
 }
 

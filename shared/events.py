@@ -147,3 +147,12 @@ class Envelope(BaseModel):
         if self.type != model.TYPE or self.version != model.VERSION:
             raise ValueError(f"envelope is {self.nats_subject}, not {model.nats_subject()}")
         return model.model_validate(self.data)
+
+
+class Carrier(EventData):
+    """An event that announces several at once, stored and delivered as one message: the
+    envelopes it carries, each exactly as it would have been published alone (its own id, type
+    and subject). Consumers are handed the carried events, never the carrier
+    (shared/carried.py), so an event keeps one contract whether it travels alone or carried."""
+
+    events: list[Envelope] = Field(min_length=1)

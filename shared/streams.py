@@ -98,7 +98,7 @@ SCHOOL_LIAISON_CASES = ConsumerSpec(
     "CASES",
     "school_liaison-cases",
     "case.report.linked.v1",
-    more_subjects=("case.closed.v1",),
+    more_subjects=("case.closed.v1", "case.intake.recorded.v1"),
     gather_s=INBOX_GATHER_S,
 )
 # A student seen at risk on the video patrol: school_liaison files the concern report.
@@ -187,6 +187,7 @@ PATROL_CASES = _figures(
     "CASES",
     "patrol-cases",
     "task.created.v1",
+    "case.intake.recorded.v1",
     "case.opened.v1",
     "case.closed.v1",
     "case.monitored.v1",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.body import VISIBLE, Body
 from shared.contracts.school import ReportCategory, Severity
-from shared.events import EventData
+from shared.events import Carrier, EventData
 
 
 class Agency(StrEnum):
@@ -234,6 +234,16 @@ class TaskCreated(EventData):
     assignee_org_id: str | None
     risk_level: Severity
     due_at: datetime
+
+
+class IntakeRecorded(Carrier):
+    """A filed report taken into its child's case, as one message: the events the intake
+    announces, in order: `case.opened` or `case.updated`, `case.report.linked`, a
+    `task.created` per new task, a `task.report.added` per open task the report joined, and
+    `case.identity.flagged` when the child's identity did not match. One stored message and one
+    delivery per consumer instead of four or more (docs/performance.md, session 11)."""
+
+    TYPE: ClassVar[str] = "case.intake.recorded"
 
 
 class TaskAcknowledged(EventData):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from functools import partial
 
 from services.patrol.figures import domain, projection
+from shared.carried import unpacked
 from shared.contracts.figures import NoticeFigures, TaskFigures, YearFigures
 from shared.events import Envelope
 from shared.identity import SCHOOL_STAFF, Principal, Role
@@ -99,14 +100,14 @@ async def _count(tx: Writer, *, events: list[Envelope]) -> int:
 
 
 async def rebuild(port: Store, envelopes: Iterable[Envelope], *, batch: int = 200) -> int:
-    """Forget every figure, then count `envelopes` (the streams, oldest first) again; the
-    number of events counted."""
+    """Forget every figure, then count `envelopes` (the streams, oldest first, carriers
+    unpacked here) again; the number of events counted."""
     for collection in projection.COLLECTIONS:
         ids = [d["id"] for d in await port.find(collection)]
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
             await transact(port, partial(_wipe, collection=collection, ids=chunk))
-    events = list(envelopes)
+    events = [event for envelope in envelopes for event in unpacked(envelope)]
     counted = 0
     for start in range(0, len(events), batch):
         counted += await transact(port, partial(_count, events=events[start : start + batch]))

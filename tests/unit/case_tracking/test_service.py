@@ -10,10 +10,12 @@ import pytest
 from services.case_tracking import service
 from services.case_tracking.domain import Intake
 from services.case_tracking.store import MIGRATIONS, get_case, get_task
+from shared.carried import unpacked
 from shared.contracts.cases import (
     CaseClosed,
     CaseOpened,
     CaseStatus,
+    IntakeRecorded,
     ReportLinked,
     TaskAcknowledged,
     TaskCancelled,
@@ -44,9 +46,13 @@ async def rt(tmp_path: Path) -> AsyncIterator[StoreUnits]:
     await port.close()
 
 
+def announced(rt: StoreUnits) -> list[Envelope]:
+    """The events announced so far, in order, those a carrier holds unpacked."""
+    return [e for message in rt.events for e in unpacked(message)]
+
+
 def types(rt: StoreUnits) -> list[str]:
-    """The types of the events announced so far, in order."""
-    return [e.type for e in rt.events]
+    return [e.type for e in announced(rt)]
 
 
 def filed(r: ReportFiled) -> Envelope:
@@ -71,17 +77,21 @@ async def test_a_first_report_opens_a_case_stores_two_tasks_and_announces_them(
     assert stored == intake.case
     for task in intake.tasks:
         assert await get_task(rt.store, task_id=task.id) == task
+    # One message, carrying the intake's four events.
+    assert [e.type for e in rt.events] == [IntakeRecorded.TYPE]
     assert types(rt) == [
         CaseOpened.TYPE,
         ReportLinked.TYPE,
         TaskCreated.TYPE,
         TaskCreated.TYPE,
     ]
-    # Each event follows the report: its correlation, caused by the ReportFiled envelope.
-    assert {(e.correlation_id, e.causation_id, e.source) for e in rt.events} == {
+    # Each event, and their carrier, follows the report: its correlation, caused by the
+    # ReportFiled envelope.
+    assert {(e.correlation_id, e.causation_id, e.source) for e in [*rt.events, *announced(rt)]} == {
         (cause.correlation_id, cause.id, "case_tracking")
     }
-    created = [e.parse(TaskCreated) for e in rt.events if e.type == TaskCreated.TYPE]
+    assert len({e.id for e in [*rt.events, *announced(rt)]}) == 5
+    created = [e.parse(TaskCreated) for e in announced(rt) if e.type == TaskCreated.TYPE]
     assert [c.task_id for c in created] == [t.id for t in intake.tasks]
 
 

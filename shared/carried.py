@@ -1,0 +1,43 @@
+"""Events carried by another (shared.events.Carrier): what a reader of a stream is handed.
+
+A carrier is one stored message for several events, so a report's intake costs one publish and
+one delivery per consumer, not four or more. Readers (the durable consumers, the gateway's live
+stream) unpack it and handle the carried events as if each had come alone: same ids (so the
+processed marks, webhooks and the feed are unchanged), same types, same contracts.
+"""
+
+from __future__ import annotations
+
+from shared.contracts.cases import IntakeRecorded
+from shared.events import Carrier, Envelope
+from shared.streams import publishers_of, subject_matches
+
+# Carriers by versioned subject. A carrier not listed here would reach handlers as an unknown
+# type and be skipped: every one must be (tests/unit/shared/test_carried.py).
+CARRIERS: dict[str, type[Carrier]] = {IntakeRecorded.nats_subject(): IntakeRecorded}
+
+
+class ForgedCarrier(ValueError):
+    """A carried event its carrier's publisher may not announce."""
+
+
+def unpacked(envelope: Envelope) -> list[Envelope]:
+    """The events `envelope` announces: those it carries, or itself alone. Raises ValueError
+    for a carrier that does not decode, ForgedCarrier for one that carries another publisher's
+    event (the server checked the carrier's subject, not what it holds)."""
+    model = CARRIERS.get(envelope.nats_subject)
+    if model is None:
+        return [envelope]
+    events = envelope.parse(model).events
+    for event in events:
+        if event.nats_subject in CARRIERS:
+            raise ForgedCarrier(f"{envelope.nats_subject} may not carry a carrier")
+        if event.source != envelope.source or event.source not in publishers_of(event.nats_subject):
+            raise ForgedCarrier(f"source {event.source!r} may not publish {event.nats_subject}")
+    return events
+
+
+def wanted(events: list[Envelope], subjects: tuple[str, ...]) -> list[Envelope]:
+    """Those of `events` a consumer filtering on `subjects` is sent: a carrier is delivered
+    to every consumer of one of its events, each is handed only its own."""
+    return [e for e in events if any(subject_matches(s, e.nats_subject) for s in subjects)]

@@ -1,0 +1,77 @@
+"""Carriers unpacked: every carrier contract is known, and a carrier holds only its own
+publisher's events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from shared.asyncapi import contracts
+from shared.carried import CARRIERS, ForgedCarrier, unpacked, wanted
+from shared.contracts.cases import IntakeRecorded, ReportLinked, TaskAcknowledged
+from shared.events import Carrier, Envelope, EventData
+
+
+def _event(data: EventData, *, source: str = "case_tracking") -> Envelope:
+    return Envelope.wrap(data, source=source, subject="s", correlation_id="c")
+
+
+LINKED = _event(ReportLinked(report_id="r", case_id="c"))
+ACKED = _event(
+    TaskAcknowledged(
+        task_id="t", case_id="c", acknowledged_by="u", acknowledged_at=datetime.now(UTC)
+    )
+)
+
+
+def test_every_carrier_contract_is_unpacked() -> None:
+    """A carrier missing from CARRIERS would reach handlers as one unknown event: lost."""
+    declared = {m.nats_subject(): m for m in contracts() if issubclass(m, Carrier)}
+    assert declared == CARRIERS
+
+
+def test_an_event_alone_is_itself_and_a_carrier_is_its_events_in_order() -> None:
+    assert unpacked(LINKED) == [LINKED]
+    carrier = _event(IntakeRecorded(events=[LINKED, ACKED]))
+    assert unpacked(carrier) == [LINKED, ACKED]
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        _event(ReportLinked(report_id="r", case_id="c"), source="school_liaison"),
+        Envelope(
+            type="school.report.filed",
+            version=1,
+            source="case_tracking",
+            subject="r",
+            correlation_id="c",
+            data={},
+        ),
+        _event(IntakeRecorded(events=[LINKED])),
+    ],
+    ids=["another source", "a subject its publisher may not use", "a carrier in a carrier"],
+)
+def test_a_carrier_of_what_its_publisher_may_not_announce_is_refused(inside: Envelope) -> None:
+    with pytest.raises(ForgedCarrier):
+        unpacked(_event(IntakeRecorded(events=[LINKED, inside])))
+
+
+def test_a_carrier_that_does_not_decode_is_refused() -> None:
+    broken = LINKED.model_copy(
+        update={"type": IntakeRecorded.TYPE, "data": {"events": [{"id": 1}]}}
+    )
+    with pytest.raises(ValidationError, match="events"):
+        unpacked(broken)
+    with pytest.raises(ValidationError, match="at least 1"):  # it carries at least one event
+        unpacked(LINKED.model_copy(update={"type": IntakeRecorded.TYPE, "data": {"events": []}}))
+
+
+def test_a_consumer_is_handed_the_events_its_subjects_match() -> None:
+    both = [LINKED, ACKED]
+    assert wanted(both, ("case.report.linked.v1",)) == [LINKED]
+    assert wanted(both, ("case.>",)) == [LINKED]
+    assert wanted(both, ("case.>", "task.*.v1")) == both
+    assert wanted(both, ("school.>",)) == []
