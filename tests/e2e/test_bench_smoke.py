@@ -68,7 +68,8 @@ def test_the_quick_bench_measures_every_row_and_writes_the_table(tmp_path: Path)
     assert rows["POST /v1/reports, c=8"]["ratio"] > 0
     assert rows["CPU per report, all processes (from /proc)"]["value"] > 0
     # The shape is counted, not assumed: a report stores events and has them delivered.
-    assert rows["JetStream messages stored per report"]["value"] >= 3
+    # Its filing and its intake (one carrier of the intake's events).
+    assert rows["JetStream messages stored per report"]["value"] >= 2
     assert rows["deliveries per report (durable consumers)"]["value"] >= 3
     assert rows["floor of this shape (bare parts × counts)"]["value"] > 0
     fan_out = rows["publish → all 20 SSE clients, 50 events/s"]  # 200 in the full run
