@@ -37,7 +37,11 @@ def unpacked(envelope: Envelope) -> list[Envelope]:
     return events
 
 
-def wanted(events: list[Envelope], subjects: tuple[str, ...]) -> list[Envelope]:
-    """Those of `events` a consumer filtering on `subjects` is sent: a carrier is delivered
-    to every consumer of one of its events, each is handed only its own."""
+def handed(envelope: Envelope, subjects: tuple[str, ...]) -> list[Envelope]:
+    """What a consumer filtering on `subjects` is handed of `envelope`: an event alone as it
+    is (the server filtered it), of a carrier the events its subjects match (a carrier is
+    delivered to every consumer of one of its events). Raises as `unpacked`."""
+    if envelope.nats_subject not in CARRIERS:
+        return [envelope]
+    events = unpacked(envelope)
     return [e for e in events if any(subject_matches(s, e.nats_subject) for s in subjects)]

@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opentelemetry.trace import Tracer
 
-from shared.carried import unpacked, wanted
+from shared.carried import handed
 from shared.contracts.ops import DeadLettered
 from shared.delivery import BatchHandler, Delivery, Outcome, by_message, peek_envelope, working_on
 from shared.events import Envelope
@@ -226,7 +226,7 @@ class PullConsumer:
             self._consumed.inc(envelope.type, "dead_lettered")
             return []
         try:
-            events = wanted(unpacked(envelope), self._spec.subjects)
+            events = handed(envelope, self._spec.subjects)
         except ValueError as exc:  # a carrier that does not decode, or carries a forgery
             await self._dead_letter(msg, f"bad carrier: {exc}")
             self._consumed.inc(envelope.type, "dead_lettered")
