@@ -26,14 +26,15 @@ from typing import Any
 from deploy.launcher import Platform, Ports
 from tests.bench import floors, shape
 from tests.bench import stream as stream_bench
+from tests.bench import sustained as sustained_bench
 from tests.bench.client import percentiles
 from tests.bench.flow import Bench, follow
+from tests.bench.sustained import DRAIN_S
 from tests.bench.table import Row, list_rows, render, write
 
 LIFTED = {"HULEI_GATEWAY_RATE_PER_S": "1000000", "HULEI_GATEWAY_RATE_BURST": "1000000"}
 CONCURRENCIES = [1, 8, 32]
 LATENCY_RATES = [20, 50]
-DRAIN_S = 600.0  # a backlog still there after ten minutes is reported, not waited for
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ async def measure_platform(
         note_errors(load.errors)
         await bench.drain(within_s=DRAIN_S)
 
-    sustained, sustained_rows = await measure_sustained(bench, sizes)
+    sustained, sustained_rows = await sustained_bench.measure(bench, sizes)
     extra["sustained"] = sustained
     note_errors(sustained["errors"])
 
@@ -165,77 +166,6 @@ async def measure_platform(
     )
     extra["lost_report_ids"], extra["doubled_report_ids"] = lost[:50], doubled[:50]
     return rows, extra
-
-
-async def measure_sustained(bench: Bench, sizes: Sizes) -> tuple[dict[str, Any], list[Row]]:
-    """Step the open-loop rate up by ×1.4 while the platform keeps up (everything offered in
-    a step done within 2 s of its end; down by ÷1.4 if the first step is already too fast),
-    then hold the highest rate that kept up for `sustain_s`."""
-    steps = []
-    rate, best, factor = sizes.first_rate, None, 1.4
-    for _ in range(sizes.max_steps):
-        print(f"  step: {rate:.0f} reports/s …", flush=True)
-        load = await bench.open(rate=rate, duration_s=sizes.step_s, tag=f"step{rate:.0f}")
-        backlog_s = await bench.drain(within_s=DRAIN_S)
-        behind = load.elapsed_s - sizes.step_s + (backlog_s if backlog_s is not None else DRAIN_S)
-        held = not load.errors and behind <= 2.0
-        steps.append({"rate": rate, "behind_s": behind, "held": held, "errors": load.errors})
-        if held:
-            best = rate
-            if factor < 1:
-                break  # stepping down: the first rate that holds
-        elif best is not None:
-            break  # stepping up: the last rate that held
-        else:
-            factor = 1 / 1.4  # the first step was already too fast: step down instead
-        rate *= factor
-    offered = best if best is not None else rate
-    print(f"  sustained: {offered:.0f} reports/s for {sizes.sustain_s:.0f} s …", flush=True)
-    counts_before = await shape.snapshot(bench.platform)  # outside the CPU window
-    cpu_before, started = bench.cpu(), time.monotonic()
-    load = await bench.open(rate=offered, duration_s=sizes.sustain_s, tag="sustain")
-    drained = await bench.drain(within_s=DRAIN_S)
-    total_s = time.monotonic() - started
-    cpu_after = bench.cpu()
-    counts_after = await shape.snapshot(bench.platform)
-    used = {name: cpu_after[name] - before for name, before in cpu_before.items()}
-    per_report = {name: 1000 * s / max(1, load.ok) for name, s in used.items()}
-    kept_up = drained is not None and total_s <= sizes.sustain_s + 2.0
-    rows = [
-        Row(
-            "sustained",
-            f"end to end for {sizes.sustain_s:.0f} s (open loop)",
-            load.ok / total_s,
-            note=f"offered {offered:.0f}/s, "
-            + ("kept up" if kept_up else f"done {total_s - sizes.sustain_s:.1f} s late")
-            + (f", refused or failed {load.errors}" if load.errors else ""),
-            target="≥ 300/s, 0 lost",
-        ),
-        Row(
-            "sustained",
-            "CPU per report, all processes (from /proc)",
-            value=sum(per_report.values()),
-            unit="ms",
-            note="during the sustained run; " + _top(per_report),
-            target="≤ 5 ms",
-        ),
-    ]
-    result = {
-        "steps": steps,
-        "offered_per_s": offered,
-        "accepted": load.ok,
-        "errors": load.errors,
-        "total_s": total_s,
-        "kept_up": kept_up,
-        "cpu_ms_per_report": per_report,
-        "shape": shape.shape(counts_before, counts_after, load.ok),
-    }
-    return result, rows
-
-
-def _top(per_process: dict[str, float]) -> str:
-    top = sorted(per_process.items(), key=lambda kv: -kv[1])[:3]
-    return ", ".join(f"{name} {ms:.1f}" for name, ms in top)
 
 
 async def main_async(*, quick: bool, out: Path) -> Path:
