@@ -22,8 +22,9 @@ from gateway.audit import AuditLog, Event
 from gateway.auth import current_principal, oauth2
 from gateway.contract import Error
 from gateway.sse import EventStreamResponse
-from gateway.stream import BEAT, Gone, Hub, Item, Position, Subscriber, messages
+from gateway.stream import BEAT, Gone, Hub, Subscriber
 from gateway.stream_events import FIELDS
+from gateway.stream_items import Item, Position, messages
 from gateway.stream_views import (
     STREAM_ROLES,
     Filters,

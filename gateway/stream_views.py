@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from gateway.limits import Bounded
-from gateway.stream import Item
+from gateway.stream_items import Item
 from shared import event_views as views
 from shared.event_views import VIEW_ROLES, CaseFacts
 from shared.events import Envelope

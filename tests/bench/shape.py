@@ -24,7 +24,7 @@ import nats
 from nats.js.errors import NotFoundError
 
 from deploy.launcher import Platform, Ports
-from gateway.stream import SOURCES
+from gateway.stream_items import SOURCES
 from shared.nats_auth import ADMIN
 from tests.bench.cpu import cpu_seconds
 from tests.bench.shape_worker import DURABLE, STREAM

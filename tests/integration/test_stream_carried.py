@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from gateway.stream import Item, Position, Subscriber, messages
+from gateway.stream import Subscriber
 from gateway.stream_events import CONTRACTS
+from gateway.stream_items import Item, Position, messages
 from shared.bus import Bus
 from shared.carried import unpacked
 from shared.contracts.cases import CaseOpened, IntakeRecorded

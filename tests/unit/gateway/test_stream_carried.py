@@ -12,8 +12,9 @@ import pytest
 from nats.aio.msg import Msg
 
 from gateway.audit import Event
-from gateway.stream import Item, Position, Subscriber, items_of, messages
+from gateway.stream import Subscriber
 from gateway.stream_api import Session
+from gateway.stream_items import Item, Position, items_of, messages
 from gateway.stream_views import Filters, ScopeIndex
 from shared.contracts.cases import IntakeRecorded
 from shared.events import Envelope

@@ -8,8 +8,8 @@ import importlib
 import pkgutil
 
 import shared.contracts
-from gateway.stream import SOURCES
 from gateway.stream_events import CONTRACTS, DESK_ADDRESSED, EXCLUDED, FIELDS, STATION_ONLY
+from gateway.stream_items import SOURCES
 from shared.events import EventData
 from shared.nats_auth import FEED_STREAMS, identities
 from shared.streams import STREAMS, subject_matches

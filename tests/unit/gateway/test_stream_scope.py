@@ -7,7 +7,7 @@ import json
 import tracemalloc
 from typing import Any
 
-from gateway.stream import Item
+from gateway.stream_items import Item
 from gateway.stream_views import ScopeIndex
 from shared import event_views as views
 from shared.events import Envelope
