@@ -10,28 +10,30 @@ from __future__ import annotations
 
 from shared.contracts.cases import IntakeRecorded
 from shared.events import Carrier, Envelope
-from shared.streams import publishers_of, subject_matches
+from shared.streams import CARRIED, publishers_of, subject_matches
 
-# Carriers by versioned subject. A carrier not listed here would reach handlers as an unknown
-# type and be skipped: every one must be (tests/unit/shared/test_carried.py).
+# Carriers by versioned subject, the contracts of shared/streams.CARRIED's. A carrier not
+# listed here would reach handlers as an unknown type and be skipped: every one must be
+# (tests/unit/shared/test_carried.py).
 CARRIERS: dict[str, type[Carrier]] = {IntakeRecorded.nats_subject(): IntakeRecorded}
 
 
 class ForgedCarrier(ValueError):
-    """A carried event its carrier's publisher may not announce."""
+    """A carried event its carrier may not hold, or its publisher may not announce."""
 
 
 def unpacked(envelope: Envelope) -> list[Envelope]:
     """The events `envelope` announces: those it carries, or itself alone. Raises ValueError
     for a carrier that does not decode, ForgedCarrier for one that carries another publisher's
-    event (the server checked the carrier's subject, not what it holds)."""
+    event or one it may not hold (the server checked the carrier's subject, not what it
+    holds)."""
     model = CARRIERS.get(envelope.nats_subject)
     if model is None:
         return [envelope]
     events = envelope.parse(model).events
     for event in events:
-        if event.nats_subject in CARRIERS:
-            raise ForgedCarrier(f"{envelope.nats_subject} may not carry a carrier")
+        if event.nats_subject not in CARRIED[envelope.nats_subject]:
+            raise ForgedCarrier(f"{envelope.nats_subject} may not hold {event.nats_subject}")
         if event.source != envelope.source or event.source not in publishers_of(event.nats_subject):
             raise ForgedCarrier(f"source {event.source!r} may not publish {event.nats_subject}")
     return events

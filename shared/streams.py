@@ -47,7 +47,16 @@ class ConsumerSpec:
 
     @property
     def subjects(self) -> tuple[str, ...]:
-        return (self.filter_subject, *self.more_subjects)
+        """What the server sends it: its own subjects, and every carrier that may hold one of
+        them (CARRIED), so that a consumer of an event never misses it inside one."""
+        own = (self.filter_subject, *self.more_subjects)
+        carriers = [
+            carrier
+            for carrier, held in CARRIED.items()
+            if any(subject_matches(p, s) for p in own for s in held)
+            and not any(subject_matches(p, carrier) for p in own)
+        ]
+        return (*own, *carriers)
 
     @property
     def owner(self) -> str:
@@ -75,6 +84,19 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("AUDIT", ("audit.>",), max_age_days=3650, deny_delete=True, deny_purge=True),
 )
 
+# Carriers (shared/carried.py): one message for several events, by subject, and the subjects
+# of the events it may hold. A carried event of another subject is a forgery, dead-lettered.
+CARRIED: dict[str, tuple[str, ...]] = {
+    "case.intake.recorded.v1": (
+        "case.opened.v1",
+        "case.updated.v1",
+        "case.report.linked.v1",
+        "task.created.v1",
+        "task.report.added.v1",
+        "case.identity.flagged.v1",
+    ),
+}
+
 # Gathering windows (ConsumerSpec.gather_s). The intake (a filed report becoming a case and
 # its tasks) gathers nothing. Inbox entries, webhooks and a report's case link may follow
 # their event by a tenth of a second; the year's figures and planned welfare checks by a
@@ -98,7 +120,7 @@ SCHOOL_LIAISON_CASES = ConsumerSpec(
     "CASES",
     "school_liaison-cases",
     "case.report.linked.v1",
-    more_subjects=("case.closed.v1", "case.intake.recorded.v1"),
+    more_subjects=("case.closed.v1",),
     gather_s=INBOX_GATHER_S,
 )
 # A student seen at risk on the video patrol: school_liaison files the concern report.
@@ -187,7 +209,6 @@ PATROL_CASES = _figures(
     "CASES",
     "patrol-cases",
     "task.created.v1",
-    "case.intake.recorded.v1",
     "case.opened.v1",
     "case.closed.v1",
     "case.monitored.v1",
@@ -275,8 +296,8 @@ def stream_config(spec: StreamSpec, *, replicas: int) -> StreamConfig:
 def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=spec.durable,
-        filter_subject=None if spec.more_subjects else spec.filter_subject,
-        filter_subjects=list(spec.subjects) if spec.more_subjects else None,
+        filter_subject=None if len(spec.subjects) > 1 else spec.filter_subject,
+        filter_subjects=list(spec.subjects) if len(spec.subjects) > 1 else None,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=spec.ack_wait_s,

@@ -122,7 +122,13 @@ async def measure_platform(
         note_errors(load.errors)
         await bench.drain(within_s=DRAIN_S)
 
-    sustained, sustained_rows = await sustained_bench.measure(bench, sizes)
+    sustained, sustained_rows = await sustained_bench.measure(
+        bench,
+        first_rate=sizes.first_rate,
+        step_s=sizes.step_s,
+        max_steps=sizes.max_steps,
+        sustain_s=sizes.sustain_s,
+    )
     extra["sustained"] = sustained
     note_errors(sustained["errors"])
 

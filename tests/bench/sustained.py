@@ -11,7 +11,7 @@ JSON keeps every attempt.
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from tests.bench import shape
 from tests.bench.flow import Bench
@@ -22,28 +22,19 @@ UP, DOWN = 1.4, 1.2
 HOLDS = 3
 
 
-class Sizes(Protocol):
-    @property
-    def first_rate(self) -> float: ...
-    @property
-    def step_s(self) -> float: ...
-    @property
-    def max_steps(self) -> int: ...
-    @property
-    def sustain_s(self) -> float: ...
-
-
-async def search(bench: Bench, sizes: Sizes) -> tuple[float, list[dict[str, Any]]]:
+async def search(
+    bench: Bench, *, first_rate: float, step_s: float, max_steps: int
+) -> tuple[float, list[dict[str, Any]]]:
     """Step the rate up by ×1.4 while the platform keeps up (everything offered in a step done
     within 2 s of its end; down by ÷1.4 if the first step is already too fast): the highest
     rate that held, and the steps."""
     steps = []
-    rate, best, factor = sizes.first_rate, None, UP
-    for _ in range(sizes.max_steps):
+    rate, best, factor = first_rate, None, UP
+    for _ in range(max_steps):
         print(f"  step: {rate:.0f} reports/s …", flush=True)
-        load = await bench.open(rate=rate, duration_s=sizes.step_s, tag=f"step{rate:.0f}")
+        load = await bench.open(rate=rate, duration_s=step_s, tag=f"step{rate:.0f}")
         backlog_s = await bench.drain(within_s=DRAIN_S)
-        behind = load.elapsed_s - sizes.step_s + (backlog_s if backlog_s is not None else DRAIN_S)
+        behind = load.elapsed_s - step_s + (backlog_s if backlog_s is not None else DRAIN_S)
         held = not load.errors and behind <= 2.0
         steps.append({"rate": rate, "behind_s": behind, "held": held, "errors": load.errors})
         if held:
@@ -58,13 +49,13 @@ async def search(bench: Bench, sizes: Sizes) -> tuple[float, list[dict[str, Any]
     return (best if best is not None else rate), steps
 
 
-async def hold(bench: Bench, sizes: Sizes, rate: float) -> dict[str, Any]:
+async def hold(bench: Bench, *, rate: float, sustain_s: float) -> dict[str, Any]:
     """`rate` for `sustain_s`, then until drained: whether it kept up, and the CPU and the
     shape of its window."""
-    print(f"  sustained: {rate:.0f} reports/s for {sizes.sustain_s:.0f} s …", flush=True)
+    print(f"  sustained: {rate:.0f} reports/s for {sustain_s:.0f} s …", flush=True)
     counts_before = await shape.snapshot(bench.platform)  # outside the CPU window
     cpu_before, started = bench.cpu(), time.monotonic()
-    load = await bench.open(rate=rate, duration_s=sizes.sustain_s, tag=f"sustain{rate:.0f}")
+    load = await bench.open(rate=rate, duration_s=sustain_s, tag=f"sustain{rate:.0f}")
     drained = await bench.drain(within_s=DRAIN_S)
     total_s = time.monotonic() - started
     cpu_after = bench.cpu()
@@ -76,19 +67,21 @@ async def hold(bench: Bench, sizes: Sizes, rate: float) -> dict[str, Any]:
         "errors": load.errors,
         "total_s": total_s,
         "drained": drained is not None,
-        "kept_up": drained is not None and not load.errors and total_s <= sizes.sustain_s + 2.0,
+        "kept_up": drained is not None and not load.errors and total_s <= sustain_s + 2.0,
         "cpu_ms_per_report": {n: 1000 * s / max(1, load.ok) for n, s in used.items()},
         "shape": shape.shape(counts_before, counts_after, load.ok),
     }
 
 
-async def measure(bench: Bench, sizes: Sizes) -> tuple[dict[str, Any], list[Row]]:
+async def measure(
+    bench: Bench, *, first_rate: float, step_s: float, max_steps: int, sustain_s: float
+) -> tuple[dict[str, Any], list[Row]]:
     """The search, then holds until one keeps up (at most HOLDS): the result for the JSON and
     the two rows, of the hold that kept up (else the last)."""
-    rate, steps = await search(bench, sizes)
+    rate, steps = await search(bench, first_rate=first_rate, step_s=step_s, max_steps=max_steps)
     attempts: list[dict[str, Any]] = []
     for _ in range(HOLDS):
-        attempts.append(await hold(bench, sizes, rate))
+        attempts.append(await hold(bench, rate=rate, sustain_s=sustain_s))
         if attempts[-1]["kept_up"] or not attempts[-1]["drained"]:
             break
         rate /= DOWN
@@ -98,7 +91,7 @@ async def measure(bench: Bench, sizes: Sizes) -> tuple[dict[str, Any], list[Row]
     for attempt in attempts:
         for key, n in attempt["errors"].items():
             errors[key] = errors.get(key, 0) + n
-    late = chosen["total_s"] - sizes.sustain_s
+    late = chosen["total_s"] - sustain_s
     note = f"offered {chosen['offered_per_s']:.0f}/s, " + (
         "kept up" if chosen["kept_up"] else f"done {late:.1f} s late"
     )
@@ -111,7 +104,7 @@ async def measure(bench: Bench, sizes: Sizes) -> tuple[dict[str, Any], list[Row]
     rows = [
         Row(
             "sustained",
-            f"end to end for {sizes.sustain_s:.0f} s (open loop)",
+            f"end to end for {sustain_s:.0f} s (open loop)",
             chosen["accepted"] / chosen["total_s"],
             note=note,
             target="≥ 300/s, 0 lost",

@@ -10,8 +10,14 @@ from pydantic import ValidationError
 
 from shared.asyncapi import contracts
 from shared.carried import CARRIERS, ForgedCarrier, handed, unpacked
-from shared.contracts.cases import IntakeRecorded, ReportLinked, TaskAcknowledged
+from shared.contracts.cases import (
+    CaseIdentityFlagged,
+    IntakeRecorded,
+    ReportLinked,
+    TaskAcknowledged,
+)
 from shared.events import Carrier, Envelope, EventData
+from shared.streams import CARRIED, ConsumerSpec, consumer_config
 
 
 def _event(data: EventData, *, source: str = "case_tracking") -> Envelope:
@@ -19,6 +25,7 @@ def _event(data: EventData, *, source: str = "case_tracking") -> Envelope:
 
 
 LINKED = _event(ReportLinked(report_id="r", case_id="c"))
+FLAGGED = _event(CaseIdentityFlagged(case_id="c", report_id="r", school_id="s"))
 ACKED = _event(
     TaskAcknowledged(
         task_id="t", case_id="c", acknowledged_by="u", acknowledged_at=datetime.now(UTC)
@@ -26,16 +33,30 @@ ACKED = _event(
 )
 
 
-def test_every_carrier_contract_is_unpacked() -> None:
-    """A carrier missing from CARRIERS would reach handlers as one unknown event: lost."""
+def test_every_carrier_contract_is_unpacked_and_routed() -> None:
+    """A carrier missing from CARRIERS would reach handlers as one unknown event (lost), one
+    missing from CARRIED would reach none of its events' consumers."""
     declared = {m.nats_subject(): m for m in contracts() if issubclass(m, Carrier)}
     assert declared == CARRIERS
+    assert set(CARRIED) == set(CARRIERS)
+
+
+def test_a_consumer_of_a_carried_event_is_sent_its_carriers_too() -> None:
+    """Derived, not listed by hand: a new consumer of task.created cannot miss the intake's."""
+    tasks = ConsumerSpec("CASES", "t", "task.created.v1")
+    assert tasks.subjects == ("task.created.v1", "case.intake.recorded.v1")
+    assert consumer_config(tasks).filter_subjects == list(tasks.subjects)
+    everything = ConsumerSpec("CASES", "a", "case.>", more_subjects=("task.>",))
+    assert everything.subjects == ("case.>", "task.>")  # the carrier's subject is matched
+    closed = ConsumerSpec("CASES", "c", "case.closed.v1")
+    assert closed.subjects == ("case.closed.v1",)
+    assert consumer_config(closed).filter_subject == "case.closed.v1"
 
 
 def test_an_event_alone_is_itself_and_a_carrier_is_its_events_in_order() -> None:
     assert unpacked(LINKED) == [LINKED]
-    carrier = _event(IntakeRecorded(events=[LINKED, ACKED]))
-    assert unpacked(carrier) == [LINKED, ACKED]
+    carrier = _event(IntakeRecorded(events=[LINKED, FLAGGED]))
+    assert unpacked(carrier) == [LINKED, FLAGGED]
 
 
 @pytest.mark.parametrize(
@@ -51,8 +72,14 @@ def test_an_event_alone_is_itself_and_a_carrier_is_its_events_in_order() -> None
             data={},
         ),
         _event(IntakeRecorded(events=[LINKED])),
+        ACKED,
     ],
-    ids=["another source", "a subject its publisher may not use", "a carrier in a carrier"],
+    ids=[
+        "another source",
+        "a subject its publisher may not use",
+        "a carrier in a carrier",
+        "its publisher's event it may not hold",
+    ],
 )
 def test_a_carrier_of_what_its_publisher_may_not_announce_is_refused(inside: Envelope) -> None:
     with pytest.raises(ForgedCarrier):
@@ -70,10 +97,10 @@ def test_a_carrier_that_does_not_decode_is_refused() -> None:
 
 
 def test_a_consumer_is_handed_the_carried_events_its_subjects_match() -> None:
-    carrier = _event(IntakeRecorded(events=[LINKED, ACKED]))
+    carrier = _event(IntakeRecorded(events=[LINKED, FLAGGED]))
     assert handed(carrier, ("case.report.linked.v1",)) == [LINKED]
-    assert handed(carrier, ("case.>",)) == [LINKED]
-    assert handed(carrier, ("case.>", "task.*.v1")) == [LINKED, ACKED]
+    assert handed(carrier, ("case.>",)) == [LINKED, FLAGGED]
+    assert handed(carrier, ("task.>", "case.identity.flagged.v1")) == [FLAGGED]
     assert handed(carrier, ("case.intake.recorded.v1",)) == []
 
 
