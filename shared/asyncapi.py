@@ -21,7 +21,7 @@ from typing import Any
 
 import shared.contracts
 from shared.events import Envelope, EventData
-from shared.streams import CONSUMERS, STREAMS, publishers_of, subject_matches
+from shared.streams import CONSUMERS, STREAMS, matches_any, publishers_of
 
 VERSION = "3.0.0"
 SCHEMAS = "#/components/schemas/{model}"
@@ -47,7 +47,7 @@ def _concrete(model: type[EventData]) -> bool:
 
 def stream_of(subject: str) -> str:
     for spec in STREAMS:
-        if any(subject_matches(pattern, subject) for pattern in spec.subjects):
+        if matches_any(spec.subjects, subject):
             return spec.name
     raise LookupError(f"no stream stores {subject}")
 
@@ -113,7 +113,7 @@ def document() -> dict[str, Any]:
             "x-publishers": sorted(publishers_of(subject)),
         }
         for spec in CONSUMERS:
-            takes = any(subject_matches(f, subject) for f in spec.subjects)
+            takes = matches_any(spec.subjects, subject)
             if spec.stream == stream and takes:
                 operations[f"receive.{spec.durable}.{key}"] = {
                     "action": "receive",

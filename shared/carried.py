@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shared.contracts.cases import IntakeRecorded
 from shared.events import Carrier, Envelope
-from shared.streams import CARRIED, publishers_of, subject_matches
+from shared.streams import CARRIED, matches_any, publishers_of
 
 # Carriers by versioned subject, the contracts of shared/streams.CARRIED's. A carrier not
 # listed here would reach handlers as an unknown type and be skipped: every one must be
@@ -46,4 +46,4 @@ def handed(envelope: Envelope, subjects: tuple[str, ...]) -> list[Envelope]:
     if envelope.nats_subject not in CARRIERS:
         return [envelope]
     events = unpacked(envelope)
-    return [e for e in events if any(subject_matches(s, e.nats_subject) for s in subjects)]
+    return [e for e in events if matches_any(subjects, e.nats_subject)]

@@ -234,7 +234,7 @@ class PullConsumer:
         if not events:  # a carrier of nothing this consumer acts on
             await msg.ack()
             return []
-        return [Delivery(envelope=e, msg=msg, durable=durable, tracer=self._tracer) for e in events]
+        return Delivery.received(msg, events, durable=durable, tracer=self._tracer)
 
     async def _settle(self, msg: Msg, handled: list[tuple[Delivery, Outcome]]) -> None:
         """Ack the message when every event it delivered was handled; else nak it (its

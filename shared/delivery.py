@@ -28,19 +28,28 @@ Outcome = bool | None | Exception
 @dataclass(frozen=True)
 class Delivery:
     """One event of a batch, with the message that brought it (several events share a
-    carrier's) and the trace its publisher sent along."""
+    carrier's) and the trace its publisher sent along (`parent`, read from the message's
+    headers once for all its events: `received`)."""
 
     envelope: Envelope
     msg: Msg
     durable: str
     tracer: Tracer
+    parent: otel_context.Context
+
+    @classmethod
+    def received(
+        cls, msg: Msg, events: Sequence[Envelope], *, durable: str, tracer: Tracer
+    ) -> list[Delivery]:
+        parent = extract(msg.headers)
+        return [cls(e, msg, durable, tracer, parent) for e in events]
 
     @contextmanager
     def traced(self) -> Iterator[None]:
         """The span of handling this event, a child of the publisher's trace. When the tracer
         records nothing (no exporter) and the publisher sent a trace, no span is made: that
         trace is made current, so what the handler logs or announces still carries its id."""
-        parent = extract(self.msg.headers)
+        parent = self.parent
         if not records_spans(self.tracer) and get_current_span(parent).get_span_context().is_valid:
             token = otel_context.attach(parent)
             try:

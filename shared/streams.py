@@ -45,7 +45,7 @@ class ConsumerSpec:
     # by every report the window gathers instead of paid per report (docs/performance.md).
     gather_s: float = 0.0
 
-    @property
+    @functools.cached_property  # asked for each message it is sent
     def subjects(self) -> tuple[str, ...]:
         """What the server sends it: its own subjects, and every carrier that may hold one of
         them (CARRIED), so that a consumer of an event never misses it inside one."""
@@ -53,8 +53,7 @@ class ConsumerSpec:
         carriers = [
             carrier
             for carrier, held in CARRIED.items()
-            if any(subject_matches(p, s) for p in own for s in held)
-            and not any(subject_matches(p, carrier) for p in own)
+            if any(matches_any(own, subject) for subject in held) and not matches_any(own, carrier)
         ]
         return (*own, *carriers)
 
@@ -269,6 +268,11 @@ def subject_matches(pattern: str, subject: str) -> bool:
         if i >= len(got) or part not in ("*", got[i]):
             return False
     return len(want) == len(got)
+
+
+@functools.lru_cache(maxsize=4096)  # every carried event asks; patterns and subjects are few
+def matches_any(patterns: tuple[str, ...], subject: str) -> bool:
+    return any(subject_matches(pattern, subject) for pattern in patterns)
 
 
 @functools.lru_cache(maxsize=4096)  # every delivery asks; the subjects are few

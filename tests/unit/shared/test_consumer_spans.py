@@ -44,7 +44,8 @@ def _delivery(provider: TracerProvider, headers: dict[str, str] | None) -> Deliv
         correlation_id="rep-1",
     )
     msg = Msg(_client=None, subject="case.report.linked.v1", headers=headers)  # type: ignore[arg-type]
-    return Delivery(envelope=envelope, msg=msg, durable="d", tracer=provider.get_tracer("t"))
+    (delivery,) = Delivery.received(msg, [envelope], durable="d", tracer=provider.get_tracer("t"))
+    return delivery
 
 
 def test_with_nothing_recording_the_handler_runs_in_the_publishers_trace_without_a_span() -> None:

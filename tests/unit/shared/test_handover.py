@@ -37,7 +37,8 @@ def delivery(stream_seq: int) -> Delivery:
     )
     reply = f"$JS.ACK.CASES.patrol-cases.1.{stream_seq}.{stream_seq}.1700000000000000000.0"
     msg = Msg(_client=None, subject="case.report.linked.v1", reply=reply)  # type: ignore[arg-type]
-    return Delivery(envelope=envelope, msg=msg, durable="patrol-cases", tracer=NoOpTracer())
+    (delivery,) = Delivery.received(msg, [envelope], durable="patrol-cases", tracer=NoOpTracer())
+    return delivery
 
 
 def test_a_successor_knows_the_durables_it_replaced_and_others_none() -> None:
