@@ -9,6 +9,7 @@ booleans are held to their JSON type here, each refusal a 422 naming the field.
 
 from __future__ import annotations
 
+import functools
 import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -32,14 +33,19 @@ def scalar_type(annotation: Any) -> Any:
     return annotation if annotation in _JSON_TYPES else None
 
 
+@functools.cache  # per model and field: every field of every request body asks
+def _field_kind(model: type[BaseModel], name: str) -> Any:
+    field = model.model_fields.get(name)
+    return scalar_type(field.annotation) if field else None
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="before")
     @classmethod
     def _json_type(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        kind = scalar_type(field.annotation) if field else None
+        kind = _field_kind(cls, info.field_name or "")
         if kind is None or value is None or type(value) in _JSON_TYPES[kind]:
             return value
         if kind is int and type(value) is float and value.is_integer():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ Where = Mapping[str, Any]
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+@functools.lru_cache(maxsize=1024)  # every statement asks; the names are the code's, few
 def checked_name(name: str) -> str:
     """A collection or field name, refused unless a plain identifier: adapters splice names
     into their queries (SQL, JSON paths), never values."""
