@@ -78,3 +78,29 @@ def test_a_recorded_span_is_the_child_of_the_publishers() -> None:
     assert format(span.context.trace_id, "032x") == TRACE_ID
     assert span.parent is not None
     assert format(span.parent.span_id, "016x") == PARENT_ID
+
+
+def test_every_event_a_message_carries_is_handled_in_the_publishers_trace() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    events = [
+        Envelope.wrap(
+            ReportLinked(report_id=f"rep-{n}", case_id="case-1"),
+            source="case_tracking",
+            subject=f"rep-{n}",
+            correlation_id="rep-1",
+        )
+        for n in range(3)
+    ]
+    msg = Msg(_client=None, subject="case.intake.recorded.v1", headers={"traceparent": TRACEPARENT})  # type: ignore[arg-type]
+    deliveries = Delivery.received(msg, events, durable="d", tracer=provider.get_tracer("t"))
+    assert [d.envelope for d in deliveries] == events
+    for delivery in deliveries:
+        with delivery.traced():
+            pass
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 3
+    assert {format(s.context.trace_id, "032x") for s in spans} == {TRACE_ID}
+    assert {format(s.parent.span_id, "016x") for s in spans if s.parent} == {PARENT_ID}
+    assert len({s.context.span_id for s in spans}) == 3  # a span each, not one shared
