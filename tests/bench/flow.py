@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 
 from deploy.launcher import Platform
-from shared.nats_auth import ADMIN
 from tests.bench.client import Load, Pool, closed_loop, open_loop, request_bytes
 from tests.bench.cpu import count, cpu_seconds
 from tests.bench.floors import report_body
@@ -168,29 +166,3 @@ class Bench:
                 return None
             await asyncio.sleep(0.05)  # a bounded poll of two read-only counts
         return time.monotonic() - started
-
-    async def settle(self, *, within_s: float) -> float | None:
-        """Seconds until no durable consumer has a message waiting or unacknowledged (None: not
-        within `within_s`). `drain` waits for tasks and inbox entries only; this also waits for
-        what nobody times (the case links, the figures), so that one phase's leftovers are not
-        counted in the next one's CPU and shape."""
-        p = self.platform
-        nc = await nats.connect(p.nats_url, user=ADMIN, password=p.nats_passwords[ADMIN])
-        started = time.monotonic()
-        try:
-            js = nc.jetstream()
-            while True:
-                busy = [
-                    consumer
-                    for stream in await js.streams_info()
-                    for consumer in await js.consumers_info(str(stream.config.name))
-                    if consumer.config.durable_name
-                    and (consumer.num_pending or consumer.num_ack_pending)
-                ]
-                if not busy:
-                    return time.monotonic() - started
-                if time.monotonic() - started > within_s:
-                    return None
-                await asyncio.sleep(0.1)  # a bounded poll of the consumers' state, as admin
-        finally:
-            await nc.close()

@@ -189,12 +189,14 @@ def part_rows(parts: dict[str, tuple[float, float]], *, http_ms: float | None) -
 
 
 async def snapshot(platform: Platform) -> dict[str, dict[str, int]]:
-    """Each stream's last sequence and each durable consumer's delivered sequence, as admin."""
+    """Each stream's last sequence and, per durable consumer, its delivered sequence and the
+    messages still waiting for it or unacknowledged, as admin."""
     nc = await nats.connect(platform.nats_url, user=ADMIN, password=platform.nats_passwords[ADMIN])
     try:
         js = nc.jetstream()
         stored: dict[str, int] = {}
         delivered: dict[str, int] = {}
+        waiting: dict[str, int] = {}
         for stream in await js.streams_info():
             name = str(stream.config.name)
             stored[name] = stream.state.last_seq
@@ -202,9 +204,12 @@ async def snapshot(platform: Platform) -> dict[str, dict[str, int]]:
                 # The gateway's ordered readers are ephemeral: counted as live reads instead.
                 if consumer.config.durable_name and consumer.delivered is not None:
                     delivered[str(consumer.name)] = consumer.delivered.consumer_seq
+                    waiting[str(consumer.name)] = (consumer.num_pending or 0) + (
+                        consumer.num_ack_pending or 0
+                    )
     finally:
         await nc.close()
-    return {"stored": stored, "delivered": delivered}
+    return {"stored": stored, "delivered": delivered, "waiting": waiting}
 
 
 def shape(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]], reports: int) -> Any:

@@ -10,6 +10,7 @@ JSON keeps every attempt.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -22,6 +23,18 @@ UP, DOWN = 1.4, 1.2
 HOLDS = 3
 
 
+async def settle(bench: Bench, *, within_s: float) -> tuple[dict[str, dict[str, int]], bool]:
+    """Wait until no durable consumer has a message waiting or unacknowledged: `bench.drain`
+    waits for tasks and inbox entries only, and what nobody times (case links, figures) must
+    not be counted in the next phase. The last snapshot, and whether it settled in time."""
+    started = time.monotonic()
+    while any((counts := await shape.snapshot(bench.platform))["waiting"].values()):
+        if time.monotonic() - started > within_s:
+            return counts, False
+        await asyncio.sleep(0.1)  # a bounded poll of the consumers' state, as admin
+    return counts, True
+
+
 async def search(
     bench: Bench, *, first_rate: float, step_s: float, max_steps: int
 ) -> tuple[float, list[dict[str, Any]]]:
@@ -32,7 +45,7 @@ async def search(
     rate, best, factor = first_rate, None, UP
     for _ in range(max_steps):
         print(f"  step: {rate:.0f} reports/s …", flush=True)
-        await bench.settle(within_s=DRAIN_S)  # the last step's tail first
+        await settle(bench, within_s=DRAIN_S)  # the last step's tail first
         load = await bench.open(rate=rate, duration_s=step_s, tag=f"step{rate:.0f}")
         backlog_s = await bench.drain(within_s=DRAIN_S)
         behind = load.elapsed_s - step_s + (backlog_s if backlog_s is not None else DRAIN_S)
@@ -57,16 +70,14 @@ async def hold(bench: Bench, *, rate: float, sustain_s: float) -> dict[str, Any]
     # The window holds this minute's work and all of it: none left by the phases before (a
     # minute that did not hold leaves a backlog), and its own tail that the drain does not
     # wait for (case links, figures). Keeping up is judged by the drain alone.
-    await bench.settle(within_s=DRAIN_S)
-    counts_before = await shape.snapshot(bench.platform)  # outside the CPU window
+    counts_before, _ = await settle(bench, within_s=DRAIN_S)  # outside the CPU window
     cpu_before, started = bench.cpu(), time.monotonic()
     load = await bench.open(rate=rate, duration_s=sustain_s, tag=f"sustain{rate:.0f}")
     drained = await bench.drain(within_s=DRAIN_S)
     total_s = time.monotonic() - started
-    if drained is not None:
-        await bench.settle(within_s=DRAIN_S)
+    # Not drained: the backlog is reported, not waited for a second time.
+    counts_after, settled = await settle(bench, within_s=DRAIN_S if drained is not None else 0)
     cpu_after = bench.cpu()
-    counts_after = await shape.snapshot(bench.platform)
     used = {name: cpu_after[name] - before for name, before in cpu_before.items()}
     return {
         "offered_per_s": rate,
@@ -74,6 +85,7 @@ async def hold(bench: Bench, *, rate: float, sustain_s: float) -> dict[str, Any]
         "errors": load.errors,
         "total_s": total_s,
         "drained": drained is not None,
+        "settled": settled,
         "kept_up": drained is not None and not load.errors and total_s <= sustain_s + 2.0,
         "cpu_ms_per_report": {n: 1000 * s / max(1, load.ok) for n, s in used.items()},
         "shape": shape.shape(counts_before, counts_after, load.ok),

@@ -102,5 +102,6 @@ def test_every_event_a_message_carries_is_handled_in_the_publishers_trace() -> N
     spans = exporter.get_finished_spans()
     assert len(spans) == 3
     assert {format(s.context.trace_id, "032x") for s in spans} == {TRACE_ID}
+    assert all(s.parent is not None for s in spans)
     assert {format(s.parent.span_id, "016x") for s in spans if s.parent} == {PARENT_ID}
     assert len({s.context.span_id for s in spans}) == 3  # a span each, not one shared
