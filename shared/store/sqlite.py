@@ -303,9 +303,7 @@ class SqliteStore:
                 await self._writer.run(lambda c: c.execute("BEGIN IMMEDIATE"))
                 self._writer.wrote = False
                 yield self._write_ops
-                # A commit that wrote fsyncs (synchronous=FULL): on the thread. One that
-                # did not (an event already processed) has nothing to sync: inline.
-                await self._writer.run(lambda c: c.execute("COMMIT"), thread=self._writer.wrote)
+                await self._writer.commit()
             except BaseException:
                 # Tables created inside the rolled-back transaction are gone again.
                 self._tables.clear()

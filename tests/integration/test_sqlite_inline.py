@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -106,9 +107,56 @@ async def test_a_transaction_cancelled_mid_body_leaves_nothing_and_the_store_usa
     assert await store.get("docs", "after") == {"id": "after"}
 
 
+def on_a_slow_disk(store: Store) -> SqliteStore:
+    """Commits that wrote go to the thread, as on a disk whose fsyncs are slow."""
+    assert isinstance(store, SqliteStore)
+    store._writer.pace.threaded = True
+    store._writer.pace.probe_every = 10**9
+    return store
+
+
+def commits_seen(store: SqliteStore) -> list[int]:
+    """The thread each COMMIT of the store's writer runs on, from now on."""
+    threads: list[int] = []
+    conn = store._writer._conn
+    assert conn is not None
+    conn.set_trace_callback(
+        lambda sql: threads.append(threading.get_ident()) if sql == "COMMIT" else None
+    )
+    return threads
+
+
+async def test_a_commit_that_wrote_runs_on_the_loop_where_the_disk_is_fast(store: Store) -> None:
+    assert isinstance(store, SqliteStore)
+    threads = commits_seen(store)
+    async with store.transaction() as tx:
+        await tx.insert("docs", {"id": "a"})
+    assert threads == [threading.get_ident()]
+    assert not store._writer.pace.threaded  # this machine's disk commits in well under 2 ms
+    assert await store.get("docs", "a") == {"id": "a"}
+
+
+async def test_on_a_slow_disk_a_commit_runs_on_the_thread_and_the_loop_goes_on_meanwhile(
+    store: Store,
+) -> None:
+    threads = commits_seen(on_a_slow_disk(store))
+
+    async def write() -> None:
+        async with store.transaction() as tx:
+            await tx.insert("docs", {"id": "a"})
+
+    _, ticks = await with_ticks(write())
+    assert len(threads) == 1
+    assert threads[0] != threading.get_ident()
+    assert ticks > 0  # inline, the loop would have run nothing until the commit ended
+    assert await store.get("docs", "a") == {"id": "a"}
+
+
 async def test_a_transaction_cancelled_while_committing_lands_whole_and_frees_the_connection(
     store: Store,
 ) -> None:
+    on_a_slow_disk(store)  # inline, a commit has no await a cancellation could land on
+
     async def cancelled_at_commit() -> None:
         async with store.transaction() as tx:
             await tx.insert("docs", {"id": "a"})

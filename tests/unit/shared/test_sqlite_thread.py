@@ -1,5 +1,5 @@
 """The SQLite handle's own thread: results, errors and abandoned jobs come back as an
-executor's would."""
+executor's would; and the rule that sends a commit there (`CommitPace`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from functools import partial
 
 import pytest
 
-from shared.store.sqlite_handle import JobThread
+from shared.store.sqlite_handle import CommitPace, JobThread
 
 
 async def test_a_job_runs_on_the_thread_and_its_result_or_error_comes_back() -> None:
@@ -47,3 +47,28 @@ def test_jobs_run_in_the_order_given() -> None:
         return seen
 
     assert asyncio.run(run()) == list(range(50))
+
+
+def test_commits_stay_inline_through_a_few_slow_ones_and_go_to_the_thread_on_a_streak() -> None:
+    pace = CommitPace(bound_s=0.002, streak=3, probe_every=4)
+    assert pace.inline()
+    pace.took(0.010)  # a big transaction, a checkpoint
+    pace.took(0.010)
+    pace.took(0.0001)  # a fast one in between: not a slow disk
+    pace.took(0.010)
+    pace.took(0.010)
+    assert pace.inline()
+    assert not pace.threaded
+    pace.took(0.002)  # at the bound counts as slow: the third in a row
+    assert pace.threaded
+
+
+def test_on_the_thread_every_nth_commit_is_inline_and_a_fast_one_brings_them_back() -> None:
+    pace = CommitPace(bound_s=0.002, streak=1, probe_every=4)
+    pace.took(0.010)
+    assert [pace.inline() for _ in range(8)] == [False, False, False, True] * 2
+    pace.took(0.008)  # the probe was slow too: the disk is slow
+    assert [pace.inline() for _ in range(4)] == [False, False, False, True]
+    pace.took(0.0002)  # fast: every commit inline again
+    assert all(pace.inline() for _ in range(10))
+    assert not pace.threaded
