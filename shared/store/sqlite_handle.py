@@ -39,15 +39,17 @@ _STALL = 10
 # four JSON-expression indexes). A point read runs a few hundred.
 _STEPS = 10_000
 _SPILL = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_INTERRUPT)
-# A commit that wrote runs inline while this disk's commits take less than this: the loop waits
-# that long for each, where the hand-off to the thread cost more CPU than the wait (measured
-# on this VM under full load, inline commits took 0.1-1.3 ms at the median, a few ms at p90).
-# A disk whose every fsync takes longer (a spinning one, a slow network volume) gets the thread,
-# so reads and requests go on meanwhile.
-INLINE_COMMIT_S = 0.002
+# A commit that wrote runs inline unless this disk's fsyncs are slow: the hand-off to the thread
+# cost more CPU than the loop's wait (-17 % CPU per report with commits inline), even where
+# a loaded machine stretched inline commits to a few ms (on this VM with every process of the
+# platform writing: 0.1-1.3 ms at the median, 3-5 ms at p90, up to 12 ms). Sending those to
+# the thread made it worse (more CPU, so slower commits, so more on the thread). A disk whose
+# every fsync takes 10 ms or more (a spinning one) gets the thread, so reads and requests go on
+# during its fsyncs.
+INLINE_COMMIT_S = 0.010
 # Slow inline commits in a row that send commits to the thread: one big transaction (a seed, a
-# migration) or a checkpoint now and then is not a slow disk.
-_PACE_STREAK = 8
+# migration), a checkpoint or a moment of a busy machine now and then is not a slow disk.
+_PACE_STREAK = 16
 # On the thread, every this many commits one runs inline again, timed, to see whether the disk
 # is fast after all (a commit on the thread is not timed: it also waits for the GIL there).
 _PACE_PROBE_EVERY = 64
