@@ -4,9 +4,8 @@ Handing a statement to a thread and back costs ~60 µs of CPU (more on a busy ma
 changes hands twice); running it inline a few µs for a point read or write. So statements run
 inline, and only what may block goes to the thread: a statement that finds the file locked by
 another handle (inline never sleeps on a lock), a read still running after `BUDGET_S`, and a
-commit that wrote (its fsync, under `synchronous=FULL`) when this disk's commits are slow
-(`CommitPace`). Where they take a tenth of a millisecond, as on a local SSD, running the commit
-inline cost 18 % less CPU per report across the platform than handing it over (docs/performance.md).
+commit that wrote (its fsync, under `synchronous=FULL`) on a disk whose fsyncs are slow
+(`CommitPace`). Elsewhere that hand-off cost more CPU than the wait (docs/stores.md).
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """CPU per report across the platform's processes, and end-to-end throughput.
 
     python -m tests.bench.cpu [--reports 300] [--concurrency 8]
+    python -m tests.bench.cpu --rate 200 [--seconds 40]
 
 Starts the platform as `make run` does (same durable settings) in a temporary directory, files
-`--reports` concern reports through the gateway, waits until case_tracking holds both tasks of
-each and notifications the inbox entries (read from their SQLite files, read-only: no audited
-polling), and prints the CPU time (user + system, from /proc) all processes spent per report.
+`--reports` concern reports through the gateway (or, with `--rate`, open loop at that many a
+second for `--seconds`: what the platform does when reports come faster than it keeps up, it
+refuses some), waits until case_tracking holds both tasks of each accepted report and
+notifications the inbox entries (read from their SQLite files, read-only: no audited polling),
+and prints the CPU time (user + system, from /proc) all processes spent per accepted report.
 The quick measure the changes of issue 15 are judged by; `make bench` is the full table.
 """
 
@@ -68,7 +71,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, help="open loop, reports a second (not --reports)")
+    parser.add_argument("--seconds", type=float, default=40.0, help="with --rate: how long")
     args = parser.parse_args()
+    if args.rate:
+        open_loop_cpu(rate=args.rate, seconds=args.seconds)
+        return
     with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
         # One client files everything: lift the per-client rate limit, not the work.
         lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
@@ -102,6 +110,37 @@ def main() -> None:
         f"CPU {1000 * total / args.reports:.1f} ms per report (all processes)"
     )
     print(", ".join(f"{name} {1000 * s / args.reports:.1f}" for name, s in used.items()))
+
+
+def open_loop_cpu(*, rate: float, seconds: float) -> None:
+    from tests.bench.flow import Bench  # it uses this module's counters
+
+    async def load(bench: Bench) -> tuple[int, dict[str, int]]:
+        try:
+            filed = await bench.open(rate=rate, duration_s=seconds, tag="cpu")
+            if await bench.drain(within_s=300) is None:
+                raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
+            return len(filed.bodies), filed.errors
+        finally:
+            bench.close()
+
+    with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
+        lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
+        platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
+        platform.start()
+        try:
+            bench = Bench(platform)
+            before = bench.cpu()
+            accepted, refused = asyncio.run(load(bench))
+            used = {name: s - before[name] for name, s in bench.cpu().items()}
+        finally:
+            platform.stop()
+    total = sum(used.values())
+    print(
+        f"open loop {rate:.0f}/s for {seconds:.0f} s: {accepted} accepted, refused {refused or 0}, "
+        f"CPU {1000 * total / accepted:.1f} ms per accepted report (all processes)"
+    )
+    print(", ".join(f"{name} {1000 * s / accepted:.1f}" for name, s in used.items()))
 
 
 if __name__ == "__main__":
