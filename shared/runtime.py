@@ -234,7 +234,14 @@ class Runtime:
             if len(batch) == 1:
                 return [exc]
             # The commit itself failed (an outage; conflicts to the last attempt): smaller
-            # transactions may get through, and each event keeps its own fate.
+            # transactions may get through, and each event keeps its own fate. Said here: when
+            # they do, no event fails, and the outage would otherwise leave no trace.
+            log.warning(
+                "consumer %s: a batch of %d failed (%r); applying its events one at a time",
+                spec.durable,
+                len(batch),
+                exc,
+            )
             outcomes: list[Outcome] = []
             for delivery in batch:
                 outcomes.extend(await self._apply(spec, effect, [delivery], handover))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
+
+import pytest
 
 from shared.contracts.cases import ReportLinked
 from shared.deadletters import list_dead_letters, replay_dead_letter
 from shared.events import Envelope, new_id, utcnow
 from shared.runtime import Runtime, UnitOfWork
-from shared.store import StoreUnavailableError
+from shared.store import ConflictError, StoreUnavailableError
+from shared.store.retry import ATTEMPTS
 from shared.streams import ConsumerSpec
 from tests.support import REPORT, Gateway, eventually
 
@@ -135,3 +140,32 @@ def _linked() -> Envelope:
         subject="r",
         correlation_id="r",
     )
+
+
+async def test_a_batch_that_fails_whole_is_logged_and_its_events_applied_one_at_a_time(
+    runtime_factory: Callable[..., AbstractAsyncContextManager[Runtime]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A batch's transaction that fails outside any one event (here: a race lost on every
+    attempt) is split, and the events commit alone. Said in the log: when they all get through,
+    nothing else would show that the store was unavailable (a file locked for seconds)."""
+    async with runtime_factory("svc") as runtime:
+        spec = ConsumerSpec("CASES", "test-split", "case.report.linked.v1")
+        conflicts = {"left": ATTEMPTS}  # every attempt of the first transaction
+
+        async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+            if conflicts["left"] > 0:
+                conflicts["left"] -= 1
+                raise ConflictError("lost a race")
+            await uow.tx.insert("applied", {"id": envelope.id})
+
+        events = [_linked(), _linked()]
+        for event in events:  # both waiting before the consumer starts: one batch
+            await runtime.bus.publish(event)
+        with caplog.at_level(logging.WARNING, logger="hulei.runtime"):
+            runtime.consume(spec, effect)
+            for event in events:
+                await eventually(partial(runtime.store.get, "applied", event.id), within=10)
+        said = [r.getMessage() for r in caplog.records if r.name == "hulei.runtime"]
+        assert any("test-split: a batch of 2 failed" in m and "one at a time" in m for m in said)
+        assert await list_dead_letters(runtime.bus) == []
