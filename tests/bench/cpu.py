@@ -20,6 +20,8 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -67,6 +69,20 @@ async def file_reports(url: str, *, reports: int, concurrency: int) -> float:
         return time.perf_counter() - started
 
 
+@contextmanager
+def started_platform() -> Iterator[Platform]:
+    """The platform as `make run` starts it, in a temporary directory; stopped after."""
+    with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
+        # One client files everything: lift the per-client rate limit, not the work.
+        lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
+        platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
+        platform.start()
+        try:
+            yield platform
+        finally:
+            platform.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=300)
@@ -77,32 +93,23 @@ def main() -> None:
     if args.rate:
         open_loop_cpu(rate=args.rate, seconds=args.seconds)
         return
-    with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
-        # One client files everything: lift the per-client rate limit, not the work.
-        lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
-        platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
-        platform.start()
-        try:
-            pids = {name: p.pid for name, p in platform.procs.items()}
-            before = {name: cpu_seconds([pid]) for name, pid in pids.items()}
-            posted_s = asyncio.run(
-                file_reports(
-                    platform.gateway_url, reports=args.reports, concurrency=args.concurrency
-                )
-            )
-            started = time.monotonic()
-            var = Path(tmp)
-            while (
-                count(var / "case_tracking.db", "tasks") < 2 * args.reports
-                or count(var / "notifications.db", "inbox") < 4 * args.reports
-            ):
-                if time.monotonic() - started > 300:
-                    raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
-                time.sleep(0.05)  # a bounded poll
-            done_s = posted_s + time.monotonic() - started
-            used = {name: cpu_seconds([pid]) - before[name] for name, pid in pids.items()}
-        finally:
-            platform.stop()
+    with started_platform() as platform:
+        pids = {name: p.pid for name, p in platform.procs.items()}
+        before = {name: cpu_seconds([pid]) for name, pid in pids.items()}
+        posted_s = asyncio.run(
+            file_reports(platform.gateway_url, reports=args.reports, concurrency=args.concurrency)
+        )
+        started = time.monotonic()
+        var = platform.var_dir
+        while (
+            count(var / "case_tracking.db", "tasks") < 2 * args.reports
+            or count(var / "notifications.db", "inbox") < 4 * args.reports
+        ):
+            if time.monotonic() - started > 300:
+                raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
+            time.sleep(0.05)  # a bounded poll
+        done_s = posted_s + time.monotonic() - started
+        used = {name: cpu_seconds([pid]) - before[name] for name, pid in pids.items()}
     total = sum(used.values())
     print(
         f"{args.reports} reports at concurrency {args.concurrency}: "
@@ -124,17 +131,11 @@ def open_loop_cpu(*, rate: float, seconds: float) -> None:
         finally:
             bench.close()
 
-    with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
-        lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
-        platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
-        platform.start()
-        try:
-            bench = Bench(platform)
-            before = bench.cpu()
-            accepted, refused = asyncio.run(load(bench))
-            used = {name: s - before[name] for name, s in bench.cpu().items()}
-        finally:
-            platform.stop()
+    with started_platform() as platform:
+        bench = Bench(platform)
+        before = bench.cpu()
+        accepted, refused = asyncio.run(load(bench))
+        used = {name: s - before[name] for name, s in bench.cpu().items()}
     total = sum(used.values())
     print(
         f"open loop {rate:.0f}/s for {seconds:.0f} s: {accepted} accepted, refused {refused or 0}, "
