@@ -160,6 +160,19 @@ def sealed_identity(students: Iterable[Mapping[str, Any]]) -> SealedIdentity | N
     return None if name is None else SealedIdentity(name=name, date_of_birth=born)
 
 
+def learned_identity(known: SealedIdentity | None, student: Mapping[str, Any]) -> SealedIdentity:
+    """The identity once `student`'s report is among the child's reports: what
+    `sealed_identity` gives for all of them, from what it gave for the earlier ones."""
+    if known is None:
+        return SealedIdentity(
+            name=normalised_name(student["name"]),
+            date_of_birth=student.get("date_of_birth") or None,
+        )
+    if known.date_of_birth is None and student.get("date_of_birth"):
+        return known.model_copy(update={"date_of_birth": student["date_of_birth"]})
+    return known
+
+
 def identity_differs(known: SealedIdentity | None, student: Mapping[str, Any]) -> bool:
     """A report joined the child by ID number but names somebody else, or gives another date
     of birth: it still joins the case (the ID number decides), and the supervisor checks."""

@@ -53,11 +53,14 @@ class IdempotencyRecord(BaseModel):
 
 
 class ChildKey(BaseModel):
-    """A child's data key, wrapped under the master key; destroying it erases the child."""
+    """A child's data key, wrapped under the master key; destroying it erases the child.
+    `identity`: who the child's reports say the child is, sealed under that key (vault.py);
+    None on a row from before it was kept, or for a child with no report yet."""
 
     child_ref: str
     wrapped: str
     created_at: Timestamp
+    identity: str | None = None
 
 
 class PendingErasure(BaseModel):

@@ -184,14 +184,11 @@ async def record_report(
         await store.insert_idempotency(
             uow.tx, user_id=report.filed_by, key=idempotency_key, record=record
         )
-    # Sealing first settles the child's key (and a race for it), so the comparison sees every
-    # report committed under that key.
+    # Sealing settles the child's key (and a race for it) and compares the student with who
+    # the reports committed under that key say the child is.
     sealed = await vault.seal_report(
         uow.tx, sealer, report=report, private=private, now=report.filed_at
     )
-    earlier = await vault.sealed_students(uow.tx, sealer, child_ref=report.child_ref)
-    differs = domain.identity_differs(domain.sealed_identity(earlier), private["student"])
-    sealed = sealed.model_copy(update={"identity_mismatch": differs})
     await store.insert_report(uow.tx, report=sealed)
     # The child's details are needed again: a pending erasure is off.
     pending = await store.get_pending_erasure(uow.tx, child_ref=report.child_ref)

@@ -170,6 +170,11 @@ async def insert_child_key(tx: Writer, *, key: ChildKey) -> None:
     await tx.insert(CHILD_KEYS_C, {"id": key.child_ref, **doc})
 
 
+async def put_child_key(tx: Writer, *, key: ChildKey) -> None:
+    doc = key.model_dump(mode="json", exclude={"child_ref"})
+    await tx.put(CHILD_KEYS_C, {"id": key.child_ref, **doc})
+
+
 async def delete_child_key(tx: Writer, *, child_ref: str) -> None:
     await tx.delete(CHILD_KEYS_C, child_ref)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.school_liaison import store
+from services.school_liaison import domain, store
 from services.school_liaison.models import ChildKey, Private, Report
 from services.school_liaison.privacy import Sealer, new_data_key, seal, unseal
 from shared.store import DuplicateKeyError, Reader, Writer
@@ -21,29 +21,67 @@ class ChildKeyRace(Exception):
 
 async def data_key_for(tx: Writer, sealer: Sealer, *, child_ref: str, now: datetime) -> bytes:
     """The child's data key, created in the caller's transaction if the child has none yet."""
+    key, _row, _created = await _child_key(tx, sealer, child_ref=child_ref, now=now)
+    return key
+
+
+async def _child_key(
+    tx: Writer, sealer: Sealer, *, child_ref: str, now: datetime
+) -> tuple[bytes, ChildKey, bool]:
+    """The child's data key, its row, and whether this transaction created it."""
     row = await store.get_child_key(tx, child_ref=child_ref)
     if row is None:
         key = new_data_key()
-        wrapped = sealer.wrap(key, child_ref=child_ref)
+        row = ChildKey(
+            child_ref=child_ref, wrapped=sealer.wrap(key, child_ref=child_ref), created_at=now
+        )
         try:
-            await store.insert_child_key(
-                tx, key=ChildKey(child_ref=child_ref, wrapped=wrapped, created_at=now)
-            )
-            return key
+            await store.insert_child_key(tx, key=row)
+            return key, row, True
         except DuplicateKeyError:
             row = await store.get_child_key(tx, child_ref=child_ref)
             if row is None:
                 raise ChildKeyRace(child_ref) from None
-    return sealer.unwrap(row.wrapped, child_ref=child_ref)
+    return sealer.unwrap(row.wrapped, child_ref=child_ref), row, False
 
 
 async def seal_report(
     tx: Writer, sealer: Sealer, *, report: Report, private: Private, now: datetime
 ) -> Report:
-    """The report with its private part sealed under its child's key."""
-    key = await data_key_for(tx, sealer, child_ref=report.child_ref, now=now)
-    sealed = seal(private, data_key=key, record_id=report.id)
-    return report.model_copy(update={"sealed": sealed, "seal_v": SEAL_VERSION})
+    """The report with its private part sealed under its child's key, and `identity_mismatch`
+    set when its student is not who the child's earlier reports say (domain.identity_differs).
+
+    Who they say is kept on the child's key row, sealed under the same key, so a filing reads
+    one row however many reports the child has (and erasing the key erases it too). A row
+    from before it was kept reads the child's reports once, and keeps the answer."""
+    key, row, created = await _child_key(tx, sealer, child_ref=report.child_ref, now=now)
+    student = private["student"]
+    known = None if created else await _known_identity(tx, row=row, key=key)
+    learned = domain.learned_identity(known, student)
+    if learned != known or row.identity is None:
+        sealed_identity = seal(learned.model_dump(), data_key=key, record_id=_identity_id(row))
+        await store.put_child_key(tx, key=row.model_copy(update={"identity": sealed_identity}))
+    return report.model_copy(
+        update={
+            "sealed": seal(private, data_key=key, record_id=report.id),
+            "seal_v": SEAL_VERSION,
+            "identity_mismatch": domain.identity_differs(known, student),
+        }
+    )
+
+
+def _identity_id(row: ChildKey) -> str:
+    """The identity's associated data: its blob cannot pass for a report's, or another child's."""
+    return f"identity:{row.child_ref}"
+
+
+async def _known_identity(
+    port: Reader, *, row: ChildKey, key: bytes
+) -> domain.SealedIdentity | None:
+    if row.identity is not None:
+        held = unseal(row.identity, data_key=key, record_id=_identity_id(row))
+        return domain.SealedIdentity.model_validate(held)
+    return domain.sealed_identity(await _students(port, key=key, child_ref=row.child_ref))
 
 
 async def open_report(port: Reader, sealer: Sealer, report: Report) -> Private | None:
@@ -59,12 +97,17 @@ async def open_report(port: Reader, sealer: Sealer, report: Report) -> Private |
 
 
 async def sealed_students(port: Reader, sealer: Sealer, *, child_ref: str) -> list[dict[str, Any]]:
-    """The student details of the child's reports still sealed, oldest first (to compare a new
-    report's identity with them); empty for a new or erased child."""
+    """The student details of the child's reports still sealed, oldest first; empty for a new
+    or erased child."""
     row = await store.get_child_key(port, child_ref=child_ref)
     if row is None:
         return []
-    key = sealer.unwrap(row.wrapped, child_ref=child_ref)
+    return await _students(
+        port, key=sealer.unwrap(row.wrapped, child_ref=child_ref), child_ref=child_ref
+    )
+
+
+async def _students(port: Reader, *, key: bytes, child_ref: str) -> list[dict[str, Any]]:
     reports = await store.reports_of_child(port, child_ref=child_ref)
     return [
         unseal(r.sealed, data_key=key, record_id=r.id)["student"]

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.school_liaison.domain import SealedIdentity, identity_differs, sealed_identity
+from services.school_liaison.domain import (
+    SealedIdentity,
+    identity_differs,
+    learned_identity,
+    sealed_identity,
+)
 from services.school_liaison.privacy import normalised_name
 
 pytestmark = pytest.mark.unit
@@ -47,3 +52,23 @@ def test_another_date_of_birth_differs_when_both_are_known() -> None:
 
 def test_a_date_of_birth_with_none_known_yet_does_not_differ() -> None:
     assert identity_differs(sealed_identity([LI]), {**LI, "date_of_birth": "2010-01-01"}) is False
+
+
+@pytest.mark.parametrize(
+    "students",
+    [
+        [LI],
+        [LI, {**LI, "name": "Made Up"}, {**LI, "date_of_birth": "2010-01-01"}],
+        [{**LI, "date_of_birth": ""}, {**LI, "date_of_birth": "2010-01-01"}],
+        [{**LI, "date_of_birth": "2010-01-02"}, {**LI, "date_of_birth": "2010-01-01"}],
+        [{**LI, "name": "Wang Fang"}, LI, {**LI, "date_of_birth": None}],
+    ],
+)
+def test_learning_report_by_report_gives_what_all_the_reports_give(
+    students: list[dict[str, str]],
+) -> None:
+    """What a child's key row keeps, one filing at a time, is what reading every report says."""
+    known: SealedIdentity | None = None
+    for student in students:
+        known = learned_identity(known, student)
+    assert known == sealed_identity(students)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from shared.contracts.school import ChildErased, ReportCreate, ReportFiled
 from shared.identity import Principal, Role
 from shared.runtime import Work
 from shared.store import Store
+from shared.store.sqlite import SqliteStore
 from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound
 from tests.unit.units import StoreUnits, sqlite_port, unit_of_work
 
@@ -218,6 +219,70 @@ async def test_another_name_for_a_known_id_number_is_flagged_not_told(port: Stor
     assert not first.report.identity_mismatch
     assert [e.parse(ReportFiled).identity_mismatch for e in rt.events] == [False, True]
     assert "Li Na" not in rt.events[1].model_dump_json()
+
+
+def _work_done(port: Store) -> list[int]:
+    """How much SQLite works in the store's writer (every transaction's statements) from now
+    on, in steps of its virtual machine: it grows with every row a statement reads."""
+    assert isinstance(port, SqliteStore)
+    conn = port._writer._conn
+    assert conn is not None
+    steps = [0]
+
+    def step() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    conn.set_progress_handler(step, 10)
+    return steps
+
+
+async def test_filing_costs_the_same_however_many_reports_the_child_has(port: Store) -> None:
+    """The comparison with the child's earlier reports reads one row, not the reports: a
+    filing's transaction does the same work for a child's third report and its thirtieth."""
+    rt = StoreUnits(port)
+    await _file(rt)
+    await _file(rt)
+    steps = _work_done(port)
+    await _file(rt)
+    third = steps[0]
+    for _ in range(26):
+        await _file(rt)
+    steps[0] = 0
+    answer = await _file(rt, body=_student(name="Li Na"))
+    assert steps[0] <= third * 1.1, (third, steps[0])
+    assert answer.report.identity_mismatch  # and still compared with the first report's name
+
+
+async def test_the_childs_identity_is_kept_sealed_with_its_key(port: Store) -> None:
+    rt = StoreUnits(port)
+    first = await _file(rt, body=_student(date_of_birth=None))
+    row = await port.get("child_keys", first.report.child_ref)
+    assert row is not None
+    assert row["identity"]
+    assert not any(secret in row["identity"] for secret in SECRETS)
+    # A date of birth first given later is learnt; a later different one is flagged.
+    await _file(rt, body=_student(date_of_birth=date(2011, 5, 5)))
+    flagged = await _file(rt, body=_student(date_of_birth=date(2011, 5, 6)))
+    assert flagged.report.identity_mismatch
+    # Erasing the key erases the identity with it: the child's next report starts afresh.
+    await port.delete("child_keys", first.report.child_ref)
+    assert not (await _file(rt, body=_student(name="Li Na"))).report.identity_mismatch
+
+
+async def test_a_key_row_from_before_learns_the_identity_from_the_childs_reports(
+    port: Store,
+) -> None:
+    rt = StoreUnits(port)
+    first = await _file(rt)
+    row = await port.get("child_keys", first.report.child_ref)
+    assert row is not None
+    await port.put("child_keys", {k: v for k, v in row.items() if k != "identity"})
+    assert (await _file(rt, body=_student(name="Li Na"))).report.identity_mismatch
+    kept = await port.get("child_keys", first.report.child_ref)
+    assert kept is not None
+    assert kept["identity"]
+    assert not (await _file(rt)).report.identity_mismatch
 
 
 async def test_a_new_report_cancels_the_childs_pending_erasure(port: Store) -> None:

@@ -41,6 +41,9 @@ class FakeTx:
             raise DuplicateKeyError(doc["id"])
         self.rows.setdefault(collection, {})[doc["id"]] = doc
 
+    async def put(self, collection: str, doc: Doc) -> None:
+        self.rows.setdefault(collection, {})[doc["id"]] = doc
+
 
 def _tx(**kw: Any) -> Any:
     return FakeTx(**kw)
@@ -90,7 +93,8 @@ async def test_seal_report_seals_under_the_childs_key_and_open_report_opens_it()
 
 async def test_without_the_childs_key_a_report_opens_to_nothing() -> None:
     tx = _tx()
-    sealed = await vault.seal_report(tx, SEALER, report=REPORT, private={"a": 1}, now=NOW)
+    private = {"description": "d", "student": {"name": "n"}}
+    sealed = await vault.seal_report(tx, SEALER, report=REPORT, private=private, now=NOW)
     unsealed = sealed.model_copy(update={"sealed": None})
     assert await vault.open_report(tx, SEALER, unsealed) is None
     del tx.rows["child_keys"][CHILD]  # erased
