@@ -45,13 +45,15 @@ def count(db: Path, table: str) -> int:
         return int(n)
 
 
-async def file_reports(url: str, *, reports: int, concurrency: int) -> float:
+async def file_reports(url: str, *, reports: int, concurrency: int) -> tuple[float, list[str]]:
+    """Seconds it took, and the ids of the reports filed."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         token = (
             await http.post("/v1/auth/token", data={"username": "teacher1", "password": "demo"})
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         numbers = iter(range(reports))
+        filed: list[str] = []
         started = time.perf_counter()
 
         async def worker() -> None:
@@ -64,9 +66,10 @@ async def file_reports(url: str, *, reports: int, concurrency: int) -> float:
                 }
                 r = await http.post("/v1/reports", json=body, headers=headers)
                 r.raise_for_status()
+                filed.append(r.json()["id"])
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - started
+        return time.perf_counter() - started, filed
 
 
 @contextmanager
@@ -93,23 +96,25 @@ def main() -> None:
     if args.rate:
         open_loop_cpu(rate=args.rate, seconds=args.seconds)
         return
-    with started_platform() as platform:
-        pids = {name: p.pid for name, p in platform.procs.items()}
-        before = {name: cpu_seconds([pid]) for name, pid in pids.items()}
-        posted_s = asyncio.run(
-            file_reports(platform.gateway_url, reports=args.reports, concurrency=args.concurrency)
+    from tests.bench.flow import Bench  # it uses this module's counters
+
+    async def load(bench: Bench) -> tuple[float, float]:
+        """Seconds to file the reports, and until both tasks and the inbox entries of each
+        are stored (polled from the services' files: no audited polling)."""
+        posted_s, filed = await file_reports(
+            bench.platform.gateway_url, reports=args.reports, concurrency=args.concurrency
         )
-        started = time.monotonic()
-        var = platform.var_dir
-        while (
-            count(var / "case_tracking.db", "tasks") < 2 * args.reports
-            or count(var / "notifications.db", "inbox") < 4 * args.reports
-        ):
-            if time.monotonic() - started > 300:
-                raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
-            time.sleep(0.05)  # a bounded poll
-        done_s = posted_s + time.monotonic() - started
-        used = {name: cpu_seconds([pid]) - before[name] for name, pid in pids.items()}
+        bench.accepted += filed
+        caught_up_s = await bench.drain(within_s=300)
+        if caught_up_s is None:
+            raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
+        return posted_s, posted_s + caught_up_s
+
+    with started_platform() as platform:
+        bench = Bench(platform)
+        before = bench.cpu()
+        posted_s, done_s = asyncio.run(load(bench))
+        used = {name: s - before[name] for name, s in bench.cpu().items()}
     total = sum(used.values())
     print(
         f"{args.reports} reports at concurrency {args.concurrency}: "

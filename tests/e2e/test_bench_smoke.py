@@ -132,3 +132,22 @@ def test_the_nats_memory_bench_samples_the_server_with_its_heap() -> None:
     assert len(samples) == 4, done.stdout  # 0, 100, 200 and 300 reports
     assert all("live heap" in line for line in samples), done.stdout
     assert "per 100k msgs" in done.stdout
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "argv",
+    [("--reports", "20", "--concurrency", "2"), ("--rate", "10", "--seconds", "2")],
+    ids=["closed loop", "open loop"],
+)
+def test_the_cpu_bench_waits_for_every_report_and_prints_its_cost(argv: tuple[str, ...]) -> None:
+    """`python -m tests.bench.cpu`, small, both loops: each report's tasks and inbox entries
+    arrive before the CPU is read, and the cost of a report is a positive figure."""
+    done = _bench_module("tests.bench.cpu", *argv)
+    summary, per_process = done.stdout.strip().splitlines()[-2:]
+    cost = float(summary.split("CPU ")[1].split(" ms")[0])
+    assert cost > 0, done.stdout
+    if argv[0] == "--rate":
+        assert "refused 0" in summary, done.stdout  # 10 a second is far below capacity
+    names = {part.split()[0] for part in per_process.split(", ")}
+    assert {"gateway", "school_liaison", "case_tracking", "nats"} <= names, done.stdout
