@@ -151,3 +151,13 @@ def test_the_cpu_bench_waits_for_every_report_and_prints_its_cost(argv: tuple[st
         assert "refused 0" in summary, done.stdout  # 10 a second is far below capacity
     names = {part.split()[0] for part in per_process.split(", ")}
     assert {"gateway", "school_liaison", "case_tracking", "nats"} <= names, done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_history_bench_prints_each_windows_cost_for_every_process() -> None:
+    """`python -m tests.bench.history`, small: one child's reports, a figure per window."""
+    done = _bench_module("tests.bench.history", "--reports", "8", "--windows", "2")
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[2:]}
+    assert {"gateway", "school_liaison", "case_tracking", "nats", "all"} <= rows.keys()
+    assert all(len(figures) == 3 for figures in rows.values()), done.stdout  # 2 windows, ratio
+    assert float(rows["all"][0]) > 0, done.stdout
