@@ -35,7 +35,12 @@ class Case(BaseModel):
     updated_at: Timestamp
     closed_at: Timestamp | None = None
     identity_review: bool = False
-    chronology: list[ChronologyEntry]
+    # The store keeps the chronology as rows, appended only, so that a change costs the same
+    # however long the history (store.py). `chronology_len`: the entries stored before those in
+    # `chronology`. A case loaded for a change carries none: `chronology` is then what the
+    # change appends, and saving it appends those. A case read to be shown carries them all.
+    chronology_len: int = 0
+    chronology: list[ChronologyEntry] = []
 
 
 class Task(BaseModel):

@@ -146,10 +146,11 @@ async def visible_case(port: Reader, *, caller: Principal, case_id: str) -> Case
 
 
 async def read_case(port: Reader, *, caller: Principal, case_id: str) -> tuple[Case, list[Task]]:
-    """The case and, for callers who get the feedback view, the tasks it lists (else none)."""
+    """The case and, for callers who get the feedback view, the tasks it lists (else none);
+    for the others, with its whole chronology."""
     case = await visible_case(port, caller=caller, case_id=case_id)
     if not access.feedback_only(caller):
-        return case, []
+        return await store.with_chronology(port, case=case), []
     scope = access.task_scope(caller)
     tasks, _ = await store.case_tasks(port, case_id=case.id, where=scope, limit=CASE_TASKS_LIMIT)
     return case, tasks
@@ -179,7 +180,8 @@ async def list_tasks(
 
 async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason: str) -> Case:
     """Closes the case and announces it (retention starts counting; a new report for the child
-    opens a new case). AlreadyClosed if it is closed already."""
+    opens a new case); the closed case, with its whole chronology. AlreadyClosed if it is
+    closed already."""
 
     async def work(uow: UnitOfWork) -> Case:
         # Read, checked and written in one transaction, so two closings cannot both apply.
@@ -208,7 +210,8 @@ async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason:
         uow.announce(closed, source=SOURCE, subject=case.id, correlation_id=case.id)
         return case
 
-    return await rt.transact(work)
+    # Read once committed: the closing's transaction does not read the chronology.
+    return await store.with_chronology(rt.store, case=await rt.transact(work))
 
 
 async def acknowledge_task(rt: Transactor, *, caller: Principal, task_id: str) -> Task:

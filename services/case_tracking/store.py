@@ -7,16 +7,19 @@ from datetime import datetime
 
 from services.case_tracking.domain import UNFINISHED, URGENT, Case, Task
 from services.case_tracking.ledger import LedgerEntry
+from shared.contracts.cases import ChronologyEntry
 from shared.events import stored_time
 from shared.store import Cursor, Doc, Range, Reader, Store, Writer
 from shared.store.keyset import find_page
 from shared.store.migrations import Migration
+from shared.store.retry import transact
 
 CASES_C = "cases"
 TASKS_C = "tasks"
 DISPOSITIONS_C = "dispositions"  # outcomes recorded on cases (outcomes.py)
 LEDGER_C = "ledger"  # monitored cases (ledger.py), one per case
 CASE_KEYS_C = "case_keys"  # each case's wrapped data key for its sealed notes (notes.py)
+CHRONOLOGY_C = "case_chronology"  # each case's chronology, a row per entry, appended only
 UNFINISHED_VALUES = sorted(s.value for s in UNFINISHED)
 _OLD_OPEN_CASE_BY_CHILD_C = "open_case_by_child"  # before v2: the child's id as a lock document
 
@@ -68,6 +71,29 @@ async def _dispositions_v7(port: Store) -> None:
     await port.ensure_index(DISPOSITIONS_C, ["child_ref"])  # erased with the child
 
 
+async def _chronology_rows_v8(port: Store) -> None:
+    """Each case's chronology moves from its document into rows, the document keeping their
+    count. Safe to run again: a page's cases and their rows are written in one transaction,
+    and a moved case has `chronology_len`, which the pages ask to be missing."""
+    await port.ensure_index(CHRONOLOGY_C, ["case_id", "seq"])
+    after: Cursor | None = None
+
+    async def page(tx: Writer) -> Cursor | None:
+        docs, next_ = await find_page(
+            tx, CASES_C, where={"chronology_len": None}, order_by="id", limit=200, after=after
+        )
+        for doc in docs:
+            entries = doc.pop("chronology", [])
+            await tx.put(CASES_C, {**doc, "chronology_len": len(entries)})
+            if entries:
+                rows = [_row(doc["id"], seq, e) for seq, e in enumerate(entries)]
+                await tx.insert_many(CHRONOLOGY_C, rows)
+        return next_
+
+    while (after := await transact(port, page)) is not None:
+        pass
+
+
 MIGRATIONS = [
     Migration(1, "tasks by case, assignee, child and open status", _task_indexes_v1),
     Migration(2, "one open case per child: partial unique index", _one_open_case_per_child_v2),
@@ -78,12 +104,26 @@ MIGRATIONS = [
     Migration(5, "case keys by child, for erasure", _case_keys_v5),
     Migration(6, "the ledger by next due date, within each scope", _ledger_v6),
     Migration(7, "dispositions by kind and by child", _dispositions_v7),
+    Migration(8, "case chronologies as rows, by case in order", _chronology_rows_v8),
 ]
 
 
 async def get_case(port: Reader, *, case_id: str) -> Case | None:
+    """The case for a change: its chronology not read (see `Case`)."""
     doc = await port.get(CASES_C, case_id)
     return Case.model_validate(doc) if doc else None
+
+
+async def chronology_of(port: Reader, *, case_id: str) -> list[ChronologyEntry]:
+    """The case's whole chronology, oldest first."""
+    docs = await port.find(CHRONOLOGY_C, where={"case_id": case_id}, order_by="seq")
+    return [ChronologyEntry.model_validate(d) for d in docs]
+
+
+async def with_chronology(port: Reader, *, case: Case) -> Case:
+    """The case as stored, to be shown: with its whole chronology."""
+    chronology = await chronology_of(port, case_id=case.id)
+    return case.model_copy(update={"chronology": chronology, "chronology_len": 0})
 
 
 async def open_case_for_child(tx: Writer, *, child_ref: str) -> Case | None:
@@ -92,10 +132,27 @@ async def open_case_for_child(tx: Writer, *, child_ref: str) -> Case | None:
 
 
 async def save_case(tx: Writer, *, case: Case, opened: bool) -> None:
-    """`opened`: a new case, refused (DuplicateKeyError) when its child already has an open
+    """The document without the chronology, and `case.chronology` (a loaded case's: the
+    entries the change added) appended as rows after the `chronology_len` stored ones: the
+    work is the same however long the history. The document is written first: two changes
+    racing on one case conflict on it before their rows' ids collide.
+    `opened`: a new case, refused (DuplicateKeyError) when its child already has an open
     one; the consumer's redelivery then finds that case and joins it."""
-    doc = case.model_dump(mode="json")
+    first = case.chronology_len
+    doc = case.model_dump(mode="json", exclude={"chronology"})
+    doc["chronology_len"] = first + len(case.chronology)
     await (tx.insert(CASES_C, doc) if opened else tx.put(CASES_C, doc))
+    if case.chronology:
+        rows = [
+            _row(case.id, first + n, e.model_dump(mode="json"))
+            for n, e in enumerate(case.chronology)
+        ]
+        await tx.insert_many(CHRONOLOGY_C, rows)
+
+
+def _row(case_id: str, seq: int, entry: Doc) -> Doc:
+    # The id orders a case's rows too: the zero-padded seq sorts as a number would.
+    return {"id": f"{case_id}:{seq:08d}", "case_id": case_id, "seq": seq, **entry}
 
 
 async def insert_task(tx: Writer, *, task: Task) -> None:

@@ -104,7 +104,7 @@ def seed(
     `write` False: only what the measurements pick from them (the stores exist already)."""
     rng = random.Random(seed)
     step = timedelta(days=365) / max(cases, 1)
-    case_rows, task_rows, check_rows = [], [], []
+    case_rows, task_rows, check_rows, chronology_rows = [], [], [], []
     picks: dict[str, Any] = {"cases": [], "tasks_mid": None}
     for i in range(cases):
         school = SCHOOLS[rng.randrange(len(SCHOOLS))]
@@ -152,7 +152,7 @@ def seed(
                     "created_at": at,
                 }
                 check_rows.append(_dump(check))
-        chronology = [
+        chronology: list[dict[str, Any]] = [
             {"at": at, "kind": "report_filed", "text": f"Concern report from {school.id}: "
              f"{category}, severity {risk}", "ref": report_id},
             *({"at": at, "kind": "task_created", "text": t["title"], "ref": t["id"]}
@@ -172,9 +172,13 @@ def seed(
             "updated_at": at,
             "closed_at": None,
             "identity_review": False,
-            "chronology": chronology,
+            "chronology_len": len(chronology),  # the entries are rows, as save_case writes them
         }
         case_rows.append(_dump(case))
+        chronology_rows += [
+            _dump({"id": f"{case_id}:{seq:08d}", "case_id": case_id, "seq": seq, **entry})
+            for seq, entry in enumerate(chronology)
+        ]
         if rng.random() < 0.002 or (school.id == "sch-01" and len(picks["cases"]) < 10):
             picks["cases"].append((case_id, school.id))
         if i == cases // 2:
@@ -189,7 +193,10 @@ def seed(
         ()
         if not write
         else (
-            ("case_tracking", {"cases": case_rows, "tasks": task_rows}),
+            (
+                "case_tracking",
+                {"cases": case_rows, "tasks": task_rows, "case_chronology": chronology_rows},
+            ),
             ("patrol", {"welfare_checks": check_rows}),
             ("notifications", {"inbox": inbox_rows}),
         )

@@ -1,6 +1,7 @@
 """Racing requests on one case from two replicas: closing and acknowledging retry the
 transactions that lost (PostgreSQL refuses them as serialization failures), so every request
-gets its answer and each change lands once. SQLite and PostgreSQL."""
+gets its answer and each change lands once; and the chronology's migration. SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from services.case_tracking import service
 from services.case_tracking.domain import Intake
-from services.case_tracking.store import MIGRATIONS, get_case
+from services.case_tracking.store import MIGRATIONS
 from shared.contracts.cases import (
     CaseClosed,
     CaseStatus,
@@ -25,7 +26,9 @@ from shared.store import open_store
 from shared.store.migrations import migrate
 from shared.usecases import Conflict
 from tests.support import StoreUrl, every_store
+from tests.unit.case_tracking.test_chronology import migrates_legacy_cases
 from tests.unit.case_tracking.test_domain import report
+from tests.unit.case_tracking.test_service import SOCIAL, whole_case
 from tests.unit.units import StoreUnits
 
 __all__ = ["every_store"]
@@ -71,7 +74,7 @@ async def test_racing_acknowledgements_all_answer_and_one_applies(
     assert len({t.acknowledged_at for t in answers}) == 1
     events = [*a.events, *b.events]
     assert [e.type for e in events] == [TaskAcknowledged.TYPE]
-    case = await get_case(a.store, case_id=task.case_id)
+    case = await whole_case(a.store, task.case_id)
     assert case is not None
     assert [c.kind for c in case.chronology].count("task_acknowledged") == 1
 
@@ -97,3 +100,29 @@ async def test_racing_closings_answer_once_closed_and_otherwise_already_closed(
     # The case's two open tasks are cancelled with it, once.
     cancelled = [TaskCancelled.TYPE, TaskCancelled.TYPE]
     assert [e.type for e in [*a.events, *b.events]] == [*cancelled, CaseClosed.TYPE]
+
+
+async def test_racing_changes_to_one_case_append_each_entry_once(
+    replicas: tuple[StoreUnits, StoreUnits],
+) -> None:
+    """Both rewrite the case's document: the loser runs again after the winner's entries."""
+    a, b = replicas
+    police, social = (await opened(a)).tasks
+    await asyncio.gather(
+        service.acknowledge_task(a, caller=OFFICER, task_id=police.id),
+        service.acknowledge_task(b, caller=SOCIAL, task_id=social.id),
+    )
+    case = await whole_case(a.store, police.case_id)
+    assert case is not None
+    acked = [e.ref for e in case.chronology if e.kind == "task_acknowledged"]
+    assert len(acked) == 2
+    assert set(acked) == {police.id, social.id}
+    assert (await a.store.get("cases", case.id) or {})["chronology_len"] == len(case.chronology)
+
+
+async def test_the_chronology_migration_moves_legacy_cases(store_url: StoreUrl) -> None:
+    port = await open_store(await store_url("case_tracking"))
+    before = [m for m in MIGRATIONS if m.version < 8]
+    await migrate(port, component="case_tracking", migrations=before)
+    await migrates_legacy_cases(port)
+    await port.close()

@@ -148,7 +148,14 @@ async def test_the_child_is_named_in_no_event_and_no_other_store(
     assert name not in str(school_rows)
     assert id_number not in str(school_rows)
     for service in ("case_tracking", "notifications", "patrol"):
-        for collection in ("cases", "tasks", "inbox", "welfare_checks", "processed_events"):
+        for collection in (
+            "cases",
+            "case_chronology",
+            "tasks",
+            "inbox",
+            "welfare_checks",
+            "processed_events",
+        ):
             rows = str(await gateway.store(service).find(collection))
             assert name not in rows
             assert id_number not in rows

@@ -67,7 +67,11 @@ async def test_another_name_for_the_id_number_joins_and_flags_the_case(
     ]  # the supervisor's desk, not the duty desk
 
     # No name anywhere outside school_liaison: not in the case, its events, or the inboxes.
-    for service, collection in (("case_tracking", "cases"), ("notifications", "inbox")):
+    for service, collection in (
+        ("case_tracking", "cases"),
+        ("case_tracking", "case_chronology"),
+        ("notifications", "inbox"),
+    ):
         docs = await gateway.store(service).find(collection)
         for name in (MADE_UP, REPORT["student"]["name"]):
             assert name not in json.dumps(docs), (service, name)

@@ -1,9 +1,9 @@
 """The lists issue 15 times are read through an index, in the index's order: every task list
 scope (the desk, an officer, an organisation, a school; with and without a status) and every
-inbox, first page and next, and the timer clock's reads, on SQLite and PostgreSQL. A dropped
-or mis-declared index still answers correctly, only with a scan and a sort of every matching
-document at a city's size (100 k cases, 1 M inbox entries); here the plan shows it at a few
-hundred.
+inbox, first page and next, the timer clock's reads and a case's chronology, on SQLite and
+PostgreSQL. A dropped or mis-declared index still answers correctly, only with a scan and a
+sort of every matching document at a city's size (100 k cases, 1 M inbox entries); here the
+plan shows it at a few hundred.
 
 The queries are the ones the use cases issue (recorded at the store port), explained with the
 adapter's own SQL.
@@ -120,6 +120,12 @@ async def seed(store: Store) -> None:
             await tx.insert(
                 timers.COLLECTION, {"id": f"task.{n}.desk", "due": 1.8e9 + n, "json": ""}
             )
+            entry = {"at": "2026-11-01T00:00:00.000000Z", "kind": "task_created", "text": "a visit"}
+            await tx.insert(
+                tasks_store.CHRONOLOGY_C,
+                {"id": f"case-{n // 2}:{n % 2:08d}", "case_id": f"case-{n // 2}", "seq": n % 2}
+                | entry,
+            )
 
 
 async def issued(backend: Backend) -> list[tuple[str, dict[str, Any]]]:
@@ -140,6 +146,7 @@ async def issued(backend: Backend) -> list[tuple[str, dict[str, Any]]]:
                 _, after = await inbox_service.inbox(
                     port, caller=caller, unread_only=unread, limit=5, after=after
                 )
+    assert len(await tasks_store.chronology_of(port, case_id="case-7")) == 2
     return port.finds
 
 

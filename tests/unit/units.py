@@ -14,6 +14,7 @@ from shared.runtime import UnitOfWork, Work
 from shared.store import Cursor, Doc, Store, Where, Writer, open_store
 from shared.store.migrations import Migration, migrate
 from shared.store.retry import transact
+from shared.store.sqlite import SqliteStore
 from shared.timers import Timer
 
 R = TypeVar("R")
@@ -24,6 +25,23 @@ async def sqlite_port(tmp_path: Path, *, component: str, migrations: list[Migrat
     port = await open_store(f"sqlite:///{tmp_path / f'{component}.db'}")
     await migrate(port, component=component, migrations=migrations)
     return port
+
+
+def sqlite_work(port: Store) -> list[int]:
+    """SQLite's work in the store's writer (every transaction's statements) from now on, in
+    steps of its virtual machine, kept in the list's one item: it grows with every row a
+    statement reads, so a test can say a change's work does not grow with the data."""
+    assert isinstance(port, SqliteStore)
+    conn = port._writer._conn
+    assert conn is not None
+    steps = [0]
+
+    def step() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    conn.set_progress_handler(step, 10)
+    return steps
 
 
 @asynccontextmanager

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.case_tracking import service
-from services.case_tracking.domain import Intake
-from services.case_tracking.store import MIGRATIONS, get_case, get_task
+from services.case_tracking.domain import Case, Intake
+from services.case_tracking.store import MIGRATIONS, get_case, get_task, with_chronology
 from shared.carried import unpacked
 from shared.contracts.cases import (
     CaseClosed,
@@ -25,6 +25,7 @@ from shared.contracts.cases import (
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
 from shared.events import Envelope
 from shared.identity import Principal, Role
+from shared.store import Reader
 from shared.usecases import Conflict, NotAllowed, NotFound
 from tests.unit.case_tracking.test_domain import report
 from tests.unit.units import StoreUnits, sqlite_port
@@ -61,6 +62,12 @@ def filed(r: ReportFiled) -> Envelope:
     )
 
 
+async def whole_case(port: Reader, case_id: str) -> Case | None:
+    """The case as stored, with its whole chronology (`get_case` reads it for a change)."""
+    case = await get_case(port, case_id=case_id)
+    return await with_chronology(port, case=case) if case else None
+
+
 async def take(rt: StoreUnits, r: ReportFiled) -> Intake:
     cause = filed(r)
     return await rt.transact(lambda uow: service.take_report(uow, report=r, cause=cause))
@@ -73,7 +80,7 @@ async def test_a_first_report_opens_a_case_stores_two_tasks_and_announces_them(
     cause = filed(r)
     intake = await rt.transact(lambda uow: service.take_report(uow, report=r, cause=cause))
     assert intake.opened
-    stored = await get_case(rt.store, case_id=intake.case.id)
+    stored = await whole_case(rt.store, intake.case.id)
     assert stored == intake.case
     for task in intake.tasks:
         assert await get_task(rt.store, task_id=task.id) == task
@@ -217,7 +224,7 @@ async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnit
     )
     assert closed.status is CaseStatus.closed
     assert closed.closed_at is not None
-    assert await get_case(rt.store, case_id=one.case.id) == closed
+    assert await whole_case(rt.store, one.case.id) == closed
     *cancelled, event = rt.events
     # Its open tasks are cancelled with it (and their timers fire into nothing).
     assert {e.parse(TaskCancelled).task_id for e in cancelled} == {t.id for t in one.tasks}
@@ -242,7 +249,7 @@ async def test_closing_is_refused_to_others_and_changes_nothing(rt: StoreUnits) 
         await service.close_case(rt, caller=FAR_OFFICER, case_id=one.case.id, reason="r")
     with pytest.raises(NotFound):
         await service.close_case(rt, caller=SUPERVISOR, case_id="case-none", reason="r")
-    assert await get_case(rt.store, case_id=one.case.id) == one.case
+    assert await whole_case(rt.store, one.case.id) == one.case
     assert rt.events == []
 
 
@@ -266,7 +273,7 @@ async def test_the_assignee_acknowledges_a_task_once(rt: StoreUnits) -> None:
     assert acked.status is TaskStatus.acknowledged
     assert acked.acknowledged_by == "officer-1"
     assert await get_task(rt.store, task_id=police.id) == acked
-    case = await get_case(rt.store, case_id=one.case.id)
+    case = await whole_case(rt.store, one.case.id)
     assert case is not None
     assert case.chronology[-1].kind == "task_acknowledged"
     (event,) = rt.events

@@ -12,7 +12,7 @@ import pytest
 from services.case_tracking import notes, service, work
 from services.case_tracking.deadlines import Deadlines
 from services.case_tracking.notes import NoteSealer
-from services.case_tracking.store import MIGRATIONS, get_case, get_task
+from services.case_tracking.store import MIGRATIONS, get_task
 from shared.contracts.cases import Reassignment, TaskStatus
 from shared.settings import DEMO_PII_KEY
 from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound
@@ -25,6 +25,7 @@ from tests.unit.case_tracking.test_service import (
     SOCIAL,
     TEACHER_1,
     take,
+    whole_case,
 )
 from tests.unit.units import StoreUnits, sqlite_port
 
@@ -58,8 +59,9 @@ async def test_an_outcome_is_sealed_shown_to_casework_and_never_announced(
     assert stored is not None
     assert stored.outcome_sealed is not None
     assert "Li Ming" not in stored.model_dump_json()
-    case = await get_case(rt.store, case_id=police.case_id)
+    case = await whole_case(rt.store, police.case_id)
     assert case is not None
+    assert case.chronology
     assert "Li Ming" not in case.model_dump_json()
     assert all("Li Ming" not in e.model_dump_json() for e in rt.events)
     for reader in (OFFICER, DISPATCHER):

@@ -20,9 +20,8 @@ from shared.contracts.school import ChildErased, ReportCreate, ReportFiled
 from shared.identity import Principal, Role
 from shared.runtime import Work
 from shared.store import Store
-from shared.store.sqlite import SqliteStore
 from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound
-from tests.unit.units import StoreUnits, sqlite_port, unit_of_work
+from tests.unit.units import StoreUnits, sqlite_port, sqlite_work, unit_of_work
 
 SEALER = Sealer(base64.b64encode(bytes(range(32))).decode())
 TEACHER = Principal(user_id="teacher1", role=Role.teacher, school_id="sch-01")
@@ -221,29 +220,13 @@ async def test_another_name_for_a_known_id_number_is_flagged_not_told(port: Stor
     assert "Li Na" not in rt.events[1].model_dump_json()
 
 
-def _work_done(port: Store) -> list[int]:
-    """How much SQLite works in the store's writer (every transaction's statements) from now
-    on, in steps of its virtual machine: it grows with every row a statement reads."""
-    assert isinstance(port, SqliteStore)
-    conn = port._writer._conn
-    assert conn is not None
-    steps = [0]
-
-    def step() -> int:
-        steps[0] += 1
-        return 0  # go on
-
-    conn.set_progress_handler(step, 10)
-    return steps
-
-
 async def test_filing_costs_the_same_however_many_reports_the_child_has(port: Store) -> None:
     """The comparison with the child's earlier reports reads one row, not the reports: a
     filing's transaction does the same work for a child's third report and its thirtieth."""
     rt = StoreUnits(port)
     await _file(rt)
     await _file(rt)
-    steps = _work_done(port)
+    steps = sqlite_work(port)
     await _file(rt)
     third = steps[0]
     for _ in range(26):

@@ -1,0 +1,163 @@
+"""A case's chronology on a real SQLite store: a change appends its own entries and reads none
+of the earlier ones; stores from before keep theirs, moved into rows by a migration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from services.case_tracking import service, store
+from services.case_tracking.store import MIGRATIONS
+from shared.contracts.school import ReportFiled
+from shared.runtime import UnitOfWork
+from shared.store import Cursor, Doc, Store, Where, Writer
+from shared.store.migrations import migrate
+from tests.unit.case_tracking.test_domain import first, report
+from tests.unit.case_tracking.test_service import SUPERVISOR, filed, take
+from tests.unit.units import Recording, StoreUnits, sqlite_port, sqlite_work
+
+# A report's entry in the chronology: how often its text passes through the store says how
+# many of the case's entries a change read and wrote.
+FILED = "Concern report from"
+
+
+class Carried(Recording):
+    """A transaction that keeps every document it reads or writes, as JSON."""
+
+    def __init__(self, tx: Writer) -> None:
+        super().__init__(tx)
+        self.seen: list[str] = []
+
+    def carried(self, text: str) -> int:
+        """How many times `text` passed through, either way."""
+        return sum(doc.count(text) for doc in self.seen)
+
+    def _keep(self, docs: Sequence[Doc | None]) -> None:
+        self.seen += [json.dumps(d) for d in docs if d]
+
+    async def get(self, collection: str, id: str) -> Doc | None:
+        doc = await super().get(collection, id)
+        self._keep([doc])
+        return doc
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        where: Where | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        after: Cursor | None = None,
+    ) -> list[Doc]:
+        docs = await super().find(
+            collection,
+            where=where,
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            after=after,
+        )
+        self._keep(docs)
+        return docs
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        self._keep([doc])
+        await super().insert(collection, doc)
+
+    async def insert_many(
+        self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
+    ) -> None:
+        self._keep(docs)
+        await super().insert_many(collection, docs, texts=texts)
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        self._keep([doc])
+        await super().put(collection, doc)
+
+
+@pytest.fixture
+async def port(tmp_path: Path) -> AsyncIterator[Store]:
+    port = await sqlite_port(tmp_path, component="case_tracking", migrations=MIGRATIONS)
+    yield port
+    await port.close()
+
+
+async def _join(port: Store, steps: list[int], r: ReportFiled) -> tuple[int, int]:
+    """The report taken in one transaction: (SQLite's steps, report entries carried)."""
+    steps[0] = 0
+    async with port.transaction() as tx:
+        carried = Carried(tx)
+        uow = UnitOfWork(carried)
+        intake = await service.take_report(uow, report=r, cause=filed(r))
+        await uow.flush()
+    assert not intake.opened
+    return steps[0], carried.carried(FILED)
+
+
+async def test_a_report_joining_a_case_costs_the_same_however_long_its_chronology(
+    port: Store,
+) -> None:
+    """A repeat report reads none of the case's earlier entries and writes only its own: its
+    transaction does the same work for a child's third report and its thirtieth."""
+    rt = StoreUnits(port)
+    case_id = (await take(rt, report("rep-1"))).case.id
+    await take(rt, report("rep-2"))
+    steps = sqlite_work(port)
+    third = await _join(port, steps, report("rep-3"))
+    for n in range(4, 30):
+        await take(rt, report(f"rep-{n}"))
+    thirtieth = await _join(port, steps, report("rep-30"))
+    assert third[1] == thirtieth[1] == 1, (third, thirtieth)  # its own entry, written once
+    assert thirtieth[0] <= third[0] * 1.1, (third, thirtieth)
+    case, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
+    assert [e.ref for e in case.chronology if e.kind == "report_filed"] == [
+        f"rep-{n}" for n in range(1, 31)
+    ]
+
+
+async def test_the_migration_moves_each_cases_chronology_into_rows(tmp_path: Path) -> None:
+    before = [m for m in MIGRATIONS if m.version < 8]
+    port = await sqlite_port(tmp_path, component="case_tracking", migrations=before)
+    await migrates_legacy_cases(port)
+    await port.close()
+
+
+async def migrates_legacy_cases(port: Store) -> None:
+    """On a store at migration 7: case documents from before, their chronology embedded, over
+    more than one page, and a case already in the new form, which is left as it is. A moved
+    case reads as it did and goes on."""
+    legacy = first().case.model_dump(mode="json", exclude={"chronology_len"})
+    assert len(legacy["chronology"]) == 3
+    docs = [{**legacy, "id": f"case-{n:03d}", "status": "closed"} for n in range(450)]
+    await port.insert_many(store.CASES_C, docs)
+    await port.put(store.CASES_C, {**legacy, "status": "open"})
+    new = {**legacy, "id": "case-new", "status": "closed", "chronology_len": 0}
+    del new["chronology"]
+    await port.insert(store.CASES_C, new)
+
+    assert await migrate(port, component="case_tracking", migrations=MIGRATIONS) == [8]
+    assert await port.count(store.CHRONOLOGY_C) == 451 * 3
+    case_id = legacy["id"]
+    doc = await port.get(store.CASES_C, case_id)
+    assert doc is not None
+    assert "chronology" not in doc
+    assert doc["chronology_len"] == 3
+    rows = await port.find(store.CHRONOLOGY_C, where={"case_id": case_id}, order_by="seq")
+    assert [(r["id"], r["seq"]) for r in rows] == [(f"{case_id}:{n:08d}", n) for n in range(3)]
+    assert await port.get(store.CASES_C, "case-new") == new
+    for doc in await port.find(store.CASES_C):
+        assert "chronology" not in doc
+        assert doc["chronology_len"] == (0 if doc["id"] == "case-new" else 3)
+
+    case, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
+    assert case.model_dump(mode="json", exclude={"chronology_len"}) == legacy
+    # A later report joins the moved case (its tasks were not copied) and appends after.
+    await take(StoreUnits(port), report("rep-2"))
+    case, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
+    assert case.chronology[:3] == first().case.chronology
+    assert [e.kind for e in case.chronology[3:]] == ["report_filed", *["task_created"] * 2]
+    assert (await port.get(store.CASES_C, case_id) or {})["chronology_len"] == 6
