@@ -11,6 +11,7 @@ from gateway import (
     assignees_api,
     audit_api,
     catalogue,
+    chronology_api,
     console,
     contract,
     inspections_api,
@@ -59,6 +60,7 @@ def create_app(
         open_parts=opener(settings, store=store, transports=transports),
         routers=[
             router,
+            chronology_api.router,
             tasks_api.router,
             assignees_api.router,
             ledger_api.router,

@@ -19,11 +19,17 @@ async function openCase(caseId) {
     const dd = document.createElement("dd"); dd.textContent = v;
     return [dt, dd];
   }));
-  $("case-chronology").replaceChildren(...(c.chronology || []).map((e) => {
+  const entry = (e) => {
     const li = document.createElement("li");
     li.textContent = `${when.format(Date.parse(e.at))} ${t(`chron.${e.kind}`)}`;
     return li;
-  }));
+  };
+  $("case-chronology").replaceChildren(...(c.chronology || []).map(entry));
+  if (c.chronology_after) { // the case carries the first page; the rest is the chronology's list
+    const after = encodeURIComponent(c.chronology_after);
+    const rest = await pages(`/v1/cases/${encodeURIComponent(caseId)}/chronology?after=${after}&limit=100`);
+    $("case-chronology").append(...rest.map(entry));
+  }
   const tasks = await pages(`/v1/tasks?case_id=${encodeURIComponent(caseId)}&limit=100`);
   $("case-tasks").replaceChildren(...tasks.map((task) => {
     const li = document.createElement("li");

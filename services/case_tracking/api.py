@@ -12,9 +12,11 @@ from services.case_tracking.domain import Task
 from services.case_tracking.ledger import LedgerEntry
 from services.case_tracking.notes import NoteSealer
 from shared.contracts.cases import (
+    CHRONOLOGY_PAGE,
     CaseClose,
     CaseFeedbackView,
     CaseView,
+    ChronologyEntryView,
     DispositionCounts,
     DispositionRecord,
     DispositionView,
@@ -39,14 +41,29 @@ router = APIRouter()
 
 @router.get("/cases/{case_id}", response_model=CaseView | CaseFeedbackView)
 async def get_case(case_id: str, caller: CallerDep, rt: RuntimeDep) -> CaseView | CaseFeedbackView:
-    case, tasks = await service.read_case(rt.store, caller=caller, case_id=case_id)
-    return views.case_view(caller, case, tasks)
+    case, tasks, more = await service.read_case(rt.store, caller=caller, case_id=case_id)
+    return views.case_view(caller, case, tasks, more)
+
+
+@router.get("/cases/{case_id}/chronology", response_model=list[ChronologyEntryView])
+async def read_chronology(
+    case_id: str,
+    caller: CallerDep,
+    rt: RuntimeDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = CHRONOLOGY_PAGE,
+    after: AfterParam = None,
+) -> Response:
+    case, entries, cursor = await service.read_chronology(
+        rt.store, caller=caller, case_id=case_id, limit=limit, after=parse_after(after)
+    )
+    return page_response(request, views.chronology_view(case, entries), cursor)
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseView)
 async def close_case(case_id: str, body: CaseClose, caller: CallerDep, rt: RuntimeDep) -> CaseView:
-    case = await service.close_case(rt, caller=caller, case_id=case_id, reason=body.reason)
-    return CaseView.model_validate(case.model_dump())
+    case, more = await service.close_case(rt, caller=caller, case_id=case_id, reason=body.reason)
+    return views.full_view(case, more)
 
 
 @router.get("/tasks", response_model=list[TaskView | TaskFeedbackView])
@@ -212,5 +229,5 @@ async def review_risk(
     case_id: str, body: RiskReview, caller: CallerDep, rt: RuntimeDep
 ) -> CaseView:
     await outcomes.review_risk(rt, caller=caller, case_id=case_id, body=body)
-    case, _ = await service.read_case(rt.store, caller=caller, case_id=case_id)
-    return CaseView.model_validate(case.model_dump())
+    case, _, more = await service.read_case(rt.store, caller=caller, case_id=case_id)
+    return views.full_view(case, more)

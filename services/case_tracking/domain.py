@@ -38,7 +38,8 @@ class Case(BaseModel):
     # The store keeps the chronology as rows, appended only, so that a change costs the same
     # however long the history (store.py). `chronology_len`: the entries stored before those in
     # `chronology`. A case loaded for a change carries none: `chronology` is then what the
-    # change appends, and saving it appends those. A case read to be shown carries them all.
+    # change appends, and saving it appends those. A case read to be shown carries the first
+    # page of them (store.with_chronology); the chronology's own list pages through the rest.
     chronology_len: int = 0
     chronology: list[ChronologyEntry] = []
 

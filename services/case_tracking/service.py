@@ -11,11 +11,13 @@ from services.case_tracking import access, domain, events, lifecycle, store, tim
 from services.case_tracking.deadlines import Deadlines
 from services.case_tracking.domain import Case, Intake, Task
 from shared.contracts.cases import (
+    CHRONOLOGY_PAGE,
     CaseClosed,
     CaseIdentityFlagged,
     CaseOpened,
     CaseStatus,
     CaseUpdated,
+    ChronologyEntry,
     IntakeRecorded,
     ReportLinked,
     TaskAcknowledged,
@@ -145,15 +147,31 @@ async def visible_case(port: Reader, *, caller: Principal, case_id: str) -> Case
     return case
 
 
-async def read_case(port: Reader, *, caller: Principal, case_id: str) -> tuple[Case, list[Task]]:
+async def read_case(
+    port: Reader, *, caller: Principal, case_id: str
+) -> tuple[Case, list[Task], Cursor | None]:
     """The case and, for callers who get the feedback view, the tasks it lists (else none);
-    for the others, with its whole chronology."""
+    for the others, with its chronology's first page and the cursor of the next (None: the
+    chronology is whole)."""
     case = await visible_case(port, caller=caller, case_id=case_id)
     if not access.feedback_only(caller):
-        return await store.with_chronology(port, case=case), []
+        case, more = await store.with_chronology(port, case=case, limit=CHRONOLOGY_PAGE)
+        return case, [], more
     scope = access.task_scope(caller)
     tasks, _ = await store.case_tasks(port, case_id=case.id, where=scope, limit=CASE_TASKS_LIMIT)
-    return case, tasks
+    return case, tasks, None
+
+
+async def read_chronology(
+    port: Reader, *, caller: Principal, case_id: str, limit: int, after: Cursor | None = None
+) -> tuple[Case, list[ChronologyEntry], Cursor | None]:
+    """A page of the case's chronology, oldest first, and the next page's cursor: for those
+    who get the case's full view. School staff see the case as feedback only: NotAllowed."""
+    case = await visible_case(port, caller=caller, case_id=case_id)
+    if access.feedback_only(caller):
+        raise NotAllowed("the chronology is casework's; schools get the case's feedback")
+    entries, more = await store.chronology_page(port, case_id=case.id, limit=limit, after=after)
+    return case, entries, more
 
 
 async def list_tasks(
@@ -178,10 +196,12 @@ async def list_tasks(
     return await store.find_tasks(port, where={**mine, **wanted}, limit=limit, after=after)
 
 
-async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason: str) -> Case:
+async def close_case(
+    rt: Transactor, *, caller: Principal, case_id: str, reason: str
+) -> tuple[Case, Cursor | None]:
     """Closes the case and announces it (retention starts counting; a new report for the child
-    opens a new case); the closed case, with its whole chronology. AlreadyClosed if it is
-    closed already."""
+    opens a new case); the closed case, with its chronology's first page, and the cursor of
+    the next. AlreadyClosed if it is closed already."""
 
     async def work(uow: UnitOfWork) -> Case:
         # Read, checked and written in one transaction, so two closings cannot both apply.
@@ -211,7 +231,8 @@ async def close_case(rt: Transactor, *, caller: Principal, case_id: str, reason:
         return case
 
     # Read once committed: the closing's transaction does not read the chronology.
-    return await store.with_chronology(rt.store, case=await rt.transact(work))
+    closed = await rt.transact(work)
+    return await store.with_chronology(rt.store, case=closed, limit=CHRONOLOGY_PAGE)
 
 
 async def acknowledge_task(rt: Transactor, *, caller: Principal, task_id: str) -> Task:

@@ -114,16 +114,22 @@ async def get_case(port: Reader, *, case_id: str) -> Case | None:
     return Case.model_validate(doc) if doc else None
 
 
-async def chronology_of(port: Reader, *, case_id: str) -> list[ChronologyEntry]:
-    """The case's whole chronology, oldest first."""
-    docs = await port.find(CHRONOLOGY_C, where={"case_id": case_id}, order_by="seq")
-    return [ChronologyEntry.model_validate(d) for d in docs]
+async def chronology_page(
+    port: Reader, *, case_id: str, limit: int, after: Cursor | None = None
+) -> tuple[list[ChronologyEntry], Cursor | None]:
+    """A page of the case's chronology, oldest first (a range of its [case_id, seq] index),
+    and the next page's cursor, if there is one."""
+    docs, cursor = await find_page(
+        port, CHRONOLOGY_C, where={"case_id": case_id}, order_by="seq", limit=limit, after=after
+    )
+    return [ChronologyEntry.model_validate(d) for d in docs], cursor
 
 
-async def with_chronology(port: Reader, *, case: Case) -> Case:
-    """The case as stored, to be shown: with its whole chronology."""
-    chronology = await chronology_of(port, case_id=case.id)
-    return case.model_copy(update={"chronology": chronology, "chronology_len": 0})
+async def with_chronology(port: Reader, *, case: Case, limit: int) -> tuple[Case, Cursor | None]:
+    """The case as stored, to be shown: with its chronology's first `limit` entries, and the
+    cursor of the entries after them (None: that is all of it)."""
+    chronology, cursor = await chronology_page(port, case_id=case.id, limit=limit)
+    return case.model_copy(update={"chronology": chronology, "chronology_len": 0}), cursor
 
 
 async def open_case_for_child(tx: Writer, *, child_ref: str) -> Case | None:

@@ -14,17 +14,29 @@ from services.case_tracking.domain import Case, Task
 from shared.contracts.cases import (
     CaseFeedbackView,
     CaseView,
+    ChronologyEntry,
+    ChronologyEntryView,
     TaskFeedback,
     TaskFeedbackView,
     TaskView,
 )
 from shared.identity import Principal
+from shared.store import Cursor
 
 
-def case_view(principal: Principal, case: Case, tasks: list[Task]) -> CaseView | CaseFeedbackView:
-    """`tasks`: the case's tasks within `task_scope(principal)` (used for the feedback view)."""
+def full_view(case: Case, more: Cursor | None) -> CaseView:
+    """`case` with its chronology's first page; `more`: the cursor of the next page."""
+    after = more.encode() if more is not None else None
+    return CaseView.model_validate({**case.model_dump(), "chronology_after": after})
+
+
+def case_view(
+    principal: Principal, case: Case, tasks: list[Task], more: Cursor | None
+) -> CaseView | CaseFeedbackView:
+    """`tasks`: the case's tasks within `task_scope(principal)` (used for the feedback view);
+    `more`: the cursor of the chronology's next page (the full view's)."""
     if not feedback_only(principal):
-        return CaseView.model_validate(case, from_attributes=True)
+        return full_view(case, more)
     own = [t for t in tasks if t.school_id == principal.school_id]
     return CaseFeedbackView(
         id=case.id,
@@ -42,3 +54,7 @@ def task_view(principal: Principal, task: Task) -> TaskView | TaskFeedbackView:
     if feedback_only(principal):
         return TaskFeedbackView.model_validate(task, from_attributes=True)
     return TaskView.model_validate(task, from_attributes=True)
+
+
+def chronology_view(case: Case, entries: list[ChronologyEntry]) -> list[ChronologyEntryView]:
+    return [ChronologyEntryView(**e.model_dump(), child_ref=case.child_ref) for e in entries]

@@ -56,6 +56,11 @@ class ChronologyEntry(BaseModel):
     ref: str | None = None
 
 
+# A case's chronology has no end (1,800 entries after 600 reports): a case's answer carries this
+# many of its entries, the chronology's own list the rest.
+CHRONOLOGY_PAGE = 100
+
+
 class CaseView(BaseModel):
     id: str
     child_ref: str
@@ -72,7 +77,21 @@ class CaseView(BaseModel):
         description="a report gave this child's ID number with other identity details: "
         "the supervisor checks who the child is",
     )
-    chronology: list[ChronologyEntry]
+    chronology: list[ChronologyEntry] = Field(
+        description=f"the chronology's first page, oldest first (at most {CHRONOLOGY_PAGE} "
+        "entries); the rest from GET /v1/cases/{case_id}/chronology"
+    )
+    chronology_after: str | None = Field(
+        description="an opaque cursor: pass it as `after` to GET /v1/cases/{case_id}/chronology "
+        "for the entries after `chronology`; null when `chronology` is the whole of it"
+    )
+
+
+class ChronologyEntryView(ChronologyEntry):
+    """An entry of a case's chronology, in a page of GET /v1/cases/{case_id}/chronology."""
+
+    # Every entry names its child: the gateway audits a read by the child it shows.
+    child_ref: str = Field(description="the case's child")
 
 
 class TaskFeedback(BaseModel):

@@ -171,6 +171,12 @@ CELLS: dict[tuple[str, str], Cell] = {
         200,
         scoped_404,
     ),
+    # School staff get the case's feedback, not its chronology: 403 by role.
+    ("GET", "/v1/cases/{case_id}/chronology"): Cell(
+        lambda w, r, o: ("GET", f"/v1/cases/{w.own_case if o else w.other_case}/chronology", {}),
+        200,
+        scoped_404,
+    ),
     ("POST", "/v1/cases/{case_id}/close"): Cell(
         lambda w, r, o: (
             "POST",

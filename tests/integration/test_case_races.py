@@ -95,7 +95,7 @@ async def test_racing_closings_answer_once_closed_and_otherwise_already_closed(
     closed = [o for o in outcomes if not isinstance(o, BaseException)]
     refused = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(closed) == 1
-    assert closed[0].status is CaseStatus.closed
+    assert closed[0][0].status is CaseStatus.closed
     assert all(isinstance(o, Conflict) for o in refused), refused
     # The case's two open tasks are cancelled with it, once.
     cancelled = [TaskCancelled.TYPE, TaskCancelled.TYPE]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from deploy.launcher import free_port
+from shared.contracts.cases import CHRONOLOGY_PAGE
 from tests.integration.sse import serving
 from tests.integration.test_dead_letters import poison_report
 from tests.support import REPORT, Gateway, eventually
@@ -189,3 +190,33 @@ async def test_the_console_is_served_with_a_policy_that_allows_only_its_own_orig
     assert catalogue.json()["board.heading"] == "待处理任务"
     for path in ("/console/../gateway/settings.py", "/console/%2e%2e/app.py", "/console/x.js"):
         assert (await gateway.client.get(path)).status_code == 404, path
+
+
+async def test_the_drill_down_shows_a_long_chronology_whole(gateway: Gateway, page: Any) -> None:
+    """The case's answer carries its chronology's first page; the console reads the rest."""
+    app = gateway.apps["gateway"]
+    await eventually(lambda: _ready(app))
+    first = (await gateway.file("teacher1", REPORT)).json()["id"]
+    case_id = (await gateway.tasks_of(first, 2))[0]["case_id"]
+    reports = 36  # each after the first adds three entries
+    for _ in range(reports - 1):
+        assert (await gateway.file("teacher1", REPORT)).status_code == 201
+    store = gateway.store("case_tracking")
+
+    async def entries() -> int:
+        filed = {"case_id": case_id, "kind": "report_filed"}
+        if await store.count("case_chronology", where=filed) < reports:
+            return 0
+        count: int = await store.count("case_chronology", where={"case_id": case_id})
+        return count
+
+    whole = await eventually(entries, within=30)
+    assert whole > CHRONOLOGY_PAGE
+    async with serving(app) as base:
+        await page.goto(f"{base}/console")
+        await page.fill("#username", "dispatcher1")
+        await page.fill("#password", "demo")
+        await page.press("#password", "Enter")
+        await page.locator("#rows button.taskname").first.click()
+        await page.locator("#case-chronology li").nth(whole - 1).wait_for()
+        assert await page.locator("#case-chronology li").count() == whole

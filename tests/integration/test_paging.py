@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shared.contracts.cases import CHRONOLOGY_PAGE
 from shared.events import stored_time
 from shared.store import Cursor
 from tests.integration.test_dead_letters import poison_report
@@ -188,3 +189,48 @@ async def test_dead_letters_page_newest_first(gateway: Gateway) -> None:
     assert whole == sorted(whole, reverse=True)
     beyond = Cursor(min(whole), str(min(whole))).encode()
     assert (await gateway.get("admin1", "/v1/admin/dead-letters", after=beyond)).json() == []
+
+
+async def test_a_long_chronology_comes_a_page_at_a_time_and_each_read_is_audited(
+    gateway: Gateway,
+) -> None:
+    """A case's answer carries its chronology's first page and the cursor of the rest; the
+    chronology's own list reads the rest once, in order; every page is a read of the case."""
+    reports = 36  # each after the first joins the case's tasks: three entries a report
+    first = (await gateway.file("teacher1", REPORT)).json()["id"]
+    case_id = (await gateway.tasks_of(first, 2))[0]["case_id"]
+    for _ in range(reports - 1):
+        assert (await gateway.file("teacher1", REPORT)).status_code == 201
+    store = gateway.store("case_tracking")
+    filed = {"case_id": case_id, "kind": "report_filed"}
+
+    async def all_filed() -> bool:
+        count: int = await store.count("case_chronology", where=filed)
+        return count == reports
+
+    await eventually(all_filed, within=30)
+    rows = await store.find("case_chronology", where={"case_id": case_id}, order_by="seq")
+    assert len(rows) > CHRONOLOGY_PAGE
+    stored = [{k: r[k] for k in ("at", "kind", "text", "ref")} for r in rows]
+
+    case = (await gateway.get("dispatcher1", f"/v1/cases/{case_id}")).json()
+    assert case["chronology"] == stored[:CHRONOLOGY_PAGE]
+    assert case["chronology_after"]
+    path = f"/v1/cases/{case_id}/chronology"
+    pages = await walk(gateway, "dispatcher1", path, after=case["chronology_after"], limit=40)
+    assert all(len(p) == 40 for p in pages[:-1])
+    assert 1 <= len(pages[-1]) <= 40
+    rest = [e for p in pages for e in p]
+    assert {e.pop("child_ref") for e in rest} == {case["child_ref"]}
+    assert case["chronology"] + rest == stored  # each entry once, in order
+    whole = await walk(gateway, "officer1", path, limit=500)
+    assert [len(p) for p in whole] == [len(rows)]
+    # School staff see the case's feedback only: its chronology is refused, not hidden.
+    assert (await gateway.get("teacher1", path)).status_code == 403
+
+    entries = (await gateway.get("auditor1", "/v1/audit", actor="dispatcher1")).json()
+    reads = [e for e in entries if e["object_id"] == case_id]
+    assert len(reads) == 1 + len(pages)  # the case, then each page of its chronology
+    assert {(e["action"], e["object_type"], e["outcome"], e["child_ref"]) for e in reads} == {
+        ("read", "case", "allowed", case["child_ref"])
+    }

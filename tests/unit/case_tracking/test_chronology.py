@@ -9,14 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from services.case_tracking import service, store
+from services.case_tracking import service, store, views
 from services.case_tracking.store import MIGRATIONS
+from shared.contracts.cases import CHRONOLOGY_PAGE, ChronologyEntry
 from shared.contracts.school import ReportFiled
 from shared.runtime import UnitOfWork
 from shared.store import Cursor, Doc, Store, Where, Writer
 from shared.store.migrations import migrate
+from shared.usecases import NotAllowed, NotFound
 from tests.unit.case_tracking.test_domain import first, report
-from tests.unit.case_tracking.test_service import SUPERVISOR, filed, take
+from tests.unit.case_tracking.test_service import (
+    FAR_OFFICER,
+    SUPERVISOR,
+    TEACHER_1,
+    TEACHER_2,
+    filed,
+    take,
+)
 from tests.unit.units import Recording, StoreUnits, sqlite_port, sqlite_work
 
 # A report's entry in the chronology: how often its text passes through the store says how
@@ -113,7 +122,7 @@ async def test_a_report_joining_a_case_costs_the_same_however_long_its_chronolog
     thirtieth = await _join(port, steps, report("rep-30"))
     assert third[1] == thirtieth[1] == 1, (third, thirtieth)  # its own entry, written once
     assert thirtieth[0] <= third[0] * 1.1, (third, thirtieth)
-    case, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
+    case, _, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
     assert [e.ref for e in case.chronology if e.kind == "report_filed"] == [
         f"rep-{n}" for n in range(1, 31)
     ]
@@ -153,11 +162,87 @@ async def migrates_legacy_cases(port: Store) -> None:
         assert "chronology" not in doc
         assert doc["chronology_len"] == (0 if doc["id"] == "case-new" else 3)
 
-    case, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
+    case, _, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
     assert case.model_dump(mode="json", exclude={"chronology_len"}) == legacy
     # A later report joins the moved case (its tasks were not copied) and appends after.
     await take(StoreUnits(port), report("rep-2"))
-    case, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
+    case, _, _ = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
     assert case.chronology[:3] == first().case.chronology
     assert [e.kind for e in case.chronology[3:]] == ["report_filed", *["task_created"] * 2]
     assert (await port.get(store.CASES_C, case_id) or {})["chronology_len"] == 6
+
+
+async def _long_case(port: Store) -> str:
+    """A child's case with more entries than a case's answer carries: 40 reports."""
+    rt = StoreUnits(port)
+    case_id = (await take(rt, report("rep-1"))).case.id
+    for n in range(2, 41):
+        await take(rt, report(f"rep-{n}"))
+    return case_id
+
+
+async def _stored(port: Store, case_id: str) -> list[ChronologyEntry]:
+    rows = await port.find(store.CHRONOLOGY_C, where={"case_id": case_id}, order_by="seq")
+    return [ChronologyEntry.model_validate(r) for r in rows]
+
+
+async def test_a_case_carries_its_chronologys_first_page_and_a_cursor_to_the_rest(
+    port: Store,
+) -> None:
+    case_id = await _long_case(port)
+    stored = await _stored(port, case_id)
+    assert len(stored) > CHRONOLOGY_PAGE
+    case, _, more = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
+    view = views.full_view(case, more)
+    assert view.chronology == stored[:CHRONOLOGY_PAGE]
+    assert view.chronology_after is not None
+    # The view's cursor, as a client hands it back, leads through the rest once, in order.
+    seen = list(view.chronology)
+    after: Cursor | None = Cursor.decode(view.chronology_after)
+    for _ in range(len(stored)):
+        shown, page, after = await service.read_chronology(
+            port, caller=SUPERVISOR, case_id=case_id, limit=7, after=after
+        )
+        assert shown.id == case_id
+        seen += page
+        if after is None:
+            break
+    assert after is None
+    assert seen == stored
+
+    # Closing answers the same way: the first page, and the rest (the closing last) after it.
+    rt = StoreUnits(port)
+    closed, more = await service.close_case(
+        rt, caller=SUPERVISOR, case_id=case_id, reason="moved away"
+    )
+    assert closed.chronology == stored[:CHRONOLOGY_PAGE]
+    assert more is not None
+    _, rest, end = await service.read_chronology(
+        port, caller=SUPERVISOR, case_id=case_id, limit=len(stored), after=more
+    )
+    assert end is None
+    assert [*closed.chronology, *rest] == await _stored(port, case_id)
+    assert rest[-1].kind == "case_closed"
+
+
+async def test_a_short_chronology_is_whole_in_the_case(port: Store) -> None:
+    case_id = (await take(StoreUnits(port), report())).case.id
+    case, _, more = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
+    assert more is None
+    assert views.full_view(case, more).chronology_after is None
+    assert case.chronology == await _stored(port, case_id)
+    _, page, after = await service.read_chronology(
+        port, caller=SUPERVISOR, case_id=case_id, limit=CHRONOLOGY_PAGE
+    )
+    assert (page, after) == (case.chronology, None)
+
+
+async def test_the_chronology_is_refused_to_schools_and_hidden_out_of_scope(port: Store) -> None:
+    case_id = (await take(StoreUnits(port), report())).case.id
+    # School staff see the case (its feedback), not its chronology: 403, not 404.
+    await service.read_case(port, caller=TEACHER_1, case_id=case_id)
+    with pytest.raises(NotAllowed):
+        await service.read_chronology(port, caller=TEACHER_1, case_id=case_id, limit=10)
+    for caller, unseen in [(TEACHER_2, case_id), (FAR_OFFICER, case_id), (SUPERVISOR, "case-x")]:
+        with pytest.raises(NotFound):
+            await service.read_chronology(port, caller=caller, case_id=unseen, limit=10)

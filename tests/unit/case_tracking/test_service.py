@@ -9,9 +9,16 @@ import pytest
 
 from services.case_tracking import service
 from services.case_tracking.domain import Case, Intake
-from services.case_tracking.store import MIGRATIONS, get_case, get_task, with_chronology
+from services.case_tracking.store import (
+    MIGRATIONS,
+    chronology_page,
+    get_case,
+    get_task,
+    with_chronology,
+)
 from shared.carried import unpacked
 from shared.contracts.cases import (
+    CHRONOLOGY_PAGE,
     CaseClosed,
     CaseOpened,
     CaseStatus,
@@ -63,9 +70,18 @@ def filed(r: ReportFiled) -> Envelope:
 
 
 async def whole_case(port: Reader, case_id: str) -> Case | None:
-    """The case as stored, with its whole chronology (`get_case` reads it for a change)."""
+    """The case as stored, with its whole chronology (`get_case` reads it for a change): the
+    first page and every page after it."""
     case = await get_case(port, case_id=case_id)
-    return await with_chronology(port, case=case) if case else None
+    if case is None:
+        return None
+    case, after = await with_chronology(port, case=case, limit=CHRONOLOGY_PAGE)
+    while after is not None:
+        more, after = await chronology_page(
+            port, case_id=case_id, limit=CHRONOLOGY_PAGE, after=after
+        )
+        case.chronology += more
+    return case
 
 
 async def take(rt: StoreUnits, r: ReportFiled) -> Intake:
@@ -137,11 +153,12 @@ async def test_school_staff_read_a_case_with_their_own_schools_tasks_only(
 ) -> None:
     one = await take(rt, report())
     await take(rt, report("rep-2", school_id="school-2", category=ReportCategory.bullying_victim))
-    case, tasks = await service.read_case(rt.store, caller=TEACHER_2, case_id=one.case.id)
+    case, tasks, more = await service.read_case(rt.store, caller=TEACHER_2, case_id=one.case.id)
     assert case.id == one.case.id
     assert {t.school_id for t in tasks} == {"school-2"}
     assert len(tasks) == 2
-    _, agency_tasks = await service.read_case(rt.store, caller=OFFICER, case_id=one.case.id)
+    assert more is None  # the feedback view has no chronology
+    _, agency_tasks, _ = await service.read_case(rt.store, caller=OFFICER, case_id=one.case.id)
     assert agency_tasks == []  # the full view lists no tasks: the task list does
 
 
@@ -219,9 +236,10 @@ async def test_task_lists_page_by_cursor_in_the_order_of_one_whole_list(rt: Stor
 async def test_a_supervisor_closes_a_case_once_and_it_is_announced(rt: StoreUnits) -> None:
     one = await take(rt, report())
     rt.events.clear()
-    closed = await service.close_case(
+    closed, more = await service.close_case(
         rt, caller=SUPERVISOR, case_id=one.case.id, reason="handed over"
     )
+    assert more is None  # a short chronology, whole
     assert closed.status is CaseStatus.closed
     assert closed.closed_at is not None
     assert await whole_case(rt.store, one.case.id) == closed

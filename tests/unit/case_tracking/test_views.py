@@ -51,7 +51,7 @@ def two_school_case() -> tuple[Case, list[Task]]:
 
 def test_school_staff_see_feedback_on_their_own_reports_only() -> None:
     case, tasks = two_school_case()
-    view = case_view(TEACHER_2, case, tasks)
+    view = case_view(TEACHER_2, case, tasks, None)
     assert isinstance(view, CaseFeedbackView)
     assert view.report_ids == ["rep-2"]
     assert [t.id for t in view.tasks] == ["task-p2", "task-s2"]
@@ -68,7 +68,7 @@ def test_school_staff_see_feedback_on_their_own_reports_only() -> None:
 
 def test_the_first_school_does_not_see_the_second_schools_report_either() -> None:
     case, tasks = two_school_case()
-    view = case_view(SAFETY_1, case, tasks)
+    view = case_view(SAFETY_1, case, tasks, None)
     assert isinstance(view, CaseFeedbackView)
     assert view.report_ids == ["rep-1"]
     assert {t.report_id for t in view.tasks} == {"rep-1"}
@@ -79,7 +79,7 @@ def test_the_first_school_does_not_see_the_second_schools_report_either() -> Non
 @pytest.mark.parametrize("principal", AGENCIES_AND_DESK, ids=lambda p: p.role.value)
 def test_agencies_and_the_desk_keep_the_full_view(principal: Principal) -> None:
     case, tasks = two_school_case()
-    view = case_view(principal, case, tasks)
+    view = case_view(principal, case, tasks, None)
     assert isinstance(view, CaseView)
     assert view.report_ids == ["rep-1", "rep-2"]
     assert view.school_ids == ["school-1", "school-2"]
@@ -101,6 +101,6 @@ def test_school_staff_get_tasks_without_assignees_and_only_their_schools() -> No
 
 def test_feedback_ignores_tasks_of_another_school_even_if_handed_them() -> None:
     case, tasks = two_school_case()
-    view = case_view(TEACHER_2, case, tasks[:2])  # only school 1's tasks
+    view = case_view(TEACHER_2, case, tasks[:2], None)  # only school 1's tasks
     assert isinstance(view, CaseFeedbackView)
     assert (view.report_ids, view.tasks) == ([], [])
