@@ -3,6 +3,7 @@ unit of work over one of its transactions, and `StoreUnits` for use cases that r
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -81,11 +82,16 @@ class StoreUnits:
 
 class Recording:
     """A transaction that notes each read and write it passes on, as (operation, collection,
-    id): for tests of what a unit of work touches, and how often."""
+    id), and keeps the documents: for tests of what a unit of work touches, and how often."""
 
     def __init__(self, tx: Writer) -> None:
         self.tx = tx
         self.ops: list[tuple[str, str, str]] = []
+        self.docs: list[Doc] = []  # every document read or written, in order
+
+    def carried(self, text: str) -> int:
+        """How many times `text` passed through in a document, read or written."""
+        return sum(json.dumps(doc).count(text) for doc in self.docs)
 
     def touched(self) -> list[tuple[str, str]]:
         """(operation, collection), in order."""
@@ -98,7 +104,9 @@ class Recording:
 
     async def get(self, collection: str, id: str) -> Doc | None:
         self.ops.append(("get", collection, id))
-        return await self.tx.get(collection, id)
+        doc = await self.tx.get(collection, id)
+        self.docs += [doc] if doc else []
+        return doc
 
     async def find(
         self,
@@ -111,7 +119,7 @@ class Recording:
         after: Cursor | None = None,
     ) -> list[Doc]:
         self.ops.append(("find", collection, ""))
-        return await self.tx.find(
+        docs = await self.tx.find(
             collection,
             where=where,
             order_by=order_by,
@@ -119,6 +127,8 @@ class Recording:
             limit=limit,
             after=after,
         )
+        self.docs += docs
+        return docs
 
     async def count(self, collection: str, *, where: Where | None = None) -> int:
         self.ops.append(("count", collection, ""))
@@ -126,16 +136,19 @@ class Recording:
 
     async def insert(self, collection: str, doc: Doc) -> None:
         self.ops.append(("insert", collection, doc["id"]))
+        self.docs.append(doc)
         await self.tx.insert(collection, doc)
 
     async def insert_many(
         self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
     ) -> None:
         self.ops += [("insert", collection, doc["id"]) for doc in docs]
+        self.docs += docs
         await self.tx.insert_many(collection, docs, texts=texts)
 
     async def put(self, collection: str, doc: Doc) -> None:
         self.ops.append(("put", collection, doc["id"]))
+        self.docs.append(doc)
         await self.tx.put(collection, doc)
 
     async def delete(self, collection: str, id: str) -> None:

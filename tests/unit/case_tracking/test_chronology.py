@@ -3,8 +3,7 @@ of the earlier ones; stores from before keep theirs, moved into rows by a migrat
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from services.case_tracking.store import MIGRATIONS
 from shared.contracts.cases import CHRONOLOGY_PAGE, ChronologyEntry
 from shared.contracts.school import ReportFiled
 from shared.runtime import UnitOfWork
-from shared.store import Cursor, Doc, Store, Where, Writer
+from shared.store import Cursor, Store
 from shared.store.migrations import migrate
 from shared.usecases import NotAllowed, NotFound
 from tests.unit.case_tracking.test_domain import first, report
@@ -33,61 +32,6 @@ from tests.unit.units import Recording, StoreUnits, sqlite_port, sqlite_work
 FILED = "Concern report from"
 
 
-class Carried(Recording):
-    """A transaction that keeps every document it reads or writes, as JSON."""
-
-    def __init__(self, tx: Writer) -> None:
-        super().__init__(tx)
-        self.seen: list[str] = []
-
-    def carried(self, text: str) -> int:
-        """How many times `text` passed through, either way."""
-        return sum(doc.count(text) for doc in self.seen)
-
-    def _keep(self, docs: Sequence[Doc | None]) -> None:
-        self.seen += [json.dumps(d) for d in docs if d]
-
-    async def get(self, collection: str, id: str) -> Doc | None:
-        doc = await super().get(collection, id)
-        self._keep([doc])
-        return doc
-
-    async def find(
-        self,
-        collection: str,
-        *,
-        where: Where | None = None,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        after: Cursor | None = None,
-    ) -> list[Doc]:
-        docs = await super().find(
-            collection,
-            where=where,
-            order_by=order_by,
-            descending=descending,
-            limit=limit,
-            after=after,
-        )
-        self._keep(docs)
-        return docs
-
-    async def insert(self, collection: str, doc: Doc) -> None:
-        self._keep([doc])
-        await super().insert(collection, doc)
-
-    async def insert_many(
-        self, collection: str, docs: Sequence[Doc], *, texts: Sequence[str] | None = None
-    ) -> None:
-        self._keep(docs)
-        await super().insert_many(collection, docs, texts=texts)
-
-    async def put(self, collection: str, doc: Doc) -> None:
-        self._keep([doc])
-        await super().put(collection, doc)
-
-
 @pytest.fixture
 async def port(tmp_path: Path) -> AsyncIterator[Store]:
     port = await sqlite_port(tmp_path, component="case_tracking", migrations=MIGRATIONS)
@@ -99,7 +43,7 @@ async def _join(port: Store, steps: list[int], r: ReportFiled) -> tuple[int, int
     """The report taken in one transaction: (SQLite's steps, report entries carried)."""
     steps[0] = 0
     async with port.transaction() as tx:
-        carried = Carried(tx)
+        carried = Recording(tx)
         uow = UnitOfWork(carried)
         intake = await service.take_report(uow, report=r, cause=filed(r))
         await uow.flush()
