@@ -4,16 +4,20 @@ Each component (a service, the runtime's outbox) declares an ordered list of `Mi
 start `migrate` applies those whose version has no "applied" record in `schema_migrations`.
 Two replicas starting together: the record's id (`<component>:<version>`) is the lock, so one
 runs the step while the other waits for the record to say "applied". Steps must be safe to run
-again (ensure_index is; data steps should be written so): a process that dies mid-step leaves
-a "running" record, which another start takes over once it is older than `stale_after_s`.
+again (ensure_index is; data steps should be written so). The process running a step renews
+its record every third of `LEASE_S`; one that dies mid-step (killed, its node lost) stops
+renewing, and the next start takes the step over once the record is older than that, seconds
+later, not when the step would have had time to end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from shared.events import utcnow
@@ -22,6 +26,11 @@ from shared.store.retry import transact
 
 COLLECTION = "schema_migrations"
 _POLL_S = 0.05
+# A running step's record not renewed for this long is a dead process's. A data step may run
+# for minutes; it is renewed meanwhile, so the lease can be short.
+LEASE_S = 15.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ async def migrate(
     component: str,
     migrations: Sequence[Migration],
     wait_s: float = 60.0,
-    stale_after_s: float = 600.0,
+    stale_after_s: float = LEASE_S,
 ) -> list[int]:
     """Apply the missing migrations in order; return the versions this call applied."""
     versions = [m.version for m in migrations]
@@ -87,11 +96,14 @@ async def _run_once(
             raise StoreUnavailableError(f"migration {record_id} is still being applied elsewhere")
         await asyncio.sleep(_POLL_S)  # another replica is applying it; poll, bounded
 
+    renewal = asyncio.create_task(_renew(store, record_id, owner, every_s=stale_after_s / 3))
     try:
         await migration.step(store)
     except BaseException:
+        await _stop(renewal)
         await asyncio.shield(_release(store, record_id, owner))  # the next start tries again
         raise
+    await _stop(renewal)
     done = {
         **_running(record_id, component, migration, owner),
         "status": "applied",
@@ -111,6 +123,28 @@ def _running(record_id: str, component: str, migration: Migration, owner: str) -
         "owner": owner,
         "claimed_at": time.time(),
     }
+
+
+async def _renew(store: Store, record_id: str, owner: str, *, every_s: float) -> None:
+    """Keep the running step's record fresh while this process lives (a background task)."""
+
+    async def renew(tx: Writer) -> None:
+        record = await tx.get(COLLECTION, record_id)
+        if record is not None and record.get("owner") == owner and record["status"] == "running":
+            await tx.put(COLLECTION, {**record, "claimed_at": time.time()})
+
+    while True:
+        await asyncio.sleep(every_s)  # the lease's period, not a wait for a condition
+        try:
+            await transact(store, renew)
+        except Exception as exc:  # busy or away: the step goes on, the next period tries again
+            log.warning("migration %s: its record was not renewed: %r", record_id, exc)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 async def _release(store: Store, record_id: str, owner: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 from shared.store import Store, Writer, open_store
 from shared.store.migrations import COLLECTION, Migration, migrate
 from shared.store.retry import transact
-from tests.support import StoreUrl, every_store
+from tests.support import StoreUrl, eventually, every_store
 
 __all__ = ["every_store"]
 
@@ -123,3 +123,57 @@ async def test_versions_out_of_order_are_refused(replicas: tuple[Store, Store]) 
     backwards = [Migration(2, "b", step), Migration(1, "a", step)]
     with pytest.raises(ValueError, match="increasing"):
         await migrate(replicas[0], component="svc", migrations=backwards)
+
+
+async def test_a_step_that_outlives_the_lease_keeps_it(replicas: tuple[Store, Store]) -> None:
+    """The running replica renews its claim, so a long step is not taken over by a replica
+    starting meanwhile, however short the lease."""
+    a, b = replicas
+    lease_s = 0.3
+    started, release = asyncio.Event(), asyncio.Event()
+    runs: list[str] = []
+
+    def plan(name: str) -> list[Migration]:
+        async def step(_store: Store) -> None:
+            runs.append(name)
+            started.set()
+            await release.wait()
+
+        return [Migration(1, "long step", step)]
+
+    first = asyncio.create_task(
+        migrate(a, component="svc", migrations=plan("a"), stale_after_s=lease_s)
+    )
+    await asyncio.wait_for(started.wait(), timeout=10)
+    claimed = (await a.get(COLLECTION, "svc:1") or {})["claimed_at"]
+    second = asyncio.create_task(
+        migrate(b, component="svc", migrations=plan("b"), stale_after_s=lease_s)
+    )
+
+    async def renewed_twice() -> bool:
+        record = await a.get(COLLECTION, "svc:1") or {}
+        return bool(float(record["claimed_at"]) > claimed + lease_s)
+
+    await eventually(renewed_twice, within=10)  # the step has outlived its lease
+    assert not second.done(), "a live owner's step must not be taken over"
+    release.set()
+    assert await first == [1]
+    assert await second == []
+    assert runs == ["a"]
+
+
+async def test_a_dead_processs_step_is_taken_over_within_seconds(
+    replicas: tuple[Store, Store],
+) -> None:
+    """Killed mid-step, a process stops renewing: the next start, 20 s later, runs the step
+    (the lease has run out), not minutes later."""
+    a, _ = replicas
+    left = time.time() - 20
+    await a.insert(
+        COLLECTION, {"id": "svc:1", "status": "running", "owner": "dead", "claimed_at": left}
+    )
+
+    async def step(_store: Store) -> None:
+        return None
+
+    assert await migrate(a, component="svc", migrations=[Migration(1, "x", step)]) == [1]
