@@ -33,6 +33,7 @@ from shared.contracts.cases import (
     TaskView,
 )
 from shared.paging import AfterParam, page_response, parse_after
+from shared.store import Cursor
 from shared.usecases import NotAllowed
 from shared.web import CallerDep, RuntimeDep
 
@@ -42,7 +43,7 @@ router = APIRouter()
 @router.get("/cases/{case_id}", response_model=CaseView | CaseFeedbackView)
 async def get_case(case_id: str, caller: CallerDep, rt: RuntimeDep) -> CaseView | CaseFeedbackView:
     case, tasks, more = await service.read_case(rt.store, caller=caller, case_id=case_id)
-    return views.case_view(caller, case, tasks, more)
+    return views.case_view(caller, case, tasks, _encoded(more))
 
 
 @router.get("/cases/{case_id}/chronology", response_model=list[ChronologyEntryView])
@@ -63,7 +64,7 @@ async def read_chronology(
 @router.post("/cases/{case_id}/close", response_model=CaseView)
 async def close_case(case_id: str, body: CaseClose, caller: CallerDep, rt: RuntimeDep) -> CaseView:
     case, more = await service.close_case(rt, caller=caller, case_id=case_id, reason=body.reason)
-    return views.full_view(case, more)
+    return views.full_view(case, _encoded(more))
 
 
 @router.get("/tasks", response_model=list[TaskView | TaskFeedbackView])
@@ -230,4 +231,8 @@ async def review_risk(
 ) -> CaseView:
     await outcomes.review_risk(rt, caller=caller, case_id=case_id, body=body)
     case, _, more = await service.read_case(rt.store, caller=caller, case_id=case_id)
-    return views.full_view(case, more)
+    return views.full_view(case, _encoded(more))
+
+
+def _encoded(cursor: Cursor | None) -> str | None:
+    return cursor.encode() if cursor is not None else None

@@ -21,22 +21,20 @@ from shared.contracts.cases import (
     TaskView,
 )
 from shared.identity import Principal
-from shared.store import Cursor
 
 
-def full_view(case: Case, more: Cursor | None) -> CaseView:
-    """`case` with its chronology's first page; `more`: the cursor of the next page."""
-    after = more.encode() if more is not None else None
+def full_view(case: Case, after: str | None) -> CaseView:
+    """`case` with its chronology's first page; `after`: the next page's cursor, encoded."""
     return CaseView.model_validate({**case.model_dump(), "chronology_after": after})
 
 
 def case_view(
-    principal: Principal, case: Case, tasks: list[Task], more: Cursor | None
+    principal: Principal, case: Case, tasks: list[Task], after: str | None
 ) -> CaseView | CaseFeedbackView:
     """`tasks`: the case's tasks within `task_scope(principal)` (used for the feedback view);
-    `more`: the cursor of the chronology's next page (the full view's)."""
+    `after`: the chronology's next page's cursor, encoded (the full view's)."""
     if not feedback_only(principal):
-        return full_view(case, more)
+        return full_view(case, after)
     own = [t for t in tasks if t.school_id == principal.school_id]
     return CaseFeedbackView(
         id=case.id,

@@ -137,7 +137,8 @@ async def test_a_case_carries_its_chronologys_first_page_and_a_cursor_to_the_res
     stored = await _stored(port, case_id)
     assert len(stored) > CHRONOLOGY_PAGE
     case, _, more = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
-    view = views.full_view(case, more)
+    assert more is not None
+    view = views.full_view(case, more.encode())
     assert view.chronology == stored[:CHRONOLOGY_PAGE]
     assert view.chronology_after is not None
     # The view's cursor, as a client hands it back, leads through the rest once, in order.
@@ -173,7 +174,7 @@ async def test_a_short_chronology_is_whole_in_the_case(port: Store) -> None:
     case_id = (await take(StoreUnits(port), report())).case.id
     case, _, more = await service.read_case(port, caller=SUPERVISOR, case_id=case_id)
     assert more is None
-    assert views.full_view(case, more).chronology_after is None
+    assert views.full_view(case, None).chronology_after is None
     assert case.chronology == await _stored(port, case_id)
     _, page, after = await service.read_chronology(
         port, caller=SUPERVISOR, case_id=case_id, limit=CHRONOLOGY_PAGE
