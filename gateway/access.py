@@ -36,6 +36,10 @@ PURPOSE_DOC = (
 # after it are not part of the value (RFC 9110 5.5) and are dropped. `_purpose` checks the rest.
 PURPOSE_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?[ \t]*$"
 
+# Who gets a child's case in full (its chronology, its ledger, its outcomes): the agencies and
+# the duty desk. School staff get their own reports' feedback only.
+CASE_AGENCIES = (Role.police_officer, Role.social_worker, Role.dispatcher, Role.supervisor)
+
 
 def policy(
     *roles: Role,

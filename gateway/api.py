@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from gateway import store
-from gateway.access import ALL_ROLES, AuditedRoute, CallerDep, policy
+from gateway.access import ALL_ROLES, CASE_AGENCIES, AuditedRoute, CallerDep, policy
 from gateway.audit import AuditLog, Event
 from gateway.auth import UNAUTHORIZED, issue_token, principal_of, version_of
 from gateway.clients import Services
@@ -39,7 +39,7 @@ router = APIRouter(prefix="/v1", route_class=AuditedRoute)
 R = Role
 SCHOOL_STAFF = (R.teacher, R.school_safety_lead)
 # Who works with a child's case: the school, the police, social work and the duty desk.
-CASEWORK = (*SCHOOL_STAFF, R.police_officer, R.social_worker, R.dispatcher, R.supervisor)
+CASEWORK = (*SCHOOL_STAFF, *CASE_AGENCIES)
 # What the handlers refuse although the schema admits it (policy's `rules`, see contract.py).
 SCHOOL = "an existing school the caller works with"
 GRANT_RULES = {

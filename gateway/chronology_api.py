@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.access import AuditedRoute, CallerDep, policy
+from gateway.access import CASE_AGENCIES, AuditedRoute, CallerDep, policy
 from gateway.api import ERRORS, ServicesDep, seg
 from gateway.pages import Limit, paged, relay_page
 from shared.contracts.cases import CHRONOLOGY_PAGE, ChronologyEntryView
-from shared.identity import Role
 from shared.paging import AfterParam
 
 router = APIRouter(prefix="/v1", route_class=AuditedRoute)
-R = Role
-# Those who get a case's full view (`CaseView`); school staff get its feedback, no chronology.
-CASEWORK = (R.police_officer, R.social_worker, R.dispatcher, R.supervisor)
 
 
 @router.get(
@@ -24,7 +20,7 @@ CASEWORK = (R.police_officer, R.social_worker, R.dispatcher, R.supervisor)
     tags=["cases"],
     summary="A page of the case's chronology, oldest first",
     responses=paged(ERRORS),
-    openapi_extra=policy(*CASEWORK, audit="read", object_type="case", id_param="case_id"),
+    openapi_extra=policy(*CASE_AGENCIES, audit="read", object_type="case", id_param="case_id"),
 )
 async def read_chronology(
     case_id: str,

@@ -6,17 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.access import AuditedRoute, CallerDep, policy
+from gateway.access import CASE_AGENCIES, AuditedRoute, CallerDep, policy
 from gateway.api import ERRORS, ServicesDep, seg
 from gateway.pages import Limit, paged, relay_page
 from gateway.tasks_api import MOVE_ERRORS
 from shared.contracts.cases import FollowUpRecord, LedgerEntryView, MonitoringStart
-from shared.identity import Role
 from shared.paging import AfterParam
 
 router = APIRouter(prefix="/v1", route_class=AuditedRoute)
-R = Role
-CASEWORK = (R.police_officer, R.social_worker, R.dispatcher, R.supervisor)
 
 
 @router.post(
@@ -24,7 +21,7 @@ CASEWORK = (R.police_officer, R.social_worker, R.dispatcher, R.supervisor)
     response_model=LedgerEntryView,
     tags=["ledger"],
     responses=MOVE_ERRORS,
-    openapi_extra=policy(*CASEWORK, audit="update", object_type="case", id_param="case_id"),
+    openapi_extra=policy(*CASE_AGENCIES, audit="update", object_type="case", id_param="case_id"),
 )
 async def start_monitoring(
     case_id: str, body: MonitoringStart, principal: CallerDep, services: ServicesDep
@@ -46,7 +43,7 @@ async def start_monitoring(
     response_model=LedgerEntryView,
     tags=["ledger"],
     responses=MOVE_ERRORS,
-    openapi_extra=policy(*CASEWORK, audit="update", object_type="case", id_param="case_id"),
+    openapi_extra=policy(*CASE_AGENCIES, audit="update", object_type="case", id_param="case_id"),
 )
 async def record_follow_up(
     case_id: str, body: FollowUpRecord, principal: CallerDep, services: ServicesDep
@@ -67,7 +64,7 @@ async def record_follow_up(
     response_model=list[LedgerEntryView],
     tags=["ledger"],
     responses=paged(ERRORS),
-    openapi_extra=policy(*CASEWORK, audit="read", object_type="ledger"),
+    openapi_extra=policy(*CASE_AGENCIES, audit="read", object_type="ledger"),
 )
 async def list_ledger(
     request: Request,

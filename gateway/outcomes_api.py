@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from gateway.access import AuditedRoute, CallerDep, policy
+from gateway.access import CASE_AGENCIES, AuditedRoute, CallerDep, policy
 from gateway.api import ERRORS, ServicesDep, seg
 from gateway.tasks_api import MOVE_ERRORS
 from shared.contracts.cases import (
@@ -20,7 +20,6 @@ from shared.identity import Role
 
 router = APIRouter(prefix="/v1", route_class=AuditedRoute)
 R = Role
-CASEWORK = (R.police_officer, R.social_worker, R.dispatcher, R.supervisor)
 
 
 @router.post(
@@ -29,7 +28,7 @@ CASEWORK = (R.police_officer, R.social_worker, R.dispatcher, R.supervisor)
     response_model=DispositionView,
     tags=["cases"],
     responses=MOVE_ERRORS,
-    openapi_extra=policy(*CASEWORK, audit="create", object_type="case", id_param="case_id"),
+    openapi_extra=policy(*CASE_AGENCIES, audit="create", object_type="case", id_param="case_id"),
 )
 async def record_disposition(
     case_id: str, body: DispositionRecord, principal: CallerDep, services: ServicesDep
