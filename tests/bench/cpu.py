@@ -20,13 +20,19 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from deploy.launcher import Platform, Ports
+
+if TYPE_CHECKING:
+    from tests.bench.flow import Bench  # which imports this module's counters
+
+T = TypeVar("T")
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -95,58 +101,70 @@ def main() -> None:
     args = parser.parse_args()
     if args.rate:
         open_loop_cpu(rate=args.rate, seconds=args.seconds)
-        return
-    from tests.bench.flow import Bench  # it uses this module's counters
+    else:
+        closed_loop_cpu(reports=args.reports, concurrency=args.concurrency)
 
+
+def closed_loop_cpu(*, reports: int, concurrency: int) -> None:
     async def load(bench: Bench) -> tuple[float, float]:
         """Seconds to file the reports, and until both tasks and the inbox entries of each
         are stored (polled from the services' files: no audited polling)."""
         posted_s, filed = await file_reports(
-            bench.platform.gateway_url, reports=args.reports, concurrency=args.concurrency
+            bench.platform.gateway_url, reports=reports, concurrency=concurrency
         )
         bench.accepted += filed
-        caught_up_s = await bench.drain(within_s=300)
-        if caught_up_s is None:
-            raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
-        return posted_s, posted_s + caught_up_s
+        return posted_s, posted_s + await _drained(bench)
 
-    with started_platform() as platform:
-        bench = Bench(platform)
-        before = bench.cpu()
-        posted_s, done_s = asyncio.run(load(bench))
-        used = {name: s - before[name] for name, s in bench.cpu().items()}
-    total = sum(used.values())
-    print(
-        f"{args.reports} reports at concurrency {args.concurrency}: "
-        f"POST {args.reports / posted_s:.0f}/s, end to end {args.reports / done_s:.0f}/s, "
-        f"CPU {1000 * total / args.reports:.1f} ms per report (all processes)"
+    (posted_s, done_s), used = _measured(load)
+    _print_cost(
+        f"{reports} reports at concurrency {concurrency}: POST {reports / posted_s:.0f}/s, "
+        f"end to end {reports / done_s:.0f}/s,",
+        used,
+        per=reports,
+        what="per report",
     )
-    print(", ".join(f"{name} {1000 * s / args.reports:.1f}" for name, s in used.items()))
 
 
 def open_loop_cpu(*, rate: float, seconds: float) -> None:
-    from tests.bench.flow import Bench  # it uses this module's counters
-
     async def load(bench: Bench) -> tuple[int, dict[str, int]]:
         try:
             filed = await bench.open(rate=rate, duration_s=seconds, tag="cpu")
-            if await bench.drain(within_s=300) is None:
-                raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
+            await _drained(bench)
             return len(filed.bodies), filed.errors
         finally:
             bench.close()
 
+    (accepted, refused), used = _measured(load)
+    _print_cost(
+        f"open loop {rate:.0f}/s for {seconds:.0f} s: {accepted} accepted, refused {refused or 0},",
+        used,
+        per=accepted,
+        what="per accepted report",
+    )
+
+
+def _measured(load: Callable[[Bench], Coroutine[None, None, T]]) -> tuple[T, dict[str, float]]:
+    """`load`'s result on a started platform, and each process's CPU seconds during it."""
+    from tests.bench.flow import Bench
+
     with started_platform() as platform:
         bench = Bench(platform)
         before = bench.cpu()
-        accepted, refused = asyncio.run(load(bench))
-        used = {name: s - before[name] for name, s in bench.cpu().items()}
+        result = asyncio.run(load(bench))
+        return result, {name: s - before[name] for name, s in bench.cpu().items()}
+
+
+async def _drained(bench: Bench) -> float:
+    caught_up_s = await bench.drain(within_s=300)
+    if caught_up_s is None:
+        raise SystemExit("the tasks and inbox entries did not all arrive in 5 min")
+    return caught_up_s
+
+
+def _print_cost(headline: str, used: dict[str, float], *, per: int, what: str) -> None:
     total = sum(used.values())
-    print(
-        f"open loop {rate:.0f}/s for {seconds:.0f} s: {accepted} accepted, refused {refused or 0}, "
-        f"CPU {1000 * total / accepted:.1f} ms per accepted report (all processes)"
-    )
-    print(", ".join(f"{name} {1000 * s / accepted:.1f}" for name, s in used.items()))
+    print(f"{headline} CPU {1000 * total / per:.1f} ms {what} (all processes)")
+    print(", ".join(f"{name} {1000 * s / per:.1f}" for name, s in used.items()))
 
 
 if __name__ == "__main__":
