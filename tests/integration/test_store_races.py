@@ -59,28 +59,35 @@ async def test_a_migration_runs_once_and_is_recorded(replicas: tuple[Store, Stor
     assert record["description"] == "things by kind"
 
 
+class HeldStep:
+    """Migration 1, whose step (in whichever replica runs it) notes the replica and waits
+    until `release` is set."""
+
+    def __init__(self) -> None:
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        self.runs: list[str] = []
+
+    def plan(self, name: str) -> list[Migration]:
+        async def step(_store: Store) -> None:
+            self.runs.append(name)
+            self.started.set()
+            await self.release.wait()
+
+        return [Migration(1, "held step", step)]
+
+
 async def test_replicas_starting_together_run_a_step_once(replicas: tuple[Store, Store]) -> None:
     a, b = replicas
-    started, release = asyncio.Event(), asyncio.Event()
-    runs: list[str] = []
-
-    def plan(name: str) -> list[Migration]:
-        async def step(_store: Store) -> None:
-            runs.append(name)
-            started.set()
-            await release.wait()
-
-        return [Migration(1, "slow step", step)]
-
-    first = asyncio.create_task(migrate(a, component="svc", migrations=plan("a")))
-    await asyncio.wait_for(started.wait(), timeout=10)
-    second = asyncio.create_task(migrate(b, component="svc", migrations=plan("b")))
+    held = HeldStep()
+    first = asyncio.create_task(migrate(a, component="svc", migrations=held.plan("a")))
+    await asyncio.wait_for(held.started.wait(), timeout=10)
+    second = asyncio.create_task(migrate(b, component="svc", migrations=held.plan("b")))
     done, _ = await asyncio.wait({second}, timeout=0.3)
     assert not done, "the second replica must wait for the first, not skip or run the step"
-    release.set()
+    held.release.set()
     assert await first == [1]
     assert await second == []
-    assert runs == ["a"]
+    assert held.runs == ["a"]
 
 
 async def test_a_failed_step_is_tried_again_at_the_next_start(
@@ -130,36 +137,26 @@ async def test_a_step_that_outlives_the_lease_keeps_it(replicas: tuple[Store, St
     starting meanwhile, however short the lease."""
     a, b = replicas
     lease_s = 0.3
-    started, release = asyncio.Event(), asyncio.Event()
-    runs: list[str] = []
-
-    def plan(name: str) -> list[Migration]:
-        async def step(_store: Store) -> None:
-            runs.append(name)
-            started.set()
-            await release.wait()
-
-        return [Migration(1, "long step", step)]
-
+    held = HeldStep()
     first = asyncio.create_task(
-        migrate(a, component="svc", migrations=plan("a"), stale_after_s=lease_s)
+        migrate(a, component="svc", migrations=held.plan("a"), stale_after_s=lease_s)
     )
-    await asyncio.wait_for(started.wait(), timeout=10)
+    await asyncio.wait_for(held.started.wait(), timeout=10)
     claimed = (await a.get(COLLECTION, "svc:1") or {})["claimed_at"]
     second = asyncio.create_task(
-        migrate(b, component="svc", migrations=plan("b"), stale_after_s=lease_s)
+        migrate(b, component="svc", migrations=held.plan("b"), stale_after_s=lease_s)
     )
 
-    async def renewed_twice() -> bool:
+    async def renewed_past_the_lease() -> bool:
         record = await a.get(COLLECTION, "svc:1") or {}
         return bool(float(record["claimed_at"]) > claimed + lease_s)
 
-    await eventually(renewed_twice, within=10)  # the step has outlived its lease
+    await eventually(renewed_past_the_lease, within=10)  # the step has outlived its lease
     assert not second.done(), "a live owner's step must not be taken over"
-    release.set()
+    held.release.set()
     assert await first == [1]
     assert await second == []
-    assert runs == ["a"]
+    assert held.runs == ["a"]
 
 
 async def test_a_dead_processs_step_is_taken_over_within_seconds(
