@@ -51,26 +51,20 @@ def count(db: Path, table: str) -> int:
         return int(n)
 
 
-async def file_reports(url: str, *, reports: int, concurrency: int) -> tuple[float, list[str]]:
-    """Seconds it took, and the ids of the reports filed."""
+async def file_reports(
+    url: str, *, reports: int, concurrency: int, headers: dict[str, str]
+) -> tuple[float, list[str]]:
+    """Seconds it took, and the ids of the reports filed (`headers`: a teacher's token)."""
+    from tests.bench.floors import report_body  # which imports this module's counters
+
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        token = (
-            await http.post("/v1/auth/token", data={"username": "teacher1", "password": "demo"})
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
         numbers = iter(range(reports))
         filed: list[str] = []
         started = time.perf_counter()
 
         async def worker() -> None:
             for n in numbers:
-                body = {
-                    "school_id": "sch-01",
-                    "category": "truancy",
-                    "description": "Absent since Monday",
-                    "student": {"name": f"Bench Student {n}"},
-                }
-                r = await http.post("/v1/reports", json=body, headers=headers)
+                r = await http.post("/v1/reports", json=report_body(n, tag="cpu"), headers=headers)
                 r.raise_for_status()
                 filed.append(r.json()["id"])
 
@@ -110,7 +104,10 @@ def closed_loop_cpu(*, reports: int, concurrency: int) -> None:
         """Seconds to file the reports, and until both tasks and the inbox entries of each
         are stored (polled from the services' files: no audited polling)."""
         posted_s, filed = await file_reports(
-            bench.platform.gateway_url, reports=reports, concurrency=concurrency
+            bench.platform.gateway_url,
+            reports=reports,
+            concurrency=concurrency,
+            headers=await bench.headers(),
         )
         bench.accepted += filed
         return posted_s, posted_s + await _drained(bench)

@@ -36,10 +36,8 @@ async def measure(bench: Bench, *, reports: int, windows: int) -> dict[str, list
     """Per process, its CPU per report (ms) in each window."""
     per_window = max(1, reports // windows)
     rows: dict[str, list[float]] = {name: [] for name in bench.pids}
+    headers = await bench.headers()
     async with httpx.AsyncClient(base_url=bench.platform.gateway_url, timeout=60) as http:
-        login = {"username": "teacher1", "password": "demo"}
-        token = (await http.post("/v1/auth/token", data=login)).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
         for n in range(WARM_UP):  # first-time paths and pools, about other children
             body = report_body(n, tag="history-warm-up")
             (await http.post("/v1/reports", json=body, headers=headers)).raise_for_status()
