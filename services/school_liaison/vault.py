@@ -3,6 +3,7 @@ reports, destroyed to erase them. The crypto itself is in privacy.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,15 +27,23 @@ async def data_key_for(tx: Writer, sealer: Sealer, *, child_ref: str, now: datet
 
 
 async def _child_key(
-    tx: Writer, sealer: Sealer, *, child_ref: str, now: datetime
+    tx: Writer,
+    sealer: Sealer,
+    *,
+    child_ref: str,
+    now: datetime,
+    first: Mapping[str, Any] | None = None,
 ) -> tuple[bytes, ChildKey, bool]:
-    """The child's data key, its row, and whether this transaction created it."""
+    """The child's data key, its row, and whether this transaction created it. `first`: the
+    student of the report that creates it, whose identity the new row keeps from the start."""
     row = await store.get_child_key(tx, child_ref=child_ref)
     if row is None:
         key = new_data_key()
         row = ChildKey(
             child_ref=child_ref, wrapped=sealer.wrap(key, child_ref=child_ref), created_at=now
         )
+        if first is not None:
+            row.identity = _sealed_identity(domain.learned_identity(None, first), key, row)
         try:
             await store.insert_child_key(tx, key=row)
             return key, row, True
@@ -52,15 +61,19 @@ async def seal_report(
     set when its student is not who the child's earlier reports say (domain.identity_differs).
 
     Who they say is kept on the child's key row, sealed under the same key, so a filing reads
-    one row however many reports the child has (and erasing the key erases it too). A row
-    from before it was kept reads the child's reports once, and keeps the answer."""
-    key, row, created = await _child_key(tx, sealer, child_ref=report.child_ref, now=now)
+    one row however many reports the child has (and erasing the key erases it too), and writes
+    it only when the identity changes: the child's first report, the first date of birth. A
+    row from before it was kept reads the child's reports once, and keeps the answer."""
     student = private["student"]
+    key, row, created = await _child_key(
+        tx, sealer, child_ref=report.child_ref, now=now, first=student
+    )
     known = None if created else await _known_identity(tx, row=row, key=key)
-    learned = domain.learned_identity(known, student)
-    if learned != known or row.identity is None:
-        sealed_identity = seal(learned.model_dump(), data_key=key, record_id=_identity_id(row))
-        await store.put_child_key(tx, key=row.model_copy(update={"identity": sealed_identity}))
+    if not created:
+        learned = domain.learned_identity(known, student)
+        if learned != known or row.identity is None:
+            identity = _sealed_identity(learned, key, row)
+            await store.put_child_key(tx, key=row.model_copy(update={"identity": identity}))
     return report.model_copy(
         update={
             "sealed": seal(private, data_key=key, record_id=report.id),
@@ -68,6 +81,10 @@ async def seal_report(
             "identity_mismatch": domain.identity_differs(known, student),
         }
     )
+
+
+def _sealed_identity(identity: domain.SealedIdentity, key: bytes, row: ChildKey) -> str:
+    return seal(identity.model_dump(), data_key=key, record_id=_identity_id(row))
 
 
 def _identity_id(row: ChildKey) -> str:

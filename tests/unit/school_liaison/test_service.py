@@ -21,7 +21,8 @@ from shared.identity import Principal, Role
 from shared.runtime import Work
 from shared.store import Store
 from shared.usecases import Conflict, InvalidField, NotAllowed, NotFound
-from tests.unit.units import StoreUnits, sqlite_port, sqlite_work, unit_of_work
+from tests.unit.school_liaison.factories import a_report
+from tests.unit.units import Recording, StoreUnits, sqlite_port, sqlite_work, unit_of_work
 
 SEALER = Sealer(base64.b64encode(bytes(range(32))).decode())
 TEACHER = Principal(user_id="teacher1", role=Role.teacher, school_id="sch-01")
@@ -235,6 +236,25 @@ async def test_filing_costs_the_same_however_many_reports_the_child_has(port: St
     answer = await _file(rt, body=_student(name="Li Na"))
     assert steps[0] <= third * 1.1, (third, steps[0])
     assert answer.report.identity_mismatch  # and still compared with the first report's name
+
+
+async def test_the_key_row_is_written_only_when_the_identity_changes(port: Store) -> None:
+    """A new child's key row is inserted with its identity (one write); a report that teaches
+    nothing new writes none; a first date of birth, one."""
+    now = datetime(2024, 2, 1, tzinfo=UTC)
+
+    async def writes(report_id: str, student: dict[str, Any]) -> int:
+        report = a_report(child_ref="child-1", filed_at=now, id=report_id)
+        async with port.transaction() as tx:
+            recording = Recording(tx)
+            private = {"description": "d", "student": student}
+            await vault.seal_report(recording, SEALER, report=report, private=private, now=now)
+        return sum(n for (c, _), n in recording.writes.items() if c == "child_keys")
+
+    assert await writes("rep-1", {"name": "Li Na"}) == 1
+    assert await writes("rep-2", {"name": "Li Na"}) == 0
+    assert await writes("rep-3", {"name": "Li Na", "date_of_birth": "2011-05-05"}) == 1
+    assert await writes("rep-4", {"name": "Li Na", "date_of_birth": "2011-05-05"}) == 0
 
 
 async def test_the_childs_identity_is_kept_sealed_with_its_key(port: Store) -> None:
