@@ -86,7 +86,7 @@ async def _chronology_rows_v8(port: Store) -> None:
             entries = doc.pop("chronology", [])
             await tx.put(CASES_C, {**doc, "chronology_len": len(entries)})
             if entries:
-                rows = [_row(doc["id"], seq, e) for seq, e in enumerate(entries)]
+                rows = [chronology_row(doc["id"], seq, e) for seq, e in enumerate(entries)]
                 await tx.insert_many(CHRONOLOGY_C, rows)
         return next_
 
@@ -150,13 +150,14 @@ async def save_case(tx: Writer, *, case: Case, opened: bool) -> None:
     await (tx.insert(CASES_C, doc) if opened else tx.put(CASES_C, doc))
     if case.chronology:
         rows = [
-            _row(case.id, first + n, e.model_dump(mode="json"))
+            chronology_row(case.id, first + n, e.model_dump(mode="json"))
             for n, e in enumerate(case.chronology)
         ]
         await tx.insert_many(CHRONOLOGY_C, rows)
 
 
-def _row(case_id: str, seq: int, entry: Doc) -> Doc:
+def chronology_row(case_id: str, seq: int, entry: Doc) -> Doc:
+    """The stored row of a case's `seq`-th chronology entry (`entry` as JSON)."""
     # The id orders a case's rows too: the zero-padded seq sorts as a number would.
     return {"id": f"{case_id}:{seq:08d}", "case_id": case_id, "seq": seq, **entry}
 

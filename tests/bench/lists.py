@@ -39,6 +39,7 @@ from gateway.demo import USERS
 from gateway.settings import Settings as GatewaySettings
 from services.case_tracking.app import create_app as case_tracking_app
 from services.case_tracking.settings import Settings as CaseSettings
+from services.case_tracking.store import chronology_row
 from services.notifications.app import create_app as notifications_app
 from services.notifications.settings import Settings as NotificationSettings
 from services.patrol.app import create_app as patrol_app
@@ -176,8 +177,7 @@ def seed(
         }
         case_rows.append(_dump(case))
         chronology_rows += [
-            _dump({"id": f"{case_id}:{seq:08d}", "case_id": case_id, "seq": seq, **entry})
-            for seq, entry in enumerate(chronology)
+            _dump(chronology_row(case_id, seq, entry)) for seq, entry in enumerate(chronology)
         ]
         if rng.random() < 0.002 or (school.id == "sch-01" and len(picks["cases"]) < 10):
             picks["cases"].append((case_id, school.id))
