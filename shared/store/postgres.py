@@ -163,6 +163,13 @@ async def _init(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=str, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep(_conn: asyncpg.Connection) -> None:
+    """A released connection's reset: none. asyncpg's default sends `RESET ALL`, `CLOSE ALL`,
+    `UNLISTEN *` and an advisory unlock on every release, a round trip per transaction and per
+    read outside one (about four a report), for session state this adapter never sets; an
+    unfinished transaction is still rolled back by the pool before this is called."""
+
+
 class _Ops(Writer):
     """Reads and writes: each on a pooled connection, or all on a transaction's connection."""
 
@@ -314,6 +321,7 @@ class PostgresStore(_Ops):
                 min_size=1,
                 max_size=_POOL_MAX,
                 init=_init,
+                reset=_keep,
                 timeout=_TIMEOUT_S,
                 command_timeout=_TIMEOUT_S * 3,
             )
