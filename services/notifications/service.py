@@ -22,8 +22,8 @@ async def deliver(uow: UnitOfWork, *, notices: list[Notice], event_id: str) -> l
     added = []
     for notice in notices:
         notification = domain.deliver(notice, event_id=event_id, now=now)
-        if await store.get_notification(uow.tx, notification_id=notification.id) is None:
-            await store.put_notification(uow.tx, notification=notification)
+        # Inserted, not read first and then written: one statement (a round trip on PostgreSQL).
+        if await store.add_notification(uow.tx, notification=notification):
             added.append(notification)
     return added
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.notifications import webhook_store
 from services.notifications.domain import Notification
-from shared.store import NULL, Cursor, Reader, Store, Writer
+from shared.store import NULL, Cursor, DuplicateKeyError, Reader, Store, Writer
 from shared.store.keyset import find_page, find_page_of_any
 from shared.store.migrations import Migration
 from shared.store.retry import transact
@@ -53,6 +53,15 @@ MIGRATIONS = [
 async def put_notification(tx: Writer, *, notification: Notification) -> None:
     # The dump always carries read_at (null while unread): the unread inbox asks for NULL.
     await tx.put(INBOX_C, notification.model_dump(mode="json"))
+
+
+async def add_notification(tx: Writer, *, notification: Notification) -> bool:
+    """Inserts the entry unless one with its id is there (left as it is, read or not)."""
+    try:
+        await tx.insert(INBOX_C, notification.model_dump(mode="json"))
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 async def get_notification(port: Reader, *, notification_id: str) -> Notification | None:

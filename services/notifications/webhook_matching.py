@@ -4,9 +4,14 @@ delivery per matching subscription, placed as case_tracking scopes cases.
 Cheap when it cannot matter: the case index is touched only by events that name a school or an
 organisation, and written only when that is new; the active subscriptions are kept in-process
 between their changes (`ActiveSubscriptions`); the case index is read only for a scoped client.
+A batch of events (one unit of work) reads the subscriptions' version once and each case's
+entry once, and writes each changed entry once, before it commits (`_Batch`): a report's
+events come as one batch, and on PostgreSQL every read is a round trip.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
@@ -15,7 +20,7 @@ from services.notifications.webhook_rules import Delivery, Subscription, body_of
 from shared import event_views as views
 from shared.events import Envelope
 from shared.runtime import UnitOfWork
-from shared.store import Reader
+from shared.store import Reader, Writer
 
 
 class ActiveSubscriptions:
@@ -34,7 +39,40 @@ class ActiveSubscriptions:
         return self._cached[1]
 
 
-async def learn(uow: UnitOfWork, envelope: Envelope) -> None:
+@dataclass
+class _Batch:
+    """What one unit of work's events share: the active subscriptions, read once (within its
+    transaction they cannot change under it), and the case index's entries, each read once and
+    each changed one written once, at the flush before the commit."""
+
+    active: ActiveSubscriptions
+    subscriptions: list[Subscription] | None = None
+    facts: dict[str, views.CaseFacts | None] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
+
+    async def wanted(self, port: Reader, event_type: str) -> list[Subscription]:
+        if self.subscriptions is None:
+            self.subscriptions = await self.active.read(port)
+        return [s for s in self.subscriptions if event_type in s.event_types]
+
+    async def case_facts(self, port: Reader, case_id: str) -> views.CaseFacts | None:
+        if case_id not in self.facts:
+            self.facts[case_id] = await webhook_store.case_facts(port, case_id=case_id)
+        return self.facts[case_id]
+
+    def learnt(self, case_id: str, facts: views.CaseFacts) -> None:
+        self.facts[case_id] = facts
+        self.changed.add(case_id)
+
+    async def flush(self, tx: Writer) -> None:
+        for case_id in sorted(self.changed):
+            facts = self.facts[case_id]
+            if facts is not None:
+                await webhook_store.put_case_facts(tx, case_id=case_id, facts=facts)
+        self.changed.clear()
+
+
+async def learn(batch: _Batch, port: Reader, envelope: Envelope) -> None:
     """Keep the case index: the schools and organisations a case's own events name (its
     opening and updates name each report's, a task its assignee's organisation), as
     case_tracking scopes the case. Read only when the event names one, written only when it
@@ -46,17 +84,16 @@ async def learn(uow: UnitOfWork, envelope: Envelope) -> None:
     views.learn(taught, envelope.data)
     if not taught.schools and not taught.orgs:
         return
-    known = await webhook_store.case_facts(uow.tx, case_id=case_id) or views.CaseFacts()
-    if taught.schools <= known.schools and taught.orgs <= known.orgs:
+    known = await batch.case_facts(port, case_id)
+    if known is not None and taught.schools <= known.schools and taught.orgs <= known.orgs:
         return
-    known.schools |= taught.schools
-    known.orgs |= taught.orgs
-    await webhook_store.put_case_facts(uow.tx, case_id=case_id, facts=known)
+    known = known or views.CaseFacts()
+    batch.learnt(case_id, views.CaseFacts(known.schools | taught.schools, known.orgs | taught.orgs))
 
 
-async def _facts(uow: UnitOfWork, envelope: Envelope) -> views.CaseFacts:
+async def _facts(batch: _Batch, port: Reader, envelope: Envelope) -> views.CaseFacts:
     """Where the event belongs: what is known of its case, plus what it says itself."""
-    known = await webhook_store.case_facts(uow.tx, case_id=envelope.data.get("case_id") or "")
+    known = await batch.case_facts(port, envelope.data.get("case_id") or "")
     return views.facts_of(envelope.data, known)
 
 
@@ -72,14 +109,15 @@ async def on_event(
         envelope.parse(contract)
     except ValidationError:
         return  # malformed: the pipeline dead-letters it elsewhere; never sent to a partner
-    await learn(uow, envelope)
-    wanted = [s for s in await subscriptions.read(uow.tx) if envelope.type in s.event_types]
+    batch = uow.deferred("webhook-matching", lambda: _Batch(subscriptions))
+    await learn(batch, uow.tx, envelope)
+    wanted = await batch.wanted(uow.tx, envelope.type)
     if not wanted:
         return
     # Station-wide clients see every event they may: the case index is read for scoped ones.
     facts = views.CaseFacts()
     if any(s.principal.role in views.SCOPED for s in wanted):
-        facts = await _facts(uow, envelope)
+        facts = await _facts(batch, uow.tx, envelope)
     child_ref, case_id = views.child_of(envelope.data)
     body: str | None = None
     for subscription in wanted:

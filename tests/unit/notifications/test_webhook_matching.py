@@ -53,6 +53,7 @@ async def handled(port: Store, *events: EventData) -> list[tuple[str, str]]:
             recording = Recording(tx)
             uow = UnitOfWork(recording)
             await webhook_matching.on_event(envelope, uow, subscriptions=subscriptions)
+            await uow.flush()  # as the runtime does before it commits
         ops += recording.touched()
     return ops
 
@@ -149,6 +150,40 @@ async def test_a_report_costs_one_index_write_and_no_report_or_child_index(port:
     facts = await webhook_store.case_facts(port, case_id="case-1")
     assert facts is not None
     assert (facts.schools, facts.orgs) == ({"sch-01"}, {"org-a"})
+
+
+async def test_a_reports_events_in_one_batch_read_the_version_and_the_case_once(
+    port: Store,
+) -> None:
+    """As the consumer takes them (a report's events arrive together, one unit of work): the
+    subscriptions' version and the case's entry read once, the entry written once, before the
+    commit, with what every event of the batch taught."""
+    mine = await subscribe(port, ORG_A, "task.created")
+    theirs = await subscribe(port, ORG_B, "task.created")
+    subscriptions = webhook_matching.ActiveSubscriptions()
+    events = [
+        opened(),
+        created("t-police", Agency.police, None),
+        created("t-social", Agency.social_work, "org-a"),
+        created("t-other", Agency.social_work, "org-b"),  # teaches a second organisation
+    ]
+    async with port.transaction() as tx:
+        recording = Recording(tx)
+        uow = UnitOfWork(recording)
+        for data in events:
+            envelope = Envelope.wrap(data, source="case_tracking", subject="s", correlation_id="c")
+            await webhook_matching.on_event(envelope, uow, subscriptions=subscriptions)
+        await uow.flush()
+    touched = recording.touched()
+    assert touched.count(("get", webhook_store.VERSION_C)) == 1
+    assert touched.count(("get", webhook_store.CASES_C)) == 1
+    assert touched.count(("put", webhook_store.CASES_C)) == 1
+    facts = await webhook_store.case_facts(port, case_id="case-1")
+    assert facts is not None
+    assert (facts.schools, facts.orgs) == ({"sch-01"}, {"org-a", "org-b"})
+    # Each scoped client is sent what the case was known to be theirs at that event.
+    assert await sent(port, mine) == ["task.created"] * 3
+    assert await sent(port, theirs) == ["task.created"]
 
 
 async def test_a_case_event_naming_only_the_case_goes_to_the_organisations_serving_it(
