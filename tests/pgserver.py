@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from deploy.launcher import free_port
+from deploy.launcher import SERVICES, free_port
 
 
 def find_bin_dir() -> Path | None:
@@ -40,15 +40,30 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
     raise RuntimeError("running as root and neither a postgres nor a nobody user exists")
 
 
+def store_url_key(process: str) -> str:
+    """The variable that names a process's store, as an operator sets it."""
+    return f"HULEI_{process.upper()}_STORE_URL"
+
+
+def _parent(proc: Path) -> int:
+    return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 class PgServer:
     """One server for a whole test session; each test asks it for fresh databases."""
 
-    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
+    def __init__(
+        self, bin_dir: Path, *, durable: bool = False, flushed: bool = False, counted: bool = False
+    ) -> None:
         """`durable`: a commit is acknowledged once its WAL is written, so it survives the
         server crashing (what the chaos scenario does); the machine does not crash in a test,
-        so nothing is fsynced. Otherwise the last commits may be lost in a crash: faster."""
+        so nothing is fsynced. Otherwise the last commits may be lost in a crash: faster.
+        `flushed`: as production runs it, fsync and full-page writes on too (the benches).
+        `counted`: pg_stat_statements loaded, so a bench can count the statements it ran."""
         self.bin_dir = bin_dir
-        self.durable = durable
+        self.durable = durable or flushed
+        self.flushed = flushed
+        self.counted = counted
         self.root = Path(tempfile.mkdtemp(prefix="hulei-pg-"))
         self.data = self.root / "data"
         self.sock = self.root / "sock"
@@ -80,8 +95,10 @@ class PgServer:
         self._options = (
             f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c max_connections=300"
         )
-        # A test server's data is thrown away, and flushing dominates its time.
-        self._options += " -c fsync=off -c full_page_writes=off"
+        if not self.flushed:  # a test server's data is thrown away, and flushing dominates
+            self._options += " -c fsync=off -c full_page_writes=off"
+        if self.counted:
+            self._options += " -c shared_preload_libraries=pg_stat_statements"
         if not self.durable:
             self._options += " -c synchronous_commit=off"
         self._run(
@@ -92,6 +109,17 @@ class PgServer:
     @property
     def pid(self) -> int:
         return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def pids(self) -> list[int]:
+        """The postmaster and every process it started (its backends among them)."""
+        found = [self.pid]
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and _parent(entry) == self.pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # ended meanwhile
+        return found
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://hulei@127.0.0.1:{self.port}/{database}"
@@ -107,6 +135,11 @@ class PgServer:
         finally:
             await conn.close()
         return self.url(name)
+
+    async def platform_databases(self) -> dict[str, str]:
+        """A new database for each of the platform's processes: the environment that points
+        each at its own (`store_url_key`)."""
+        return {store_url_key(p): await self.create_database(p) for p in (*SERVICES, "gateway")}
 
     def restart(self) -> None:
         """An abrupt stop (no checkpoint, clients cut off) and a start on the same port."""

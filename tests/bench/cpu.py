@@ -1,6 +1,6 @@
 """CPU per report across the platform's processes, and end-to-end throughput.
 
-    python -m tests.bench.cpu [--reports 300] [--concurrency 8]
+    python -m tests.bench.cpu [--reports 300] [--concurrency 8] [--store postgres]
     python -m tests.bench.cpu --rate 200 [--seconds 40]
 
 Starts the platform as `make run` does (same durable settings) in a temporary directory, files
@@ -10,6 +10,10 @@ refuses some), waits until case_tracking holds both tasks of each accepted repor
 notifications the inbox entries (read from their SQLite files, read-only: no audited polling),
 and prints the CPU time (user + system, from /proc) all processes spent per accepted report.
 The quick measure the changes of issue 15 are judged by; `make bench` is the full table.
+
+`--store postgres`: every process on its own database of one PostgreSQL server run as
+production runs it (tests/bench/pgstore.py); the server's processes count in the CPU, and the
+statements and transactions each process ran are printed per report too.
 """
 
 from __future__ import annotations
@@ -73,12 +77,14 @@ async def file_reports(
 
 
 @contextmanager
-def started_platform() -> Iterator[Platform]:
-    """The platform as `make run` starts it, in a temporary directory; stopped after."""
+def started_platform(store_env: dict[str, str] | None = None) -> Iterator[Platform]:
+    """The platform as `make run` starts it, in a temporary directory; stopped after.
+    `store_env`: where each process's store is, when not its SQLite file."""
     with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
         # One client files everything: lift the per-client rate limit, not the work.
         lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
-        platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
+        env = {**lifted, **(store_env or {})}
+        platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=env)
         platform.start()
         try:
             yield platform
@@ -92,14 +98,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, help="open loop, reports a second (not --reports)")
     parser.add_argument("--seconds", type=float, default=40.0, help="with --rate: how long")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     if args.rate:
-        open_loop_cpu(rate=args.rate, seconds=args.seconds)
+        open_loop_cpu(rate=args.rate, seconds=args.seconds, store=args.store)
     else:
-        closed_loop_cpu(reports=args.reports, concurrency=args.concurrency)
+        closed_loop_cpu(reports=args.reports, concurrency=args.concurrency, store=args.store)
 
 
-def closed_loop_cpu(*, reports: int, concurrency: int) -> None:
+def closed_loop_cpu(*, reports: int, concurrency: int, store: str = "sqlite") -> None:
     async def load(bench: Bench) -> tuple[float, float]:
         """Seconds to file the reports, and until both tasks and the inbox entries of each
         are stored (polled from the services' files: no audited polling)."""
@@ -112,7 +119,7 @@ def closed_loop_cpu(*, reports: int, concurrency: int) -> None:
         bench.accepted += filed
         return posted_s, posted_s + await _drained(bench)
 
-    (posted_s, done_s), used = _measured(load)
+    (posted_s, done_s), used = _measured(load, store)
     _print_cost(
         f"{reports} reports at concurrency {concurrency}: POST {reports / posted_s:.0f}/s, "
         f"end to end {reports / done_s:.0f}/s,",
@@ -122,7 +129,7 @@ def closed_loop_cpu(*, reports: int, concurrency: int) -> None:
     )
 
 
-def open_loop_cpu(*, rate: float, seconds: float) -> None:
+def open_loop_cpu(*, rate: float, seconds: float, store: str = "sqlite") -> None:
     async def load(bench: Bench) -> tuple[int, dict[str, int]]:
         try:
             filed = await bench.open(rate=rate, duration_s=seconds, tag="cpu")
@@ -131,7 +138,7 @@ def open_loop_cpu(*, rate: float, seconds: float) -> None:
         finally:
             bench.close()
 
-    (accepted, refused), used = _measured(load)
+    (accepted, refused), used = _measured(load, store)
     _print_cost(
         f"open loop {rate:.0f}/s for {seconds:.0f} s: {accepted} accepted, refused {refused or 0},",
         used,
@@ -140,15 +147,54 @@ def open_loop_cpu(*, rate: float, seconds: float) -> None:
     )
 
 
-def _measured(load: Callable[[Bench], Coroutine[None, None, T]]) -> tuple[T, dict[str, float]]:
+def _measured(
+    load: Callable[[Bench], Coroutine[None, None, T]], store: str
+) -> tuple[T, dict[str, float]]:
     """`load`'s result on a started platform, and each process's CPU seconds during it."""
     from tests.bench.flow import Bench
 
-    with started_platform() as platform:
-        bench = Bench(platform)
-        before = bench.cpu()
-        result = asyncio.run(load(bench))
-        return result, {name: s - before[name] for name, s in bench.cpu().items()}
+    if store == "sqlite":
+        with started_platform() as platform:
+            bench = Bench(platform)
+            before = bench.cpu()
+            result = asyncio.run(load(bench))
+            return result, {name: s - before[name] for name, s in bench.cpu().items()}
+    return _measured_on_postgres(load)
+
+
+def _measured_on_postgres(
+    load: Callable[[Bench], Coroutine[None, None, T]],
+) -> tuple[T, dict[str, float]]:
+    """As `_measured`, every process on PostgreSQL: the server's CPU ("postgres") counted too,
+    and what each process asked of it (statements, transactions) printed per report filed."""
+    from tests.bench.flow import Bench
+    from tests.bench.pgstore import PgRows, production_postgres, server_cpu
+
+    with production_postgres() as (server, env), started_platform(env) as platform:
+        rows = PgRows(server, env)
+        try:
+            bench = Bench(platform, counter=rows.count)
+            before, server_before = bench.cpu(), server_cpu(server)
+            asked_before = rows.stats()
+            accepted_before = len(bench.accepted)
+            result = asyncio.run(load(bench))
+            used = {name: s - before[name] for name, s in bench.cpu().items()}
+            # A backend that ended during the load took its CPU with them: a lower bound.
+            used["postgres"] = sum(
+                s - server_before.get(pid, 0.0) for pid, s in server_cpu(server).items()
+            )
+            filed = max(len(bench.accepted) - accepted_before, 1)
+            for what, counts, earlier in zip(
+                ("statements", "transactions"), rows.stats(), asked_before, strict=True
+            ):
+                per = {p: (counts[p] - earlier[p]) / filed for p in counts if p != "other"}
+                print(
+                    f"{what} per report: {sum(per.values()):.1f} "
+                    f"({', '.join(f'{p} {n:.1f}' for p, n in sorted(per.items()))})"
+                )
+        finally:
+            rows.close()
+        return result, used
 
 
 async def _drained(bench: Bench) -> float:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -86,13 +87,21 @@ class Bench:
 
     platform: Platform
     accepted: list[str] = field(default_factory=list)
+    # A process's rows in a table; None: read from its SQLite file (tests/bench/pgstore.py
+    # reads them on PostgreSQL).
+    counter: Callable[[str, str], int] | None = None
     _pool: Pool | None = None
     _token: tuple[float, str] | None = None
 
     def __post_init__(self) -> None:
         self.var = self.platform.var_dir
-        self.base_tasks = count(self.var / "case_tracking.db", "tasks")
-        self.base_inbox = count(self.var / "notifications.db", "inbox")
+        self.base_tasks = self.count("case_tracking", "tasks")
+        self.base_inbox = self.count("notifications", "inbox")
+
+    def count(self, process: str, table: str) -> int:
+        if self.counter is not None:
+            return self.counter(process, table)
+        return count(self.var / f"{process}.db", table)
 
     @property
     def pids(self) -> dict[str, int]:
@@ -152,9 +161,8 @@ class Bench:
         """Every accepted report has (by count) its tasks and inbox entries."""
         n = len(self.accepted)
         return (
-            count(self.var / "case_tracking.db", "tasks") >= self.base_tasks + TASKS_PER_REPORT * n
-            and count(self.var / "notifications.db", "inbox")
-            >= self.base_inbox + INBOX_PER_REPORT * n
+            self.count("case_tracking", "tasks") >= self.base_tasks + TASKS_PER_REPORT * n
+            and self.count("notifications", "inbox") >= self.base_inbox + INBOX_PER_REPORT * n
         )
 
     async def drain(self, *, within_s: float) -> float | None:

@@ -13,7 +13,7 @@ import asyncpg
 
 from deploy.launcher import SERVICES
 from tests.chaos.harness import Ledger
-from tests.pgserver import PgServer, find_bin_dir
+from tests.pgserver import PgServer, find_bin_dir, store_url_key
 
 TASKS_SQL = (
     "SELECT id, doc->>'report_id', doc->>'assignee_user_id', doc->>'assignee_org_id' FROM tasks"
@@ -24,10 +24,6 @@ INBOX_SQL = (
     " WHERE doc->>'task_id' IS NOT NULL"
 )
 LINKED_SQL = "SELECT id FROM reports WHERE doc->'case_id' IS NOT NULL AND doc->'case_id' <> 'null'"
-
-
-def _url_key(process: str) -> str:
-    return f"HULEI_{process.upper()}_STORE_URL"
 
 
 @contextmanager
@@ -43,11 +39,7 @@ def postgres_for(store: str) -> Iterator[tuple[PgServer | None, dict[str, str]]]
     server = PgServer(bin_dir, durable=True)  # it is crashed: commits must survive that
     server.start()
     try:
-
-        async def databases() -> dict[str, str]:
-            return {_url_key(p): await server.create_database(p) for p in (*SERVICES, "gateway")}
-
-        yield server, asyncio.run(databases())
+        yield server, asyncio.run(server.platform_databases())
     finally:
         server.stop(mode="immediate")
         server.remove()
@@ -59,7 +51,7 @@ class PgLedger(Ledger):
 
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__(var_dir=None)  # type: ignore[arg-type]
-        self._urls = {s: env[_url_key(s)] for s in SERVICES}
+        self._urls = {s: env[store_url_key(s)] for s in SERVICES}
         self._pg: dict[str, asyncpg.Connection] = {}
 
     async def _fetch(self, service: str, sql: str) -> list[Any] | None:

@@ -154,6 +154,29 @@ def test_the_cpu_bench_waits_for_every_report_and_prints_its_cost(argv: tuple[st
 
 
 @pytest.mark.timeout(300)
+def test_the_cpu_bench_on_postgresql_counts_the_server_and_what_each_process_asked() -> None:
+    """`python -m tests.bench.cpu --store postgres`, small: every process on its own database
+    of a real server run as production runs it; the server's CPU is in the cost, and the
+    statements and transactions of each process are counted per report."""
+    if find_bin_dir() is None:
+        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
+    done = _bench_module(
+        "tests.bench.cpu", "--store", "postgres", "--reports", "20", "--concurrency", "2"
+    )
+    lines = done.stdout.strip().splitlines()
+    asked = {line.split(" per report: ")[0]: line for line in lines if " per report: " in line}
+    assert set(asked) == {"statements", "transactions"}, done.stdout
+    for line in asked.values():
+        total, _, by_process = line.split(" per report: ")[1].partition(" (")
+        assert float(total) > 0, done.stdout
+        names = {part.split()[0] for part in by_process.rstrip(")").split(", ")}
+        assert names == {"gateway", "school_liaison", "case_tracking", "patrol", "notifications"}
+    per_process = {part.split()[0]: float(part.split()[1]) for part in lines[-1].split(", ")}
+    assert per_process["postgres"] > 0, done.stdout
+    assert per_process["school_liaison"] > 0, done.stdout
+
+
+@pytest.mark.timeout(300)
 def test_the_history_bench_prints_each_windows_cost_for_every_process() -> None:
     """`python -m tests.bench.history`, small: one child's reports, a figure per window."""
     done = _bench_module("tests.bench.history", "--reports", "8", "--windows", "2")
