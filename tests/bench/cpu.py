@@ -56,9 +56,10 @@ def count(db: Path, table: str) -> int:
 
 
 async def file_reports(
-    url: str, *, reports: int, concurrency: int, headers: dict[str, str]
+    url: str, *, reports: int, concurrency: int, headers: dict[str, str], tag: str = "cpu"
 ) -> tuple[float, list[str]]:
-    """Seconds it took, and the ids of the reports filed (`headers`: a teacher's token)."""
+    """Seconds it took, and the ids of the reports filed (`headers`: a teacher's token; `tag`
+    tells these reports' children from another call's)."""
     from tests.bench.floors import report_body  # which imports this module's counters
 
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
@@ -68,7 +69,7 @@ async def file_reports(
 
         async def worker() -> None:
             for n in numbers:
-                r = await http.post("/v1/reports", json=report_body(n, tag="cpu"), headers=headers)
+                r = await http.post("/v1/reports", json=report_body(n, tag=tag), headers=headers)
                 r.raise_for_status()
                 filed.append(r.json()["id"])
 
@@ -99,14 +100,24 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="open loop, reports a second (not --reports)")
     parser.add_argument("--seconds", type=float, default=40.0, help="with --rate: how long")
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--warm-up", type=int, default=0, help="reports filed (and done) before measuring"
+    )
     args = parser.parse_args()
     if args.rate:
-        open_loop_cpu(rate=args.rate, seconds=args.seconds, store=args.store)
+        open_loop_cpu(rate=args.rate, seconds=args.seconds, store=args.store, warm_up=args.warm_up)
     else:
-        closed_loop_cpu(reports=args.reports, concurrency=args.concurrency, store=args.store)
+        closed_loop_cpu(
+            reports=args.reports,
+            concurrency=args.concurrency,
+            store=args.store,
+            warm_up=args.warm_up,
+        )
 
 
-def closed_loop_cpu(*, reports: int, concurrency: int, store: str = "sqlite") -> None:
+def closed_loop_cpu(
+    *, reports: int, concurrency: int, store: str = "sqlite", warm_up: int = 0
+) -> None:
     async def load(bench: Bench) -> tuple[float, float]:
         """Seconds to file the reports, and until both tasks and the inbox entries of each
         are stored (polled from the services' files: no audited polling)."""
@@ -119,7 +130,7 @@ def closed_loop_cpu(*, reports: int, concurrency: int, store: str = "sqlite") ->
         bench.accepted += filed
         return posted_s, posted_s + await _drained(bench)
 
-    (posted_s, done_s), used = _measured(load, store)
+    (posted_s, done_s), used = _measured(load, store, warm_up)
     _print_cost(
         f"{reports} reports at concurrency {concurrency}: POST {reports / posted_s:.0f}/s, "
         f"end to end {reports / done_s:.0f}/s,",
@@ -129,7 +140,7 @@ def closed_loop_cpu(*, reports: int, concurrency: int, store: str = "sqlite") ->
     )
 
 
-def open_loop_cpu(*, rate: float, seconds: float, store: str = "sqlite") -> None:
+def open_loop_cpu(*, rate: float, seconds: float, store: str = "sqlite", warm_up: int = 0) -> None:
     async def load(bench: Bench) -> tuple[int, dict[str, int]]:
         try:
             filed = await bench.open(rate=rate, duration_s=seconds, tag="cpu")
@@ -138,7 +149,7 @@ def open_loop_cpu(*, rate: float, seconds: float, store: str = "sqlite") -> None
         finally:
             bench.close()
 
-    (accepted, refused), used = _measured(load, store)
+    (accepted, refused), used = _measured(load, store, warm_up)
     _print_cost(
         f"open loop {rate:.0f}/s for {seconds:.0f} s: {accepted} accepted, refused {refused or 0},",
         used,
@@ -148,22 +159,42 @@ def open_loop_cpu(*, rate: float, seconds: float, store: str = "sqlite") -> None
 
 
 def _measured(
-    load: Callable[[Bench], Coroutine[None, None, T]], store: str
+    load: Callable[[Bench], Coroutine[None, None, T]], store: str, warm_up: int
 ) -> tuple[T, dict[str, float]]:
-    """`load`'s result on a started platform, and each process's CPU seconds during it."""
+    """`load`'s result on a started platform, and each process's CPU seconds during it;
+    `warm_up` reports filed and done first, outside the window (connections opened, each
+    statement prepared, caches filled)."""
     from tests.bench.flow import Bench
 
     if store == "sqlite":
         with started_platform() as platform:
             bench = Bench(platform)
+            _warm(bench, warm_up)
             before = bench.cpu()
             result = asyncio.run(load(bench))
             return result, {name: s - before[name] for name, s in bench.cpu().items()}
-    return _measured_on_postgres(load)
+    return _measured_on_postgres(load, warm_up)
+
+
+def _warm(bench: Bench, reports: int) -> None:
+    async def warm() -> None:
+        if reports:
+            headers = await bench.headers()
+            _, filed = await file_reports(
+                bench.platform.gateway_url,
+                reports=reports,
+                concurrency=8,
+                headers=headers,
+                tag="warm",
+            )
+            bench.accepted += filed
+            await _drained(bench)
+
+    asyncio.run(warm())
 
 
 def _measured_on_postgres(
-    load: Callable[[Bench], Coroutine[None, None, T]],
+    load: Callable[[Bench], Coroutine[None, None, T]], warm_up: int
 ) -> tuple[T, dict[str, float]]:
     """As `_measured`, every process on PostgreSQL: the server's CPU ("postgres") counted too,
     and what each process asked of it (statements, transactions) printed per report filed."""
@@ -174,6 +205,7 @@ def _measured_on_postgres(
         rows = PgRows(server, env)
         try:
             bench = Bench(platform, counter=rows.count)
+            _warm(bench, warm_up)
             before, server_before = bench.cpu(), server_cpu(server)
             asked_before = rows.stats()
             accepted_before = len(bench.accepted)
