@@ -20,6 +20,7 @@ import asyncio
 import gc
 import json
 import random
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -509,19 +510,24 @@ def main() -> None:
         "--only", action="append", default=[], help="rows whose names contain this (repeatable)"
     )
     args = parser.parse_args()
+    # Stores kept only where --dir names a place (for --reuse); a temporary one goes after.
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="hulei-lists-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"stores in {workdir}", flush=True)
-    results = asyncio.run(
-        run(
-            cases=args.cases,
-            inbox=args.inbox,
-            requests=args.requests,
-            workdir=workdir,
-            reuse=args.reuse,
-            only=tuple(args.only),
+    try:
+        results = asyncio.run(
+            run(
+                cases=args.cases,
+                inbox=args.inbox,
+                requests=args.requests,
+                workdir=workdir,
+                reuse=args.reuse,
+                only=tuple(args.only),
+            )
         )
-    )
+    finally:
+        if args.dir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     for name in ("seed_s", "sizes", "start_with_migrations_s"):
         print(_line(name, results[name]))
     if args.json:
