@@ -178,6 +178,25 @@ def test_the_cpu_bench_on_postgresql_counts_the_server_and_what_each_process_ask
 
 
 @pytest.mark.timeout(300)
+def test_the_lists_bench_times_every_row_and_removes_its_stores(tmp_path: Path) -> None:
+    """`python -m tests.bench.lists`, small: a figure for each list and get, the sizes seeded,
+    and its temporary stores gone when it ends (a city's, in a full run)."""
+    out = tmp_path / "lists.json"
+    done = _bench_module(
+        "tests.bench.lists", "--cases", "200", "--inbox", "1000", "--requests", "3",
+        "--json", str(out),
+    )  # fmt: skip
+    results = json.loads(out.read_text())
+    assert results["sizes"]["cases"] == 200, done.stdout
+    timed = [v for v in results.values() if isinstance(v, dict) and "p99_ms" in v]
+    assert len(timed) >= 20, results
+    assert all(v["p99_ms"] > 0 for v in timed), results
+    stores = Path(done.stdout.splitlines()[0].removeprefix("stores in "))
+    assert stores.name.startswith("hulei-lists-bench-"), done.stdout
+    assert not stores.exists()
+
+
+@pytest.mark.timeout(300)
 def test_the_history_bench_prints_each_windows_cost_for_every_process() -> None:
     """`python -m tests.bench.history`, small: one child's reports, a figure per window."""
     done = _bench_module("tests.bench.history", "--reports", "8", "--windows", "2")
