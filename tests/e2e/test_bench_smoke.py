@@ -197,6 +197,35 @@ def test_the_lists_bench_times_every_row_and_removes_its_stores(tmp_path: Path) 
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    ("argv", "printed"),
+    [
+        (("tests.bench.gateway", "--requests", "30", "--concurrency", "2"), "gateway CPU"),
+        (("tests.bench.store", "--units", "50", "--rows", "500"), "point read (get by id)"),
+        (
+            (
+                "tests.bench.soak",
+                "--rate",
+                "10",
+                "--minutes",
+                "0.1",
+                "--every-s",
+                "2",
+                "--warm-up-s",
+                "2",
+            ),
+            "RSS after warm-up",
+        ),
+    ],
+    ids=["gateway", "store", "soak"],
+)
+def test_the_other_benches_run_small(argv: tuple[str, ...], printed: str) -> None:
+    """The benches no other smoke test runs, each small: it ends well and prints its table."""
+    done = _bench_module(*argv)
+    assert printed in done.stdout, done.stdout
+
+
+@pytest.mark.timeout(300)
 def test_the_history_bench_prints_each_windows_cost_for_every_process() -> None:
     """`python -m tests.bench.history`, small: one child's reports, a figure per window."""
     done = _bench_module("tests.bench.history", "--reports", "8", "--windows", "2")
