@@ -30,6 +30,11 @@ class Case(BaseModel):
     org_ids: list[str]
     officer_ids: list[str]
     report_ids: list[str]
+    # (school, report) for each report in the case, in order: what a school's staff see as
+    # their reports (a repeat report joins the open tasks and starts none, so tasks do not
+    # tell). Pairs, not a map: a school id may hold a dot, which MongoDB keys must not. Empty
+    # on cases from before it: the feedback then lists what the school's tasks name.
+    school_reports: list[tuple[str, str]] = []
     categories: list[ReportCategory]
     opened_at: Timestamp
     updated_at: Timestamp
@@ -179,6 +184,7 @@ def take_report(
             org_ids=[report.social_org_id],
             officer_ids=[report.community_officer_id],
             report_ids=[report.report_id],
+            school_reports=[(report.school_id, report.report_id)],
             categories=[report.category],
             opened_at=now,
             updated_at=now,
@@ -192,6 +198,9 @@ def take_report(
                 "org_ids": _add(case.org_ids, report.social_org_id),
                 "officer_ids": _add(case.officer_ids, report.community_officer_id),
                 "report_ids": _add(case.report_ids, report.report_id),
+                "school_reports": list(
+                    dict.fromkeys([*case.school_reports, (report.school_id, report.report_id)])
+                ),
                 "categories": list(dict.fromkeys([*case.categories, report.category])),
                 "updated_at": now,
                 "chronology": [*case.chronology, entry],

@@ -36,14 +36,16 @@ def case_view(
     if not feedback_only(principal):
         return full_view(case, after)
     own = [t for t in tasks if t.school_id == principal.school_id]
+    # The school's reports as the case keeps them; on a case from before it kept them, those
+    # that started the school's tasks (a repeat report that joined one is then not named).
+    filed = [report for school, report in case.school_reports if school == principal.school_id]
     return CaseFeedbackView(
         id=case.id,
         child_ref=case.child_ref,
         status=case.status,
         risk_level=case.risk_level,
         closed_at=case.closed_at,
-        # Every report starts two tasks, so its tasks name all of the school's reports.
-        report_ids=list(dict.fromkeys(t.report_id for t in own)),
+        report_ids=list(dict.fromkeys([*filed, *(t.report_id for t in own)])),
         tasks=[TaskFeedback.model_validate(t, from_attributes=True) for t in own],
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.case_tracking.access import task_scope
-from services.case_tracking.domain import Case, Task
+from services.case_tracking.domain import Case, Task, take_report
 from services.case_tracking.views import case_view, task_view
 from shared.contracts.cases import (
     CaseFeedbackView,
@@ -15,9 +15,9 @@ from shared.contracts.cases import (
     TaskFeedbackView,
     TaskView,
 )
-from shared.contracts.school import ReportCategory, Severity
+from shared.contracts.school import ReportCategory, ReportFiled, Severity
 from shared.identity import Principal, Role
-from tests.unit.case_tracking.test_domain import first, report, second
+from tests.unit.case_tracking.test_domain import T1, first, report, second
 
 pytestmark = pytest.mark.unit
 
@@ -103,4 +103,37 @@ def test_feedback_ignores_tasks_of_another_school_even_if_handed_them() -> None:
     case, tasks = two_school_case()
     view = case_view(TEACHER_2, case, tasks[:2], None)  # only school 1's tasks
     assert isinstance(view, CaseFeedbackView)
-    assert (view.report_ids, view.tasks) == ([], [])
+    assert (view.report_ids, view.tasks) == (["rep-2"], [])  # its own report, from the case
+
+
+def test_a_schools_repeat_report_is_in_its_feedback_though_it_started_no_task() -> None:
+    """The repeat rule: a report of the same kind joins the open tasks and starts none; the
+    school still sees it among its reports. Another school's repeat report is not shown."""
+    one = first()
+
+    def repeat(case: Case, tasks: list[Task], r: ReportFiled) -> tuple[Case, list[Task]]:
+        intake = take_report(
+            case, r, now=T1, new_case_id="case-NEW", new_task_ids=("x", "y"), open_tasks=tasks
+        )
+        assert intake.tasks == []  # same kind: it joins both open tasks
+        return intake.case, [t for t, _ in intake.joined]
+
+    case, tasks = repeat(one.case, one.tasks, report("rep-2"))
+    case, tasks = repeat(case, tasks, report("rep-3", school_id="school-2", officer="officer-2"))
+    assert [t.report_ids for t in tasks] == [["rep-1", "rep-2", "rep-3"]] * 2
+    view = case_view(SAFETY_1, case, tasks, None)
+    assert isinstance(view, CaseFeedbackView)
+    assert view.report_ids == ["rep-1", "rep-2"]
+    assert [t.id for t in view.tasks] == ["task-p", "task-s"]
+    assert '"rep-3"' not in view.model_dump_json()
+    theirs = case_view(TEACHER_2, case, [], None)  # school 1's tasks are not in its scope
+    assert isinstance(theirs, CaseFeedbackView)
+    assert (theirs.report_ids, theirs.tasks) == (["rep-3"], [])
+
+
+def test_a_case_from_before_lists_what_the_schools_tasks_name() -> None:
+    case, tasks = two_school_case()
+    legacy = case.model_copy(update={"school_reports": []})
+    view = case_view(TEACHER_2, legacy, tasks, None)
+    assert isinstance(view, CaseFeedbackView)
+    assert view.report_ids == ["rep-2"]
