@@ -48,7 +48,7 @@ class _Batch:
     active: ActiveSubscriptions
     subscriptions: list[Subscription] | None = None
     facts: dict[str, views.CaseFacts | None] = field(default_factory=dict)
-    changed: set[str] = field(default_factory=set)
+    changed: dict[str, views.CaseFacts] = field(default_factory=dict)
 
     async def wanted(self, port: Reader, event_type: str) -> list[Subscription]:
         if self.subscriptions is None:
@@ -61,14 +61,11 @@ class _Batch:
         return self.facts[case_id]
 
     def learnt(self, case_id: str, facts: views.CaseFacts) -> None:
-        self.facts[case_id] = facts
-        self.changed.add(case_id)
+        self.facts[case_id] = self.changed[case_id] = facts
 
     async def flush(self, tx: Writer) -> None:
         for case_id in sorted(self.changed):
-            facts = self.facts[case_id]
-            if facts is not None:
-                await webhook_store.put_case_facts(tx, case_id=case_id, facts=facts)
+            await webhook_store.put_case_facts(tx, case_id=case_id, facts=self.changed[case_id])
         self.changed.clear()
 
 
