@@ -68,8 +68,9 @@ async def seal_report(
     key, row, created = await _child_key(
         tx, sealer, child_ref=report.child_ref, now=now, first=student
     )
-    known = None if created else await _known_identity(tx, row=row, key=key)
-    if not created:
+    known = None
+    if not created:  # a new row was written with the first student's identity already
+        known = await _known_identity(tx, row=row, key=key)
         learned = domain.learned_identity(known, student)
         if learned != known or row.identity is None:
             identity = _sealed_identity(learned, key, row)

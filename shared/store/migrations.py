@@ -100,7 +100,7 @@ async def _run_once(
     try:
         await migration.step(store)
     except BaseException:
-        await _stop(renewal)
+        await _stop(renewal)  # before the release: the record is not renewed once let go
         await asyncio.shield(_release(store, record_id, owner))  # the next start tries again
         raise
     await _stop(renewal)
