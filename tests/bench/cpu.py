@@ -211,7 +211,7 @@ def _measured_on_postgres(
             accepted_before = len(bench.accepted)
             result = asyncio.run(load(bench))
             used = {name: s - before[name] for name, s in bench.cpu().items()}
-            # A backend that ended during the load took its CPU with them: a lower bound.
+            # A backend that ended during the load took its CPU with it: a lower bound.
             used["postgres"] = sum(
                 s - server_before.get(pid, 0.0) for pid, s in server_cpu(server).items()
             )
