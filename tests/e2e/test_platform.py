@@ -151,63 +151,79 @@ def test_a_restart_keeps_the_data(platform: Platform, client: Client) -> None:
     assert len(again.get("dispatcher1", "/v1/tasks", case_id=case_id).json()) == 2
 
 
-# Six processes start one after another, each importing its app: a minute on a loaded machine.
+# Six processes start together, each importing its app: a minute on a loaded machine.
 LAUNCH_S = 120
 
 
-def _stop_everything(launcher: subprocess.Popen[bytes]) -> None:
-    """After a failure: Ctrl-C, then kill -9 to its whole process group (its NATS and services
-    too), so a failed test leaves no server behind."""
-    if launcher.poll() is None:
-        launcher.send_signal(signal.SIGINT)
-        try:
-            launcher.wait(timeout=30)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(launcher.pid, signal.SIGKILL)
-    launcher.wait()
+class Launch:
+    """`python -m deploy.launcher` on free ports, its console written to a file the test reads
+    while it runs: "Hulei is running." is said once every process has answered, which a
+    ready gateway alone does not mean (the services may still be starting)."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str] | None = None) -> None:
+        self.gateway, self.nats, self.base = free_port(), free_port(), free_port_block(4)
+        argv = [sys.executable, "-m", "deploy.launcher", f"--var={tmp_path / 'var'}"]
+        argv += [f"--gateway-port={self.gateway}", f"--nats-port={self.nats}"]
+        argv += [f"--service-base-port={self.base}"]
+        self.console = tmp_path / "launcher.out"
+        with self.console.open("wb") as out:
+            self.proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,  # its own process group: a failed test can stop it all
+            )
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.gateway, self.nats, *range(self.base, self.base + 4)]
+
+    def text(self) -> str:
+        return self.console.read_text()
+
+    def wait_running(self) -> None:
+        def running() -> bool:
+            assert self.proc.poll() is None, f"the launcher ended:\n{self.text()}"
+            return "Hulei is running." in self.text()
+
+        wait_until(running, within=LAUNCH_S, what="launcher")
+
+    def ctrl_c(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=30)
+
+    def stop_everything(self) -> None:
+        """After a failure: Ctrl-C, then kill -9 to its whole process group (its NATS and
+        services too), so a failed test leaves no server behind."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.ctrl_c()
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def _nothing_listens(ports: list[int]) -> None:
+    for port in ports:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
 
 
 @pytest.mark.timeout(4 * LAUNCH_S)
 def test_the_launcher_starts_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
-    gateway, nats, base = free_port(), free_port(), free_port_block(4)
-    argv = [
-        sys.executable,
-        "-m",
-        "deploy.launcher",
-        f"--var={tmp_path / 'var'}",
-        f"--gateway-port={gateway}",
-        f"--nats-port={nats}",
-        f"--service-base-port={base}",
-    ]
-    ports = [gateway, nats, *range(base, base + 4)]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=os.environ,
-        start_new_session=True,  # its own process group: a failed test can stop it all
-    )
+    launch = Launch(tmp_path)
     try:
-        wait_until(
-            lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
-            within=LAUNCH_S,
-            what="launcher",
-        )
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        launch.wait_running()
+        assert launch.ctrl_c() == 0, launch.text()
     finally:
-        _stop_everything(proc)
-    assert proc.returncode == 0, out.decode()
-    text = out.decode()
-    assert f"http://127.0.0.1:{gateway}" in text
+        launch.stop_everything()
+    text = launch.text()
+    assert f"http://127.0.0.1:{launch.gateway}" in text
     assert "teacher1" in text
     assert "stopped." in text
-    for port in ports:
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+    _nothing_listens(launch.ports)
 
 
 def _child_running(parent: int, module: str) -> int | None:
@@ -222,43 +238,44 @@ def _child_running(parent: int, module: str) -> int | None:
 
 @pytest.mark.timeout(4 * LAUNCH_S)
 def test_the_launcher_restarts_a_process_that_dies(tmp_path: Path) -> None:
-    gateway, nats, base = free_port(), free_port(), free_port_block(4)
-    argv = [sys.executable, "-m", "deploy.launcher", f"--var={tmp_path / 'var'}"]
-    argv += [f"--gateway-port={gateway}", f"--nats-port={nats}", f"--service-base-port={base}"]
-    case_tracking = f"http://127.0.0.1:{base + 1}/readyz"
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=os.environ,
-        start_new_session=True,  # its own process group: a failed test can stop it all
-    )
+    launch = Launch(tmp_path)
+    case_tracking = f"http://127.0.0.1:{launch.base + 1}/readyz"
     try:
-        wait_until(
-            lambda: httpx.get(f"http://127.0.0.1:{gateway}/readyz").status_code == 200,
-            within=LAUNCH_S,
-            what="launcher",
-        )
-        first = _child_running(proc.pid, "services.case_tracking")
+        launch.wait_running()
+        first = _child_running(launch.proc.pid, "services.case_tracking")
         assert first is not None
         os.kill(first, signal.SIGKILL)
         wait_until(
             lambda: (
-                (pid := _child_running(proc.pid, "services.case_tracking")) not in (None, first)
-                and pid is not None
+                _child_running(launch.proc.pid, "services.case_tracking") not in (None, first)
                 and httpx.get(case_tracking).status_code == 200
             ),
             within=LAUNCH_S,
             what="case_tracking started again",
         )
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        assert launch.ctrl_c() == 0, launch.text()
     finally:
-        _stop_everything(proc)
-    text = out.decode()
+        launch.stop_everything()
+    text = launch.text()
     assert "case_tracking exited with -9; starting it again now" in text, text
-    assert proc.returncode == 0, text
     assert "stopped." in text
+
+
+@pytest.mark.timeout(4 * LAUNCH_S)
+def test_a_process_that_dies_while_starting_fails_the_launch_at_once(tmp_path: Path) -> None:
+    """Not at the readiness deadline, minutes later: the supervisor is not watching yet."""
+    launch = Launch(tmp_path, env={"HULEI_PATROL_STORE_URL": "nosuchstore://anywhere"})
+    try:
+        code = launch.proc.wait(timeout=LAUNCH_S)
+    finally:
+        launch.stop_everything()
+    text = launch.text()
+    assert code == 1, text
+    said = r"cannot start: patrol exited with \d+ \(log: .*/patrol\.log\) while starting"
+    assert re.search(said, text), text
+    assert "everything started was stopped" in text
+    assert "Hulei is running." not in text
+    _nothing_listens(launch.ports)
 
 
 def test_the_launcher_refuses_to_start_on_a_taken_port_and_starts_nothing(tmp_path: Path) -> None:
