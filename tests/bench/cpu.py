@@ -238,8 +238,8 @@ async def _drained(bench: Bench) -> float:
 
 def _print_cost(headline: str, used: dict[str, float], *, per: int, what: str) -> None:
     total = sum(used.values())
-    print(f"{headline} CPU {1000 * total / per:.1f} ms {what} (all processes)")
-    print(", ".join(f"{name} {1000 * s / per:.1f}" for name, s in used.items()))
+    print(f"{headline} CPU {1000 * total / per:.2f} ms {what} (all processes)")
+    print(", ".join(f"{name} {1000 * s / per:.2f}" for name, s in used.items()))
 
 
 if __name__ == "__main__":

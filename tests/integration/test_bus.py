@@ -12,6 +12,7 @@ from nats.js.api import StreamInfo
 from nats.js.errors import NotFoundError
 
 from shared import consumer
+from shared.bus import BATCH
 from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
@@ -157,6 +158,28 @@ async def test_a_backlog_is_committed_a_batch_at_a_time_and_a_repeat_applied_onc
     # One transaction: the long poll's first message tells how many wait behind it, and they
     # are fetched to join it (it used to be committed alone, then the rest).
     assert len(units) == 1
+
+
+async def test_a_long_backlog_is_taken_in_batches_of_the_bus_size(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's fixed cost (pull, marks query, commit) is shared by up to `BATCH` events: a
+    backlog of a batch and a half is two transactions, the first full."""
+    monkeypatch.setattr(consumer, "BURST_WAIT_S", 10.0)  # batching is tested, not speed
+    events = [linked(n) for n in range(BATCH + BATCH // 2)]
+    await asyncio.gather(*(runtime.bus.publish(e) for e in events))
+    units: list[list[UnitOfWork]] = []  # the units themselves: an id may be reused
+
+    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+        if not units or units[-1][0] is not uow:
+            units.append([])
+        units[-1].append(uow)
+        await uow.tx.insert("effects", {"id": envelope.id})
+
+    runtime.consume(SPEC, effect)
+    await eventually(lambda: _all_acked(runtime))
+    assert len(await runtime.store.find("effects")) == len(events)
+    assert [len(unit) for unit in units] == [BATCH, BATCH // 2]
 
 
 async def _all_acked(rt: Runtime) -> bool:
