@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from shared.contracts.ops import DeadLettered
 from shared.delivery import BatchHandler, Delivery, Outcome, by_message, peek_envelope, working_on
 from shared.events import Envelope
 from shared.metrics import KeptLabels, Metrics
+from shared.pace import Pace, gather_window_s
 from shared.store import StoreUnavailableError
 from shared.streams import ConsumerSpec, publishers_of
 
@@ -89,6 +91,7 @@ class PullConsumer:
         self._tracer = tracer
         self._stopping = stopping
         self._consumed = KeptLabels(metrics.events_consumed, name, spec.durable)
+        self._pace = Pace()
 
     async def _stalled(self) -> bool:
         try:
@@ -137,14 +140,17 @@ class PullConsumer:
             # burst (the events one commit announced) is one transaction, not two.
             while msgs:
                 room = self._batch - len(msgs)
-                if spec.gather_s:
+                self._pace.took(len(msgs), now=time.monotonic())
+                if window := gather_window_s(spec, self._pace, now=time.monotonic()):
                     try:
-                        msgs += await self._gathered(sub, room=room)
+                        more = await self._gathered(sub, room=room, window_s=window)
                     except asyncio.CancelledError:
                         await _give_back(msgs)  # stopped: to another replica at once
                         raise
                 else:
-                    msgs += await self._behind(sub, msgs[-1], room=room)
+                    more = await self._behind(sub, msgs[-1], room=room)
+                self._pace.took(len(more), now=time.monotonic())
+                msgs += more
                 await self._handle_batch(msgs)
                 if self._stopping.is_set():
                     break
@@ -163,14 +169,16 @@ class PullConsumer:
         more; none asked for when none waited (the long poll takes what comes next)."""
         return await _waiting(sub, min(last.metadata.num_pending or 0, room))
 
-    async def _gathered(self, sub: JetStreamContext.PullSubscription, *, room: int) -> list[Msg]:
-        """Up to `room` of what arrives within the spec's window: left on the server while
+    async def _gathered(
+        self, sub: JetStreamContext.PullSubscription, *, room: int, window_s: float
+    ) -> list[Msg]:
+        """Up to `room` of what arrives within `window_s`: left on the server while
         it lasts (no pull is open), then asked for by number, so the pull is answered at once
         and never lingers when nothing came."""
         if room <= 0:
             return []
         spec = self._spec
-        await asyncio.sleep(spec.gather_s)
+        await asyncio.sleep(window_s)
         try:
             info = await self._bus.js.consumer_info(spec.stream, spec.durable, timeout=2.0)
         except Exception:

@@ -44,6 +44,11 @@ class ConsumerSpec:
     # waits on in milliseconds, a batch's fixed cost (pulls, a commit and its fsync) is shared
     # by every report the window gathers instead of paid per report (docs/performance.md).
     gather_s: float = 0.0
+    # For work someone waits on (no `gather_s`): a window only while more than `busy_per_s`
+    # events came in the last second, when sharing a batch's fixed cost is worth a few
+    # milliseconds more per event (shared/pace.py).
+    gather_busy_s: float = 0.0
+    busy_per_s: float = 0.0
 
     @functools.cached_property  # asked for each message it is sent
     def subjects(self) -> tuple[str, ...]:
@@ -102,6 +107,11 @@ CARRIED: dict[str, tuple[str, ...]] = {
 # quarter. The live stream (the gateway's) reads the streams directly and is not delayed.
 INBOX_GATHER_S = 0.1
 FIGURES_GATHER_S = 0.25
+# The intake while busy: above 100 reports a second it waits 20 ms for more (the 201 → tasks
+# target is p50 15 ms at 50 a second, where it waits for nothing); a batch of a few reports
+# is one transaction and one pull instead of one each (docs/performance.md, session 16).
+INTAKE_BUSY_GATHER_S = 0.02
+INTAKE_BUSY_PER_S = 100.0
 
 # Durable consumers by owning service. Durable names are stable: renaming one replays history
 # unless the old one is listed in RETIRED. A process has at most one durable per stream, sent
@@ -113,6 +123,8 @@ CASE_TRACKING_SCHOOL = ConsumerSpec(
     "case_tracking-school",
     "school.report.filed.v1",
     more_subjects=("school.child.erased.v1",),
+    gather_busy_s=INTAKE_BUSY_GATHER_S,
+    busy_per_s=INTAKE_BUSY_PER_S,
 )
 # school_liaison: which case a report became part of; a closed case starts retention.
 SCHOOL_LIAISON_CASES = ConsumerSpec(

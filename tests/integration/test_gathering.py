@@ -1,6 +1,6 @@
-"""A consumer with a gathering window (ConsumerSpec.gather_s) on a real NATS server: what
-arrives within the window after an event is handled with it in one transaction, and a
-consumer stopped during the window gives what it holds back at once."""
+"""A consumer with a gathering window (ConsumerSpec.gather_s; gather_busy_s while busy) on a
+real NATS server: what arrives within the window after an event is handled with it in one
+transaction, and a consumer stopped during the window gives what it holds back at once."""
 
 from __future__ import annotations
 
@@ -83,9 +83,11 @@ async def test_a_consumer_stopped_during_its_window_gives_the_event_back_at_once
     in_window = asyncio.Event()
     gathered = consumer.PullConsumer._gathered
 
-    async def entering(self: consumer.PullConsumer, sub: Any, *, room: int) -> list[Any]:
+    async def entering(
+        self: consumer.PullConsumer, sub: Any, *, room: int, window_s: float
+    ) -> list[Any]:
         in_window.set()
-        return await gathered(self, sub, room=room)
+        return await gathered(self, sub, room=room, window_s=window_s)
 
     monkeypatch.setattr(consumer.PullConsumer, "_gathered", entering)
 
@@ -114,8 +116,45 @@ async def test_a_consumer_stopped_during_its_window_gives_the_event_back_at_once
         await eventually(taken_over, within=10)
 
 
+async def test_work_someone_waits_on_is_gathered_while_events_come_fast(runtime: Runtime) -> None:
+    """The intake's busy window (shared/pace.py; when it counts as busy: unit tests), with a
+    threshold any event reaches: events sent one after another, each stored before the next,
+    wait out the window together and are one transaction, not one each as they come."""
+    spec = ConsumerSpec(
+        "CASES",
+        "test-busy",
+        "case.report.linked.v1",
+        gather_busy_s=1.0,  # longer than the five publishes take on a loaded machine
+        busy_per_s=1.0,
+    )
+    units: list[UnitOfWork] = []
+    handled: list[str] = []
+
+    async def effect(envelope: Envelope, uow: UnitOfWork) -> None:
+        if not units or units[-1] is not uow:
+            units.append(uow)
+        handled.append(envelope.id)
+
+    runtime.consume(spec, effect)
+    events = [linked(n) for n in range(5)]
+    for event in events:
+        await runtime.bus.publish(event)
+
+    async def all_handled() -> bool:
+        return len(handled) == len(events)
+
+    await eventually(all_handled)
+    assert handled == [e.id for e in events]
+    assert len(units) == 1
+
+
 def test_what_turns_a_report_into_tasks_or_escalates_them_gathers_nothing() -> None:
     urgent = (CASE_TRACKING_SCHOOL, CASE_TRACKING_TIMERS, SCHOOL_LIAISON_VIDEO_CONCERNS)
     assert all(spec.gather_s == 0 for spec in urgent)
+    # Only the intake waits, and only while busy: far above the 201 → tasks target's 50 a
+    # second, and for a small share of its 15 ms.
+    assert [s for s in CONSUMERS if s.gather_busy_s] == [CASE_TRACKING_SCHOOL]
+    assert CASE_TRACKING_SCHOOL.busy_per_s >= 100
+    assert CASE_TRACKING_SCHOOL.gather_busy_s <= 0.02
     # Everything else waits at most a quarter of a second, far inside its ack wait.
     assert all(0 <= spec.gather_s <= 0.25 < spec.ack_wait_s / 3 for spec in CONSUMERS)
