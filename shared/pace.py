@@ -28,8 +28,9 @@ class Pace:
     _count: int = 0
 
     def took(self, events: int, *, now: float) -> None:
-        self._taken.append((now, events))
-        self._count += events
+        if events:
+            self._taken.append((now, events))
+            self._count += events
         self._forget(now)
 
     def per_s(self, *, now: float) -> float:

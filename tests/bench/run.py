@@ -48,11 +48,12 @@ class Sizes:
     first_rate: float  # the sustained search's first step, then ×1.4 a step
     step_s: float
     max_steps: int
+    refine: int  # halvings of the ×1.4 between the last step that held and the first that did not
     sustain_s: float
 
 
-FULL = Sizes(5, 2000, 20000, 1000, 10, 30, 20, 10, 14, 60)
-QUICK = Sizes(0.5, 50, 500, 50, 1, 1, 10, 1, 2, 2)
+FULL = Sizes(5, 2000, 20000, 1000, 10, 30, 20, 10, 14, 2, 60)
+QUICK = Sizes(0.5, 50, 500, 50, 1, 1, 10, 1, 2, 0, 2)
 
 
 async def measure_floors(sizes: Sizes, workdir: Path) -> tuple[list[Row], dict[int, float], float]:
@@ -127,6 +128,7 @@ async def measure_platform(
         first_rate=sizes.first_rate,
         step_s=sizes.step_s,
         max_steps=sizes.max_steps,
+        refine=sizes.refine,
         sustain_s=sizes.sustain_s,
     )
     extra["sustained"] = sustained

@@ -36,31 +36,50 @@ async def settle(bench: Bench, *, within_s: float) -> tuple[dict[str, dict[str, 
 
 
 async def search(
-    bench: Bench, *, first_rate: float, step_s: float, max_steps: int
+    bench: Bench, *, first_rate: float, step_s: float, max_steps: int, refine: int = 0
 ) -> tuple[float, list[dict[str, Any]]]:
     """Step the rate up by ×1.4 while the platform keeps up (everything offered in a step done
-    within 2 s of its end; down by ÷1.4 if the first step is already too fast): the highest
-    rate that held, and the steps."""
-    steps = []
-    rate, best, factor = first_rate, None, UP
+    within 2 s of its end; down by ÷1.4 if the first step is already too fast), then halve
+    the ×1.4 between the last rate that held and the first that did not `refine` times: the
+    highest rate that held, and the steps. (Without the halving a ceiling of 340/s read as
+    295, the step below it.)"""
+    steps: list[dict[str, Any]] = []
+    rate, best, above, factor = first_rate, None, None, UP
     for _ in range(max_steps):
-        print(f"  step: {rate:.0f} reports/s …", flush=True)
-        await settle(bench, within_s=DRAIN_S)  # the last step's tail first
-        load = await bench.open(rate=rate, duration_s=step_s, tag=f"step{rate:.0f}")
-        backlog_s = await bench.drain(within_s=DRAIN_S)
-        behind = load.elapsed_s - step_s + (backlog_s if backlog_s is not None else DRAIN_S)
-        held = not load.errors and behind <= 2.0
-        steps.append({"rate": rate, "behind_s": behind, "held": held, "errors": load.errors})
-        if held:
+        if await _step(bench, rate=rate, step_s=step_s, steps=steps):
             best = rate
             if factor < 1:
+                above = rate * UP
                 break  # stepping down: the first rate that holds
         elif best is not None:
+            above = rate
             break  # stepping up: the last rate that held
         else:
             factor = 1 / UP  # the first step was already too fast: step down instead
         rate *= factor
-    return (best if best is not None else rate), steps
+    if best is None:
+        return rate, steps
+    for _ in range(refine):
+        if above is None:
+            break  # every step held: no ceiling found to close in on
+        middle = (best * above) ** 0.5
+        if await _step(bench, rate=middle, step_s=step_s, steps=steps):
+            best = middle
+        else:
+            above = middle
+    return best, steps
+
+
+async def _step(bench: Bench, *, rate: float, step_s: float, steps: list[dict[str, Any]]) -> bool:
+    """One step at `rate`: whether it held; recorded in `steps`."""
+    print(f"  step: {rate:.0f} reports/s …", flush=True)
+    await settle(bench, within_s=DRAIN_S)  # the last step's tail first
+    load = await bench.open(rate=rate, duration_s=step_s, tag=f"step{rate:.0f}")
+    backlog_s = await bench.drain(within_s=DRAIN_S)
+    behind = load.elapsed_s - step_s + (backlog_s if backlog_s is not None else DRAIN_S)
+    held = not load.errors and behind <= 2.0
+    steps.append({"rate": rate, "behind_s": behind, "held": held, "errors": load.errors})
+    return held
 
 
 async def hold(bench: Bench, *, rate: float, sustain_s: float) -> dict[str, Any]:
@@ -93,11 +112,19 @@ async def hold(bench: Bench, *, rate: float, sustain_s: float) -> dict[str, Any]
 
 
 async def measure(
-    bench: Bench, *, first_rate: float, step_s: float, max_steps: int, sustain_s: float
+    bench: Bench,
+    *,
+    first_rate: float,
+    step_s: float,
+    max_steps: int,
+    refine: int,
+    sustain_s: float,
 ) -> tuple[dict[str, Any], list[Row]]:
     """The search, then holds until one keeps up (at most HOLDS): the result for the JSON and
     the two rows, of the hold that kept up (else the last)."""
-    rate, steps = await search(bench, first_rate=first_rate, step_s=step_s, max_steps=max_steps)
+    rate, steps = await search(
+        bench, first_rate=first_rate, step_s=step_s, max_steps=max_steps, refine=refine
+    )
     attempts: list[dict[str, Any]] = []
     for _ in range(HOLDS):
         attempts.append(await hold(bench, rate=rate, sustain_s=sustain_s))
