@@ -140,8 +140,9 @@ class PullConsumer:
             # burst (the events one commit announced) is one transaction, not two.
             while msgs:
                 room = self._batch - len(msgs)
-                self._pace.took(len(msgs), now=time.monotonic())
-                if window := gather_window_s(spec, self._pace, now=time.monotonic()):
+                now = time.monotonic()
+                self._pace.took(len(msgs), now=now)
+                if window := gather_window_s(spec, self._pace, now=now):
                     try:
                         more = await self._gathered(sub, room=room, window_s=window)
                     except asyncio.CancelledError:

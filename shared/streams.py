@@ -44,9 +44,9 @@ class ConsumerSpec:
     # waits on in milliseconds, a batch's fixed cost (pulls, a commit and its fsync) is shared
     # by every report the window gathers instead of paid per report (docs/performance.md).
     gather_s: float = 0.0
-    # For work someone waits on (no `gather_s`): a window only while more than `busy_per_s`
-    # events came in the last second, when sharing a batch's fixed cost is worth a few
-    # milliseconds more per event (shared/pace.py).
+    # For work someone waits on (no `gather_s`): a window only while events come faster than
+    # `busy_per_s` (counted over the last quarter of a second, shared/pace.py), when sharing a
+    # batch's fixed cost is worth a few milliseconds more per event.
     gather_busy_s: float = 0.0
     busy_per_s: float = 0.0
 
