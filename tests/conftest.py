@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from deploy.launcher import PORT_SLICE_ENV, Platform, Ports
 from tests.pgserver import PgServer, find_bin_dir
-from tests.support import StoreUrl
+from tests.support import StoreUrl, required
 
 _MARKERS = {"unit": "unit", "integration": "integration", "e2e": "e2e"}
 
@@ -61,11 +61,10 @@ def nats_url(nats_server: Platform) -> str:
 def pg_server() -> Iterator[PgServer]:
     """One real PostgreSQL server for the session; tests take fresh databases from it."""
     bin_dir = find_bin_dir()
-    if bin_dir is None:
-        message = "PostgreSQL binaries (initdb, pg_ctl) not found; `make install` installs them"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)  # CI must run the production store's suites, never skip them
-        pytest.skip(message)
+    required(
+        bin_dir, "PostgreSQL binaries (initdb, pg_ctl) not found; `make install` installs them"
+    )
+    assert bin_dir is not None
     server = PgServer(bin_dir)
     server.start()
     try:

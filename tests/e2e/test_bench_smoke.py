@@ -4,7 +4,6 @@ writes the table. Times are not asserted (the machine is shared); that each row 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from tests.bench.shape import WHAT
 from tests.pgserver import find_bin_dir
+from tests.support import required
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASURED = [
@@ -87,13 +87,7 @@ def test_the_quick_bench_measures_every_row_and_writes_the_table(tmp_path: Path)
 
 
 def _needs_postgres() -> None:
-    """As the suites' PostgreSQL fixture (tests/conftest.py): skipped where the server binaries
-    are missing, failed under CI, which must run the production store's benches too."""
-    if find_bin_dir() is None:
-        message = "no PostgreSQL server binaries (initdb); `make install` installs them"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    required(find_bin_dir(), "no PostgreSQL server binaries (initdb); `make install` installs them")
 
 
 def _bench_module(*argv: str) -> subprocess.CompletedProcess[str]:

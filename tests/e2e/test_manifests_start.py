@@ -19,7 +19,6 @@ which CI runs too.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from deploy.launcher import wait_until
 from tests import deploy_checks as dc
 from tests import manifests
 from tests.manifests_run import Local, StartError
-from tests.support import REPORT
+from tests.support import REPORT, required
 
 Obj = dict[str, Any]
 SERVICE_NAMES = ("school_liaison", "case_tracking", "patrol", "notifications", "gateway")
@@ -59,10 +58,7 @@ asyncio.run(main())
 
 
 def need_kubectl() -> None:
-    if dc.kubectl() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("kubectl is required in CI to render the overlays")
-        pytest.skip("kubectl (with its built-in kustomize) is not on PATH")
+    required(dc.kubectl(), "kubectl (with its built-in kustomize) is not on PATH")
 
 
 def k8s_spec(overlay: str, mutate: Callable[[list[Obj]], None] | None = None) -> manifests.Spec:
@@ -251,10 +247,10 @@ def test_garbage_in_the_store_init_script_fails_the_start(tmp_path: Path) -> Non
         if cluster is not None:  # CloudNativePG: its bootstrap SQL
             cluster["spec"]["bootstrap"]["initdb"]["postInitSQL"].append("CREAT ROLE oops")
             return
-        if shutil.which("node") is None:  # MongoDB's init JavaScript, parsed by node
-            if os.environ.get("CI") == "true":
-                pytest.fail("node is required in CI to check the MongoDB init script")
-            pytest.skip("node is not on PATH: the MongoDB init script cannot be parsed")
+        # MongoDB's init JavaScript, parsed by node
+        required(
+            shutil.which("node"), "node is not on PATH: the MongoDB init script cannot be parsed"
+        )
         init = next(
             o for o in objects if o["kind"] == "ConfigMap" and "init" in o["metadata"]["name"]
         )
