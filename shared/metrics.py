@@ -82,6 +82,17 @@ class Metrics:
             ["service"],
             registry=r,
         )
+        # Units of work over commits: how many requests and event batches a commit carries
+        # (shared/commits.py); commits over reports: what a report costs the store.
+        self.commits = Counter(
+            "hulei_store_commits_total", "store transactions committed", ["service"], registry=r
+        ).labels(service)
+        self.units_committed = Counter(
+            "hulei_units_of_work_committed_total",
+            "units of work committed (several may share a commit)",
+            ["service"],
+            registry=r,
+        ).labels(service)
         self.outbox_pending = Gauge(
             "hulei_outbox_pending", "committed events not yet relayed", ["service"], registry=r
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast
 
 from shared.bus import Bus, bus_from_settings
+from shared.commits import CommitGroups
 from shared.delivery import Delivery, Outcome
 from shared.events import Envelope, EventData
 from shared.handover import Handover
@@ -125,6 +126,14 @@ class Runtime:
     relay: OutboxRelay
     metrics: Metrics
     clock: TimerClock | None = None
+    _groups: CommitGroups[UnitOfWork] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._groups = CommitGroups(self._transact_alone, committed=self._count_commit)
+
+    def _count_commit(self, units: int) -> None:
+        self.metrics.commits.inc()
+        self.metrics.units_committed.inc(units)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
@@ -142,7 +151,12 @@ class Runtime:
 
     async def transact(self, work: Work[R]) -> R:
         """`work(uow)` in a unit of work, run again from the start when the transaction lost a
-        race (bounded; then StoreUnavailableError). `work` must touch nothing but `uow`."""
+        race (bounded; then StoreUnavailableError). `work` must touch nothing but `uow`. Units
+        of work that come together share a transaction (shared/commits.py), each with its own
+        outcome."""
+        return await self._groups.transact(work)
+
+    async def _transact_alone(self, work: Work[R]) -> R:
         published = self.relay.claim()
         written: list[tuple[list[Row], list[Timer]]] = []
 

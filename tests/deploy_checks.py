@@ -79,6 +79,8 @@ METRICS = frozenset(
         "hulei_open_urgent_tasks",
         "hulei_overdue_tasks",
         "hulei_timers_late",
+        "hulei_store_commits_total",
+        "hulei_units_of_work_committed_total",
     }
 )
 HISTOGRAMS = frozenset({"hulei_http_request_duration_seconds"})

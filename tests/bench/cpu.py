@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from deploy.launcher import Platform, Ports
+from deploy.launcher import SERVICES, Platform, Ports
 
 if TYPE_CHECKING:
     from tests.bench.flow import Bench  # which imports this module's counters
@@ -170,10 +170,39 @@ def _measured(
         with started_platform() as platform:
             bench = Bench(platform)
             _warm(bench, warm_up)
-            before = bench.cpu()
+            before, commits_before = bench.cpu(), commits(platform)
+            accepted_before = len(bench.accepted)
             result = asyncio.run(load(bench))
-            return result, {name: s - before[name] for name, s in bench.cpu().items()}
+            used = {name: s - before[name] for name, s in bench.cpu().items()}
+            _print_commits(platform, commits_before, len(bench.accepted) - accepted_before)
+            return result, used
     return _measured_on_postgres(load, warm_up)
+
+
+def commits(platform: Platform) -> dict[str, tuple[float, float]]:
+    """Each service's store commits so far, and the units of work they carried (its metrics)."""
+    counted: dict[str, tuple[float, float]] = {}
+    for name in SERVICES:
+        text = httpx.get(f"{platform.service_url(name)}/metrics", timeout=5).text
+        values = {
+            line.split("{")[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(("hulei_store_commits_total", "hulei_units_of_work_committed_total"))
+        }
+        counted[name] = (
+            values.get("hulei_store_commits_total", 0.0),
+            values.get("hulei_units_of_work_committed_total", 0.0),
+        )
+    return counted
+
+
+def _print_commits(platform: Platform, before: dict[str, tuple[float, float]], filed: int) -> None:
+    """Commits per report filed, and units of work per commit (group commit, shared/commits.py)."""
+    after, per = commits(platform), []
+    for name, (n, units) in after.items():
+        n, units = n - before[name][0], units - before[name][1]
+        per.append(f"{name} {n / max(filed, 1):.2f} ({units / max(n, 1):.1f} units each)")
+    print("store commits per report: " + ", ".join(per))
 
 
 def _warm(bench: Bench, reports: int) -> None:
@@ -207,7 +236,7 @@ def _measured_on_postgres(
             bench = Bench(platform, counter=rows.count)
             _warm(bench, warm_up)
             before, server_before = bench.cpu(), server_cpu(server)
-            asked_before = rows.stats()
+            asked_before, commits_before = rows.stats(), commits(platform)
             accepted_before = len(bench.accepted)
             result = asyncio.run(load(bench))
             used = {name: s - before[name] for name, s in bench.cpu().items()}
@@ -224,6 +253,7 @@ def _measured_on_postgres(
                     f"{what} per report: {sum(per.values()):.1f} "
                     f"({', '.join(f'{p} {n:.1f}' for p, n in sorted(per.items()))})"
                 )
+            _print_commits(platform, commits_before, filed)
         finally:
             rows.close()
         return result, used
