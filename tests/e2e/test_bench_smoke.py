@@ -155,6 +155,20 @@ def test_the_cpu_bench_waits_for_every_report_and_prints_its_cost(argv: tuple[st
         assert "refused 0" in summary, done.stdout  # 10 a second is far below capacity
     names = {part.split()[0] for part in per_process.split(", ")}
     assert {"gateway", "school_liaison", "case_tracking", "nats"} <= names, done.stdout
+    (commits,) = [line for line in done.stdout.splitlines() if line.startswith("store commits")]
+    _assert_commits_counted(commits)
+
+
+def _assert_commits_counted(line: str) -> None:
+    """`store commits per report: school_liaison 0.48 (2.2 units each), …`: every service's
+    commits per report, and each commit carried at least one unit of work."""
+    parts = line.split(" per report: ")[1].split(", ")
+    counted = {
+        p.split()[0]: (float(p.split()[1]), float(p.split("(")[1].split()[0])) for p in parts
+    }
+    assert set(counted) == {"school_liaison", "case_tracking", "patrol", "notifications"}, line
+    assert counted["school_liaison"][0] > 0, line  # each filing commits there
+    assert all(units >= 1 for n, units in counted.values() if n > 0), line
 
 
 @pytest.mark.timeout(300)
@@ -169,7 +183,8 @@ def test_the_cpu_bench_on_postgresql_counts_the_server_and_what_each_process_ask
     )
     lines = done.stdout.strip().splitlines()
     asked = {line.split(" per report: ")[0]: line for line in lines if " per report: " in line}
-    assert set(asked) == {"statements", "transactions"}, done.stdout
+    assert set(asked) == {"statements", "transactions", "store commits"}, done.stdout
+    _assert_commits_counted(asked.pop("store commits"))
     for line in asked.values():
         total, _, by_process = line.split(" per report: ")[1].partition(" (")
         assert float(total) > 0, done.stdout
