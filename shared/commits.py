@@ -24,6 +24,10 @@ from shared.store import ConflictError
 U = TypeVar("U")  # the unit of work handed to each work
 R = TypeVar("R")
 
+# Units in one transaction at most, as a consumer's batch (shared/bus.py BATCH): a bigger group
+# holds the writer longer and, when one of its units fails, runs more of them again.
+MAX_UNITS = 64
+
 # Set while a group's work runs: a work that waits on a transaction of its own would wait for the
 # group it is part of, for ever.
 _IN_GROUP: contextvars.ContextVar[bool] = contextvars.ContextVar("in_commit_group", default=False)
@@ -84,8 +88,8 @@ class CommitGroups(Generic[U]):
         try:
             while self._waiting:
                 # A caller cancelled before its turn is left out: nothing of it was written.
-                group = [w for w in self._waiting if not w.done.done()]
-                self._waiting = []
+                live = [w for w in self._waiting if not w.done.done()]
+                group, self._waiting = live[:MAX_UNITS], live[MAX_UNITS:]
                 outcomes = await self._together(group)
                 for waiting, outcome in zip(group, outcomes, strict=True):
                     _settle(waiting.done, outcome)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared import commits
 from shared.commits import CommitGroups
 from shared.runtime import Runtime, UnitOfWork
 from shared.store import DuplicateKeyError, StoreUnavailableError, Writer, open_store
@@ -42,12 +43,21 @@ def counted(runtime: Runtime) -> tuple[float, float]:
 
 async def test_units_of_work_that_come_together_share_one_transaction(runtime: Runtime) -> None:
     seen: list[UnitOfWork] = []
-    commits, units = counted(runtime)
+    before, units_before = counted(runtime)
     results = await asyncio.gather(*(runtime.transact(inserting(n, seen)) for n in range(10)))
     assert results == list(range(10))
     assert len({id(u) for u in seen}) == 1  # one unit of work, one commit
     assert await runtime.store.count("things") == 10
-    assert counted(runtime) == (commits + 1, units + 10)
+    assert counted(runtime) == (before + 1, units_before + 10)
+
+
+async def test_a_group_holds_at_most_max_units(runtime: Runtime) -> None:
+    seen: list[UnitOfWork] = []
+    many = commits.MAX_UNITS + 10
+    await asyncio.gather(*(runtime.transact(inserting(n, seen)) for n in range(many)))
+    sizes = [sum(u is unit for u in seen) for unit in {id(u): u for u in seen}.values()]
+    assert sizes == [commits.MAX_UNITS, 10]
+    assert await runtime.store.count("things") == many
 
 
 async def test_a_unit_of_work_that_raises_fails_alone(runtime: Runtime) -> None:
