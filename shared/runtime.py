@@ -135,20 +135,6 @@ class Runtime:
         self.metrics.commits.inc()
         self.metrics.units_committed.inc(units)
 
-    @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        # Events published since the last commit are deleted from the outbox with this one.
-        published = self.relay.claim()
-        try:
-            async with self.store.transaction() as tx:
-                uow = UnitOfWork(tx)
-                yield uow
-                rows = await _close(uow, published)
-        except BaseException:
-            self.relay.release(published)
-            raise
-        self._committed(published, rows, uow.timers)
-
     async def transact(self, work: Work[R]) -> R:
         """`work(uow)` in a unit of work, run again from the start when the transaction lost a
         race (bounded; then StoreUnavailableError). `work` must touch nothing but `uow`. Units

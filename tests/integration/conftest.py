@@ -7,7 +7,7 @@ itself, streams and durables are declared as `admin` first (`declared`), as depl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -28,12 +28,24 @@ from services.patrol.settings import Settings as PatrolSettings
 from services.school_liaison.app import create_app as school_app
 from services.school_liaison.settings import Settings as SchoolSettings
 from shared.bus import Bus
+from shared.events import Envelope
 from shared.nats_auth import ADMIN, REPLAYER, identities
-from shared.runtime import Runtime, open_runtime
+from shared.runtime import Runtime, UnitOfWork, open_runtime
 from shared.settings import BaseServiceSettings
+from shared.timers import Timer
 from tests.support import Gateway, NatsLogin, StoreUrl
 
 RuntimeFactory = Callable[..., AbstractAsyncContextManager[Runtime]]
+
+
+async def commit(rt: Runtime, *events: Envelope, timers: Sequence[Timer] = ()) -> None:
+    """`events` announced and `timers` armed by one unit of work of `rt`, as a service does."""
+
+    async def work(uow: UnitOfWork) -> None:
+        uow.emit(*events)
+        uow.schedule(*timers)
+
+    await rt.transact(work)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from shared.events import Envelope
 from shared.outbox import COLLECTION
 from shared.runtime import Runtime, UnitOfWork
 from shared.streams import ConsumerSpec
+from tests.integration.conftest import commit
 from tests.support import eventually
 
 SPEC = ConsumerSpec("CASES", "test-faults", "case.report.linked.v1")
@@ -28,8 +29,7 @@ async def test_events_committed_while_nats_is_down_arrive_after_it_returns(
 
     runtime.consume(SPEC, effect)
     before = linked(0)
-    async with runtime.unit_of_work() as uow:
-        uow.emit(before)
+    await commit(runtime, before)
     await eventually(lambda: runtime.store.get("applied", before.id))
 
     nats_server.kill("nats")
@@ -39,8 +39,7 @@ async def test_events_committed_while_nats_is_down_arrive_after_it_returns(
 
     await eventually(not_ready)
     during = [linked(n) for n in range(1, 21)]
-    async with runtime.unit_of_work() as uow:  # accepted while the bus is away
-        uow.emit(*during)
+    await commit(runtime, *during)  # accepted while the bus is away
     assert len(await runtime.store.find(COLLECTION)) == 20
 
     nats_server.start_nats()

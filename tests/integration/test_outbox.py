@@ -16,6 +16,7 @@ from shared.nats_auth import ADMIN
 from shared.outbox import COLLECTION, OutboxRelay, add_to_outbox
 from shared.runtime import Runtime, UnitOfWork
 from shared.store import open_store
+from tests.integration.conftest import commit
 from tests.support import StoreUrl, eventually, every_store
 
 __all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
@@ -33,9 +34,11 @@ async def messages(rt: Runtime, stream: str = "CASES") -> int:
 
 
 async def test_a_committed_unit_of_work_is_published(runtime: Runtime) -> None:
-    async with runtime.unit_of_work() as uow:
+    async def work(uow: UnitOfWork) -> None:
         await uow.tx.put("things", {"id": "t"})
         uow.emit(linked(1), linked(2))
+
+    await runtime.transact(work)
     assert await eventually(lambda: _count_is(runtime, 2))
     assert await eventually(lambda: _empty(runtime))  # relayed entries leave the outbox
 
@@ -53,14 +56,13 @@ async def _empty(rt: Runtime) -> bool:
 
 
 async def test_a_rolled_back_unit_of_work_publishes_nothing(runtime: Runtime) -> None:
-    async def failing() -> None:
-        async with runtime.unit_of_work() as uow:
-            await uow.tx.put("things", {"id": "t"})
-            uow.emit(linked(1))
-            raise RuntimeError("validation failed late")
+    async def failing(uow: UnitOfWork) -> None:
+        await uow.tx.put("things", {"id": "t"})
+        uow.emit(linked(1))
+        raise RuntimeError("validation failed late")
 
     with pytest.raises(RuntimeError, match="late"):
-        await failing()
+        await runtime.transact(failing)
     assert await runtime.store.find(COLLECTION) == []
     assert await runtime.store.get("things", "t") is None
     assert await messages(runtime) == 0
@@ -114,8 +116,7 @@ async def test_the_relay_publishes_the_bytes_and_headers_of_the_committed_envelo
         correlation_id="rep-1",
         traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     )
-    async with runtime.unit_of_work() as uow:
-        uow.emit(event)
+    await commit(runtime, event)
     assert await eventually(lambda: _count_is(runtime, 1))
     sent = await runtime.bus.js.get_msg("CASES", 1)
     assert sent.data == event.model_dump_json().encode()
@@ -157,8 +158,7 @@ async def slow_sweep(runtime: Runtime) -> AsyncIterator[Runtime]:
 async def test_a_published_row_is_deleted_by_the_next_commit(slow_sweep: Runtime) -> None:
     """One commit per unit of work: what it announced is published from memory, and the row is
     deleted with whatever the service commits next, not in a commit of the relay's own."""
-    async with slow_sweep.unit_of_work() as uow:
-        uow.emit(linked(1))
+    await commit(slow_sweep, linked(1))
     # The stream can count the message before the relay has its ack: wait for the relay's word.
     assert await eventually(lambda: _relay_published(slow_sweep, 1))
     assert await messages(slow_sweep) == 1
@@ -174,8 +174,7 @@ async def test_a_published_row_is_deleted_by_the_next_commit(slow_sweep: Runtime
 async def test_a_rolled_back_transaction_leaves_published_rows_to_the_next(
     slow_sweep: Runtime,
 ) -> None:
-    async with slow_sweep.unit_of_work() as uow:
-        uow.emit(linked(1), linked(2))
+    await commit(slow_sweep, linked(1), linked(2))
     assert await eventually(lambda: _relay_published(slow_sweep, 2))
 
     async def failing(uow: UnitOfWork) -> None:
@@ -185,16 +184,15 @@ async def test_a_rolled_back_transaction_leaves_published_rows_to_the_next(
     with pytest.raises(RuntimeError, match="late"):
         await slow_sweep.transact(failing)
     assert len(await slow_sweep.store.find(COLLECTION)) == 2
-    async with slow_sweep.unit_of_work() as uow:
-        uow.emit(linked(3))
+    third = linked(3)
+    await commit(slow_sweep, third)
     rows = await slow_sweep.store.find(COLLECTION)
-    assert [row["id"] for row in rows] == [uow.events[0].id]  # only the new one is left
+    assert [row["id"] for row in rows] == [third.id]  # only the new one is left
     assert await eventually(lambda: _count_is(slow_sweep, 3))
 
 
 async def test_the_relay_deletes_alone_when_no_transaction_comes(runtime: Runtime) -> None:
-    async with runtime.unit_of_work() as uow:
-        uow.emit(linked(1))
+    await commit(runtime, linked(1))
     assert await eventually(lambda: _count_is(runtime, 1))
     assert await eventually(lambda: _empty(runtime))  # within SWEEP_S of the publish
 

@@ -13,7 +13,7 @@ from shared.contracts.cases import TaskTimerDue, TimerStep
 from shared.events import Envelope
 from shared.runtime import Runtime
 from shared.timers import BATCH, COLLECTION, Timer, TimerClock
-from tests.integration.conftest import RuntimeFactory
+from tests.integration.conftest import RuntimeFactory, commit
 from tests.support import eventually, every_store
 
 __all__ = ["every_store"]  # every test here runs on SQLite and on PostgreSQL
@@ -29,8 +29,7 @@ def timer(key: str, *, in_s: float) -> Timer:
 
 
 async def arm(rt: Runtime, *timers: Timer) -> None:
-    async with rt.unit_of_work() as uow:
-        uow.schedule(*timers)
+    await commit(rt, timers=timers)
 
 
 async def fired(rt: Runtime) -> list[nats.js.api.RawStreamMsg]:
