@@ -139,8 +139,13 @@ class Runtime:
         """`work(uow)` in a unit of work, run again from the start when the transaction lost a
         race (bounded; then StoreUnavailableError). `work` must touch nothing but `uow`. Units
         of work that come together share a transaction (shared/commits.py), each with its own
-        outcome."""
-        return await self._groups.transact(work)
+        outcome, where the store's transactions wait (on SQLite inline, one is a step of the
+        loop, and nothing comes during it)."""
+        if self.store.transactions_wait:
+            return await self._groups.transact(work)
+        result = await self._transact_alone(work)
+        self._count_commit(1)
+        return result
 
     async def _transact_alone(self, work: Work[R]) -> R:
         published = self.relay.claim()

@@ -155,6 +155,13 @@ class Store(Writer, Protocol):
         """All writes inside commit together or not at all."""
         ...
 
+    @property
+    def transactions_wait(self) -> bool:
+        """Whether a transaction waits for the store (round trips, a commit on a thread) and
+        the event loop runs meanwhile: other units of work then come while one is open, and
+        the runtime gathers them into one (shared/commits.py)."""
+        ...
+
     async def ensure_index(
         self,
         collection: str,

@@ -259,6 +259,8 @@ class _Ops(Writer):
 
 
 class MongoStore(_Ops):
+    transactions_wait = True  # every operation a round trip
+
     def __init__(self, client: AsyncMongoClient[Doc], db: AsyncDatabase[Doc]) -> None:
         super().__init__(db)
         self._client = client

@@ -309,6 +309,8 @@ class _Ops(Writer):
 
 
 class PostgresStore(_Ops):
+    transactions_wait = True  # every statement a round trip
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool, set())
         self._writer = asyncio.Lock()

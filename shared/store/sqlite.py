@@ -243,6 +243,12 @@ class SqliteStore:
         self._read_ops = _Ops(self._reader, self._tables)
         self._lock = asyncio.Lock()
 
+    @property
+    def transactions_wait(self) -> bool:
+        # Inline, a transaction is one step of the loop: nothing comes while it runs. Commits
+        # on the thread (a disk with slow fsyncs) let requests come and wait for the lock.
+        return self._writer.pace.threaded
+
     @classmethod
     async def open(cls, *, path: str) -> SqliteStore:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
