@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from deploy.launcher import SERVICES, Platform, Ports
+from tests.support import sample
 
 if TYPE_CHECKING:
     from tests.bench.flow import Bench  # which imports this module's counters
@@ -184,14 +185,9 @@ def commits(platform: Platform) -> dict[str, tuple[float, float]]:
     counted: dict[str, tuple[float, float]] = {}
     for name in SERVICES:
         text = httpx.get(f"{platform.service_url(name)}/metrics", timeout=5).text
-        values = {
-            line.split("{")[0]: float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith(("hulei_store_commits_total", "hulei_units_of_work_committed_total"))
-        }
         counted[name] = (
-            values.get("hulei_store_commits_total", 0.0),
-            values.get("hulei_units_of_work_committed_total", 0.0),
+            sample(text, "hulei_store_commits_total") or 0.0,
+            sample(text, "hulei_units_of_work_committed_total") or 0.0,
         )
     return counted
 

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
-from tests.support import REPORT, Gateway, eventually
-
-
-def sample(text: str, name: str, **labels: str) -> float | None:
-    """The value of one Prometheus sample, matched by name and a subset of its labels."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
+from tests.support import REPORT, Gateway, eventually, sample
 
 
 async def scrape(gateway: Gateway, service: str) -> str:
