@@ -39,3 +39,35 @@ def test_a_first_step_too_fast_steps_down_then_closes_in(monkeypatch: pytest.Mon
     # 153 did not hold, 109 did: one halving of that gap tries 129, which holds.
     assert [round(s["rate"]) for s in steps] == [300, 214, 153, 109, 129]
     assert round(best) == 129
+
+
+def _holds(monkeypatch: pytest.MonkeyPatch, *, ceiling: float, rate: float) -> Any:
+    async def hold(_bench: object, *, rate: float, sustain_s: float) -> dict[str, Any]:
+        assert sustain_s == 60
+        kept = rate <= ceiling
+        return {"offered_per_s": rate, "kept_up": kept, "drained": True}
+
+    monkeypatch.setattr(sustained, "hold", hold)
+    return asyncio.run(sustained.holds(None, rate=rate, sustain_s=60))  # type: ignore[arg-type]
+
+
+def test_a_minute_that_fell_behind_is_tried_lower_then_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    attempts, chosen = _holds(monkeypatch, ceiling=340, rate=349)
+    # 349 fell behind, 291 (÷1.2) kept up, then the middle of the two, 319, which kept up too.
+    assert [round(a["offered_per_s"]) for a in attempts] == [349, 291, 319]
+    assert round(chosen["offered_per_s"]) == 319
+    attempts, chosen = _holds(monkeypatch, ceiling=300, rate=349)
+    assert [round(a["offered_per_s"]) for a in attempts] == [349, 291, 319]
+    assert round(chosen["offered_per_s"]) == 291  # the middle fell behind: the lower one
+
+
+def test_a_minute_that_keeps_up_at_once_is_the_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts, chosen = _holds(monkeypatch, ceiling=400, rate=349)
+    assert [round(a["offered_per_s"]) for a in attempts] == [349]
+    assert chosen is attempts[0]
+    # None keeps up within HOLDS: the last is reported (falling behind), nothing in between.
+    attempts, chosen = _holds(monkeypatch, ceiling=100, rate=349)
+    assert [round(a["offered_per_s"]) for a in attempts] == [349, 291, 242]
+    assert chosen is attempts[-1]
