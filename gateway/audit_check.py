@@ -112,7 +112,8 @@ class Checkpointer:
         finally:
             # The chain's last word, but a NATS that is away must not hold up the shutdown.
             try:
-                await asyncio.wait_for(self.publish_now(), timeout=FINAL_CHECKPOINT_S)
+                async with asyncio.timeout(FINAL_CHECKPOINT_S):
+                    await self.publish_now()
             except Exception as exc:
                 log.warning("final audit checkpoint not published: %r", exc)
 

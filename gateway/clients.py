@@ -238,9 +238,8 @@ class Services:
     async def readiness(self) -> dict[str, bool]:
         async def ready(wire: Wire) -> bool:
             try:
-                answer = await asyncio.wait_for(
-                    wire.send("GET", "/readyz", params={}, headers={}, body=None), 2.0
-                )
+                async with asyncio.timeout(2.0):
+                    answer = await wire.send("GET", "/readyz", params={}, headers={}, body=None)
             except (Unreachable, TimeoutError):
                 return False
             return answer.status_code == 200

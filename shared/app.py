@@ -31,6 +31,7 @@ from shared.errors import install_error_handling
 from shared.metrics import Metrics, MetricsMiddleware, metrics_response
 from shared.settings import BaseServiceSettings
 from shared.store import StoreUnavailableError
+from shared.tasks import stop
 from shared.telemetry import ServerSpans, current_trace_id, setup_tracing
 from shared.usecases import Refused
 
@@ -141,12 +142,8 @@ async def _running(
         yield tasks
     finally:
         for name in reversed(list(tasks)):
-            task = tasks[name]
-            task.cancel()
             try:
-                await task
-            except asyncio.CancelledError:
-                pass
+                await stop(tasks[name])
             except Exception:  # one task's failure must not keep the others (or parts) open
                 log.exception("background task %s failed", name)
 

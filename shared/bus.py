@@ -45,6 +45,7 @@ from shared.streams import (
     consumer_config,
     stream_config,
 )
+from shared.tasks import stop
 from shared.telemetry import inject, tracer
 
 log = logging.getLogger("hulei.bus")
@@ -303,11 +304,9 @@ class Bus:
     async def stop_consumers(self) -> None:
         """Stop pulling. A message whose handler is cut short is not acked: it is redelivered."""
         self._stopping.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with suppress(asyncio.CancelledError, Exception):
-                await task
+        # Side by side: each gives its unacked messages back as it stops. What a consumer
+        # failed with was logged where it failed.
+        await asyncio.gather(*(stop(task) for task in self._tasks), return_exceptions=True)
         self._tasks.clear()
 
     async def close(self) -> None:

@@ -17,6 +17,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Tracer, get_current_span
 
 from shared.events import Envelope
+from shared.tasks import stop
 from shared.telemetry import extract, records_spans
 
 # A handler returns False when it recognised the event as already handled (a duplicate).
@@ -129,6 +130,4 @@ async def working_on(msgs: Sequence[Msg], *, every_s: float) -> AsyncIterator[No
     finally:
         timer.cancel()
         for task in ticks:  # settled next: no in-progress may follow the ack
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await stop(task)

@@ -23,6 +23,7 @@ from shared.events import Envelope
 from shared.store import Store, Writer
 from shared.store.migrations import Migration
 from shared.store.retry import transact
+from shared.tasks import stop
 
 log = logging.getLogger("hulei.outbox")
 COLLECTION = "outbox"
@@ -177,9 +178,8 @@ class OutboxRelay:
         last_scan = -math.inf
         while True:
             with suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wake.wait(), timeout=min(self._poll_s, self._sweep_s) / 4
-                )
+                async with asyncio.timeout(min(self._poll_s, self._sweep_s) / 4):
+                    await self._wake.wait()
             self._wake.clear()
             if not self._bus.connected:
                 continue  # publishing now would only wait out timeouts; reconnect wakes us
@@ -279,6 +279,4 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)

@@ -254,7 +254,8 @@ class Runtime:
 
     async def ready(self) -> dict[str, bool]:
         try:
-            await asyncio.wait_for(self.store.ping(), timeout=2.0)
+            async with asyncio.timeout(2.0):
+                await self.store.ping()
             store_ok = True
         except Exception:
             store_ok = False
@@ -314,7 +315,8 @@ async def open_runtime(
         await bus.stop_consumers()
         with suppress(Exception):
             # Last chance to hand committed events over; what is left goes out on next start.
-            await asyncio.wait_for(relay.drain(), timeout=5.0)
+            async with asyncio.timeout(5.0):
+                await relay.drain()
         await relay.stop()
         await bus.close()
         await store.close()

@@ -31,6 +31,7 @@ from datetime import datetime
 from shared.events import Envelope
 from shared.store import Range, Reader, Store, Writer
 from shared.store.migrations import Migration
+from shared.tasks import stop
 
 log = logging.getLogger("hulei.timers")
 COLLECTION = "timers"
@@ -143,7 +144,8 @@ class TimerClock:
             wait = min(wait, max(self._armed_meanwhile - now, 0.0))
             self._planned = now + wait
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     async def _look(self) -> float:
         """Fire what is due, if anything (a read first: no write transaction when nothing
@@ -157,6 +159,4 @@ class TimerClock:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)

@@ -17,12 +17,12 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 
 from shared.events import utcnow
 from shared.store import DuplicateKeyError, Store, StoreUnavailableError, Writer
 from shared.store.retry import transact
+from shared.tasks import stop
 
 COLLECTION = "schema_migrations"
 _POLL_S = 0.05
@@ -100,10 +100,10 @@ async def _run_once(
     try:
         await migration.step(store)
     except BaseException:
-        await _stop(renewal)  # before the release: the record is not renewed once let go
+        await stop(renewal)  # before the release: the record is not renewed once let go
         await asyncio.shield(_release(store, record_id, owner))  # the next start tries again
         raise
-    await _stop(renewal)
+    await stop(renewal)
     done = {
         **_running(record_id, component, migration, owner),
         "status": "applied",
@@ -139,12 +139,6 @@ async def _renew(store: Store, record_id: str, owner: str, *, every_s: float) ->
             await transact(store, renew)
         except Exception as exc:  # busy or away: the step goes on, the next period tries again
             log.warning("migration %s: its record was not renewed: %r", record_id, exc)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
 
 
 async def _release(store: Store, record_id: str, owner: str) -> None:

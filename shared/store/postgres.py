@@ -388,4 +388,5 @@ class PostgresStore(_Ops):
 
     async def close(self) -> None:
         with suppress(Exception):
-            await asyncio.wait_for(self._pool.close(), timeout=_TIMEOUT_S)
+            async with asyncio.timeout(_TIMEOUT_S):
+                await self._pool.close()

@@ -61,7 +61,8 @@ class Pool:
     async def request(self, raw: bytes) -> Reply:
         conn = self._idle_conn() or _Conn(*await self._open())
         try:
-            reply = await asyncio.wait_for(conn.request(raw), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                reply = await conn.request(raw)
         except BaseException:
             conn.close()
             raise

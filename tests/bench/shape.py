@@ -89,7 +89,8 @@ async def _start(mode: str, n: int, env: dict[str, str], log: Path) -> asyncio.s
             sys.executable, *argv, stdin=-1, stdout=-1, stderr=err, cwd=ROOT, env=env
         )
     assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+    async with asyncio.timeout(60):
+        line = await proc.stdout.readline()
     if line != b"ready\n":
         raise RuntimeError(f"shape worker {mode} did not start (see {log})")
     return proc
@@ -107,10 +108,12 @@ async def _run(bus: _Nats, workers: list[tuple[str, int, dict[str, str]]], log: 
     results = []
     for proc in procs:
         assert proc.stdout is not None
-        results.append(json.loads(await asyncio.wait_for(proc.stdout.readline(), timeout=600)))
+        async with asyncio.timeout(600):
+            results.append(json.loads(await proc.stdout.readline()))
     server_s = cpu_seconds([bus.pid]) - before
     for proc in procs:
-        await asyncio.wait_for(proc.wait(), timeout=60)
+        async with asyncio.timeout(60):
+            await proc.wait()
     return results[0], server_s
 
 

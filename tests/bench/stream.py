@@ -157,7 +157,8 @@ async def measure(
     tasks = [
         asyncio.create_task(listen("127.0.0.1", platform.ports.gateway, token, c)) for c in streams
     ]
-    await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in streams)), timeout=60)
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(c.ready.wait() for c in streams))
     connected = rss_kib(gateway)
     bus = Bus(
         url=platform.nats_url, name="bench-publisher", **platform.credentials("case_tracking")

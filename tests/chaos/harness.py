@@ -113,7 +113,8 @@ class Load:
         """Wait (bounded) until `count` reports were accepted or the burst is over."""
         async with self._progress:
             done = lambda: len(self.accepted) >= count or self.finished  # noqa: E731
-            await asyncio.wait_for(self._progress.wait_for(done), within)
+            async with asyncio.timeout(within):
+                await self._progress.wait_for(done)
 
     async def _notify(self) -> None:
         async with self._progress:

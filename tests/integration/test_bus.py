@@ -261,7 +261,8 @@ async def test_an_event_whose_effect_outlasts_the_ack_wait_stays_with_its_consum
 
     runtime.consume(spec, effect)
     await runtime.bus.publish(linked(1))
-    await asyncio.wait_for(started.wait(), timeout=5)
+    async with asyncio.timeout(5):
+        await started.wait()
     other = await runtime.bus.js.pull_subscribe_bind(spec.durable, stream=spec.stream)
     with pytest.raises(nats.errors.TimeoutError):
         await other.fetch(1, timeout=3 * spec.ack_wait_s)  # redelivered by now, were it not

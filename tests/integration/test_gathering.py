@@ -97,7 +97,8 @@ async def test_a_consumer_stopped_during_its_window_gives_the_event_back_at_once
     runtime.consume(GATHERING, effect)
     event = linked(1)
     await runtime.bus.publish(event)
-    await asyncio.wait_for(in_window.wait(), timeout=10)
+    async with asyncio.timeout(10):
+        await in_window.wait()
     await runtime.bus.stop_consumers()
     assert held == []
 

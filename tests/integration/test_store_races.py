@@ -130,7 +130,8 @@ async def test_replicas_starting_together_run_a_step_once_however_long_it_takes(
     first = asyncio.create_task(
         migrate(a, component="svc", migrations=held.plan("a"), stale_after_s=lease_s)
     )
-    await asyncio.wait_for(held.started.wait(), timeout=10)
+    async with asyncio.timeout(10):
+        await held.started.wait()
     claimed = (await a.get(COLLECTION, "svc:1") or {})["claimed_at"]
     second = asyncio.create_task(
         migrate(b, component="svc", migrations=held.plan("b"), stale_after_s=lease_s)
