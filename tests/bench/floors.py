@@ -168,6 +168,20 @@ def sqlite_floor(*, commits: int, workdir: Path) -> dict[str, Any]:
     return {"rate": rate, **percentiles(times), "n": commits}
 
 
+def python_loop_ms(*, steps: int = 1_000_000, runs: int = 3) -> float:
+    """CPU ms of this thread for a fixed pure-Python loop, per million steps, the best of
+    `runs`: how fast the host runs the interpreter now. The VM's speed moves with its
+    neighbours (the same tree's CPU per report doubled between sessions), and every Python
+    figure of a run moves with it; this says which kind of host a run had."""
+    best = float("inf")
+    for _ in range(runs):
+        started, total = time.thread_time(), 0
+        for i in range(steps):
+            total += i
+        best = min(best, time.thread_time() - started)
+    return 1000 * best * 1_000_000 / steps
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     return {

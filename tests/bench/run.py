@@ -58,7 +58,7 @@ QUICK = Sizes(0.5, 50, 500, 50, 1, 1, 10, 1, 2, 0, 2)
 
 async def measure_floors(sizes: Sizes, workdir: Path) -> tuple[list[Row], dict[int, float], float]:
     group = "floors of this machine"
-    rows = []
+    rows = [host_speed_row("at the start")]
     bare = await floors.fastapi_floor(
         concurrencies=CONCURRENCIES, duration_s=sizes.floor_s, workdir=workdir
     )
@@ -80,6 +80,16 @@ async def measure_floors(sizes: Sizes, workdir: Path) -> tuple[list[Row], dict[i
     rows.append(Row(group, "SQLite commit (WAL, synchronous=FULL), inline", *_rp(db)))
     http_cpu_ms = bare[8]["server_cpu_ms"]  # the bare server's CPU per request, at c=8
     return rows, {c: r["rate"] for c, r in bare.items()}, http_cpu_ms
+
+
+def host_speed_row(when: str) -> Row:
+    return Row(
+        "floors of this machine",
+        f"pure-Python loop, CPU per 1 M steps (the host's speed), {when}",
+        value=floors.python_loop_ms(),
+        unit="ms",
+        note="best of 3; the Python rows move with it",
+    )
 
 
 def _p(r: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
@@ -221,6 +231,7 @@ async def main_async(*, quick: bool, out: Path) -> Path:
         Row(group="fan-out", what="gateway RSS per SSE client", value=fan["rss_kib_per_client"])
     )
     rows[-1].unit = "KiB"
+    rows.insert(1, host_speed_row("at the end"))
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     meta["machine"]["loadavg_at_end"] = list(os.getloadavg())  # other work on the machine
     stamp = meta["started_at"].replace(":", "").replace("+0000", "Z")
