@@ -171,8 +171,8 @@ def sqlite_floor(*, commits: int, workdir: Path) -> dict[str, Any]:
 def python_loop_ms(*, steps: int = 1_000_000, runs: int = 3) -> float:
     """CPU ms of this thread for a fixed pure-Python loop, per million steps, the best of
     `runs`: how fast the host runs the interpreter now. The VM's speed moves with its
-    neighbours (the same tree's CPU per report doubled between sessions), and every Python
-    figure of a run moves with it; this says which kind of host a run had."""
+    neighbours (the same tree's CPU per report doubled between sessions); this is the
+    interpreter's part of it, the bare floors show the kernel's and the network's."""
     best = float("inf")
     for _ in range(runs):
         started, total = time.thread_time(), 0

@@ -85,10 +85,10 @@ async def measure_floors(sizes: Sizes, workdir: Path) -> tuple[list[Row], dict[i
 def host_speed_row(when: str) -> Row:
     return Row(
         "floors of this machine",
-        f"pure-Python loop, CPU per 1 M steps (the host's speed), {when}",
+        f"pure-Python loop, CPU per 1 M steps (the interpreter's speed), {when}",
         value=floors.python_loop_ms(),
         unit="ms",
-        note="best of 3; the Python rows move with it",
+        note="best of 3; the bare floors show the kernel's and network's",
     )
 
 

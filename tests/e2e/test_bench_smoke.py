@@ -16,8 +16,8 @@ from tests.support import required
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASURED = [
-    "pure-Python loop, CPU per 1 M steps (the host's speed), at the start",
-    "pure-Python loop, CPU per 1 M steps (the host's speed), at the end",
+    "pure-Python loop, CPU per 1 M steps (the interpreter's speed), at the start",
+    "pure-Python loop, CPU per 1 M steps (the interpreter's speed), at the end",
     "bare FastAPI POST, pydantic body, c=1",
     "bare FastAPI POST, pydantic body, c=8",
     "bare FastAPI POST, pydantic body, c=32",
