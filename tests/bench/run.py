@@ -56,35 +56,37 @@ FULL = Sizes(5, 2000, 20000, 1000, 10, 30, 20, 10, 14, 2, 60)
 QUICK = Sizes(0.5, 50, 500, 50, 1, 1, 10, 1, 2, 0, 2)
 
 
+FLOORS = "floors of this machine"
+
+
 async def measure_floors(sizes: Sizes, workdir: Path) -> tuple[list[Row], dict[int, float], float]:
-    group = "floors of this machine"
-    rows = [host_speed_row("at the start")]
+    rows = [interpreter_speed_row("at the start")]
     bare = await floors.fastapi_floor(
         concurrencies=CONCURRENCIES, duration_s=sizes.floor_s, workdir=workdir
     )
     for c, r in bare.items():
-        rows.append(Row(group, f"bare FastAPI POST, pydantic body, c={c}", r["rate"], *_p(r)))
+        rows.append(Row(FLOORS, f"bare FastAPI POST, pydantic body, c={c}", r["rate"], *_p(r)))
     js = await floors.jetstream_floor(
         one_by_one=sizes.js_one, pipelined=sizes.js_pipelined, workdir=workdir
     )
-    rows.append(Row(group, "JetStream publish (sync always), one at a time", *_rp(js["one"])))
+    rows.append(Row(FLOORS, "JetStream publish (sync always), one at a time", *_rp(js["one"])))
     rows.append(
         Row(
-            group,
+            FLOORS,
             "JetStream publish (sync always), pipelined",
             js["pipelined"]["rate"],
             note=f"{js['pipelined']['window']} acks in flight",
         )
     )
     db = floors.sqlite_floor(commits=sizes.sqlite_commits, workdir=workdir)
-    rows.append(Row(group, "SQLite commit (WAL, synchronous=FULL), inline", *_rp(db)))
+    rows.append(Row(FLOORS, "SQLite commit (WAL, synchronous=FULL), inline", *_rp(db)))
     http_cpu_ms = bare[8]["server_cpu_ms"]  # the bare server's CPU per request, at c=8
     return rows, {c: r["rate"] for c, r in bare.items()}, http_cpu_ms
 
 
-def host_speed_row(when: str) -> Row:
+def interpreter_speed_row(when: str) -> Row:
     return Row(
-        "floors of this machine",
+        FLOORS,
         f"pure-Python loop, CPU per 1 M steps (the interpreter's speed), {when}",
         value=floors.python_loop_ms(),
         unit="ms",
@@ -231,7 +233,7 @@ async def main_async(*, quick: bool, out: Path) -> Path:
         Row(group="fan-out", what="gateway RSS per SSE client", value=fan["rss_kib_per_client"])
     )
     rows[-1].unit = "KiB"
-    rows.insert(1, host_speed_row("at the end"))
+    rows.insert(1, interpreter_speed_row("at the end"))  # beside the start's, first of the floors
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     meta["machine"]["loadavg_at_end"] = list(os.getloadavg())  # other work on the machine
     stamp = meta["started_at"].replace(":", "").replace("+0000", "Z")
