@@ -441,22 +441,22 @@ async def run(
                 ]
             ),
             "gateway /v1/tasks desk": lambda: _walk(
-                through_gateway("dispatcher1"), "/v1/tasks", max(n // 4, 5), limit=100
+                through_gateway("dispatcher1"), "/v1/tasks", n, limit=100
             ),
             "gateway /v1/notifications desk": lambda: _walk(
-                through_gateway("dispatcher1"), "/v1/notifications", max(n // 4, 5)
+                through_gateway("dispatcher1"), "/v1/notifications", n
             ),
             "gateway /v1/cases/{id}": lambda: _timed(
                 [
                     _bind(through_gateway("dispatcher1"), f"/v1/cases/{c}")
-                    for c, _ in _cycle(picks["cases"], max(n // 4, 5))
+                    for c, _ in _cycle(picks["cases"], n)
                 ]
             ),
             "gateway /v1/admin/users": lambda: _walk(
-                through_gateway("admin1"), "/v1/admin/users", max(n // 4, 5), limit=5
+                through_gateway("admin1"), "/v1/admin/users", n, limit=5
             ),
             "gateway /v1/admin/dead-letters": lambda: _walk(
-                through_gateway("admin1"), "/v1/admin/dead-letters", max(n // 4, 5)
+                through_gateway("admin1"), "/v1/admin/dead-letters", n
             ),
         }
         for name, row in rows.items():
