@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from fastapi import FastAPI
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from shared.contracts.school import resident_id_check
 from shared.identity import Principal, Role, mint_internal_token
@@ -36,6 +38,21 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
         await asyncio.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
+
+
+async def consumer_settled(
+    js: JetStreamContext, stream: str, durable: str, *, delivered: int = 1
+) -> bool:
+    """`durable` has been sent at least `delivered` messages and has none waiting or
+    unacknowledged. "Nothing waiting, nothing unacknowledged" alone is not that: a consumer_info
+    that races the durable's creation (`consume()` declares it in the background) can report
+    both 0 with the whole backlog behind it (seen in CI: 96 events waiting, none handled yet)."""
+    try:
+        info = await js.consumer_info(stream, durable)
+    except NotFoundError:
+        return False  # not declared yet
+    sent = info.delivered.consumer_seq or 0
+    return bool(sent >= delivered and info.num_pending == 0 and info.num_ack_pending == 0)
 
 
 def eventually_sync(

@@ -9,7 +9,6 @@ from contextlib import AbstractAsyncContextManager
 import nats.errors
 import pytest
 from nats.js.api import StreamInfo
-from nats.js.errors import NotFoundError
 
 from shared import consumer
 from shared.bus import BATCH
@@ -17,7 +16,7 @@ from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
 from shared.streams import ConsumerSpec
-from tests.support import eventually, every_store
+from tests.support import consumer_settled, eventually, every_store
 
 __all__ = ["every_store"]  # the idempotent consumer on SQLite and on PostgreSQL
 
@@ -51,7 +50,7 @@ async def test_handler_sees_each_event_and_the_consumer_acks_it(runtime: Runtime
     runtime.consume(SPEC, effect)
     await asyncio.gather(*(runtime.bus.publish(linked(n)) for n in range(20)))
 
-    await eventually(lambda: _all_acked(runtime))
+    await eventually(lambda: _all_acked(runtime, 20))
     assert sorted(seen) == sorted(f"rep-{n}" for n in range(20))
 
 
@@ -152,7 +151,7 @@ async def test_a_backlog_is_committed_a_batch_at_a_time_and_a_repeat_applied_onc
         return len(applied) >= len(events)
 
     await eventually(all_applied)
-    await eventually(lambda: _all_acked(runtime))  # the repeat too
+    await eventually(lambda: _all_acked(runtime, len(events) + 1))  # the repeat too
     assert sorted(applied) == sorted(e.id for e in events)  # each once, the repeat skipped
     assert len(await runtime.store.find("effects")) == len(events)
     # One transaction: the long poll's first message tells how many wait behind it, and they
@@ -177,17 +176,13 @@ async def test_a_long_backlog_is_taken_in_batches_of_the_bus_size(
         await uow.tx.insert("effects", {"id": envelope.id})
 
     runtime.consume(SPEC, effect)
-    await eventually(lambda: _all_acked(runtime))
+    await eventually(lambda: _all_acked(runtime, len(events)))
     assert len(await runtime.store.find("effects")) == len(events)
     assert [len(unit) for unit in units] == [BATCH, BATCH // 2]
 
 
-async def _all_acked(rt: Runtime) -> bool:
-    try:
-        info = await rt.bus.js.consumer_info("CASES", SPEC.durable)
-    except NotFoundError:
-        return False  # its pull loop has not declared it yet
-    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+async def _all_acked(rt: Runtime, events: int) -> bool:
+    return await consumer_settled(rt.bus.js, "CASES", SPEC.durable, delivered=events)
 
 
 async def test_a_poison_event_in_a_batch_fails_alone_and_the_others_are_applied_once(
@@ -209,7 +204,7 @@ async def test_a_poison_event_in_a_batch_fails_alone_and_the_others_are_applied_
         return (await stream(runtime, "DEADLETTER")).state.messages
 
     assert await eventually(dead_lettered, within=10) == 1
-    await eventually(lambda: _all_acked(runtime))
+    await eventually(lambda: _all_acked(runtime, 5))
     stored = {doc["id"] for doc in await runtime.store.find("effects")}
     assert stored == {e.id for e in (first, before, *after)}
     # Tried once per delivery, as when events were handled one by one.
@@ -241,7 +236,7 @@ async def test_two_replicas_consuming_in_batches_count_every_event_once(
             return counter["seen"] if counter and len(counter["seen"]) >= len(events) else []
 
         await eventually(counted, within=30)
-        await eventually(lambda: _all_acked(a))
+        await eventually(lambda: _all_acked(a, len(events)))
         counter = await a.store.get("counters", "c")
     assert counter is not None
     assert sorted(counter["seen"]) == sorted(e.id for e in events)

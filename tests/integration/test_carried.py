@@ -12,7 +12,7 @@ from shared.deadletters import list_dead_letters
 from shared.events import Envelope, EventData
 from shared.runtime import EventEffect, Runtime, UnitOfWork
 from shared.streams import ConsumerSpec
-from tests.support import eventually
+from tests.support import consumer_settled, eventually
 
 # Sent the intake's carriers without naming them (ConsumerSpec.subjects adds them).
 LINKS = ConsumerSpec("CASES", "test-carried-links", "case.report.linked.v1")
@@ -43,9 +43,8 @@ def _recorder() -> tuple[list[str], EventEffect]:
 
 
 async def _settled(runtime: Runtime) -> bool:
-    """LINKS has nothing waiting and nothing unacknowledged."""
-    info = await runtime.bus.js.consumer_info(LINKS.stream, LINKS.durable)
-    return (info.num_pending, info.num_ack_pending) == (0, 0)
+    """LINKS has been sent its messages and has nothing waiting and nothing unacknowledged."""
+    return await consumer_settled(runtime.bus.js, LINKS.stream, LINKS.durable)
 
 
 async def test_a_consumer_is_handed_only_the_carried_events_it_filters_on(

@@ -7,14 +7,13 @@ import asyncio
 from dataclasses import dataclass, field
 
 import pytest
-from nats.js.errors import NotFoundError
 
 from shared.contracts.cases import ReportLinked
 from shared.events import Envelope
 from shared.runtime import Runtime, UnitOfWork
 from shared.store import Writer
 from shared.streams import ConsumerSpec
-from tests.support import eventually
+from tests.support import consumer_settled, eventually
 
 SPEC = ConsumerSpec("CASES", "test-deferred", "case.report.linked.v1", ack_wait_s=5)
 
@@ -85,17 +84,7 @@ async def test_a_batch_flushes_once_per_commit_and_never_a_failed_event(
     runtime.consume(SPEC, effect)
 
     async def all_settled() -> bool:
-        try:
-            info = await runtime.bus.js.consumer_info("CASES", SPEC.durable)
-        except NotFoundError:  # consume() binds it in the background: not there yet
-            return False
-        # Every event delivered at least once, too: "nothing pending, nothing unacknowledged"
-        # alone is also what a consumer that has not started on its backlog may report. Once
-        # in CI this test found no batch committed when it read the store.
-        delivered = info.delivered.consumer_seq or 0
-        return bool(
-            delivered >= len(events) and info.num_pending == 0 and info.num_ack_pending == 0
-        )
+        return await consumer_settled(runtime.bus.js, "CASES", SPEC.durable, delivered=len(events))
 
     await eventually(all_settled, within=15)
     rows = await runtime.store.find("seen")
