@@ -2,6 +2,7 @@
 
     python -m tests.bench.cpu [--reports 300] [--concurrency 8] [--store postgres]
     python -m tests.bench.cpu --rate 200 [--seconds 40]
+    python -m tests.bench.cpu … --ready-file R --go-file G   (tests/bench/ab.py runs two so)
 
 Starts the platform as `make run` does (same durable settings) in a temporary directory, files
 `--reports` concern reports through the gateway (or, with `--rate`, open loop at that many a
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from deploy.launcher import SERVICES, Platform, Ports
+from tests.bench.ab import Gate
 from tests.support import sample
 
 if TYPE_CHECKING:
@@ -104,20 +106,35 @@ def main() -> None:
     parser.add_argument(
         "--warm-up", type=int, default=0, help="reports filed (and done) before measuring"
     )
+    parser.add_argument("--ready-file", type=Path, help="created once warm, before the load")
+    parser.add_argument("--go-file", type=Path, help="the load starts once this file exists")
     args = parser.parse_args()
+    gate = Gate(args.ready_file, args.go_file) if args.go_file else None
     if args.rate:
-        open_loop_cpu(rate=args.rate, seconds=args.seconds, store=args.store, warm_up=args.warm_up)
+        open_loop_cpu(
+            rate=args.rate,
+            seconds=args.seconds,
+            store=args.store,
+            warm_up=args.warm_up,
+            gate=gate,
+        )
     else:
         closed_loop_cpu(
             reports=args.reports,
             concurrency=args.concurrency,
             store=args.store,
             warm_up=args.warm_up,
+            gate=gate,
         )
 
 
 def closed_loop_cpu(
-    *, reports: int, concurrency: int, store: str = "sqlite", warm_up: int = 0
+    *,
+    reports: int,
+    concurrency: int,
+    store: str = "sqlite",
+    warm_up: int = 0,
+    gate: Gate | None = None,
 ) -> None:
     async def load(bench: Bench) -> tuple[float, float]:
         """Seconds to file the reports, and until both tasks and the inbox entries of each
@@ -131,7 +148,7 @@ def closed_loop_cpu(
         bench.accepted += filed
         return posted_s, posted_s + await _drained(bench)
 
-    (posted_s, done_s), used = _measured(load, store, warm_up)
+    (posted_s, done_s), used = _measured(load, store, warm_up, gate)
     _print_cost(
         f"{reports} reports at concurrency {concurrency}: POST {reports / posted_s:.0f}/s, "
         f"end to end {reports / done_s:.0f}/s,",
@@ -141,7 +158,14 @@ def closed_loop_cpu(
     )
 
 
-def open_loop_cpu(*, rate: float, seconds: float, store: str = "sqlite", warm_up: int = 0) -> None:
+def open_loop_cpu(
+    *,
+    rate: float,
+    seconds: float,
+    store: str = "sqlite",
+    warm_up: int = 0,
+    gate: Gate | None = None,
+) -> None:
     async def load(bench: Bench) -> tuple[int, dict[str, int]]:
         try:
             filed = await bench.open(rate=rate, duration_s=seconds, tag="cpu")
@@ -150,7 +174,7 @@ def open_loop_cpu(*, rate: float, seconds: float, store: str = "sqlite", warm_up
         finally:
             bench.close()
 
-    (accepted, refused), used = _measured(load, store, warm_up)
+    (accepted, refused), used = _measured(load, store, warm_up, gate)
     _print_cost(
         f"open loop {rate:.0f}/s for {seconds:.0f} s: {accepted} accepted, refused {refused or 0},",
         used,
@@ -160,24 +184,29 @@ def open_loop_cpu(*, rate: float, seconds: float, store: str = "sqlite", warm_up
 
 
 def _measured(
-    load: Callable[[Bench], Coroutine[None, None, T]], store: str, warm_up: int
+    load: Callable[[Bench], Coroutine[None, None, T]],
+    store: str,
+    warm_up: int,
+    gate: Gate | None = None,
 ) -> tuple[T, dict[str, float]]:
     """`load`'s result on a started platform, and each process's CPU seconds during it;
     `warm_up` reports filed and done first, outside the window (connections opened, each
-    statement prepared, caches filled)."""
+    statement prepared, caches filled), then `gate` waited for."""
     from tests.bench.flow import Bench
 
     if store == "sqlite":
         with started_platform() as platform:
             bench = Bench(platform)
             _warm(bench, warm_up)
+            if gate is not None:
+                gate.wait()
             before, commits_before = bench.cpu(), commits(platform)
             accepted_before = len(bench.accepted)
             result = asyncio.run(load(bench))
             used = {name: s - before[name] for name, s in bench.cpu().items()}
             _print_commits(platform, commits_before, len(bench.accepted) - accepted_before)
             return result, used
-    return _measured_on_postgres(load, warm_up)
+    return _measured_on_postgres(load, warm_up, gate)
 
 
 def commits(platform: Platform) -> dict[str, tuple[float, float]]:
@@ -219,7 +248,7 @@ def _warm(bench: Bench, reports: int) -> None:
 
 
 def _measured_on_postgres(
-    load: Callable[[Bench], Coroutine[None, None, T]], warm_up: int
+    load: Callable[[Bench], Coroutine[None, None, T]], warm_up: int, gate: Gate | None
 ) -> tuple[T, dict[str, float]]:
     """As `_measured`, every process on PostgreSQL: the server's CPU ("postgres") counted too,
     and what each process asked of it (statements, transactions) printed per report filed."""
@@ -231,6 +260,8 @@ def _measured_on_postgres(
         try:
             bench = Bench(platform, counter=rows.count)
             _warm(bench, warm_up)
+            if gate is not None:
+                gate.wait()
             before, server_before = bench.cpu(), server_cpu(server)
             asked_before, commits_before = rows.stats(), commits(platform)
             accepted_before = len(bench.accepted)

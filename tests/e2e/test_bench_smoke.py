@@ -255,3 +255,23 @@ def test_the_history_bench_prints_each_windows_cost_for_every_process() -> None:
     assert {"gateway", "school_liaison", "case_tracking", "nats", "all"} <= rows.keys()
     assert all(len(figures) == 3 for figures in rows.values()), done.stdout  # 2 windows, ratio
     assert float(rows["all"][0]) > 0, done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_ab_runner_measures_two_trees_side_by_side() -> None:
+    """`python -m tests.bench.ab`, one small pair: the last commit checked out beside this
+    tree, both platforms loaded at once; a ratio and each process's figures come out, and the
+    checkout is gone after."""
+    done = _bench_module(
+        "tests.bench.ab", "HEAD", "--pairs", "1", "--rate", "5", "--seconds", "2", "--warm-up", "5"
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("pair 1: A "), done.stdout
+    ratio = lines[-2].split("mean ")[1].split()[0]
+    assert float(ratio) > 0, done.stdout
+    names = {part.split()[0] for part in lines[-1].split(": ", 1)[1].split(", ")}
+    assert {"gateway", "school_liaison", "case_tracking", "nats"} <= names, done.stdout
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "hulei-ab-" not in listed
