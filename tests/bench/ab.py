@@ -26,6 +26,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from statistics import mean
 ROOT = Path(__file__).resolve().parents[2]
 GATE_WAIT_S = 600.0  # for the other run of a pair to start and warm up
 RUN_TIMEOUT_S = 1800.0
+STOP_WAIT_S = 60.0  # for an interrupted run to stop its platform
 TOTAL = re.compile(r"CPU ([0-9.]+) ms per (?:accepted )?report")
 PART = re.compile(r"([a-z_]+) ([0-9.]+)")
 
@@ -132,13 +134,35 @@ def pair(
         outputs = [run.communicate(timeout=RUN_TIMEOUT_S)[0] for run in runs]
     finally:
         for run in runs:
-            if run.poll() is None:
-                run.kill()
-                run.wait()
+            _stop(run)
     for run, output in zip(runs, outputs, strict=True):
         if run.returncode != 0:
             raise SystemExit(f"a run failed ({run.returncode}):\n{output[-3000:]}")
     return [Cost.parse(output) for output in outputs]
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM ends this process through its `finally` blocks (a run's platform is stopped,
+    the runner's checkouts removed). SIGINT cannot serve: a job started in the background by a
+    non-interactive shell ignores it, and so do its children."""
+
+    def terminated(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
+def _stop(run: subprocess.Popen[str]) -> None:
+    """SIGTERM, so that the run stops the platform it started (`exit_on_sigterm`); a kill only
+    if it does not end."""
+    if run.poll() is not None:
+        return
+    run.terminate()
+    try:
+        run.wait(timeout=STOP_WAIT_S)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        run.wait()
 
 
 def _all_ready(readies: Sequence[Path], runs: Sequence[subprocess.Popen[str]]) -> None:
@@ -199,6 +223,7 @@ def main() -> None:
     parser.add_argument("--env-a", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--env-b", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
+    exit_on_sigterm()
     load = ["--warm-up", str(args.warm_up)]
     if args.reports:
         load += ["--reports", str(args.reports), "--concurrency", str(args.concurrency)]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from deploy.launcher import SERVICES, Platform, Ports
-from tests.bench.ab import Gate
+from tests.bench.ab import Gate, exit_on_sigterm
 from tests.support import sample
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--ready-file", type=Path, help="created once warm, before the load")
     parser.add_argument("--go-file", type=Path, help="the load starts once this file exists")
     args = parser.parse_args()
+    exit_on_sigterm()  # the platform started is stopped
     gate = Gate(args.ready_file, args.go_file) if args.go_file else None
     if args.rate:
         open_loop_cpu(

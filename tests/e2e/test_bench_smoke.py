@@ -4,6 +4,8 @@ writes the table. Times are not asserted (the machine is shared); that each row 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from tests.bench.shape import WHAT
 from tests.pgserver import find_bin_dir
-from tests.support import required
+from tests.support import eventually_sync, required
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASURED = [
@@ -275,3 +277,39 @@ def test_the_ab_runner_measures_two_trees_side_by_side() -> None:
         ["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True
     ).stdout
     assert "hulei-ab-" not in listed
+
+
+@pytest.mark.timeout(300)
+def test_a_cpu_run_ended_by_sigterm_stops_the_platform_it_started(tmp_path: Path) -> None:
+    """What the A/B runner does to a run it gives up on (and what `kill` does to one started
+    in the background, where SIGINT is ignored): the run's platform is stopped, not left."""
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    argv = ["tests.bench.cpu", "--rate", "5", "--seconds", "60"]
+    argv += ["--ready-file", str(ready), "--go-file", str(go)]
+    run = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, stdout=subprocess.DEVNULL)
+    started: dict[str, str | None] = {}
+    try:
+        eventually_sync(ready.exists, within=120, interval=0.1)
+        children = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
+        assert len(children) >= 6, children  # nats-server, four services, the gateway
+        started = {pid: _started(pid) for pid in children}
+        go.touch()
+        run.terminate()
+        assert run.wait(timeout=60) == 128 + 15
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        # Gone: no process with that id, or another one (the id used again) started since.
+        left = [pid for pid, at in started.items() if _started(pid) == at]
+        for pid in left:  # stopped here so that a failure leaves nothing running
+            os.kill(int(pid), signal.SIGKILL)
+    assert left == []
+
+
+def _started(pid: str) -> str | None:
+    """The process's start time (in clock ticks since boot), None if there is none."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except FileNotFoundError:
+        return None
