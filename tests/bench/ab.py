@@ -40,7 +40,7 @@ from statistics import mean
 ROOT = Path(__file__).resolve().parents[2]
 GATE_WAIT_S = 600.0  # for the other run of a pair to start and warm up
 RUN_TIMEOUT_S = 1800.0
-STOP_WAIT_S = 60.0  # for an interrupted run to stop its platform
+STOP_WAIT_S = 60.0  # for a run told to stop to stop its platform
 TOTAL = re.compile(r"CPU ([0-9.]+) ms per (?:accepted )?report")
 PART = re.compile(r"([a-z_]+) ([0-9.]+)")
 
@@ -72,13 +72,14 @@ class Cost:
 
     @classmethod
     def parse(cls, output: str) -> Cost:
-        """From `tests.bench.cpu`'s last lines: the total, then `name ms, name ms, …`."""
-        lines = output.strip().splitlines()
-        found = next((TOTAL.search(line) for line in reversed(lines) if TOTAL.search(line)), None)
-        if found is None:
-            raise ValueError(f"no CPU figure in the run's output: {output[-2000:]}")
-        parts = {name: float(ms) for name, ms in PART.findall(lines[-1])}
-        return cls(float(found.group(1)), parts)
+        """From `tests.bench.cpu`'s output: the total's line, then `name ms, name ms, …`."""
+        lines = output.splitlines()
+        for n, line in enumerate(lines):
+            if found := TOTAL.search(line):
+                after = lines[n + 1] if n + 1 < len(lines) else ""
+                parts = {name: float(ms) for name, ms in PART.findall(after)}
+                return cls(float(found.group(1)), parts)
+        raise ValueError(f"no CPU figure in the run's output: {output[-2000:]}")
 
 
 @contextmanager

@@ -28,6 +28,11 @@ def test_an_open_loop_runs_figure_is_read_too() -> None:
     assert ab.Cost.parse(out + " (all processes)\ngateway 2.50, nats 1.00\n").total_ms == 7.25
 
 
+def test_lines_after_the_figures_do_not_change_them(capsys: pytest.CaptureFixture[str]) -> None:
+    printed = _printed(capsys, {"gateway": 0.9}, per=300) + "a warning at shutdown 42\n"
+    assert ab.Cost.parse(printed) == ab.Cost(3.0, {"gateway": 3.0})
+
+
 def test_output_without_a_figure_is_an_error_naming_what_came() -> None:
     with pytest.raises(ValueError, match="the tasks and inbox entries did not all arrive"):
         ab.Cost.parse("the tasks and inbox entries did not all arrive in 5 min\n")
