@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +56,7 @@ class Gate:
     def wait(self) -> None:
         if self.ready is not None:
             self.ready.touch()
-        deadline = time.monotonic() + GATE_WAIT_S
-        while not self.go.exists():
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{self.go} did not appear in {GATE_WAIT_S:.0f} s")
-            time.sleep(0.05)  # a bounded poll of a file another process creates
+        _until(self.go.exists, what=f"{self.go} to appear")
 
 
 @dataclass(frozen=True)
@@ -167,13 +163,21 @@ def _stop(run: subprocess.Popen[str]) -> None:
 
 
 def _all_ready(readies: Sequence[Path], runs: Sequence[subprocess.Popen[str]]) -> None:
+    """Until every run is warm, or one has ended (before its load: its output says why)."""
+
+    def ready_or_ended() -> bool:
+        ended = any(run.poll() is not None for run in runs)
+        return ended or all(ready.exists() for ready in readies)
+
+    _until(ready_or_ended, what="the runs to be warm")
+
+
+def _until(done: Callable[[], bool], *, what: str) -> None:
     deadline = time.monotonic() + GATE_WAIT_S
-    while not all(ready.exists() for ready in readies):
-        if any(run.poll() is not None for run in runs):
-            return  # one ended before its load: its output says why
+    while not done():
         if time.monotonic() > deadline:
-            raise SystemExit(f"the runs were not warm within {GATE_WAIT_S:.0f} s")
-        time.sleep(0.05)  # a bounded poll of files the runs create
+            raise SystemExit(f"waited {GATE_WAIT_S:.0f} s for {what}")
+        time.sleep(0.05)  # a bounded poll of files another process creates
 
 
 def pair_line(n: int, a: Cost, b: Cost) -> str:
