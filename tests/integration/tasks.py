@@ -26,14 +26,11 @@ async def new_child(
     return police, social
 
 
-async def _inbox(gw: Gateway, user: str) -> tuple[list[dict[str, Any]]] | None:
-    """The user's inboxes, or None on 429: a long poll spends the user's rate; poll again.
-    (A tuple, so that an empty inbox still counts as an answer.)"""
+async def _inbox(gw: Gateway, user: str) -> list[dict[str, Any]]:
     answer = await gw.get(user, "/v1/notifications", limit=500)
-    if answer.status_code == 429:
-        return None
     assert answer.status_code == 200, answer.text
-    return (answer.json(),)
+    entries: list[dict[str, Any]] = answer.json()
+    return entries
 
 
 async def notice(
@@ -42,16 +39,14 @@ async def notice(
     """Wait for the notice of `kind` about the task in the user's inboxes."""
 
     async def probe() -> dict[str, Any] | None:
-        read = await _inbox(gw, user)
-        inbox = read[0] if read else []
+        inbox = await _inbox(gw, user)
         return next((n for n in inbox if (n["kind"], n["task_id"]) == (kind, task_id)), None)
 
     return await eventually(probe, within=within)
 
 
 async def notices(gw: Gateway, user: str, *, task_id: str) -> list[str]:
-    (inbox,) = await eventually(lambda: _inbox(gw, user), within=10)
-    return [n["kind"] for n in inbox if n["task_id"] == task_id]
+    return [n["kind"] for n in await _inbox(gw, user) if n["task_id"] == task_id]
 
 
 async def stream_events(bus: Bus, stream: str, subject: str = ">") -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import httpx
 
 from gateway.access import PURPOSE_HEADER, ROLES_KEY
 from gateway.clients import Services
-from gateway.limits import LoginThrottle
+from gateway.limits import LoginThrottle, RateLimiter
 from shared.identity import Principal, Role
 from tests.support import REPORT, USER_OF, Gateway
 
@@ -71,6 +71,18 @@ async def test_the_event_loop_keeps_turning_while_passwords_are_checked(gateway:
 
 
 # --- throttling --------------------------------------------------------------------------------
+
+
+async def test_each_caller_has_a_request_budget_of_their_own(gateway: Gateway) -> None:
+    # A budget of three that (nearly) does not refill, so the host's speed does not matter;
+    # the suite's gateway has none that a test could reach (tests/integration/conftest.py).
+    gateway.apps["gateway"].state.rate_limiter = RateLimiter(rate=0.001, burst=3)
+    codes = [(await gateway.get("officer1", "/v1/me")).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = await gateway.get("officer1", "/v1/me")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert (await gateway.get("social1", "/v1/me")).status_code == 200
 
 
 async def test_an_attacker_elsewhere_does_not_lock_the_owner_out(gateway: Gateway) -> None:
