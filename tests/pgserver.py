@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from deploy.launcher import SERVICES, free_port
+from tests.support import proc_stat
 
 
 def find_bin_dir() -> Path | None:
@@ -43,10 +44,6 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
 def store_url_key(process: str) -> str:
     """The variable that names a process's store, as an operator sets it."""
     return f"HULEI_{process.upper()}_STORE_URL"
-
-
-def _parent(proc: Path) -> int:
-    return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 class PgServer:
@@ -115,7 +112,7 @@ class PgServer:
         found = [self.pid]
         for entry in Path("/proc").iterdir():
             try:
-                if entry.name.isdigit() and _parent(entry) == self.pid:
+                if entry.name.isdigit() and int(proc_stat(entry.name)[1]) == self.pid:
                     found.append(int(entry.name))
             except OSError:
                 continue  # ended meanwhile

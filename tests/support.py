@@ -7,6 +7,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -67,6 +68,13 @@ def eventually_sync(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
         time.sleep(interval)  # poll interval of a bounded wait, not a fixed delay
+
+
+def proc_stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command's name (which may hold spaces): [0] is
+    the state, [1] the parent, [11] and [12] user and system CPU in clock ticks, [19] the start
+    time. OSError when there is no such process."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def required(present: object, missing: str) -> None:

@@ -34,7 +34,7 @@ import httpx
 
 from deploy.launcher import SERVICES, Platform, Ports
 from tests.bench.ab import Gate, exit_on_sigterm
-from tests.support import sample
+from tests.support import proc_stat, sample
 
 if TYPE_CHECKING:
     from tests.bench.flow import Bench  # which imports this module's counters
@@ -47,7 +47,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pids: list[int]) -> float:
     total = 0
     for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = proc_stat(pid)
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICKS
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.bench.shape import WHAT
 from tests.pgserver import find_bin_dir
-from tests.support import eventually_sync, required
+from tests.support import eventually_sync, proc_stat, required
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASURED = [
@@ -310,6 +310,6 @@ def test_a_cpu_run_ended_by_sigterm_stops_the_platform_it_started(tmp_path: Path
 def _started(pid: str) -> str | None:
     """The process's start time (in clock ticks since boot), None if there is none."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return proc_stat(pid)[19]
     except FileNotFoundError:
         return None
