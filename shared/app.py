@@ -156,7 +156,13 @@ SERVER_SEND = "hulei.server_send"
 class _App(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[SERVER_SEND] = send
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # The server's `send` is a method of the object that holds this scope (uvicorn's
+            # RequestResponseCycle): left in it, every request (scope, request state, exit
+            # stacks, body) was a reference cycle that only the garbage collector freed.
+            scope.pop(SERVER_SEND, None)
 
 
 def build_app(

@@ -115,19 +115,32 @@ async def working_on(msgs: Sequence[Msg], *, every_s: float) -> AsyncIterator[No
     """Keep the messages ours while a slow handler runs (e.g. a store waiting on a lock). A
     timer, not a task: nearly every handler is done long before it fires, and a task per batch
     cost more than the rest of this context."""
-    loop = asyncio.get_running_loop()
-    ticks: list[asyncio.Task[None]] = []
-    timer: asyncio.TimerHandle
-
-    def tick() -> None:
-        nonlocal timer
-        ticks.append(loop.create_task(_in_progress(msgs)))
-        timer = loop.call_later(every_s, tick)
-
-    timer = loop.call_later(every_s, tick)
+    keeper = _KeptInProgress(msgs, every_s=every_s)
     try:
         yield
     finally:
-        timer.cancel()
-        for task in ticks:  # settled next: no in-progress may follow the ack
+        await keeper.close()
+
+
+class _KeptInProgress:
+    """Says "in progress" for `msgs` every `every_s` until closed. An object, not a closure
+    that schedules itself again: such a closure refers to itself, a reference cycle that left
+    every batch (its messages, their metadata) for the garbage collector to find."""
+
+    def __init__(self, msgs: Sequence[Msg], *, every_s: float) -> None:
+        self._msgs = msgs
+        self._every_s = every_s
+        self._loop = asyncio.get_running_loop()
+        self._ticks: list[asyncio.Task[None]] = []
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(every_s, self._tick)
+
+    def _tick(self) -> None:
+        self._ticks.append(self._loop.create_task(_in_progress(self._msgs)))
+        self._timer = self._loop.call_later(self._every_s, self._tick)
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None  # the timer holds this object (its callback): no cycle left
+        for task in self._ticks:  # settled next: no in-progress may follow the ack
             await stop(task)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +34,10 @@ def _app(log: list[str]) -> FastAPI:
     @router.get("/items/{item_id}")
     async def item(item_id: str) -> dict[str, str]:
         return {"id": item_id}
+
+    @router.post("/items")
+    async def add(item: dict[str, int]) -> dict[str, int]:
+        return item
 
     @router.get("/bus/{fault}")
     async def bus(fault: int) -> dict[str, str]:
@@ -155,3 +161,55 @@ def test_every_operation_documents_503() -> None:
     operations = _app([]).openapi()["paths"].values()
     assert operations
     assert all("503" in op["responses"] for path in operations for op in path.values())
+
+
+class _Server:
+    """One request as uvicorn serves it: this object holds the scope and hands the app its own
+    bound `receive` and `send` (uvicorn's RequestResponseCycle does the same)."""
+
+    def __init__(self, method: str, path: str, body: bytes) -> None:
+        headers = [(b"content-type", b"application/json")] if body else []
+        self.scope = {
+            **{"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1"},
+            **{"scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 9)},
+            **{"method": method, "path": path, "raw_path": path.encode(), "root_path": ""},
+            **{"query_string": b"", "headers": headers, "state": {}},
+        }
+        self.body = body
+        self.statuses: list[int] = []
+
+    async def receive(self) -> dict[str, object]:
+        return {"type": "http.request", "body": self.body, "more_body": False}
+
+    async def send(self, message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            self.statuses.append(int(message["status"]))  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/items/it-4711", b"", 200),
+        ("POST", "/items", b'{"n": 1}', 200),
+        ("POST", "/items", b'{"n": NaN}', 422),
+        ("GET", "/nowhere", b"", 404),
+    ],
+)
+async def test_a_served_request_is_freed_without_the_garbage_collector(
+    method: str, path: str, body: bytes, status: int
+) -> None:
+    """A request that leaves a reference cycle behind (e.g. the server's `send` kept in its
+    scope) is only freed by the collector: under load, its scans of every request's objects
+    were a measurable share of each process's CPU (docs/performance.md, session 23)."""
+    app = _app([])
+    async with app.router.lifespan_context(app):
+        server = _Server(method, path, body)
+        gc.disable()
+        try:
+            await app(server.scope, server.receive, server.send)  # type: ignore[arg-type]
+            assert server.statuses == [status]
+            freed = weakref.ref(server)
+            del server
+            assert freed() is None
+        finally:
+            gc.enable()
