@@ -342,6 +342,7 @@ async def run(
         for app in [*apps.values(), front]:
             await stack.enter_async_context(app.router.lifespan_context(app))
         results["start_with_migrations_s"] = round(time.perf_counter() - t, 1)
+        stack.callback(gc.set_threshold, *gc.get_threshold())
         freeze_startup_objects()  # as each process does once started (shared/serve.py)
         stack.callback(gc.unfreeze)
         clients = {
