@@ -311,5 +311,5 @@ def _started(pid: str) -> str | None:
     """The process's start time (in clock ticks since boot), None if there is none."""
     try:
         return proc_stat(pid)[19]
-    except FileNotFoundError:
+    except OSError:  # as `proc_stat` says: gone, or ending while its file was read
         return None
