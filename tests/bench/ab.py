@@ -105,15 +105,18 @@ def pair(
     *,
     args: Sequence[str],
     scratch: Path,
+    pythons: Sequence[str] | None = None,
 ) -> list[Cost]:
     """Both runs at once, their loads started together; each run's cost."""
     go = scratch / "go"
     go.unlink(missing_ok=True)
     readies = [scratch / f"ready-{n}" for n in range(len(trees))]
     runs = []
-    for tree, env, ready in zip(trees, envs, readies, strict=True):
+    for tree, env, ready, python in zip(
+        trees, envs, readies, pythons or [sys.executable] * len(trees), strict=True
+    ):
         ready.unlink(missing_ok=True)
-        argv = [sys.executable, "-m", "tests.bench.cpu", *args]
+        argv = [python, "-m", "tests.bench.cpu", *args]
         argv += ["--ready-file", str(ready), "--go-file", str(go)]
         runs.append(
             subprocess.Popen(
@@ -227,6 +230,8 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=300)
     parser.add_argument("--env-a", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--env-b", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--python-a", default=sys.executable, help="the interpreter A runs on")
+    parser.add_argument("--python-b", default=sys.executable, help="the interpreter B runs on")
     args = parser.parse_args()
     exit_on_sigterm()
     load = ["--warm-up", str(args.warm_up)]
@@ -241,7 +246,9 @@ def main() -> None:
         envs = [_env(args.env_a), _env(args.env_b)]
         costs = []
         for n in range(args.pairs):
-            first, second = pair([a, b], envs, args=load, scratch=scratch)
+            first, second = pair(
+                [a, b], envs, args=load, scratch=scratch, pythons=[args.python_a, args.python_b]
+            )
             costs.append((first, second))
             print(pair_line(n + 1, first, second), flush=True)
         print(report(costs))

@@ -295,10 +295,10 @@ async def _drained(bench: Bench) -> float:
 
 
 def _print_cost(headline: str, used: dict[str, float], *, per: int, what: str) -> None:
-    from tests.bench.floors import python_loop_ms  # which imports this module's counters
+    from tests.bench.floors import interpreter, python_loop_ms  # they import this module
 
     # Runs compare only where the interpreter ran at one speed (docs/performance.md, "The rows").
-    print(f"interpreter: pure-Python loop {python_loop_ms():.1f} ms per 1 M steps")
+    print(f"interpreter: pure-Python loop {python_loop_ms():.1f} ms per 1 M steps, {interpreter()}")
     total = sum(used.values())
     print(f"{headline} CPU {1000 * total / per:.2f} ms {what} (all processes)")
     print(", ".join(f"{name} {1000 * s / per:.2f}" for name, s in used.items()))

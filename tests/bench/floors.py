@@ -182,10 +182,18 @@ def python_loop_ms(*, steps: int = 1_000_000, runs: int = 3) -> float:
     return 1000 * best * 1_000_000 / steps
 
 
+def interpreter() -> str:
+    """Which CPython runs the platform (every process runs this one, `deploy/launcher.py`): its
+    build counts as much as the code, ~9 % of a report's CPU between two 3.11 builds (the
+    Makefile says which it prefers), so a run says which it measured."""
+    return f"CPython {sys.version.split()[0]} at {os.path.realpath(sys.executable)}"
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     return {
         "cpus": os.cpu_count(),
         "loadavg_at_start": list(os.getloadavg()),
         "python": sys.version.split()[0],
+        "interpreter": interpreter(),
     }

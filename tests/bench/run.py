@@ -90,7 +90,7 @@ def interpreter_speed_row(when: str) -> Row:
         f"pure-Python loop, CPU per 1 M steps (the interpreter's speed), {when}",
         value=floors.python_loop_ms(),
         unit="ms",
-        note="best of 3; the bare floors show the kernel's and network's",
+        note=f"best of 3, {floors.interpreter()}; the bare floors show the kernel's and network's",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -163,6 +164,8 @@ def test_the_cpu_bench_waits_for_every_report_and_prints_its_cost(argv: tuple[st
     _assert_commits_counted(commits)
     (speed,) = [line for line in done.stdout.splitlines() if line.startswith("interpreter: ")]
     assert float(speed.split("loop ")[1].split(" ms")[0]) > 0, done.stdout
+    which = f"CPython {platform.python_version()} at {Path(sys.executable).resolve()}"
+    assert speed.endswith(which), done.stdout
 
 
 def _assert_commits_counted(line: str) -> None:
