@@ -3,6 +3,8 @@
     python -m tests.bench.ab BASE [CHANGED] [--pairs 3] [--rate 40] [--seconds 30]
     python -m tests.bench.ab BASE [CHANGED] --reports 3000 [--concurrency 16]   (closed loop)
     python -m tests.bench.ab HEAD --env-b HULEI_SOME_SWITCH=1     (one tree, two settings)
+    python -m tests.bench.ab HEAD --python-b /other/venv/bin/python  (one tree, two interpreters)
+    … --store postgres      (each platform on a PostgreSQL server of its own, as production)
 
 BASE and CHANGED are git revisions; CHANGED is the working tree as it is when left out
 (uncommitted changes included), and so is BASE given as `.`. Each pair starts
@@ -228,13 +230,14 @@ def main() -> None:
     parser.add_argument("--reports", type=int, help="closed loop, this many each (not --rate)")
     parser.add_argument("--concurrency", type=int, default=16, help="with --reports")
     parser.add_argument("--warm-up", type=int, default=300)
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--env-a", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--env-b", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--python-a", default=sys.executable, help="the interpreter A runs on")
     parser.add_argument("--python-b", default=sys.executable, help="the interpreter B runs on")
     args = parser.parse_args()
     exit_on_sigterm()
-    load = ["--warm-up", str(args.warm_up)]
+    load = ["--warm-up", str(args.warm_up), "--store", args.store]
     if args.reports:
         load += ["--reports", str(args.reports), "--concurrency", str(args.concurrency)]
     else:
