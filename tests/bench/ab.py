@@ -107,16 +107,15 @@ def pair(
     *,
     args: Sequence[str],
     scratch: Path,
-    pythons: Sequence[str] | None = None,
+    pythons: Sequence[str],
 ) -> list[Cost]:
-    """Both runs at once, their loads started together; each run's cost."""
+    """Both runs at once, their loads started together, each on its interpreter; each run's
+    cost."""
     go = scratch / "go"
     go.unlink(missing_ok=True)
     readies = [scratch / f"ready-{n}" for n in range(len(trees))]
     runs = []
-    for tree, env, ready, python in zip(
-        trees, envs, readies, pythons or [sys.executable] * len(trees), strict=True
-    ):
+    for tree, env, ready, python in zip(trees, envs, readies, pythons, strict=True):
         ready.unlink(missing_ok=True)
         argv = [python, "-m", "tests.bench.cpu", *args]
         argv += ["--ready-file", str(ready), "--go-file", str(go)]

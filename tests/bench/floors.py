@@ -195,5 +195,5 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "loadavg_at_start": list(os.getloadavg()),
         "python": sys.version.split()[0],
-        "interpreter": interpreter(),
+        "python_executable": os.path.realpath(sys.executable),
     }
