@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 from gateway.audit_keys import AuditKeys
 from shared.contracts.school import ChildErased
-from shared.events import Envelope, new_id, utcnow
+from shared.events import Envelope, utcnow
 from shared.identity import Principal
 from shared.store import Cursor, Doc, Range, Store, Writer
 from shared.store.retry import transact
@@ -154,7 +155,7 @@ class AuditLog:
     def __init__(self, store: Store, *, keys: AuditKeys, chain: str | None = None) -> None:
         self._store = store
         self.keys = keys
-        self.chain = chain or new_id()[:16]
+        self.chain = chain or secrets.token_hex(8)
         self._head: tuple[int, str] = (0, GENESIS)
         self._queue: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None

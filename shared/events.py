@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import builtins
+import os
 import re
-import uuid
+import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -73,8 +74,25 @@ Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_plausible), YEA
 Timestamp = Annotated[datetime, PlainSerializer(stored_time, when_used="json")]
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
+def new_id(*, ms: int | None = None) -> str:
+    """32 hex digits laid out as a UUIDv7 (RFC 9562): the time in milliseconds first (`ms`, now
+    if not given), then 74 random bits. Ids made later sort later, so a store's index of them
+    grows at its end: a transaction that inserts many rows writes a few index pages, not one
+    page a row (uuid4's order is random)."""
+    at = time.time_ns() // 1_000_000 if ms is None else ms
+    rand = int.from_bytes(os.urandom(10))
+    value = (
+        (at & _MS_MASK) << 80
+        | 0x7 << 76  # version 7
+        | (rand >> 68) << 64  # 12 random bits
+        | 0b10 << 62  # the RFC's variant
+        | rand & _RAND_B_MASK  # 62 random bits
+    )
+    return f"{value:032x}"
+
+
+_MS_MASK = (1 << 48) - 1
+_RAND_B_MASK = (1 << 62) - 1
 
 
 class EventData(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 
 from shared.contracts.cases import CaseOpened, ReportLinked
 from shared.contracts.school import ReportCategory, ReportFiled, Severity
-from shared.events import Envelope
+from shared.events import Envelope, new_id
 
 pytestmark = pytest.mark.unit
 
@@ -58,6 +59,24 @@ def test_round_trip_through_json() -> None:
 
 def test_each_envelope_gets_its_own_id() -> None:
     assert wrapped().id != wrapped().id
+
+
+def test_ids_are_uuid7_and_sort_by_the_time_they_were_made() -> None:
+    # Time first, so a store's index of ids grows at its end (docs/design.md).
+    times = [1_700_000_000_000, 1_700_000_000_001, 1_700_000_060_000, 2_000_000_000_000]
+    ids = [new_id(ms=t) for t in reversed(times) for _ in range(50)]
+    assert [int(i[:12], 16) for i in sorted(ids)] == [t for t in times for _ in range(50)]
+    for i in ids:
+        parsed = uuid.UUID(hex=i)
+        assert (len(i), parsed.version, parsed.variant) == (32, 7, uuid.RFC_4122)
+    assert len(set(ids)) == len(ids)  # 74 random bits apart within a millisecond
+
+
+def test_an_id_made_now_carries_now() -> None:
+    before = datetime.now(UTC).timestamp() * 1000
+    made = int(new_id()[:12], 16)
+    after = datetime.now(UTC).timestamp() * 1000
+    assert before - 1 <= made <= after + 1
 
 
 def test_parse_with_the_wrong_model_raises() -> None:
