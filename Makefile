@@ -24,7 +24,7 @@ ASYNCAPI_SCHEMA := var/asyncapi/asyncapi-3.0.0.schema.json
 COMPOSE := docker compose -p hulei -f deploy/compose/docker-compose.yml --env-file deploy/compose/.env
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres-bin chromium asyncapi run bench test test-unit test-integration test-e2e test-deploy test-contract chaos lint fmt clean up down logs deploy/compose/certs
+.PHONY: help install venv postgres-bin chromium asyncapi run bench test test-unit test-integration test-e2e test-deploy test-contract chaos lint fmt clean up down logs deploy/compose/certs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP) postgres-bin chromium $(ASYNCAPI_SCHEMA) ## create .venv, install the project with its dev tools (and PostgreSQL, chromium)
+
+venv: $(STAMP) ## .venv alone, made again when it was made from another interpreter
 
 # The tests start their own PostgreSQL server from Debian's binaries (initdb, pg_ctl); as root,
 # install them when missing. Elsewhere the PostgreSQL suites skip (and fail under CI=true).
@@ -77,7 +79,7 @@ test: $(STAMP) $(ASYNCAPI_SCHEMA) ## the whole suite: unit, integration (real NA
 	$(PYTEST) -q -m "not deploy_full and not contract_deep" tests/e2e tests/chaos --durations=15
 
 test-deploy: $(STAMP) ## manifests started for real: prod overlay, compose, start-up faults; backup/restore (~2.5 min)
-	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py tests/e2e/test_backup_restore.py
+	$(PYTEST) -q -m deploy_full tests/e2e/test_manifests_start.py tests/e2e/test_backup_restore.py tests/e2e/test_makefile_venv.py
 
 test-contract: $(STAMP) ## schemathesis in depth: more examples and call chains for every role (~5 min)
 	$(PYTEST) -q -m contract_deep tests/e2e/test_contract.py
