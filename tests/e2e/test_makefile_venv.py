@@ -1,9 +1,9 @@
 """The Makefile's venv, made again when it was made from another interpreter (session 24): the
 branch a developer meets when the interpreter changes, which a fresh clone never takes.
 
-The repository's Makefile, run for real in a directory of its own beside a one-line project
-(pip installs it from the package registry, as `make install` does: ~10 s), so marked
-deploy_full: `make test-deploy` runs it.
+The repository's Makefile, run for real in a directory of its own beside a minimal project (no
+code, no dependencies; pip installs it from the package registry, as `make install` does:
+~10 s), so marked deploy_full: `make test-deploy` runs it.
 """
 
 from __future__ import annotations
