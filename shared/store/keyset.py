@@ -10,19 +10,44 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from shared.store import Cursor, Doc, Range, Reader, Where
+
+# find_page_checked: documents one page may read to check filters no index serves, and how
+# many it reads at a time (so that a page that fills early reads little).
+CHECK_BUDGET = 1000
+CHECK_CHUNK = 250
 
 
 def _bounded(
     where: Where | None, *, order_by: str, descending: bool, after: Cursor | None
 ) -> Where:
-    if after is None or order_by in (where or {}):
+    have = (where or {}).get(order_by)
+    if after is None or (have is not None and not isinstance(have, Range)):
         return where or {}
-    bound = Range(lte=after.value) if descending else Range(gte=after.value)
+    if have is None:
+        bound = Range(lte=after.value) if descending else Range(gte=after.value)
+    else:  # a range asked for (a time span): its cursor side is the tighter of the two
+        bound = _tightened(have, after.value, descending=descending)
     return {**(where or {}), order_by: bound}
+
+
+def _tightened(have: Range, value: Any, *, descending: bool) -> Range:
+    if descending:
+        edge = have.lt if have.lt is not None else have.lte
+        return replace(have, lt=None, lte=value) if edge is None or _below(value, edge) else have
+    edge = have.gt if have.gt is not None else have.gte
+    return replace(have, gt=None, gte=value) if edge is None or _below(edge, value) else have
+
+
+def _below(a: Any, b: Any) -> bool:
+    try:
+        return bool(a < b)
+    except TypeError:  # a cursor of another type than the range: the range stands alone
+        return False
 
 
 async def find_page(
@@ -77,6 +102,56 @@ async def find_page_of_any(
     ]
     merged = heapq.merge(*pages, key=lambda d: (d[order_by], str(d["id"])), reverse=descending)
     return _cut(list(itertools.islice(merged, limit + 1)), limit=limit, order_by=order_by)
+
+
+async def find_page_checked(
+    port: Reader,
+    collection: str,
+    *,
+    where: Where | None = None,
+    check: Mapping[str, Any],
+    order_by: str,
+    descending: bool = False,
+    limit: int,
+    after: Cursor | None = None,
+    budget: int = CHECK_BUDGET,
+) -> tuple[list[Doc], Cursor | None]:
+    """`find_page` for filters no index serves together: `where` is sought (through an index),
+    `check` (field: the value it must equal) is checked on what that reads, at most `budget`
+    documents a page. A page that has not found `limit` by then ends early, even empty, with a
+    cursor at the last document it read: the next page goes on from there. A rare combination
+    is several quick pages, not one request that reads every document `where` matches."""
+    if not check:
+        return await find_page(
+            port,
+            collection,
+            where=where,
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            after=after,
+        )
+    found: list[Doc] = []
+    read = 0
+    while read < budget:
+        take = min(max(CHECK_CHUNK, limit + 1), budget - read)
+        docs = await port.find(
+            collection,
+            where=_bounded(where, order_by=order_by, descending=descending, after=after),
+            order_by=order_by,
+            descending=descending,
+            limit=take,
+            after=after,
+        )
+        read += len(docs)
+        found += [d for d in docs if all(d.get(k) == v for k, v in check.items())]
+        if len(found) > limit:
+            # Past the last one shown: what lies between it and the read's end is read again.
+            return found[:limit], Cursor.of(found[limit - 1], order_by)
+        if len(docs) < take:
+            return found, None  # nothing further matches `where`
+        after = Cursor.of(docs[-1], order_by)
+    return found, after  # the budget is spent: the next page reads on from here
 
 
 def _cut(docs: list[Doc], *, limit: int, order_by: str) -> tuple[list[Doc], Cursor | None]:

@@ -78,10 +78,16 @@ class _Sql:
             expr = _expr(field)
             cast = "" if field == "id" else "::jsonb"
             if isinstance(value, Range):
+                # Only strings lie between two strings: such a range needs no type guard.
+                lower = [b for b in (value.gt, value.gte) if b is not None]
+                upper = [b for b in (value.lt, value.lte) if b is not None]
+                spans_strings = bool(lower and upper) and all(
+                    isinstance(b, str) for b in lower + upper
+                )
                 for op, bound in value.bounds():
                     param = f"{self.bind(_arg(field, bound))}{cast}"
                     self.clauses.append(f"{expr} {op} {param}")
-                    if not cast:
+                    if not cast or spans_strings:
                         continue
                     # jsonb orders null below strings and booleans above numbers; a
                     # bound only matches values of its own type, as in SQLite and Mongo.

@@ -181,6 +181,9 @@ async def test_a_range_matches_only_values_of_its_bounds_type(store: Store) -> N
     assert [d["id"] for d in old] == ["old"]
     assert await store.count("closures", where={"at": Range(gte=1)}) == 1
     assert await store.count("closures", where={"at": Range(gt="")}) == 2
+    # Between two strings (PostgreSQL then adds no type guard: nothing else lies there).
+    between = await store.find("closures", where={"at": Range(gte="", lte="9999")})
+    assert [d["id"] for d in between] == ["old", "new"]
 
 
 async def test_none_matches_missing_or_null_and_null_only_a_present_null(store: Store) -> None:
