@@ -18,16 +18,17 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from gateway.audit_keys import AuditKeys
 from shared.contracts.school import ChildErased
-from shared.events import Envelope, utcnow
+from shared.events import Envelope, stored_time, utcnow
 from shared.identity import Principal
 from shared.store import Cursor, Doc, Range, Store, Writer
+from shared.store.keyset import CHECK_BUDGET, find_page_checked
 from shared.store.retry import transact
 
 ENTRIES_C = "audit"
@@ -35,6 +36,10 @@ CHAINS_C = "audit_chains"
 ONCE_C = "audit_once"
 GENESIS = "0" * 64
 MAX_BATCH = 256  # appends per transaction: bounds one commit's latency under a burst
+# Each filter has an (field, at) index. Sought first when filters combine: a child's entries
+# are few, an actor's fewer than an action's, an outcome other than "allowed" is rare.
+LEAD = ("child_ref", "actor", "outcome", "action")
+LATEST = "9999-99"  # sorts after every stored time
 log = logging.getLogger("hulei.gateway.audit")
 
 
@@ -104,18 +109,13 @@ def outcome_of(status: int) -> str:
     return "failed" if status < 500 else "error"
 
 
-def stamp(moment: datetime) -> str:
-    """Stored times: UTC, fixed width, so their string order is their time order."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def _bound(moment: datetime) -> str:
     """A query bound; a time at the edge of the calendar (year 1 or 9999 with an offset)
     has no UTC equivalent and bounds nothing."""
     try:
-        return stamp(moment)
+        return stored_time(moment)
     except OverflowError:
-        return "0000" if moment.year == 1 else "9999-99"
+        return "0000" if moment.year == 1 else LATEST
 
 
 def entry_id(chain: str, seq: int) -> str:
@@ -179,14 +179,14 @@ class AuditLog:
         store = self._store
         # No (chain, seq) index: the id is `<chain>:<seq>`, so the primary key is that unique
         # key and a second writer of a chain fails on insert instead of forking it.
-        for fields in (["at"], ["child_ref", "at"], ["actor", "at"], ["action", "at"]):
+        for fields in (["at"], *([lead, "at"] for lead in LEAD)):
             await store.ensure_index(ENTRIES_C, fields)
         # A continued chain (a stable instance name) resumes from its stored head.
         last = await last_entry(store, self.chain)
         if last is not None:
             self._head = (seq_of(last), str(last["mac"]))
         if await store.get(CHAINS_C, self.chain) is None:
-            await store.put(CHAINS_C, {"id": self.chain, "started_at": stamp(utcnow())})
+            await store.put(CHAINS_C, {"id": self.chain, "started_at": stored_time(utcnow())})
 
     async def append(self, *events: Event, once_key: str | None = None) -> None:
         """Returns once the entries are committed. `once_key` makes an append idempotent
@@ -223,7 +223,7 @@ class AuditLog:
                     p.done.set_result(None)
 
     async def _commit(self, batch: list[_Pending]) -> tuple[int, str]:
-        at = stamp(utcnow())
+        at = stored_time(utcnow())
 
         async def work(tx: Writer) -> tuple[int, str]:
             # From the committed head each attempt: a retried transaction starts over.
@@ -270,9 +270,15 @@ class AuditLog:
         until: datetime | None = None,
         limit: int = 100,
         after: Cursor | None = None,
+        budget: int = CHECK_BUDGET,
     ) -> tuple[list[AuditEntry], Cursor | None]:
-        """Newest first, filtered and paged in the store; the cursor of the next page, if any."""
-        where: dict[str, Any] = {
+        """Newest first, filtered and paged in the store; the cursor of the next page, if any.
+
+        One filter seeks its own (field, at) index. Filters combined have none (four fields,
+        eleven combinations): the likeliest narrowest (`LEAD`) is sought and the others are
+        checked on what it reads, at most `budget` entries a page, so a page may end short,
+        even empty, with a cursor to go on from (shared/store/keyset.py)."""
+        pinned = {
             k: v
             for k, v in {
                 "child_ref": child_ref,
@@ -282,19 +288,25 @@ class AuditLog:
             }.items()
             if v
         }
-        upper = _bound(until) if until else None
-        if after is not None:
-            # Redundant with the cursor, but a plain bound lets SQLite seek the index to the
-            # page instead of scanning from the newest entry down to it.
-            upper = min(upper, str(after.value)) if upper else str(after.value)
-        if since or upper:
-            where["at"] = Range(gte=_bound(since) if since else None, lte=upper)
-        docs = await self._store.find(
-            ENTRIES_C, where=where, order_by="at", descending=True, limit=limit + 1, after=after
+        lead = next((f for f in LEAD if f in pinned), None)
+        where: dict[str, Any] = {lead: pinned.pop(lead)} if lead else {}
+        if since or until:
+            # Closed above even without `until`: a range of strings alone needs no type guard,
+            # which PostgreSQL cannot estimate (it then plans a newest-first page as a sort).
+            where["at"] = Range(
+                gte=_bound(since) if since else None, lte=_bound(until) if until else LATEST
+            )
+        docs, cursor = await find_page_checked(
+            self._store,
+            ENTRIES_C,
+            where=where,
+            check=pinned,
+            order_by="at",
+            descending=True,
+            limit=limit,
+            after=after,
+            budget=budget,
         )
-        more = len(docs) > limit
-        docs = docs[:limit]
-        cursor = Cursor.of(docs[-1], "at") if more else None
         return [AuditEntry.model_validate(d) for d in docs], cursor
 
 

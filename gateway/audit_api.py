@@ -55,7 +55,9 @@ async def audit_entries(
     after: AfterParam = None,
 ) -> list[AuditEntry]:
     """Newest first. Filter by the child's pseudonymous reference, the actor, action, outcome
-    and time; the next page is in the `Link` header (`rel="next"`)."""
+    and time; the next page is in the `Link` header (`rel="next"`). With filters combined, a
+    page reads at most 1,000 entries of the trail: it may hold fewer than `limit`, even none,
+    and still link a next page. The list is complete once no next page is linked."""
     entries, cursor = await _log(request).page(
         child_ref=child_ref,
         actor=actor,

@@ -33,12 +33,11 @@ from gateway.audit import (
     chain_ids,
     last_entry,
     seq_of,
-    stamp,
 )
 from gateway.audit_keys import AuditKeys
 from shared.bus import Bus
 from shared.contracts.audit import CHECKPOINT_SUBJECTS, AuditCheckpointed
-from shared.events import Envelope, utcnow
+from shared.events import Envelope, stored_time, utcnow
 from shared.store import Doc, Store
 
 STREAM = "AUDIT"
@@ -70,12 +69,12 @@ class VerifyResult(BaseModel):
 def signed_checkpoint(audit: AuditLog) -> AuditCheckpointed:
     seq, mac = audit.head
     at = utcnow()
-    signature = audit.keys.sign(audit.chain, seq, mac, stamp(at))
+    signature = audit.keys.sign(audit.chain, seq, mac, stored_time(at))
     return AuditCheckpointed(chain=audit.chain, seq=seq, mac=mac, at=at, signature=signature)
 
 
 def signature_ok(keys: AuditKeys, cp: AuditCheckpointed) -> bool:
-    expected = keys.sign(cp.chain, cp.seq, cp.mac, stamp(cp.at))
+    expected = keys.sign(cp.chain, cp.seq, cp.mac, stored_time(cp.at))
     return expected == cp.signature
 
 

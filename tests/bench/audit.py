@@ -147,6 +147,19 @@ async def run(
             "actor, limit=100": get("/v1/audit", actor="user42", limit=100),
             "child_ref, limit=100": get("/v1/audit", child_ref="child-4242", limit=100),
             "action=export, limit=100": get("/v1/audit", action="export", limit=100),
+            # An outcome the fill never gives: every page of it is past the whole trail.
+            "outcome=error, limit=100": get("/v1/audit", outcome="error", limit=100),
+            "actor + outcome=denied, limit=100": get(
+                "/v1/audit", actor="user42", outcome="denied", limit=100
+            ),
+            "action + outcome=error, limit=100": get(
+                "/v1/audit", action="read", outcome="error", limit=100
+            ),
+            # The outcome is sought (5 % of the trail), the action (never filled) checked: each
+            # page reads its whole budget and ends empty.
+            "outcome=denied + action=erase, limit=100": get(
+                "/v1/audit", outcome="denied", action="erase", limit=100
+            ),
             "since/until 1 h ago, limit=100": get(
                 "/v1/audit",
                 since=(now - timedelta(hours=2)).isoformat(),
