@@ -5,10 +5,13 @@ shared/store/keyset.py `find_page_checked`), on every store."""
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
+import asyncpg
 import pytest
 
 from gateway.audit import ENTRIES_C, AuditLog, Event
@@ -169,3 +172,33 @@ async def test_a_span_past_every_entry_is_one_empty_last_page(trail: AuditLog) -
         [],
         None,
     )
+
+
+async def test_the_outcome_index_built_ahead_as_operations_says_is_the_one_a_start_finds(
+    pg_server: Any,
+) -> None:
+    """docs/operations.md: on a large trail, build the index before the rollout (CONCURRENTLY,
+    writes go on); the gateway's start must then find it, the same as it would have built."""
+    text = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    found = re.search(r"CREATE INDEX CONCURRENTLY[^;]*;", text)
+    assert found, "docs/operations.md no longer shows how to build the index ahead"
+    made = {}
+    for ahead in (True, False):
+        url = await pg_server.create_database(f"ahead_{ahead}".lower())
+        store = await open_store(url)
+        conn = await asyncpg.connect(url)
+        try:
+            await store.insert(ENTRIES_C, {"id": "x:000000000001", "at": "2026", "outcome": "ok"})
+            if ahead:
+                await conn.execute(found.group(0))
+            await (await AuditLog.open(store, key="k" * 32)).close()
+            rows = await conn.fetch(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit' "
+                "AND indexdef LIKE '%''outcome''%'"
+            )
+            made[ahead] = [(r["indexname"], r["indexdef"]) for r in rows]
+        finally:
+            await conn.close()
+            await store.close()
+    assert len(made[True]) == 1
+    assert made[True] == made[False]
