@@ -1,11 +1,12 @@
 """List and case-read benchmark: a store of a city's size, then time each list page.
 
-    python -m tests.bench.lists                         # 100 k cases, 200 k tasks, 1 M inbox
+    python -m tests.bench.lists                # 100 k cases, 200 k tasks, 1 M inbox and audit
     python -m tests.bench.lists --cases 2000 --inbox 20000 --requests 20   # a smoke run
     python -m tests.bench.lists --dir D --reuse --only "gateway /v1/"      # some rows, D's stores
 
 Seeds the SQLite files directly (one executemany per table in one transaction, before the
-services start, so their migrations build the indexes as an upgrade would), starts NATS and
+services start, so their migrations build the indexes as an upgrade would; the gateway's audit
+trail as many entries as the inbox), starts NATS and
 the four services and the gateway in-process (ASGI, no network), and reports p50/p99 per page
 of every list endpoint, first pages and pages followed through `Link: rel="next"`, and of
 `GET /cases/{id}`. Services are called directly with an internal token (what the gateway
@@ -96,6 +97,38 @@ def inbox_entry(rng: random.Random, n: int, *, inbox: int) -> dict[str, Any]:
         "due_at": stored_time(now + timedelta(hours=4)),
         "created_at": stored_time(now),
         "read_at": None if n > inbox * 0.95 or rng.random() < 0.01 else stored_time(now),
+    }
+
+
+# The trail's shares: most requests are allowed reads; a few are refused, very few fail.
+AUDIT_ACTIONS = [("read", 70), ("create", 12), ("update", 12), ("export", 2), ("login", 4)]
+AUDIT_OUTCOMES = [("allowed", 96.99), ("denied", 2), ("not_found", 1), ("error", 0.01)]
+AUDIT_ACTORS = [u.username for u in USERS]
+
+
+def audit_entry(rng: random.Random, n: int, *, entries: int) -> dict[str, Any]:
+    """The n-th of `entries` audit entries, a year's worth, of a chain of its own (listed, not
+    verified: no MAC), by the demo users and many partner clients."""
+    now = START + timedelta(days=365) / max(entries, 1) * n
+    actor = rng.choice(AUDIT_ACTORS) if rng.random() < 0.5 else f"client:partner-{n % 400}"
+    action = rng.choices(*zip(*AUDIT_ACTIONS, strict=True))[0]
+    outcome = rng.choices(*zip(*AUDIT_OUTCOMES, strict=True))[0]
+    return {
+        "id": f"bench:{n + 1:012d}",
+        "chain": "bench",
+        "seq": n + 1,
+        "at": stored_time(now),
+        "actor": actor,
+        "role": "police_officer",
+        "agency": "police-station",
+        "action": action,
+        "object_type": "report",
+        "object_id": f"rep-{rng.getrandbits(64):016x}",
+        "child_ref": f"child-{rng.randrange(max(entries // 20, 1))}",
+        "purpose": None,
+        "outcome": outcome,
+        "status": 200,
+        "trace_id": None,
     }
 
 
@@ -190,6 +223,7 @@ def seed(
         inbox_rows.append(_dump(entry))
         if n == inbox // 2:
             picks["inbox_mid"] = (entry["created_at"], entry["id"])
+    audit_rows = [_dump(audit_entry(rng, n, entries=inbox)) for n in range(inbox)]
     for name, tables in (
         ()
         if not write
@@ -200,6 +234,7 @@ def seed(
             ),
             ("patrol", {"welfare_checks": check_rows}),
             ("notifications", {"inbox": inbox_rows}),
+            ("gateway", {"audit": audit_rows}),
         )
     ):
         db = sqlite3.connect(workdir / f"{name}.db", isolation_level=None)
@@ -216,6 +251,7 @@ def seed(
         "tasks": len(task_rows),
         "welfare_checks": len(check_rows),
         "inbox": len(inbox_rows),
+        "audit": len(audit_rows),
     }
     return picks
 
@@ -458,6 +494,16 @@ async def run(
             ),
             "gateway /v1/admin/dead-letters": lambda: _walk(
                 through_gateway("admin1"), "/v1/admin/dead-letters", n
+            ),
+            # The trail, a year's worth: each page read is audited too (an entry per child).
+            "gateway /v1/audit": lambda: _walk(through_gateway("auditor1"), "/v1/audit", n),
+            "gateway /v1/audit outcome=denied": lambda: _walk(
+                through_gateway("auditor1"), "/v1/audit", n, outcome="denied"
+            ),
+            # Combined filters, one rare (a partner's failed requests): pages end at their
+            # budget of entries read, most of them empty.
+            "gateway /v1/audit actor + outcome=error": lambda: _walk(
+                through_gateway("auditor1"), "/v1/audit", n, actor="officer1", outcome="error"
             ),
         }
         for name, row in rows.items():

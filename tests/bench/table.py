@@ -70,7 +70,7 @@ def write(path: Path, *, rows: list[Row], meta: dict[str, Any]) -> None:
     path.write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
 
 
-LISTS_GROUP = "lists and gets (100 k cases, 200 k tasks, 1 M inbox entries)"
+LISTS_GROUP = "lists and gets (100 k cases, 200 k tasks, 1 M inbox and 1 M audit entries)"
 
 
 # What tests/bench/lists.py's run() is offered, by name: it takes those it declares.

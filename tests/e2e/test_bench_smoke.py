@@ -215,6 +215,12 @@ def test_the_lists_bench_times_every_row_and_removes_its_stores(tmp_path: Path) 
     )  # fmt: skip
     results = json.loads(out.read_text())
     assert results["sizes"]["cases"] == 200, done.stdout
+    assert results["sizes"]["audit"] == 1000, done.stdout
+    assert {r for r in results if r.startswith("gateway /v1/audit")} == {
+        "gateway /v1/audit",
+        "gateway /v1/audit outcome=denied",
+        "gateway /v1/audit actor + outcome=error",
+    }
     timed = [v for v in results.values() if isinstance(v, dict) and "p99_ms" in v]
     assert len(timed) >= 20, results
     assert all(v["p99_ms"] > 0 for v in timed), results
