@@ -9,15 +9,16 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import pytest
 
 from gateway.audit import ENTRIES_C, AuditLog, Event
-from shared.store import Cursor, Doc, Reader, Store, open_store
+from shared.store import Cursor, Doc, open_store
 from shared.store.keyset import find_page_checked
 from tests.support import StoreUrl, every_store
+from tests.unit.units import Recording
 
 __all__ = ["every_store"]
 
@@ -50,19 +51,6 @@ async def trail(store_url: StoreUrl) -> AsyncIterator[AuditLog]:
     finally:
         await log.close()
         await store.close()
-
-
-class Counting:
-    """The store's reads, counted (documents returned by each find)."""
-
-    def __init__(self, port: Store) -> None:
-        self.port = port
-        self.read = 0
-
-    async def find(self, collection: str, **query: Any) -> list[Doc]:
-        docs = await self.port.find(collection, **query)
-        self.read += len(docs)
-        return docs
 
 
 async def _everything(log: AuditLog) -> list[Doc]:
@@ -111,13 +99,13 @@ async def test_a_rare_combination_is_many_short_pages_each_within_its_budget(
     pages = await _follow(trail, limit=50, actor="user3", outcome="nothing-has-this")
     assert pages == [[]] * (user3 // BUDGET + 1)
     # What each of those pages read of the store: its budget of user3's entries, none twice.
-    counting = Counting(trail.store)
+    recording = Recording(trail.store)  # keeps every document the store returns
     after: Cursor | None = None
     reads = []
     while True:
-        before = counting.read
+        before = len(recording.docs)
         found, after = await find_page_checked(
-            cast(Reader, counting),
+            recording,
             ENTRIES_C,
             where={"actor": "user3"},
             check={"outcome": "nothing-has-this"},
@@ -127,7 +115,7 @@ async def test_a_rare_combination_is_many_short_pages_each_within_its_budget(
             after=after,
             budget=BUDGET,
         )
-        reads.append(counting.read - before)
+        reads.append(len(recording.docs) - before)
         assert found == []
         if after is None:
             break
