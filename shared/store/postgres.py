@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
@@ -36,6 +35,7 @@ from shared.store import (
     Writer,
     checked_name,
     checked_texts,
+    codec,
 )
 
 _POOL_MAX = 10
@@ -54,12 +54,8 @@ def _expr(field: str) -> str:
     return "id" if field == "id" else f"(doc->'{checked_name(field)}')"
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
-
-
 def _arg(field: str, value: Any) -> Any:
-    return str(value) if field == "id" else _json(value)
+    return str(value) if field == "id" else codec.encode(value)
 
 
 class _Sql:
@@ -166,7 +162,7 @@ def _mapped(collection: str = "") -> Iterator[None]:
 
 
 async def _init(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=str, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("jsonb", encoder=str, decoder=codec.decode, schema="pg_catalog")
 
 
 async def _keep(_conn: asyncpg.Connection) -> None:
@@ -273,7 +269,7 @@ class _Ops(Writer):
         )
         async with self._conn(collection) as conn:
             await self._ensure_table(conn, collection)
-            inserted = await conn.fetchval(sql, str(doc["id"]), _json(doc))
+            inserted = await conn.fetchval(sql, str(doc["id"]), codec.encode(doc))
         if inserted is None:
             raise DuplicateKeyError(f"{collection}/{doc['id']}")
 
@@ -288,7 +284,9 @@ class _Ops(Writer):
             "SELECT * FROM unnest($1::text[], $2::jsonb[])"
         )
         ids = [str(doc["id"]) for doc in docs]
-        bodies = [_json(doc) for doc in docs] if texts is None else checked_texts(docs, texts)
+        bodies = (
+            [codec.encode(doc) for doc in docs] if texts is None else checked_texts(docs, texts)
+        )
         async with self._conn(collection) as conn:
             await self._ensure_table(conn, collection)
             if self._tx is None:
@@ -306,7 +304,7 @@ class _Ops(Writer):
         )
         async with self._conn(collection) as conn:
             await self._ensure_table(conn, collection)
-            await conn.execute(sql, str(doc["id"]), _json(doc))
+            await conn.execute(sql, str(doc["id"]), codec.encode(doc))
 
     async def delete(self, collection: str, id: str) -> None:
         async with self._conn(collection) as conn:
@@ -374,7 +372,7 @@ class PostgresStore(_Ops):
         if where:
             # Literals, not parameters: an index predicate cannot take bound values.
             conds = [
-                f"{_expr(k)} = '{_json(v).replace(chr(39), chr(39) * 2)}'::jsonb"
+                f"{_expr(k)} = '{codec.encode(v).replace(chr(39), chr(39) * 2)}'::jsonb"
                 for k, v in where.items()
             ]
             partial = " WHERE " + " AND ".join(conds)

@@ -25,6 +25,7 @@ from shared.store import (
     Writer,
     checked_name,
     checked_texts,
+    codec,
 )
 from shared.store.sqlite_handle import BUDGET_S, Handle
 
@@ -34,8 +35,6 @@ R = TypeVar("R")
 # BUDGET_S (a scoped list's rows lie on more pages than the desk's) ran twice: interrupted
 # inline, then again on the thread.
 _BUDGET_PER_ROW_S = 0.00001
-# json.dumps(doc, separators=…) would build an encoder for every write.
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _sql_value(value: Any) -> Any:
@@ -146,7 +145,7 @@ class _Ops(Writer):
             rows = await self._read(lambda c: c.execute(sql, (id,)).fetchall())
         except sqlite3.OperationalError:  # no such table yet
             return None
-        return json.loads(rows[0][0]) if rows else None
+        return codec.decode(rows[0][0]) if rows else None
 
     async def find(
         self,
@@ -165,7 +164,7 @@ class _Ops(Writer):
             )
         except sqlite3.OperationalError:
             return []
-        return [json.loads(r[0]) for r in rows]
+        return [codec.decode(r[0]) for r in rows]
 
     async def count(self, collection: str, *, where: Where | None = None) -> int:
         clauses, params = _where(where)
@@ -180,7 +179,7 @@ class _Ops(Writer):
     async def insert(self, collection: str, doc: Doc) -> None:
         await self._ensure_table(collection)
         sql = f"INSERT INTO {checked_name(collection)} (id, doc) VALUES (?, ?)"
-        payload = (doc["id"], _encode(doc))
+        payload = (doc["id"], codec.encode(doc))
         try:
             await self._write(lambda c: c.execute(sql, payload))
         except sqlite3.IntegrityError as exc:
@@ -196,7 +195,7 @@ class _Ops(Writer):
             return
         await self._ensure_table(collection)
         sql = f"INSERT INTO {checked_name(collection)} (id, doc) VALUES (?, ?)"
-        encoded = list(map(_encode, docs)) if texts is None else checked_texts(docs, texts)
+        encoded = list(map(codec.encode, docs)) if texts is None else checked_texts(docs, texts)
         rows = [(doc["id"], text) for doc, text in zip(docs, encoded, strict=True)]
 
         def insert(conn: sqlite3.Connection) -> None:
@@ -222,7 +221,7 @@ class _Ops(Writer):
             f"INSERT INTO {checked_name(collection)} (id, doc) VALUES (?, ?) "
             "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc"
         )
-        payload = (doc["id"], _encode(doc))
+        payload = (doc["id"], codec.encode(doc))
         try:
             await self._write(lambda c: c.execute(sql, payload))
         except sqlite3.IntegrityError as exc:  # a unique secondary index
