@@ -8,6 +8,8 @@ processed marks, webhooks and the feed are unchanged), same types, same contract
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from shared.contracts.cases import IntakeRecorded
 from shared.events import Carrier, Envelope
 from shared.streams import CARRIED, matches_any, publishers_of
@@ -47,3 +49,32 @@ def handed(envelope: Envelope, subjects: tuple[str, ...]) -> list[Envelope]:
         return [envelope]
     events = unpacked(envelope)
     return [e for e in events if matches_any(subjects, e.nats_subject)]
+
+
+# What one merged carrier holds at most: an intake's events are ~0.5 KB each, so ~100 KB, a
+# tenth of the message size NATS allows by default.
+MERGED_MOST = 200
+
+
+def merged(envelopes: Sequence[Envelope], *, most: int = MERGED_MOST) -> list[Envelope]:
+    """`envelopes` as they are stored: consecutive carriers of one subject and source become one
+    carrier of all their events, in order (at most `most` a carrier). A consumer taking a batch
+    of reports in one transaction so publishes its intakes as one message, not one each: one
+    stored message, fsync and delivery per consumer for the batch. The merged carrier keeps the
+    first one's envelope (its id, correlation and trace); the carried events keep their own,
+    and they are all any reader is handed."""
+    out: list[Envelope] = []
+    for envelope in envelopes:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and envelope.nats_subject in CARRIERS
+            and envelope.nats_subject == last.nats_subject
+            and envelope.source == last.source
+            and len(last.data["events"]) + len(envelope.data["events"]) <= most
+        ):
+            events = [*last.data["events"], *envelope.data["events"]]
+            out[-1] = last.model_copy(update={"data": {**last.data, "events": events}})
+        else:
+            out.append(envelope)
+    return out

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast
 
 from shared.bus import Bus, bus_from_settings
+from shared.carried import merged
 from shared.commits import CommitGroups
 from shared.delivery import Delivery, Outcome
 from shared.events import Envelope, EventData
@@ -89,11 +90,12 @@ class UnitOfWork:
 
 async def _close(uow: UnitOfWork, published: list[str]) -> list[Row]:
     """The unit of work's last writes before its commit: what it deferred, its timers, its events
-    into the outbox, and the deletion of outbox rows already published."""
+    into the outbox (consecutive carriers as one: shared/carried.py `merged`), and the deletion
+    of outbox rows already published."""
     await uow.flush()
     await arm(uow.tx, uow.timers)
     await remove_from_outbox(uow.tx, published)
-    return await add_to_outbox(uow.tx, *uow.events)
+    return await add_to_outbox(uow.tx, *merged(uow.events))
 
 
 EventEffect = Callable[[Envelope, UnitOfWork], Awaitable[None]]

@@ -256,11 +256,13 @@ class TaskCreated(EventData):
 
 
 class IntakeRecorded(Carrier):
-    """A filed report taken into its child's case, as one message: the events the intake
-    announces, in order: `case.opened` or `case.updated`, `case.report.linked`, a
-    `task.created` per new task, a `task.report.added` per open task the report joined, and
-    `case.identity.flagged` when the child's identity did not match. One stored message and one
-    delivery per consumer instead of four or more (docs/performance.md, session 11)."""
+    """Filed reports taken into their children's cases, as one message: for each report in
+    turn, the events its intake announces, in order: `case.opened` or `case.updated`,
+    `case.report.linked`, a `task.created` per new task, a `task.report.added` per open task
+    the report joined, and `case.identity.flagged` when the child's identity did not match.
+    One report's intake, or those of the reports case_tracking took in one transaction (at most
+    200 events a message). One stored message and one delivery per consumer instead of four or
+    more a report (docs/performance.md, sessions 11 and 27)."""
 
     TYPE: ClassVar[str] = "case.intake.recorded"
 

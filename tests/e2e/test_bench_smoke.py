@@ -74,9 +74,11 @@ def test_the_quick_bench_measures_every_row_and_writes_the_table(tmp_path: Path)
     assert rows["POST /v1/reports, c=8"]["ratio"] > 0
     assert rows["CPU per report, all processes (from /proc)"]["value"] > 0
     # The shape is counted, not assumed: a report stores events and has them delivered.
-    # Its filing and its intake (one carrier of the intake's events).
-    assert rows["JetStream messages stored per report"]["value"] >= 2
-    assert rows["deliveries per report (durable consumers)"]["value"] >= 3
+    # Its filing, one message each, and its intake: one carrier of the intake's events,
+    # shared with the other reports case_tracking took in the same batch (shared/carried.py).
+    assert rows["JetStream messages stored per report"]["value"] > 1
+    # The filing to case_tracking, one each, and the intake's carrier to its consumers.
+    assert rows["deliveries per report (durable consumers)"]["value"] > 1
     assert rows["floor of this shape (bare parts × counts)"]["value"] > 0
     fan_out = rows["publish → all 20 SSE clients, 50 events/s"]  # 200 in the full run
     assert fan_out["measured"]

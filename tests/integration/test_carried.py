@@ -131,3 +131,28 @@ async def test_a_carrier_holding_another_publishers_event_is_dead_lettered_unhan
     assert letter.consumer == spec.durable
     assert "may not hold school.report.filed.v1" in letter.reason
     assert handed == []
+
+
+async def test_a_unit_of_work_announcing_several_carriers_stores_one_message(
+    runtime: Runtime,
+) -> None:
+    """A consumer's batch of reports is one unit of work: its intakes travel as one message
+    (shared/carried.py `merged`), and every event in them is handed, once, in order."""
+    handed, effect = _recorder()
+    runtime.consume(LINKS, effect)
+    before = (await runtime.bus.js.stream_info("CASES")).state.messages
+    linked = [_event(ReportLinked(report_id=f"r{i}", case_id=f"c{i}")) for i in range(6)]
+
+    async def work(uow: UnitOfWork) -> None:
+        for i in range(0, 6, 2):
+            uow.emit(_intake(_opened(f"c{i}"), linked[i], linked[i + 1]))
+
+    await runtime.transact(work)
+
+    async def all_handed() -> bool:
+        return len(handed) >= len(linked)
+
+    await eventually(all_handed)
+    assert handed == [e.id for e in linked]
+    assert (await runtime.bus.js.stream_info("CASES")).state.messages == before + 1
+    assert await eventually(lambda: _settled(runtime))

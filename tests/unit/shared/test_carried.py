@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.asyncapi import contracts
-from shared.carried import CARRIERS, ForgedCarrier, handed, unpacked
+from shared.carried import CARRIERS, ForgedCarrier, handed, merged, unpacked
 from shared.contracts.cases import (
     CaseIdentityFlagged,
     IntakeRecorded,
@@ -107,3 +107,42 @@ def test_a_consumer_is_handed_the_carried_events_its_subjects_match() -> None:
 def test_an_event_alone_is_handed_as_it_came() -> None:
     """The server filtered it; its subject may carry keys its type does not name."""
     assert handed(ACKED, ("case.>",)) == [ACKED]
+
+
+LINKED_2 = _event(ReportLinked(report_id="r2", case_id="c"))
+
+
+def _intake(*events: Envelope, source: str = "case_tracking") -> Envelope:
+    return _event(IntakeRecorded(events=list(events)), source=source)
+
+
+def _carried_ids(envelope: Envelope) -> list[str]:
+    return [e.id for e in unpacked(envelope)]
+
+
+def test_consecutive_carriers_of_one_subject_and_source_travel_as_one() -> None:
+    first, second, third = _intake(LINKED), _intake(FLAGGED, LINKED_2), _intake(LINKED)
+    [one] = merged([first, second, third])
+    assert _carried_ids(one) == [LINKED.id, FLAGGED.id, LINKED_2.id, LINKED.id]
+    assert (one.id, one.correlation_id, one.traceparent) == (
+        first.id,
+        first.correlation_id,
+        first.traceparent,
+    )
+    assert [e.id for e in merged([first])] == [first.id]
+    assert merged([]) == []
+
+
+def test_carriers_merge_only_next_to_each_other_and_from_one_source() -> None:
+    first, other = _intake(LINKED), _intake(FLAGGED, source="school_liaison")
+    apart = [first, LINKED, _intake(LINKED_2)]
+    assert merged(apart) == apart
+    assert merged([first, other]) == [first, other]
+    assert merged([LINKED, FLAGGED]) == [LINKED, FLAGGED]  # events alone stay alone
+
+
+def test_a_merged_carrier_holds_at_most_its_bound_and_loses_nothing() -> None:
+    carriers = [_intake(LINKED, FLAGGED) for _ in range(7)]
+    out = merged(carriers, most=5)
+    assert [len(unpacked(c)) for c in out] == [4, 4, 4, 2]
+    assert [i for c in out for i in _carried_ids(c)] == [LINKED.id, FLAGGED.id] * 7
