@@ -29,8 +29,9 @@ Outcome = bool | None | Exception
 @dataclass(frozen=True)
 class Delivery:
     """One event of a batch, with the message that brought it (several events share a
-    carrier's) and the trace its publisher sent along (`parent`, read from the message's
-    headers once for all its events: `received`)."""
+    carrier's) and the trace it belongs to (`parent`): the one the message's headers carry,
+    read once for all its events, unless a carried event names another (a carrier merged from
+    several reports' intakes, shared/carried.py `merged`: each keeps its report's trace)."""
 
     envelope: Envelope
     msg: Msg
@@ -42,8 +43,15 @@ class Delivery:
     def received(
         cls, msg: Msg, events: Sequence[Envelope], *, durable: str, tracer: Tracer
     ) -> list[Delivery]:
-        parent = extract(msg.headers)
-        return [cls(e, msg, durable, tracer, parent) for e in events]
+        sent = extract(msg.headers)
+        header = (msg.headers or {}).get("traceparent")
+
+        def parent(event: Envelope) -> otel_context.Context:
+            if event.traceparent is None or event.traceparent == header:
+                return sent
+            return extract({"traceparent": event.traceparent})
+
+        return [cls(e, msg, durable, tracer, parent(e)) for e in events]
 
     @contextmanager
     def traced(self) -> Iterator[None]:

@@ -105,3 +105,34 @@ def test_every_event_a_message_carries_is_handled_in_the_publishers_trace() -> N
     assert all(s.parent is not None for s in spans)
     assert {format(s.parent.span_id, "016x") for s in spans if s.parent} == {PARENT_ID}
     assert len({s.context.span_id for s in spans}) == 3  # a span each, not one shared
+
+
+def test_events_of_a_merged_carrier_are_each_handled_in_their_own_reports_trace() -> None:
+    """A batch's intakes travel as one carrier whose headers name the first report's trace;
+    each carried event keeps its own (shared/carried.py `merged`)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    other_trace, other_parent = "1" * 32, "2" * 16
+    traceparents = [TRACEPARENT, f"00-{other_trace}-{other_parent}-01", None]
+    events = [
+        Envelope.wrap(
+            ReportLinked(report_id=f"rep-{n}", case_id="case-1"),
+            source="case_tracking",
+            subject=f"rep-{n}",
+            correlation_id=f"rep-{n}",
+            traceparent=traceparent,
+        )
+        for n, traceparent in enumerate(traceparents)
+    ]
+    msg = Msg(_client=None, subject="case.intake.recorded.v1", headers={"traceparent": TRACEPARENT})  # type: ignore[arg-type]
+    for delivery in Delivery.received(msg, events, durable="d", tracer=provider.get_tracer("t")):
+        with delivery.traced():
+            pass
+    spans = exporter.get_finished_spans()
+    assert [format(s.context.trace_id, "032x") for s in spans] == [TRACE_ID, other_trace, TRACE_ID]
+    assert [format(s.parent.span_id, "016x") for s in spans if s.parent] == [
+        PARENT_ID,
+        other_parent,
+        PARENT_ID,
+    ]
