@@ -1,5 +1,5 @@
-"""A carrier (shared/carried.py) through a real JetStream and SQLite: each consumer is handed
-the carried events it filters on, each applied once, the message settled as a whole."""
+"""A carrier (shared/carried.py) through a real JetStream and every store: each consumer is
+handed the carried events it filters on, each applied once, the message settled as a whole."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from shared.deadletters import list_dead_letters
 from shared.events import Envelope, EventData
 from shared.runtime import EventEffect, Runtime, UnitOfWork
 from shared.streams import ConsumerSpec
-from tests.support import consumer_settled, eventually
+from tests.support import consumer_settled, eventually, every_store
+
+__all__ = ["every_store"]
 
 # Sent the intake's carriers without naming them (ConsumerSpec.subjects adds them).
 LINKS = ConsumerSpec("CASES", "test-carried-links", "case.report.linked.v1")
