@@ -53,6 +53,7 @@ from shared.events import stored_time
 from shared.identity import Principal, mint_internal_token
 from shared.nats_auth import REPLAYER
 from shared.serve import freeze_startup_objects
+from shared.store import codec
 from shared.web import INTERNAL_HEADER
 
 CATEGORIES = {  # category: (police kind, social kind); home visits become welfare checks
@@ -77,8 +78,9 @@ def _table(db: sqlite3.Connection, name: str, rows: list[tuple[str, str]]) -> No
     db.executemany(f"INSERT INTO {name} (id, doc) VALUES (?, ?)", rows)  # noqa: S608 - ours
 
 
-def _dump(doc: dict[str, Any]) -> tuple[str, str]:
-    return doc["id"], json.dumps(doc, separators=(",", ":"))
+def dump(doc: dict[str, Any]) -> tuple[str, str]:
+    """A seeded row as the store writes it (id, document text)."""
+    return doc["id"], codec.encode(doc)
 
 
 def inbox_entry(rng: random.Random, n: int, *, inbox: int) -> dict[str, Any]:
@@ -174,7 +176,7 @@ def seed(
                 "acknowledged_by": (user or "social1") if acked else None,
             }
             tasks.append(task)
-            task_rows.append(_dump(task))
+            task_rows.append(dump(task))
             if kind in ("home_visit", "welfare_check"):
                 check = {
                     "id": f"wc-{task['id']}",
@@ -186,7 +188,7 @@ def seed(
                     "status": "planned",
                     "created_at": at,
                 }
-                check_rows.append(_dump(check))
+                check_rows.append(dump(check))
         chronology: list[dict[str, Any]] = [
             {"at": at, "kind": "report_filed", "text": f"Concern report from {school.id}: "
              f"{category}, severity {risk}", "ref": report_id},
@@ -209,9 +211,9 @@ def seed(
             "identity_review": False,
             "chronology_len": len(chronology),  # the entries are rows, as save_case writes them
         }
-        case_rows.append(_dump(case))
+        case_rows.append(dump(case))
         chronology_rows += [
-            _dump(chronology_row(case_id, seq, entry)) for seq, entry in enumerate(chronology)
+            dump(chronology_row(case_id, seq, entry)) for seq, entry in enumerate(chronology)
         ]
         if rng.random() < 0.002 or (school.id == "sch-01" and len(picks["cases"]) < 10):
             picks["cases"].append((case_id, school.id))
@@ -220,13 +222,13 @@ def seed(
     inbox_rows = []
     for n in range(inbox):
         entry = inbox_entry(rng, n, inbox=inbox)
-        inbox_rows.append(_dump(entry))
+        inbox_rows.append(dump(entry))
         if n == inbox // 2:
             picks["inbox_mid"] = (entry["created_at"], entry["id"])
     # Nothing is picked from the trail: a reused store's is not made again only to be dropped.
     audit_rng = random.Random(seed + 1)
     audit_rows = (
-        [_dump(audit_entry(audit_rng, n, entries=inbox)) for n in range(inbox)] if write else []
+        [dump(audit_entry(audit_rng, n, entries=inbox)) for n in range(inbox)] if write else []
     )
     for name, tables in (
         ()

@@ -29,7 +29,7 @@ from shared.identity import Principal
 from shared.store import NULL, Cursor, Store, open_store, postgres
 from shared.store.keyset import find_page_of_any
 from shared.store.migrations import migrate
-from tests.bench.lists import inbox_entry, principal
+from tests.bench.lists import dump, inbox_entry, principal
 from tests.pgserver import PgServer, find_bin_dir
 
 FILTERS = {"missing or null (before)": None, "NULL (after)": NULL}
@@ -41,7 +41,7 @@ def entries(inbox: int, *, seed: int = 5) -> tuple[list[tuple[str, str]], tuple[
     rows, mid = [], ("", "")
     for n in range(inbox):
         doc = inbox_entry(rng, n, inbox=inbox)
-        rows.append((doc["id"], json.dumps(doc, separators=(",", ":"))))
+        rows.append(dump(doc))
         if n == inbox // 2:
             mid = (doc["created_at"], doc["id"])
     return rows, mid
