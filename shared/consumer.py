@@ -36,11 +36,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hulei.bus")
 FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is replaced
+# Idle, a consumer asks whether messages wait unseen (a stale subscription) at the first
+# expired pull after a reconnect and then every this many, not after each: 14 durables asking
+# every 2 s were a good part of an idle platform's CPU (docs/performance.md, session 28).
+STALL_CHECK_EVERY = 10
 # How long a pull for messages the server said were waiting may take. Short: when another
 # replica took them meanwhile, the server holds the pull open this long; on a stalled machine
 # past it, the first message is handled alone and the rest follow (nothing is lost).
 BURST_WAIT_S = 0.25
 DRAIN_WAIT_S = 0.05  # after a batch, how long a pull waits for more before the long poll
+
+
+class StallCheck:
+    """When an idle consumer's expired pull is followed by a question to the server."""
+
+    def __init__(self, every: int = STALL_CHECK_EVERY) -> None:
+        self.every = every
+        self._expired = 0  # pulls in a row that expired with nothing
+
+    def got_messages(self) -> None:
+        self._expired = 0
+
+    def reconnected(self) -> None:
+        self._expired = self.every - 1  # the next expired pull asks
+
+    def expired(self) -> bool:
+        """A pull expired: whether to ask now."""
+        self._expired += 1
+        return self._expired % self.every == 0
 
 
 def backoff_s(delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
@@ -92,6 +115,8 @@ class PullConsumer:
         self._stopping = stopping
         self._consumed = KeptLabels(metrics.events_consumed, name, spec.durable)
         self._pace = Pace()
+        self._stall_check = StallCheck()
+        bus.on_reconnect(self._stall_check.reconnected)
 
     async def _stalled(self) -> bool:
         try:
@@ -112,11 +137,13 @@ class PullConsumer:
                     sub = await self._bus.bind(spec)
                 # Long poll for one message so it is handled the moment it arrives; a long fetch
                 # of a whole batch would hold it until the batch filled or the request expired.
-                # The server wants the idle heartbeat under half the request's lifetime.
-                msgs = await sub.fetch(1, timeout=FETCH_TIMEOUT_S, heartbeat=FETCH_TIMEOUT_S / 4)
+                # No idle heartbeat: nats-py's fetch waits out its timeout whether or not they
+                # come, so they were only messages to read (two a second a durable).
+                msgs = await sub.fetch(1, timeout=FETCH_TIMEOUT_S)
                 failures = 0
+                self._stall_check.got_messages()
             except nats.errors.TimeoutError:
-                if sub is not None and await self._stalled():
+                if sub is not None and self._stall_check.expired() and await self._stalled():
                     # Messages wait but none came: the subscription went stale (seen with
                     # nats-py after a server restart). Recreate it.
                     log.warning("consumer %s stalled; recreating its subscription", spec.durable)
