@@ -175,12 +175,15 @@ class OutboxRelay:
             self._sent_since = min(self._sent_since, time.monotonic())
 
     async def _run(self) -> None:
-        last_scan = -math.inf
+        last_scan, wait = -math.inf, 0.0
         while True:
+            # Asleep until handed rows or the next scan or sweep is due, not woken on a fixed
+            # tick: an idle process's wake-ups are most of its CPU (docs/performance.md).
             with suppress(TimeoutError):
-                async with asyncio.timeout(min(self._poll_s, self._sweep_s) / 4):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             self._wake.clear()
+            wait = self._poll_s  # after a failed pass, or while disconnected
             if not self._bus.connected:
                 continue  # publishing now would only wait out timeouts; reconnect wakes us
             try:
@@ -193,6 +196,8 @@ class OutboxRelay:
                         pass
                 if len(self._sent) >= BATCH or now - self._sent_since >= self._sweep_s:
                     await self._sweep()
+                due = min(last_scan + self._poll_s, self._sent_since + self._sweep_s)
+                wait = max(0.0, due - time.monotonic())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
