@@ -29,7 +29,7 @@ from tests.bench import stream as stream_bench
 from tests.bench import sustained as sustained_bench
 from tests.bench.client import percentiles
 from tests.bench.flow import Bench, follow
-from tests.bench.sustained import DRAIN_S
+from tests.bench.sustained import DRAIN_S, settle
 from tests.bench.table import Row, list_rows, render, write
 
 LIFTED = {"HULEI_GATEWAY_RATE_PER_S": "1000000", "HULEI_GATEWAY_RATE_BURST": "1000000"}
@@ -50,10 +50,11 @@ class Sizes:
     max_steps: int
     refine: int  # halvings of the ×1.4 between the last step that held and the first that did not
     sustain_s: float
+    rest_s: float  # the platform with nothing to do
 
 
-FULL = Sizes(5, 2000, 20000, 1000, 10, 30, 20, 10, 14, 2, 60)
-QUICK = Sizes(0.5, 50, 500, 50, 1, 1, 10, 1, 2, 0, 2)
+FULL = Sizes(5, 2000, 20000, 1000, 10, 30, 20, 10, 14, 2, 60, 30)
+QUICK = Sizes(0.5, 50, 500, 50, 1, 1, 10, 1, 2, 0, 2, 1)
 
 
 FLOORS = "floors of this machine"
@@ -125,6 +126,8 @@ async def measure_platform(
         rows.append(row)
         await bench.drain(within_s=DRAIN_S)  # the next phase starts on an idle platform
 
+    rows.append(await at_rest(bench, seconds=sizes.rest_s))
+
     phases: dict[int, tuple[int, int, int]] = {}
     for rate in LATENCY_RATES:
         first = len(bench.accepted)
@@ -186,6 +189,25 @@ async def measure_platform(
     )
     extra["lost_report_ids"], extra["doubled_report_ids"] = lost[:50], doubled[:50]
     return rows, extra
+
+
+async def at_rest(bench: Bench, *, seconds: float) -> Row:
+    """What the platform spends with nothing to do: its timers, polls and pulls that expire.
+    Measured once every consumer has settled, so no tail of the last phase is in it."""
+    print("  at rest …", flush=True)
+    await settle(bench, within_s=DRAIN_S)
+    before, started = bench.cpu(), time.monotonic()
+    await asyncio.sleep(seconds)  # the measured interval itself, not a wait for a condition
+    after, took = bench.cpu(), time.monotonic() - started
+    per_s = {name: (after[name] - before[name]) / took * 1000 for name in after}
+    top = sorted(per_s.items(), key=lambda kv: -kv[1])[:3]
+    return Row(
+        "the platform at rest",
+        "CPU a second with nothing to do, all processes (from /proc)",
+        value=sum(per_s.values()),
+        unit="ms/s",
+        note=f"over {seconds:.0f} s; " + ", ".join(f"{name} {ms:.1f}" for name, ms in top),
+    )
 
 
 async def main_async(*, quick: bool, out: Path) -> Path:

@@ -30,6 +30,7 @@ MEASURED = [
     "POST /v1/reports, c=1",
     "POST /v1/reports, c=8",
     "POST /v1/reports, c=32",
+    "CPU a second with nothing to do, all processes (from /proc)",
     "→ both tasks created, 20 reports/s",
     "→ all 4 inbox entries, 20 reports/s",
     "→ both tasks created, 50 reports/s",
