@@ -36,10 +36,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hulei.bus")
 FETCH_TIMEOUT_S = 2.0  # also how soon a pull that went to a lost leader is replaced
-# Idle, a consumer asks whether messages wait unseen (a stale subscription) at the first
-# expired pull after a reconnect and then every this many, not after each: 14 durables asking
-# every 2 s were a good part of an idle platform's CPU (docs/performance.md, session 28).
+# Whether messages wait unseen (a stale subscription, seen after server restarts and leader
+# changes) is asked after each of the first STALL_CHECKS_AFTER_FAULT expired pulls that follow
+# a reconnect or a failed fetch, and otherwise after every STALL_CHECK_EVERY-th: 14 idle
+# durables asking every 2 s were a good part of an idle platform's CPU (docs/performance.md,
+# session 28).
 STALL_CHECK_EVERY = 10
+STALL_CHECKS_AFTER_FAULT = 5
 # How long a pull for messages the server said were waiting may take. Short: when another
 # replica took them meanwhile, the server holds the pull open this long; on a stalled machine
 # past it, the first message is handled alone and the rest follow (nothing is lost).
@@ -50,19 +53,27 @@ DRAIN_WAIT_S = 0.05  # after a batch, how long a pull waits for more before the 
 class StallCheck:
     """When an idle consumer's expired pull is followed by a question to the server."""
 
-    def __init__(self, every: int = STALL_CHECK_EVERY) -> None:
+    def __init__(
+        self, every: int = STALL_CHECK_EVERY, after_fault: int = STALL_CHECKS_AFTER_FAULT
+    ) -> None:
         self.every = every
+        self.after_fault = after_fault
         self._expired = 0  # pulls in a row that expired with nothing
+        self._eager = 0  # expiries still to be checked each, after a fault
 
     def got_messages(self) -> None:
         self._expired = 0
 
-    def reconnected(self) -> None:
-        self._expired = self.every - 1  # the next expired pull asks
+    def fault(self) -> None:
+        """A reconnect or a failed fetch: a stale subscription is likely for a while."""
+        self._eager = self.after_fault
 
     def expired(self) -> bool:
         """A pull expired: whether to ask now."""
         self._expired += 1
+        if self._eager:
+            self._eager -= 1
+            return True
         return self._expired % self.every == 0
 
 
@@ -116,7 +127,7 @@ class PullConsumer:
         self._consumed = KeptLabels(metrics.events_consumed, name, spec.durable)
         self._pace = Pace()
         self._stall_check = StallCheck()
-        bus.on_reconnect(self._stall_check.reconnected)
+        bus.on_reconnect(self._stall_check.fault)
 
     async def _stalled(self) -> bool:
         try:
@@ -147,6 +158,7 @@ class PullConsumer:
                     # Messages wait but none came: the subscription went stale (seen with
                     # nats-py after a server restart). Recreate it.
                     log.warning("consumer %s stalled; recreating its subscription", spec.durable)
+                    self._stall_check.fault()
                     with suppress(Exception):
                         await sub.unsubscribe()
                     sub = None
@@ -156,6 +168,7 @@ class PullConsumer:
             except Exception as exc:
                 # A stalled or broken subscription (e.g. after a server restart) is recreated.
                 failures += 1
+                self._stall_check.fault()
                 log.warning("consumer %s fetch failed (%d): %r", spec.durable, failures, exc)
                 if sub is not None:
                     with suppress(Exception):
