@@ -4,38 +4,28 @@ A service that cannot be reached, or answers 503 (its store is unavailable), giv
 Retry-After (never a hang); any other service error gives 502; a service's 4xx is passed on
 unchanged, so the field it names reaches the client.
 
-The wire is aiohttp: on every report the gateway calls a service, and httpx's client cost
-about 1.1 ms more CPU per call (measured: ~300 µs against ~1,400 µs on the same server).
-Tests that run a service in-process hand in an httpx ASGI transport for it instead.
+The wire (gateway/wire.py) is a lean HTTP/1.1 client over keep-alive connections; tests that
+run a service in-process hand in an httpx ASGI transport for it instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json as jsonlib
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-import aiohttp
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 
+from gateway.wire import Answer, HttpWire, HttpxWire, Unreachable, Wire
 from shared.app import RETRY_AFTER_S
 from shared.identity import Principal
 from shared.telemetry import inject, tracer
 from shared.token_cache import MintedTokens
 from shared.web import INTERNAL_HEADER
-
-KEEPALIVE_S = 30.0  # idle connections kept; shorter than the services' (shared/serve.py)
-
-
-def _query_value(value: Any) -> str:
-    """As httpx writes it: booleans in lower case."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class Relayed(JSONResponse):
@@ -43,123 +33,6 @@ class Relayed(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return bytes(content)
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A service's answer: status, headers (lower-case names), body bytes. Built directly
-    from the wire: an httpx.Response cost ~0.7 ms of CPU to construct under the profiler."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    content: bytes
-
-    @property
-    def text(self) -> str:
-        return self.content.decode()
-
-    def json(self) -> Any:
-        return jsonlib.loads(self.content)
-
-    def next_url(self) -> str | None:
-        """The target of the `Link: <…>; rel="next"` header (shared/paging.py writes it)."""
-        for link in self.headers.get("link", "").split(","):
-            target, _, params = link.partition(";")
-            if 'rel="next"' in params:
-                return target.strip().removeprefix("<").removesuffix(">")
-        return None
-
-
-class Unreachable(Exception):
-    """The service could not be reached or did not answer in time."""
-
-
-class Wire(Protocol):
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> Answer: ...
-
-    async def close(self) -> None: ...
-
-
-class AiohttpWire:
-    """Keep-alive connections to one service."""
-
-    def __init__(self, base_url: str, *, timeout_s: float) -> None:
-        self._base = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None  # made on the running loop
-
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_S)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, auto_decompress=False
-            )
-        return self._session
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> Answer:
-        try:
-            async with self._open().request(
-                method,
-                self._base + path,
-                params={k: _query_value(v) for k, v in params.items()},
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-            ) as answer:
-                content = await answer.read()
-                headers = {k.decode().lower(): v.decode() for k, v in answer.raw_headers}
-                return Answer(answer.status, headers, content)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise Unreachable(str(exc)) from exc
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-
-class HttpxWire:
-    """A service in the same process (tests): an httpx client over its ASGI transport."""
-
-    def __init__(
-        self, base_url: str, *, timeout_s: float, transport: httpx.AsyncBaseTransport
-    ) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> Answer:
-        try:
-            answer = await self._client.request(
-                method, path, params=dict(params), headers=headers, content=body
-            )
-        except httpx.TransportError as exc:
-            raise Unreachable(str(exc)) from exc
-        return Answer(answer.status_code, dict(answer.headers), answer.content)
-
-    async def close(self) -> None:
-        await self._client.aclose()
 
 
 class Services:
@@ -179,7 +52,7 @@ class Services:
             if (transport := (transports or {}).get(name)) is not None:
                 self._wires[name] = HttpxWire(url, timeout_s=timeout_s, transport=transport)
             else:
-                self._wires[name] = AiohttpWire(url, timeout_s=timeout_s)
+                self._wires[name] = HttpWire(url, timeout_s=timeout_s)
 
     async def call(
         self,

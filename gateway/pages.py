@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Query, Request, Response
 
-from gateway.clients import Answer, Services
+from gateway.clients import Services
+from gateway.wire import Answer
 from shared.identity import Principal
 from shared.paging import AFTER_PARAM, LINK_RESPONSE, next_link, parse_after
 

@@ -21,9 +21,9 @@ from shared.settings import BaseServiceSettings
 S = TypeVar("S", bound=BaseServiceSettings)
 
 # How long a server keeps an idle keep-alive connection: longer than any client keeps one (the
-# gateway's calls to the services, gateway/clients.py; an ingress's upstream pool, 60 s in
+# gateway's calls to the services, gateway/wire.py; an ingress's upstream pool, 60 s in
 # nginx). With uvicorn's 5 s default the server closed connections its clients still held,
-# and the next request sent on one failed (aiohttp: "Server disconnected", a 503).
+# and the next request sent on one failed ("Server disconnected", a 503).
 SERVER_KEEPALIVE_S = 75
 
 

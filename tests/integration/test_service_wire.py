@@ -1,5 +1,6 @@
-"""The gateway's wire to the services over real sockets (aiohttp to a uvicorn server): what
-passes, what maps to 503 or 502, and that the caller's token and trace context travel on."""
+"""The gateway's wire to the services over real sockets (gateway/wire.py to a uvicorn server):
+what passes, what maps to 503 or 502, that the caller's token and trace context travel on, and
+how its connections are kept, reused and given up."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from deploy.launcher import free_port
 from gateway.clients import Services
+from gateway.wire import HttpWire
 from shared.identity import Principal, Role, read_internal_token
 from shared.web import INTERNAL_HEADER
 
@@ -46,6 +49,23 @@ def _service(seen: list[dict[str, Any]], release: asyncio.Event) -> FastAPI:
         if code == 422:
             raise HTTPException(422, "school_id: unknown school")
         return Response(b"{}", status_code=code, media_type="application/json")
+
+    @app.get("/who")
+    async def who(request: Request) -> dict[str, Any]:
+        assert request.client is not None
+        return {"port": request.client.port, "query": dict(request.query_params)}
+
+    @app.get("/chunked")
+    async def chunked() -> StreamingResponse:
+        async def parts() -> AsyncIterator[bytes]:
+            for part in (b'{"parts":', b"[1,2,", b"3]}"):
+                yield part
+
+        return StreamingResponse(parts(), media_type="application/json")
+
+    @app.get("/last")
+    async def last() -> Response:
+        return Response(b"{}", media_type="application/json", headers={"Connection": "close"})
 
     @app.get("/slow")
     async def slow() -> Response:
@@ -142,3 +162,62 @@ async def test_the_call_is_a_client_span_whose_context_reaches_the_service(
     _version, trace_id, parent_id, _flags = served[1][0]["headers"]["traceparent"].split("-")
     assert trace_id == format(client.context.trace_id, "032x")
     assert parent_id == format(client.context.span_id, "016x")
+
+
+async def test_a_connection_is_kept_and_used_again(
+    served: tuple[str, list[dict[str, Any]]],
+) -> None:
+    wire = HttpWire(served[0], timeout_s=5)
+    try:
+        ports = [
+            (await wire.send("GET", "/who", params={}, headers={}, body=None)).json()["port"]
+            for _ in range(3)
+        ]
+        assert len(set(ports)) == 1
+        # A service that says it closes: the next call opens another connection.
+        closing = await wire.send("GET", "/last", params={}, headers={}, body=None)
+        assert closing.status_code == 200
+        after = await wire.send("GET", "/who", params={}, headers={}, body=None)
+        assert after.json()["port"] != ports[0]
+    finally:
+        await wire.close()
+
+
+async def test_calls_at_once_each_get_their_own_answer(
+    served: tuple[str, list[dict[str, Any]]],
+) -> None:
+    wire = HttpWire(served[0], timeout_s=5)
+    try:
+        answers = await asyncio.gather(
+            *(wire.send("GET", "/who", params={"n": n}, headers={}, body=None) for n in range(12))
+        )
+        assert [a.json()["query"]["n"] for a in answers] == [str(n) for n in range(12)]
+    finally:
+        await wire.close()
+
+
+async def test_a_chunked_answer_and_an_odd_query_arrive_whole(
+    served: tuple[str, list[dict[str, Any]]],
+) -> None:
+    wire = HttpWire(served[0] + "/", timeout_s=5)
+    try:
+        chunked = await wire.send("GET", "/chunked", params={}, headers={}, body=None)
+        assert chunked.json() == {"parts": [1, 2, 3]}
+        odd = {"q": "a b&c=d/é?", "flag": True}
+        echoed = await wire.send("GET", "/who", params=odd, headers={}, body=None)
+        assert echoed.json()["query"] == {"q": "a b&c=d/é?", "flag": "true"}
+    finally:
+        await wire.close()
+
+
+async def test_a_header_with_a_line_break_is_never_sent(
+    served: tuple[str, list[dict[str, Any]]],
+) -> None:
+    wire = HttpWire(served[0], timeout_s=5)
+    try:
+        headers = {"idempotency-key": "k\r\nx-internal: forged"}
+        with pytest.raises(ValueError, match="line break"):
+            await wire.send("POST", "/reports", params={}, headers=headers, body=b"{}")
+        assert served[1] == []
+    finally:
+        await wire.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.clients import Answer
+from gateway.wire import Answer
 
 pytestmark = pytest.mark.unit
 

@@ -4,12 +4,12 @@ aiohttp's "Server disconnected", answered as a 503, found by the deep contract r
 
 from __future__ import annotations
 
-from gateway import clients
+from gateway import wire
 from gateway.settings import Settings
 from shared.serve import server_options
 
 
 def test_a_server_outlasts_the_gateways_idle_connections_and_an_ingress_pool() -> None:
     kept = server_options(Settings(demo_mode=True))["timeout_keep_alive"]
-    assert kept > clients.KEEPALIVE_S
+    assert kept > wire.KEEPALIVE_S
     assert kept > 60  # nginx's default upstream keepalive_timeout
