@@ -29,7 +29,7 @@ from tests.bench import stream as stream_bench
 from tests.bench import sustained as sustained_bench
 from tests.bench.client import percentiles
 from tests.bench.flow import Bench, follow
-from tests.bench.sustained import DRAIN_S, settle
+from tests.bench.sustained import DRAIN_S, largest, settle
 from tests.bench.table import Row, list_rows, render, write
 
 LIFTED = {"HULEI_GATEWAY_RATE_PER_S": "1000000", "HULEI_GATEWAY_RATE_BURST": "1000000"}
@@ -200,13 +200,12 @@ async def at_rest(bench: Bench, *, seconds: float) -> Row:
     await asyncio.sleep(seconds)  # the measured interval itself, not a wait for a condition
     after, took = bench.cpu(), time.monotonic() - started
     per_s = {name: (after[name] - before[name]) / took * 1000 for name in after}
-    top = sorted(per_s.items(), key=lambda kv: -kv[1])[:3]
     return Row(
         "the platform at rest",
         "CPU a second with nothing to do, all processes (from /proc)",
         value=sum(per_s.values()),
         unit="ms/s",
-        note=f"over {seconds:.0f} s; " + ", ".join(f"{name} {ms:.1f}" for name, ms in top),
+        note=f"over {seconds:.0f} s; " + largest(per_s),
     )
 
 

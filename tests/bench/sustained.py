@@ -176,7 +176,7 @@ async def measure(
             "CPU per report, all processes (from /proc)",
             value=sum(per_report.values()),
             unit="ms",
-            note="during the sustained run; " + _top(per_report),
+            note="during the sustained run; " + largest(per_report),
             target="≤ 5 ms",
         ),
     ]
@@ -184,6 +184,7 @@ async def measure(
     return result, rows
 
 
-def _top(per_process: dict[str, float]) -> str:
+def largest(per_process: dict[str, float]) -> str:
+    """The three largest figures by process, for a row's note."""
     top = sorted(per_process.items(), key=lambda kv: -kv[1])[:3]
     return ", ".join(f"{name} {ms:.1f}" for name, ms in top)
