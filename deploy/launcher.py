@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import signal
 import socket
@@ -40,11 +41,37 @@ from shared.settings import (
 
 SERVICES = ("school_liaison", "case_tracking", "patrol", "notifications")
 START_TIMEOUT_S = 30.0
+# nats-server's memory on one host. Go collects when its heap reaches this budget instead of
+# each time the heap doubles (GOGC=off), so the server's RSS rises to the budget and stays
+# there, whatever the load does (docs/design.md, "nats-server's memory is a budget"). Twice
+# the live heap measured at the platform's highest rate (72-105 MiB at 510 reports/s); the
+# compose file gives its server the same default.
+NATS_MEMORY = "256MiB"
+_MEMORY = re.compile(r"(?P<n>[0-9]+)(?P<unit>B|KiB|MiB|GiB|TiB)?")
+MIN_NATS_MEMORY = 64 * 2**20
 GATEWAY_SIGNING_KEY_ENV = "HULEI_GATEWAY_INTERNAL_SIGNING_KEY"
 
 
 class StartError(RuntimeError):
     """A process of the launch ended before it was ready."""
+
+
+def memory_bytes(text: str) -> int:
+    """A Go memory size (`GOMEMLIMIT`'s syntax: bytes, or a number and B, KiB … TiB) in bytes;
+    ValueError for anything Go would refuse, or a budget too small to hold a window."""
+    match = _MEMORY.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a memory size such as 256MiB or 1GiB")
+    shift = {None: 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}[match["unit"]]
+    size = int(match["n"]) << shift
+    if size < MIN_NATS_MEMORY:
+        raise ValueError(f"{text!r} is below the smallest NATS memory budget, 64MiB")
+    return size
+
+
+def nats_memory_env(budget: str) -> dict[str, str]:
+    """What nats-server needs in its environment to keep to `budget`."""
+    return {"GOMEMLIMIT": str(memory_bytes(budget)), "GOGC": "off"}
 
 
 def nats_server_binary() -> str:
@@ -182,6 +209,7 @@ class Platform:
     # More than one process of a service: "case_tracking-2" … share its store and consumers.
     replicas: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    nats_memory: str = NATS_MEMORY  # each node's budget
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # One random password per NATS identity (and for the cluster routes), new at each launch.
     nats_passwords: dict[str, str] = field(
@@ -191,6 +219,7 @@ class Platform:
     )
 
     def __post_init__(self) -> None:
+        memory_bytes(self.nats_memory)  # refused here, not as a server that never starts
         extra = self.nats_nodes - 1
         self._extra_nats_ports = [free_port() for _ in range(extra)]
         self._route_ports = [free_port() for _ in range(self.nats_nodes)] if extra else []
@@ -317,7 +346,8 @@ class Platform:
             config.touch(mode=0o600)  # it holds the passwords
             config.write_text(self._nats_config(i))
             argv = [nats_server_binary(), "-c", str(config)]
-            self._spawn(self.nats_names[i], argv, env=dict(os.environ))
+            env = {**os.environ, **nats_memory_env(self.nats_memory)}
+            self._spawn(self.nats_names[i], argv, env=env)
         for i in indexes:
             port = self._nats_client_ports()[i]
             wait_until(partial(_port_open, port), within=START_TIMEOUT_S, what="nats")
@@ -418,6 +448,14 @@ class Platform:
         self.stop()
 
 
+def _budget(text: str) -> str:
+    try:
+        memory_bytes(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def _say(line: str) -> None:
     print(line, flush=True)
 
@@ -434,9 +472,17 @@ def main() -> None:
         default=int(os.environ.get("SERVICE_BASE_PORT", "8101")),
         help="first of four consecutive ports for the services",
     )
+    parser.add_argument(
+        "--nats-memory",
+        type=_budget,
+        default=os.environ.get("NATS_MEMORY", NATS_MEMORY),
+        help=f"NATS's memory budget, e.g. 512MiB (default {NATS_MEMORY})",
+    )
     args = parser.parse_args()
     ports = Ports(args.nats_port, args.gateway_port, service_ports(args.service_base_port))
-    platform = Platform(var_dir=Path(args.var).resolve(), ports=ports, demo=args.demo)
+    platform = Platform(
+        var_dir=Path(args.var).resolve(), ports=ports, demo=args.demo, nats_memory=args.nats_memory
+    )
 
     stopping = False
 

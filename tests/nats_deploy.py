@@ -177,6 +177,22 @@ def _server_errors(where: str, provided: set[str]) -> list[str]:
     return [f"{where}: NATS server lacks {name}" for name in sorted(wanted - provided)]
 
 
+_BUDGET = re.compile(r"^\$\{NATS_MEMORY:-(?P<default>[^}]+)\}$")
+
+
+def _budget_errors(where: str, env: Mapping[str, str | None]) -> list[str]:
+    """The server keeps to the budget `make run` gives its own (deploy/launcher.py)."""
+    from deploy.launcher import NATS_MEMORY
+
+    errors = []
+    if env.get("GOGC") != "off":
+        errors.append(f"{where}: GOGC is not off: it collects at each doubling, not its budget")
+    match = _BUDGET.match(env.get("GOMEMLIMIT") or "")
+    if match is None or match["default"] != NATS_MEMORY:
+        errors.append(f"{where}: GOMEMLIMIT is not ${{NATS_MEMORY:-{NATS_MEMORY}}}")
+    return errors
+
+
 _COMPOSE_VAR = re.compile(r"^\$\{(\w+)(?::?[?-][^}]*)?\}$")
 
 
@@ -192,6 +208,7 @@ def compose_nats_errors(compose: Mapping[str, object]) -> list[str]:
         }
         if service.get("image", "").startswith("nats:"):
             errors += _server_errors(f"compose {name}", {k for k, v in refs.items() if k == v})
+            errors += _budget_errors(f"compose {name}", env)
             continue
         module = dc.python_module(dc._command_list(service.get("command")))
         if module is None or not dc._is_hulei_image(service.get("image")):

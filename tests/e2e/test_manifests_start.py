@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from deploy import envfile
-from deploy.launcher import wait_until
+from deploy.launcher import memory_bytes, wait_until
 from tests import deploy_checks as dc
 from tests import manifests
 from tests.manifests_run import Local, StartError
@@ -133,7 +133,16 @@ class Flow(NamedTuple):
     tasks: list[dict[str, Any]]
 
 
+def nats_keeps_its_memory_limit(local: Local) -> None:
+    """Every NATS node's Go runtime runs with the memory limit its manifest gives it."""
+    declared = memory_bytes(local.spec.nats.env["GOMEMLIMIT"])
+    for ports in local.nats_ports:
+        varz = httpx.get(f"http://127.0.0.1:{ports[8222]}/varz", timeout=5).json()
+        assert varz["gomemlimit"] == declared, varz
+
+
 def core_flow(local: Local) -> Flow:
+    nats_keeps_its_memory_limit(local)
     gateway = httpx.Client(base_url=local.url(gateway_name(local)), timeout=10)
     teacher, reader = accounts(local, gateway)
     r = gateway.post("/v1/reports", json=REPORT, headers=teacher)

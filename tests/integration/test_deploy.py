@@ -800,7 +800,17 @@ def _compose_nats_ca(c: Obj) -> None:
     del c["services"]["streams"]["environment"]["NATS_CA_FILE"]
 
 
+def _compose_nats_collects_at_doubling(c: Obj) -> None:
+    del c["services"]["nats"]["environment"]["GOGC"]
+
+
+def _compose_nats_budget(c: Obj) -> None:
+    c["services"]["nats"]["environment"]["GOMEMLIMIT"] = "${NATS_MEMORY:-64MiB}"
+
+
 COMPOSE_BREAKAGES: list[tuple[str, Callable[[Obj], None], str]] = [
+    ("NATS collecting at each doubling", _compose_nats_collects_at_doubling, "GOGC is not off"),
+    ("NATS with another budget", _compose_nats_budget, "GOMEMLIMIT is not ${NATS_MEMORY:-256MiB}"),
     ("the admin's NATS password", _compose_nats_password, "not its own password"),
     ("no CA for NATS TLS", _compose_nats_ca, "no NATS_CA_FILE"),
     ("healthy-wait on no healthcheck", _compose_no_healthcheck, "nats has no healthcheck"),
