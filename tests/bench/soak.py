@@ -6,9 +6,12 @@ Starts the platform as `make run` does in a temporary directory, files reports o
 `--rate` per second for `--minutes`, and samples each process's resident set (VmRSS, from
 /proc) every `--every-s`. The first `--warm-up-s` of them are warm-up (caches, pools and
 JIT-less Python's arenas fill); the verdict compares the rest: a process whose RSS grows by
-more than 10 % from the end of warm-up to the end is reported as growing. State bounded by
-time fills for as long as it keeps: nats-server's de-duplication window holds every message id
-for 600 s, so `--minutes 21 --warm-up-s 660` judges ten minutes after it has filled. Then
+more than 10 % from the end of warm-up to the end is reported as growing. nats-server keeps
+to its memory budget (deploy/launcher.py `NATS_MEMORY`), so its RSS settles at the budget; what
+tells a leak there is its live heap, which the soak reads from the Go collector's own trace
+(`GODEBUG=gctrace=1`, the heap marked live at each collection). State bounded by time fills
+for as long as it keeps: the de-duplication window holds every message id for 600 s, so
+`--minutes 21 --warm-up-s 660` judges the live heap ten minutes after it has filled. Then
 checks that every accepted report reached its tasks and inbox entries. Not a test: nothing
 here fails a build.
 """
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -54,6 +59,27 @@ class Soak:
         }
 
 
+# One line per collection: "gc 7 @12.7s 0%: … ms cpu, 62->62->34 MB, 63 MB goal, …".
+_GC = re.compile(r"^gc \d+ @(?P<at>[0-9.]+)s .*->(?P<live>\d+) MB, \d+ MB goal")
+
+
+def live_heap(log: Path) -> list[tuple[float, int]]:
+    """(seconds since the server started, MB marked live) for each collection in its log."""
+    lines = log.read_text(errors="replace").splitlines()
+    return [(float(m["at"]), int(m["live"])) for line in lines if (m := _GC.match(line))]
+
+
+def heap_line(collections: list[tuple[float, int]], warm_up_s: float) -> str:
+    after = [mb for at, mb in collections if at >= warm_up_s]
+    if len(after) < 2:
+        return f"nats live heap: {len(after)} collections after warm-up, too few to judge"
+    every = (collections[-1][0] - warm_up_s) / len(after)
+    return (
+        f"nats live heap at its collections after warm-up: {after[0]} → {after[-1]} MB "
+        f"({min(after)}–{max(after)}; {len(after)} collections, one every {every:.0f} s)"
+    )
+
+
 async def soak(
     bench: Bench, *, rate: float, minutes: float, every_s: float, warm_up_s: float = WARM_UP_S
 ) -> Soak:
@@ -86,6 +112,7 @@ def main() -> None:
     parser.add_argument("--every-s", type=float, default=30)
     parser.add_argument("--warm-up-s", type=float, default=WARM_UP_S)
     args = parser.parse_args()
+    os.environ["GODEBUG"] = "gctrace=1"  # nats-server's collections, in its log
     with tempfile.TemporaryDirectory(prefix="hulei-soak-") as tmp:
         lifted = {"HULEI_GATEWAY_RATE_PER_S": "100000", "HULEI_GATEWAY_RATE_BURST": "100000"}
         platform = Platform(var_dir=Path(tmp), ports=Ports.free(), extra_env=lifted)
@@ -103,6 +130,7 @@ def main() -> None:
             )
         finally:
             platform.stop()
+        collections = live_heap(Path(tmp) / "logs" / f"{platform.nats_names[0]}.log")
     print(
         f"{args.rate:.0f} reports/s offered for {args.minutes:g} min: {result.accepted} accepted,"
     )
@@ -110,6 +138,7 @@ def main() -> None:
     refused = sum(result.refused.values())
     kinds = f" ({', '.join(f'{k}: {n}' for k, n in result.refused.items())})" if refused else ""
     print(f"{refused} refused or failed{kinds}; caught up {caught_up} after the load")
+    print(heap_line(collections, args.warm_up_s))
     print(f"{'process':16} {'RSS after warm-up':>18} {'RSS at end':>11}  verdict  path (MiB)")
     for name, (start, end, grew) in result.verdict().items():
         # The path tells a cache filling to its bound (flattening) from a leak (steady).
