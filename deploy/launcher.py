@@ -44,7 +44,7 @@ START_TIMEOUT_S = 30.0
 # nats-server's memory on one host. Go collects when its heap reaches this budget instead of
 # each time the heap doubles (GOGC=off), so the server's RSS rises to the budget and stays
 # there, whatever the load does (docs/design.md, "nats-server's memory is a budget"). Twice
-# the live heap measured at the platform's highest rate (72-105 MiB at 510 reports/s); the
+# the live heap measured at the platform's highest rate (80-113 MiB at 555 reports/s); the
 # compose file gives its server the same default.
 NATS_MEMORY = "256MiB"
 _MEMORY = re.compile(r"(?P<n>[0-9]+)(?P<unit>B|KiB|MiB|GiB|TiB)?")
