@@ -76,7 +76,7 @@ def heap_line(collections: list[tuple[float, int]], warm_up_s: float) -> str:
     every = (collections[-1][0] - warm_up_s) / len(after)
     return (
         f"nats live heap at its collections after warm-up: {after[0]} → {after[-1]} MB "
-        f"({min(after)}–{max(after)}; {len(after)} collections, one every {every:.0f} s)"
+        f"({len(after)} collections, one every {every:.0f} s; path {' '.join(map(str, after))})"
     )
 
 
